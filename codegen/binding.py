@@ -1,0 +1,126 @@
+"""Calling compiled C functions with numpy arrays, by argument name."""
+
+from __future__ import annotations
+
+import ctypes
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Mapping
+
+import islpy as isl
+import numpy as np
+
+from polyad.errors import UsageError
+from polyad.model import evaluate_pw_aff, fix_sizes
+
+NUMPY_TYPES = {"double": np.float64, "int": np.int32, "char": np.int8}
+
+
+@dataclass(frozen=True)
+class ArgumentSpec:
+    """One argument of a compiled function.
+
+    ``kind``: ``size`` (int), ``scalar`` (double by value), ``pointer`` (a
+    double passed by address: read and written) or ``array``. ``optional``
+    arrays and pointers default to zeros when the caller leaves them out.
+    """
+
+    name: str
+    kind: str
+    dtype: str = "double"
+    extents: tuple[isl.PwAff, ...] = ()
+    optional: bool = False
+
+
+class CompiledFunction:
+    """A C function of a shared library, called with keyword arguments.
+
+    Calling it copies the given arrays, runs the function on the copies and
+    returns every array and pointer argument after the call, by name; the
+    caller's arrays are left as they were.
+    """
+
+    def __init__(self, library: Path, symbol: str, arguments: tuple[ArgumentSpec, ...],
+                 context: isl.Set, source: str = ""):
+        self.library_path = library
+        self.symbol = symbol
+        self.arguments = arguments
+        self.context = context
+        self.source = source
+        self._function = getattr(ctypes.CDLL(str(library)), symbol)
+        self._function.restype = None
+        self._function.argtypes = [_ctype(a) for a in arguments]
+
+    def sizes_of(self, values: Mapping[str, object]) -> dict[str, int]:
+        sizes = {}
+        for spec in self.arguments:
+            if spec.kind == "size":
+                if spec.name not in values:
+                    raise UsageError(f"{self.symbol}: missing size {spec.name}")
+                sizes[spec.name] = int(values[spec.name])
+        if fix_sizes(self.context, sizes).is_empty():
+            raise UsageError(f"{self.symbol}: sizes {sizes} are outside the kernel's "
+                             f"domain {self.context}")
+        return sizes
+
+    def prepare(self, values: Mapping[str, object]) -> dict[str, object]:
+        """Checked copies of the arguments, ready for :meth:`call_in_place`."""
+        unknown = set(values) - {a.name for a in self.arguments}
+        if unknown:
+            raise UsageError(f"{self.symbol} has no argument {', '.join(sorted(unknown))} "
+                             f"(it takes {', '.join(a.name for a in self.arguments)})")
+        sizes = self.sizes_of(values)
+        prepared: dict[str, object] = dict(sizes)
+        for spec in self.arguments:
+            if spec.kind == "size":
+                continue
+            given = values.get(spec.name)
+            if spec.kind == "scalar":
+                if given is None:
+                    raise UsageError(f"{self.symbol}: missing scalar {spec.name}")
+                prepared[spec.name] = float(given)
+                continue
+            shape = tuple(evaluate_pw_aff(e, sizes) for e in spec.extents)
+            if spec.kind == "pointer":
+                shape = (1,)
+            if given is None:
+                if not spec.optional:
+                    raise UsageError(f"{self.symbol}: missing array {spec.name} of shape "
+                                     f"{shape}")
+                prepared[spec.name] = np.zeros(shape, dtype=NUMPY_TYPES[spec.dtype])
+                continue
+            array = np.array(given, dtype=NUMPY_TYPES[spec.dtype], order="C", copy=True)
+            if spec.kind == "pointer":
+                array = array.reshape(1)
+            if array.shape != shape:
+                raise UsageError(f"{self.symbol}: {spec.name} has shape {array.shape}, "
+                                 f"expected {shape} at sizes {sizes}")
+            prepared[spec.name] = array
+        return prepared
+
+    def call_in_place(self, prepared: Mapping[str, object]) -> None:
+        """Run on prepared arguments, which the C function updates in place."""
+        args = []
+        for spec in self.arguments:
+            value = prepared[spec.name]
+            args.append(value.ctypes.data if isinstance(value, np.ndarray) else value)
+        self._function(*args)
+
+    def __call__(self, **values) -> dict[str, object]:
+        prepared = self.prepare(values)
+        self.call_in_place(prepared)
+        result = {}
+        for spec in self.arguments:
+            if spec.kind == "array":
+                result[spec.name] = prepared[spec.name]
+            elif spec.kind == "pointer":
+                result[spec.name] = float(prepared[spec.name][0])
+        return result
+
+
+def _ctype(spec: ArgumentSpec):
+    if spec.kind == "size":
+        return ctypes.c_int
+    if spec.kind == "scalar":
+        return ctypes.c_double
+    return ctypes.c_void_p

@@ -1,0 +1,93 @@
+"""Compiling C with the system compiler into a content-addressed cache.
+
+A shared library is keyed by the hash of its source, the compiler command,
+its flags and its version; it is compiled to a temporary file in the cache
+directory and moved into place atomically, so concurrent runs never see a
+half-written library and the cache survives them.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import os
+import shlex
+import subprocess
+import tempfile
+from pathlib import Path
+
+from polyad.errors import CompileError
+from polyad.files import write_atomically
+
+#: Flags used unless $CFLAGS says otherwise. -ffp-contract=off keeps every
+#: multiply and add separately rounded, so that generated and original code
+#: can be compared bit for bit whatever the compiler does with FMA.
+DEFAULT_CFLAGS = "-O3 -march=native -ffp-contract=off"
+
+
+def cache_dir() -> Path:
+    """The build cache: $POLYAD_CACHE, else ~/.cache/polyad."""
+    root = os.environ.get("POLYAD_CACHE") or os.path.join(
+        os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "polyad")
+    path = Path(root)
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def compiler_command() -> list[str]:
+    """The compiler ($CC, default cc) as argv."""
+    return shlex.split(os.environ.get("CC", "cc"))
+
+
+def compiler_flags(openmp: bool = False) -> list[str]:
+    flags = shlex.split(os.environ.get("CFLAGS", DEFAULT_CFLAGS))
+    flags += ["-std=gnu99", "-fPIC", "-shared"]
+    if openmp:
+        flags.append("-fopenmp")
+    return flags
+
+
+@functools.lru_cache(maxsize=None)
+def compiler_version(command: tuple[str, ...]) -> str:
+    try:
+        done = subprocess.run(list(command) + ["--version"], capture_output=True,
+                              text=True, timeout=60)
+    except FileNotFoundError:
+        raise CompileError(f"C compiler {command[0]!r} not found (set CC)") from None
+    return done.stdout.splitlines()[0] if done.stdout else ""
+
+
+def shared_library(source: str, *, openmp: bool = False, include_dir: str | None = None,
+                   what: str = "generated code") -> Path:
+    """The path of a shared library built from C ``source`` (cached)."""
+    command = compiler_command()
+    flags = compiler_flags(openmp)
+    if include_dir:
+        flags += ["-I", include_dir]
+    key = hashlib.sha256("\0".join(
+        [source, *command, *flags, compiler_version(tuple(command))]).encode()).hexdigest()
+    directory = cache_dir()
+    library = directory / f"{key[:32]}.so"
+    if library.exists():
+        return library
+    source_path = directory / f"{key[:32]}.c"
+    write_atomically(source_path, source)
+    handle, temporary = tempfile.mkstemp(dir=directory, suffix=".so.tmp")
+    os.close(handle)
+    try:
+        done = subprocess.run(command + flags + ["-o", temporary, str(source_path), "-lm"],
+                              capture_output=True, text=True, timeout=600)
+        if done.returncode != 0:
+            raise CompileError(f"{command[0]} failed on {what} ({source_path}):\n"
+                               + _first_lines(done.stderr))
+        os.replace(temporary, library)
+    finally:
+        if os.path.exists(temporary):
+            os.unlink(temporary)
+    return library
+
+
+def _first_lines(text: str, count: int = 12) -> str:
+    lines = text.strip().splitlines()
+    tail = ["..."] if len(lines) > count else []
+    return "\n".join(lines[:count] + tail)

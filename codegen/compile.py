@@ -1,0 +1,68 @@
+"""Programs and original kernels to callable functions."""
+
+from __future__ import annotations
+
+import os
+
+from codegen.binding import ArgumentSpec, CompiledFunction
+from codegen.build import shared_library
+from codegen.emit import generate, signature
+from polyad.model import Kernel
+from polyad.program import Program, primal_program
+
+
+def argument_specs(program: Program) -> tuple[ArgumentSpec, ...]:
+    """How each argument of the program's C function is passed."""
+    specs = []
+    for argument in program.arguments:
+        if argument.kind == "size":
+            specs.append(ArgumentSpec(argument.name, "size", "int"))
+            continue
+        buffer = program.buffer(argument.name)
+        if buffer.is_scalar:
+            kind = "pointer" if buffer.by_pointer else "scalar"
+        else:
+            kind = "array"
+        specs.append(ArgumentSpec(buffer.name, kind, buffer.dtype, buffer.extents,
+                                  buffer.optional))
+    return tuple(specs)
+
+
+def compile_program(program: Program, *, openmp: bool = False) -> CompiledFunction:
+    """Generate, compile (cached) and load a program's C function."""
+    source = generate(program)
+    library = shared_library(source, openmp=openmp)
+    return CompiledFunction(library, program.name, argument_specs(program),
+                            program.context, source)
+
+
+def entry_point_name(kernel: Kernel, function: str) -> str:
+    return f"polyad_entry_{function}"
+
+
+def compile_original(kernel: Kernel) -> tuple[CompiledFunction, CompiledFunction | None]:
+    """The user's own function (and its ``polyad-init`` function, if the file
+    names one), compiled from the original file by the system compiler.
+
+    Both are called through exported wrappers with the kernel's signature, so
+    that ``static`` functions work too.
+    """
+    shape = primal_program(kernel)
+    names = [p.name for p in kernel.signature]
+    functions = [kernel.name] + ([kernel.source.init_function]
+                                 if kernel.source.init_function else [])
+    wrappers = []
+    for function in functions:
+        entry = Program(entry_point_name(kernel, function), shape.arguments, shape.buffers,
+                        (), shape.schedule, shape.context)
+        wrappers.append(f"{signature(entry)}\n{{\n  {function}({', '.join(names)});\n}}\n")
+    source = (kernel.source.text + "\n\n/* polyad: exported entry points */\n"
+              + "\n".join(wrappers))
+    include_dir = (os.path.dirname(os.path.abspath(kernel.source.path))
+                   if os.path.exists(kernel.source.path) else None)
+    library = shared_library(source, include_dir=include_dir,
+                             what=f"the original {kernel.source.path}")
+    specs = argument_specs(shape)
+    compiled = [CompiledFunction(library, entry_point_name(kernel, f), specs,
+                                 kernel.context, source) for f in functions]
+    return compiled[0], (compiled[1] if len(compiled) > 1 else None)

@@ -1,0 +1,223 @@
+"""C integer expressions and conditions to isl piecewise affine objects.
+
+Loop bounds, conditions of ``if`` and subscripts are translated here, in a
+:class:`Scope`: the loop iterators around the point of use, as the set
+dimensions of an isl space whose parameters are the kernel's sizes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import islpy as isl
+from pycparser import c_ast, c_generator
+
+from frontend.preprocess import Preprocessed, located_error
+
+_COMPARISONS = {"<": "lt_set", "<=": "le_set", ">": "gt_set", ">=": "ge_set",
+                "==": "eq_set", "!=": "ne_set"}
+_MIRRORED = {"<": ">", "<=": ">=", ">": "<", ">=": "<=", "==": "==", "!=": "!="}
+
+
+@dataclass(frozen=True)
+class Scope:
+    """The loops around a point of the kernel.
+
+    ``domain`` is the set of iterator values reaching that point, over a space
+    whose set dimensions are named after the iterators (outermost first).
+    """
+
+    domain: isl.Set
+
+    @staticmethod
+    def outermost(params: list[str]) -> "Scope":
+        space = isl.Space.create_from_names(isl.DEFAULT_CONTEXT, set=[], params=params)
+        return Scope(isl.Set.universe(space))
+
+    @property
+    def iterators(self) -> tuple[str, ...]:
+        return tuple(self.domain.get_dim_name(isl.dim_type.set, d)
+                     for d in range(self.domain.dim(isl.dim_type.set)))
+
+    @property
+    def params(self) -> tuple[str, ...]:
+        return tuple(self.domain.get_dim_name(isl.dim_type.param, d)
+                     for d in range(self.domain.dim(isl.dim_type.param)))
+
+    def entered(self, iterator: str) -> "Scope":
+        """The scope one loop deeper, before any bound on the new iterator."""
+        n = self.domain.dim(isl.dim_type.set)
+        domain = self.domain.add_dims(isl.dim_type.set, 1)
+        domain = domain.set_dim_name(isl.dim_type.set, n, iterator)
+        return Scope(domain)
+
+    def restricted(self, condition: isl.Set) -> "Scope":
+        return Scope(self.domain & condition)
+
+    def local_space(self) -> isl.LocalSpace:
+        return isl.LocalSpace.from_space(self.domain.get_space())
+
+    def variable(self, name: str) -> isl.PwAff | None:
+        """The iterator or size parameter ``name`` as an affine expression."""
+        space = self.domain.get_space()
+        for kind in (isl.dim_type.set, isl.dim_type.param):
+            pos = space.find_dim_by_name(kind, name)
+            if pos >= 0:
+                return isl.PwAff.var_on_domain(self.local_space(), kind, pos)
+        return None
+
+    def constant(self, value: int) -> isl.PwAff:
+        return isl.PwAff.val_on_domain(isl.Set.universe(self.domain.get_space()),
+                                       isl.Val(int(value)))
+
+    def universe(self) -> isl.Set:
+        return isl.Set.universe(self.domain.get_space())
+
+
+def integer_literal(node: c_ast.Constant) -> int | None:
+    """The value of a C integer literal (``12``, ``0x1f``, ``10u``), or None."""
+    if node.type not in ("int", "long int", "unsigned int", "long long int",
+                         "unsigned long int", "unsigned long long int"):
+        return None
+    text = node.value.rstrip("uUlL")
+    if text.lower().startswith("0x"):
+        return int(text, 16)
+    if len(text) > 1 and text.startswith("0"):
+        return int(text, 8)
+    return int(text)
+
+
+class AffineTranslator:
+    """Translates C expressions to isl, reporting what is not affine."""
+
+    def __init__(self, pre: Preprocessed):
+        self.pre = pre
+
+    def error(self, node, construct: str, hint: str = ""):
+        return located_error(self.pre, node.coord, construct, hint)
+
+    # --- expressions -----------------------------------------------------
+    def expression(self, node, scope: Scope, what: str = "expression") -> isl.PwAff:
+        """An affine integer expression in iterators and sizes."""
+        if isinstance(node, c_ast.Constant):
+            value = integer_literal(node)
+            if value is None:
+                raise self.error(node, f"{node.type} constant {node.value} in {what}",
+                                 "affine expressions take integer constants only")
+            return scope.constant(value)
+        if isinstance(node, c_ast.ID):
+            variable = scope.variable(node.name)
+            if variable is None:
+                raise self.error(
+                    node, f"non-affine {what}: '{node.name}' is neither a loop iterator "
+                    "nor an int size parameter",
+                    "bounds and subscripts may use only loop iterators, int size "
+                    "parameters and integer constants")
+            return variable
+        if isinstance(node, c_ast.UnaryOp):
+            if node.op == "-":
+                return self.expression(node.expr, scope, what).neg()
+            if node.op == "+":
+                return self.expression(node.expr, scope, what)
+        if isinstance(node, c_ast.Cast):
+            words = type_names(node.to_type)
+            if words and set(words) <= {"int", "long", "unsigned", "signed"}:
+                return self.expression(node.expr, scope, what)
+        if isinstance(node, c_ast.BinaryOp) and node.op in ("+", "-", "*", "/", "%"):
+            left = self.expression(node.left, scope, what)
+            right = self.expression(node.right, scope, what)
+            return self._arithmetic(node, left, right, what)
+        if isinstance(node, c_ast.TernaryOp):
+            condition = self.condition(node.cond, scope, what)
+            then = self.expression(node.iftrue, scope, what)
+            otherwise = self.expression(node.iffalse, scope, what)
+            return then.intersect_domain(condition).union_add(
+                otherwise.intersect_domain(condition.complement()))
+        if isinstance(node, c_ast.FuncCall) and isinstance(node.name, c_ast.ID):
+            return self._call(node, scope, what)
+        raise self.error(node, f"non-affine {what} ({describe(node)})",
+                         "bounds and subscripts must be affine in loop iterators "
+                         "and int size parameters")
+
+    def _arithmetic(self, node, left: isl.PwAff, right: isl.PwAff, what: str) -> isl.PwAff:
+        if node.op == "+":
+            return left.add(right)
+        if node.op == "-":
+            return left.sub(right)
+        if node.op == "*":
+            if not (left.is_cst() or right.is_cst()):
+                raise self.error(node, f"non-affine {what} (product of two variables)",
+                                 "multiply iterators and sizes only by constants")
+            return left.mul(right)
+        if not right.is_cst():
+            raise self.error(node, f"non-affine {what} (division by a variable)",
+                             "divide only by a positive integer constant")
+        divisor = _constant_value(right)
+        if divisor is None or divisor <= 0:
+            raise self.error(node, f"{what} divides by {divisor}",
+                             "divide only by a positive integer constant")
+        # C's / and % truncate toward zero: isl's tdiv_q and tdiv_r do too.
+        if node.op == "/":
+            return left.tdiv_q(right)
+        return left.tdiv_r(right)
+
+    def _call(self, node: c_ast.FuncCall, scope: Scope, what: str) -> isl.PwAff:
+        name = node.name.name
+        args = list(node.args.exprs) if node.args is not None else []
+        if name in ("min", "max", "MIN", "MAX") and len(args) == 2:
+            a, b = (self.expression(x, scope, what) for x in args)
+            return a.min(b) if name.lower() == "min" else a.max(b)
+        if name in ("floord", "ceild") and len(args) == 2:
+            a, b = (self.expression(x, scope, what) for x in args)
+            divisor = _constant_value(b) if b.is_cst() else None
+            if divisor is None or divisor <= 0:
+                raise self.error(node, f"{name} by a non-constant or non-positive divisor",
+                                 "divide only by a positive integer constant")
+            quotient = a.scale_down_val(isl.Val(divisor))
+            return quotient.floor() if name == "floord" else quotient.ceil()
+        raise self.error(node, f"call to {name}() in {what}",
+                         "bounds and subscripts may use min/max (or the ?: form) "
+                         "and floor division by a constant")
+
+    # --- conditions ------------------------------------------------------
+    def condition(self, node, scope: Scope, what: str = "condition") -> isl.Set:
+        """An affine condition as the set of iterator values where it holds."""
+        if isinstance(node, c_ast.BinaryOp) and node.op in ("&&", "||"):
+            left = self.condition(node.left, scope, what)
+            right = self.condition(node.right, scope, what)
+            return left & right if node.op == "&&" else left | right
+        if isinstance(node, c_ast.UnaryOp) and node.op == "!":
+            return self.condition(node.expr, scope, what).complement()
+        if isinstance(node, c_ast.BinaryOp) and node.op in _COMPARISONS:
+            left = self.expression(node.left, scope, what)
+            right = self.expression(node.right, scope, what)
+            return getattr(left, _COMPARISONS[node.op])(right)
+        value = self.expression(node, scope, what)
+        return value.ne_set(scope.constant(0))
+
+
+def _constant_value(pa: isl.PwAff) -> int | None:
+    pieces = pa.get_pieces()
+    if len(pieces) != 1:
+        return None
+    aff = pieces[0][1]
+    if not aff.is_cst():
+        return None
+    value = aff.get_constant_val()
+    return int(value.to_python()) if value.is_int() else None
+
+
+def type_names(type_node) -> list[str]:
+    """The type specifier words of a declaration or cast type."""
+    node = type_node
+    while node is not None and not isinstance(node, c_ast.IdentifierType):
+        node = getattr(node, "type", None)
+    return list(node.names) if node is not None else []
+
+
+def describe(node) -> str:
+    """The C text of a pycparser node, for error messages."""
+    try:
+        return c_generator.CGenerator().visit(node)
+    except Exception:  # a construct the generator cannot print: name its kind
+        return type(node).__name__

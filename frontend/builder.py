@@ -1,0 +1,637 @@
+"""From a pycparser function definition to a :class:`polyad.model.Kernel`.
+
+The walk builds, bottom up, each statement's iteration domain (from the loops
+and conditions around it), its accesses, its right-hand side, and the isl
+schedule tree of the source order: a band per loop, a sequence per block.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+import islpy as isl
+from pycparser import c_ast
+
+from frontend.affine import AffineTranslator, Scope, describe, integer_literal, type_names
+from frontend.preprocess import Preprocessed, located_error
+from frontend.values import Typed, ValueTranslator, add, divide, multiply, subtract
+from polyad import dataflow
+from polyad.errors import KernelError, SourceLocation
+from polyad.expr import read_symbol
+from polyad.model import (ELEMENT_BYTES, Access, Array, Kernel, KernelSource, Param,
+                          Statement, maps_of, sets_of, union_of_maps)
+
+_SIZE_TYPES = ({"int"}, {"long"}, {"unsigned"}, {"unsigned", "int"}, {"long", "int"},
+               {"unsigned", "long"}, {"const", "int"})
+_COMPOUND = {"+=": add, "-=": subtract, "*=": multiply, "/=": divide}
+_REFUSED_STATEMENTS = {
+    c_ast.While: ("while loop", "write a for loop with affine bounds"),
+    c_ast.DoWhile: ("do-while loop", "write a for loop with affine bounds"),
+    c_ast.Break: ("break", "loops must run their whole affine range; "
+                           "use a value select c ? a : b for data-dependent choices"),
+    c_ast.Continue: ("continue", "guard the statements with an affine if instead"),
+    c_ast.Goto: ("goto", "use structured for loops and if"),
+    c_ast.Label: ("label", "use structured for loops and if"),
+    c_ast.Return: ("return inside the modelled region", "let the region run to its end"),
+    c_ast.Switch: ("switch", "use if/else with affine conditions"),
+    c_ast.FuncCall: ("function call statement",
+                     "only assignments are modelled; math functions go in expressions"),
+}
+
+
+@dataclass
+class _Variable:
+    """An array or scalar the kernel can name (a parameter or a local)."""
+
+    name: str
+    dtype: str
+    extents: tuple[isl.PwAff, ...]
+    storage: str
+    location: SourceLocation
+
+
+@dataclass
+class _Pending:
+    """The statement being translated: its name, domain and reads so far."""
+
+    name: str
+    domain: isl.Set
+    reads: list[Access] = field(default_factory=list)
+
+
+class KernelBuilder:
+    """Builds the model of one function; ``build()`` returns the Kernel."""
+
+    def __init__(self, pre: Preprocessed, funcdef: c_ast.FuncDef, source: KernelSource):
+        self.pre = pre
+        self.funcdef = funcdef
+        self.source = source
+        self.affine = AffineTranslator(pre)
+        self.values = ValueTranslator(self.affine, self._read)
+        self.signature: list[Param] = []
+        self.variables: dict[str, _Variable] = {}
+        self.int_locals: set[str] = set()
+        self.statements: list[Statement] = []
+        self.pending: _Pending | None = None
+
+    def error(self, node, construct: str, hint: str = "", verb: str = "unsupported"):
+        return located_error(self.pre, node.coord, construct, hint, verb=verb)
+
+    # --- the function ----------------------------------------------------
+    def build(self) -> Kernel:
+        self._parameters()
+        items = list(self.funcdef.body.block_items or [])
+        prologue, region = self._split_region(items)
+        top = Scope.outermost([p.name for p in self.signature if p.kind == "size"])
+        schedules = [self._declaration(item, top) for item in prologue]
+        schedules.append(self._items(region, top))
+        schedule = _sequence([s for s in schedules if s is not None])
+        if schedule is None:
+            raise self.error(self.funcdef, f"kernel {self.source.function} without "
+                             "statements", "the modelled region must assign to arrays",
+                             verb="nothing to model:")
+        context = self._context(top)
+        self._check_bounds(context)
+        arrays = self._arrays(schedule, context)
+        return Kernel(name=self.source.function, signature=tuple(self.signature),
+                      arrays=arrays, statements=tuple(self.statements),
+                      schedule=schedule, context=context, source=self.source)
+
+    def _parameters(self) -> None:
+        decl = self.funcdef.decl
+        params = decl.type.args.params if decl.type.args is not None else []
+        top = Scope.outermost([])
+        sizes: list[str] = []
+        for param in params:
+            if isinstance(param, c_ast.Typename):  # f(void)
+                continue
+            if isinstance(param, c_ast.EllipsisParam):
+                raise self.error(param, "variadic function", "list every parameter")
+            kind, dtype, dims = self._declarator(param)
+            if kind == "scalar" and set(type_names(param.type)) in _SIZE_TYPES:
+                sizes.append(param.name)
+                self.signature.append(Param(param.name, "size", "int"))
+                continue
+            if kind == "scalar":
+                self.signature.append(Param(param.name, "scalar", dtype))
+                self._declare(param, dtype, (), "parameter")
+                continue
+            if any(d is None for d in dims):
+                raise self.error(param, f"array parameter {param.name} without extent",
+                                 f"declare it as a C99 array with sizes, e.g. "
+                                 f"{dtype} {param.name}[n][m]")
+            top = Scope.outermost(sizes)
+            extents = tuple(self.affine.expression(d, top, "array extent")
+                            .project_domain_on_params() for d in dims)
+            self.signature.append(Param(param.name, "array", dtype))
+            self._declare(param, dtype, extents, "parameter")
+        # Extents were built as sizes appeared; give all the same parameters.
+        full = Scope.outermost(sizes)
+        for variable in self.variables.values():
+            variable.extents = tuple(e.align_params(full.domain.get_space())
+                                     for e in variable.extents)
+
+    def _declarator(self, decl: c_ast.Decl) -> tuple[str, str, list]:
+        """(kind, element type, extent nodes) of a declaration."""
+        node = decl.type
+        dims = []
+        while isinstance(node, c_ast.ArrayDecl):
+            dims.append(node.dim)
+            node = node.type
+        if isinstance(node, c_ast.PtrDecl):
+            raise self.error(decl, f"pointer {decl.name}",
+                             "declare arrays as C99 variable-length arrays, "
+                             "double A[n][m]; pointers and aliasing are not modelled")
+        if not isinstance(node, c_ast.TypeDecl) or not isinstance(
+                node.type, c_ast.IdentifierType):
+            raise self.error(decl, f"declaration of {decl.name} ({describe(decl.type)})",
+                             "use int sizes, double scalars and double/int/char arrays")
+        names = [n for n in node.type.names if n not in ("const", "restrict", "register")]
+        dtype = " ".join(names)
+        if dims:
+            if dtype not in ELEMENT_BYTES:
+                raise self.error(decl, f"{dtype} array {decl.name}",
+                                 "arrays hold double (or int/char data never differentiated)")
+            if len(dims) > 4:
+                raise self.error(decl, f"array {decl.name} of {len(dims)} dimensions",
+                                 "at most 4 dimensions are modelled")
+            return "array", dtype, dims
+        if dtype == "double" or set(names) in _SIZE_TYPES or dtype in ("int", "char"):
+            return "scalar", "int" if set(names) in _SIZE_TYPES else dtype, []
+        raise self.error(decl, f"{dtype} variable {decl.name}",
+                         "polyad computes in double: declare it double")
+
+    def _declare(self, decl, dtype: str, extents, storage: str) -> None:
+        if decl.name in self.variables or decl.name in self.int_locals:
+            raise self.error(decl, f"second declaration of {decl.name}",
+                             "give each variable of the kernel its own name")
+        self.variables[decl.name] = _Variable(
+            decl.name, dtype, tuple(extents), storage, self.pre.locate(
+                decl.coord.line, decl.coord.column))
+
+    def _split_region(self, items: list) -> tuple[list, list]:
+        """Declarations before ``#pragma scop`` and the modelled region."""
+        marks = [i for i, item in enumerate(items) if isinstance(item, c_ast.Pragma)
+                 and item.string.strip() in ("scop", "endscop")]
+        if not marks:
+            prologue = []
+            for item in items:
+                if not isinstance(item, c_ast.Decl):
+                    break
+                prologue.append(item)
+            return prologue, items[len(prologue):]
+        begins = [i for i in marks if items[i].string.strip() == "scop"]
+        ends = [i for i in marks if items[i].string.strip() == "endscop"]
+        if len(begins) != 1 or len(ends) != 1 or ends[0] < begins[0]:
+            raise self.error(items[marks[0]], "#pragma scop layout",
+                             "mark one region with #pragma scop ... #pragma endscop")
+        before, region, after = (items[:begins[0]], items[begins[0] + 1:ends[0]],
+                                 items[ends[0] + 1:])
+        for item in before:
+            if not isinstance(item, c_ast.Decl):
+                raise self.error(item, f"statement before #pragma scop ({describe(item)})",
+                                 "only declarations may precede the region")
+        for item in after:
+            if not (isinstance(item, c_ast.Return) and item.expr is None):
+                raise self.error(item, f"statement after #pragma endscop ({describe(item)})",
+                                 "put all computation inside the region")
+        return before, region
+
+    # --- declarations and statements ------------------------------------
+    def _declaration(self, decl: c_ast.Decl, scope: Scope) -> isl.Schedule | None:
+        if isinstance(decl.type, c_ast.FuncDecl):
+            raise self.error(decl, f"function declaration {decl.name} in the kernel",
+                             "declare functions outside the kernel")
+        kind, dtype, dims = self._declarator(decl)
+        if kind == "scalar" and dtype == "int":
+            if decl.init is not None and scope.iterators:
+                raise self.error(decl, f"int variable {decl.name} with initialiser",
+                                 "int locals serve as loop iterators only")
+            if decl.name in self.variables or decl.name in self.int_locals:
+                raise self.error(decl, f"second declaration of {decl.name}",
+                                 "give each variable of the kernel its own name")
+            self.int_locals.add(decl.name)
+            return None
+        if kind == "scalar" and dtype != "double":
+            raise self.error(decl, f"{dtype} local {decl.name}",
+                             "local scalars are double (or int loop iterators)")
+        top = Scope.outermost(list(scope.params))
+        extents = tuple(self.affine.expression(d, top, "array extent")
+                        .project_domain_on_params() for d in dims if d is not None)
+        if len(extents) != len(dims):
+            raise self.error(decl, f"local array {decl.name} without extent",
+                             f"give every extent, e.g. double {decl.name}[n]")
+        self._declare(decl, dtype, extents, "local")
+        if decl.init is None:
+            return None
+        if dims:
+            raise self.error(decl, f"initialiser of local array {decl.name}",
+                             "assign its elements in loops")
+        target = c_ast.ID(decl.name, coord=decl.coord)
+        return self._assign(c_ast.Assignment("=", target, decl.init, coord=decl.coord),
+                            scope)
+
+    def _items(self, items: list, scope: Scope) -> isl.Schedule | None:
+        return _sequence([s for s in (self._statement(item, scope) for item in items)
+                          if s is not None])
+
+    def _statement(self, node, scope: Scope) -> isl.Schedule | None:
+        if node is None or isinstance(node, (c_ast.EmptyStatement, c_ast.Pragma)):
+            return None
+        if isinstance(node, c_ast.Compound):
+            return self._items(list(node.block_items or []), scope)
+        if isinstance(node, c_ast.Decl):
+            return self._declaration(node, scope)
+        if isinstance(node, c_ast.DeclList):
+            return _sequence([s for s in (self._declaration(d, scope) for d in node.decls)
+                              if s is not None])
+        if isinstance(node, c_ast.Assignment):
+            return self._assign(node, scope)
+        if isinstance(node, c_ast.For):
+            return self._for(node, scope)
+        if isinstance(node, c_ast.If):
+            return self._if(node, scope)
+        if isinstance(node, c_ast.UnaryOp) and node.op in ("p++", "++", "p--", "--"):
+            raise self.error(node, f"increment statement {describe(node)}",
+                             "write x += 1 (iterators change only in a for header)")
+        if isinstance(node, c_ast.ExprList):
+            raise self.error(node, "comma expression", "write one statement each")
+        for kind, (construct, hint) in _REFUSED_STATEMENTS.items():
+            if isinstance(node, kind):
+                raise self.error(node, construct, hint)
+        raise self.error(node, f"statement {describe(node)}",
+                         "the region holds for loops, if/else and assignments")
+
+    # --- control flow -----------------------------------------------------
+    def _for(self, node: c_ast.For, scope: Scope) -> isl.Schedule | None:
+        iterator, start = self._loop_start(node)
+        step = self._loop_step(node, iterator)
+        if iterator in scope.iterators:
+            raise self.error(node, f"loop over {iterator} inside a loop over {iterator}",
+                             "give nested loops distinct iterators")
+        if node.cond is None:
+            raise self.error(node, "for loop without condition",
+                             "bound the iterator, e.g. i < n")
+        inner = scope.entered(iterator)
+        variable = inner.variable(iterator)
+        lower = self.affine.expression(start, inner, "loop bound")
+        begin = variable.ge_set(lower) if step > 0 else variable.le_set(lower)
+        condition = self.affine.condition(node.cond, inner, "loop condition")
+        domain = inner.domain & begin & condition
+        if abs(step) > 1:
+            on_stride = variable.sub(lower).mod_val(isl.Val(abs(step)))
+            domain = domain & on_stride.eq_set(inner.constant(0))
+        self._check_loop_condition(node, inner, condition, lower, step)
+        if not domain.is_bounded():
+            raise self.error(node, f"loop over {iterator} without a bound",
+                             f"the condition must bound {iterator} on the side it moves to",
+                             verb="unbounded")
+        child = self._statement(node.stmt, Scope(domain))
+        if child is None:
+            return None
+        return child.insert_partial_schedule(_band(child.get_domain(), iterator, step < 0))
+
+    def _loop_start(self, node: c_ast.For) -> tuple[str, object]:
+        init = node.init
+        if isinstance(init, c_ast.DeclList) and len(init.decls) == 1:
+            decl = init.decls[0]
+            kind, dtype, _ = self._declarator(decl)
+            if kind != "scalar" or dtype != "int" or decl.init is None:
+                raise self.error(node, f"loop header declaring {describe(decl)}",
+                                 "write for (int i = lower; ...)")
+            if decl.name in self.variables:
+                raise self.error(decl, f"second declaration of {decl.name}",
+                                 "give each variable of the kernel its own name")
+            self.int_locals.add(decl.name)
+            return decl.name, decl.init
+        if (isinstance(init, c_ast.Assignment) and init.op == "="
+                and isinstance(init.lvalue, c_ast.ID)):
+            name = init.lvalue.name
+            if name not in self.int_locals:
+                raise self.error(init, f"loop iterator {name} that is not a local int",
+                                 f"declare int {name}; before the region or in the header")
+            return name, init.rvalue
+        raise self.error(node, "loop header " + (describe(init) if init else "without "
+                                                 "initialisation"),
+                         "write for (i = lower; i < upper; i++)")
+
+    def _loop_step(self, node: c_ast.For, iterator: str) -> int:
+        nxt = node.next
+        target = None
+        step = None
+        if isinstance(nxt, c_ast.UnaryOp) and nxt.op in ("p++", "++", "p--", "--"):
+            target, step = nxt.expr, (1 if "++" in nxt.op else -1)
+        elif isinstance(nxt, c_ast.Assignment) and nxt.op in ("+=", "-="):
+            target = nxt.lvalue
+            amount = _constant_int(nxt.rvalue)
+            if amount is not None and amount > 0:
+                step = amount if nxt.op == "+=" else -amount
+        elif (isinstance(nxt, c_ast.Assignment) and nxt.op == "="
+              and isinstance(nxt.rvalue, c_ast.BinaryOp) and nxt.rvalue.op in "+-"
+              and isinstance(nxt.rvalue.left, c_ast.ID)
+              and nxt.rvalue.left.name == iterator):
+            target = nxt.lvalue
+            amount = _constant_int(nxt.rvalue.right)
+            if amount is not None and amount > 0:
+                step = amount if nxt.rvalue.op == "+" else -amount
+        if not (isinstance(target, c_ast.ID) and target.name == iterator) or step is None:
+            raise self.error(nxt or node, "loop increment " + (describe(nxt) if nxt else
+                                                               "(none)"),
+                             f"step {iterator} by a positive constant: {iterator}++, "
+                             f"{iterator}--, {iterator} += c or {iterator} -= c")
+        return step
+
+    def _check_loop_condition(self, node, inner: Scope, condition: isl.Set,
+                              lower: isl.PwAff, step: int) -> None:
+        """The loop runs while the condition holds: a condition that fails and
+        then holds again (i != 5, i < 2 || i > 6) would make the set of
+        iterations differ from what C executes."""
+        space = inner.domain.get_space()
+        last = space.dim(isl.dim_type.set) - 1
+        shift = isl.MultiAff.identity(isl.Space.map_from_set(space))
+        shift = shift.set_aff(last, shift.get_aff(last).add_constant_val(isl.Val(-step)))
+        previous_holds = condition.preimage_multi_aff(shift)
+        variable = inner.variable(inner.iterators[-1])
+        previous = variable.add(inner.constant(-step))
+        previous_started = previous.ge_set(lower) if step > 0 else previous.le_set(lower)
+        if abs(step) > 1:
+            on_stride = previous.sub(lower).mod_val(isl.Val(abs(step)))
+            previous_started = previous_started & on_stride.eq_set(inner.constant(0))
+        resumes = inner.domain & condition & previous_started & previous_holds.complement()
+        if not resumes.is_empty():
+            raise self.error(node.cond, f"loop condition {describe(node.cond)}",
+                             "the condition must be a bound that stays false once false, "
+                             "e.g. i < n or i <= min(n, m)")
+
+    def _if(self, node: c_ast.If, scope: Scope) -> isl.Schedule | None:
+        data = _data_reference(node.cond, self.variables)
+        if data is not None:
+            raise self.error(node, f"data-dependent if (its condition reads {data})",
+                             "control flow may depend on iterators and sizes only; "
+                             "write the choice as a value select x = c ? a : b")
+        condition = self.affine.condition(node.cond, scope, "if condition")
+        then = self._statement(node.iftrue, scope.restricted(condition))
+        otherwise = self._statement(node.iffalse, scope.restricted(condition.complement()))
+        return _sequence([s for s in (then, otherwise) if s is not None])
+
+    # --- assignments ------------------------------------------------------
+    def _assign(self, node: c_ast.Assignment, scope: Scope) -> isl.Schedule:
+        schedules = []
+        rvalue = node.rvalue
+        if isinstance(rvalue, c_ast.Assignment):  # a = b = e: b = e, then a = b
+            schedules.append(self._assign(rvalue, scope))
+            rvalue = rvalue.lvalue
+        if node.op not in ("=",) + tuple(_COMPOUND):
+            raise self.error(node, f"assignment operator {node.op}",
+                             "use =, +=, -=, *= or /=")
+        target = self._target(node.lvalue, scope)
+        name = f"S{len(self.statements)}"
+        domain = scope.domain.set_tuple_name(name)
+        self.pending = _Pending(name, domain)
+        write = self._access(node.lvalue, scope, target)
+        self.pending.reads.clear()
+        if node.op != "=":
+            current = self._read(node.lvalue, scope)
+            value = self.values.value(rvalue, scope)
+            if target.dtype != "double" and (value.ctype != "int" or node.op == "/="):
+                raise self.error(node, f"{node.op} on {target.dtype} data with a "
+                                 f"{value.ctype} value", "int data may only get integer "
+                                 "values by = += -= *=")
+            value = Typed(_COMPOUND[node.op](current.expr, value.expr),
+                          "double" if "double" in (current.ctype, value.ctype) else "int")
+        else:
+            value = self.values.value(rvalue, scope)
+        if target.dtype != "double" and value.ctype != "int":
+            raise self.error(node, f"double value assigned to {target.dtype} data "
+                             f"{target.name}", "int and char arrays hold data that is "
+                             "never differentiated; compute doubles into double arrays")
+        location = self.pre.locate(node.coord.line, node.coord.column)
+        self.statements.append(Statement(
+            name=name, domain=domain, write=write, reads=tuple(self.pending.reads),
+            expr=value.expr, location=location,
+            text=self.pre.source_line(location.line).strip()))
+        self.pending = None
+        schedules.append(isl.Schedule.from_domain(isl.UnionSet.from_set(domain)))
+        return _sequence(schedules)
+
+    def _target(self, lvalue, scope: Scope) -> _Variable:
+        base = lvalue
+        while isinstance(base, c_ast.ArrayRef):
+            base = base.name
+        if not isinstance(base, c_ast.ID):
+            raise self.error(lvalue, f"assignment to {describe(lvalue)}",
+                             "assign to array elements A[i][j] or local scalars")
+        name = base.name
+        if name in scope.iterators:
+            raise self.error(lvalue, f"assignment to loop iterator {name}",
+                             "iterators change only in their for header")
+        if name in scope.params:
+            raise self.error(lvalue, f"assignment to size parameter {name}",
+                             "sizes are fixed while the kernel runs")
+        if name in self.int_locals:
+            raise self.error(lvalue, f"assignment to int variable {name}",
+                             "int locals serve as loop iterators only")
+        if name not in self.variables:
+            raise self.error(lvalue, f"assignment to undeclared {name}",
+                             "declare it as a parameter or local", verb="")
+        return self.variables[name]
+
+    def _read(self, node, scope: Scope) -> Typed | None:
+        base = node
+        while isinstance(base, c_ast.ArrayRef):
+            base = base.name
+        if not isinstance(base, c_ast.ID):
+            raise self.error(node, f"reference {describe(node)}",
+                             "index arrays by name, A[i][j]")
+        name = base.name
+        if name in self.int_locals:
+            raise self.error(node, f"use of {name} outside a loop over it",
+                             "int locals have a value only inside their loop")
+        variable = self.variables.get(name)
+        if variable is None:
+            raise self.error(node, f"use of undeclared {name}", "declare it", verb="")
+        access = self._access(node, scope, variable)
+        for known in self.pending.reads:
+            if known.array == access.array and known.relation.is_equal(access.relation):
+                access = Access(access.array, access.relation, known.symbol,
+                                access.location, access.text)
+                break
+        else:
+            access = Access(access.array, access.relation,
+                            read_symbol(access.text, variable.dtype),
+                            access.location, access.text)
+        self.pending.reads.append(access)
+        return Typed(access.symbol, "double" if variable.dtype == "double" else "int")
+
+    def _access(self, node, scope: Scope, variable: _Variable) -> Access:
+        subscripts = []
+        base = node
+        while isinstance(base, c_ast.ArrayRef):
+            subscripts.insert(0, base.subscript)
+            base = base.name
+        if len(subscripts) != len(variable.extents):
+            what = "scalar" if not variable.extents else f"{len(variable.extents)}-d array"
+            raise self.error(node, f"{describe(node)} with {len(subscripts)} subscripts "
+                             f"for the {what} {variable.name}",
+                             "subscript every dimension: no pointer arithmetic or "
+                             "whole-array use")
+        pieces = [self.affine.expression(s, scope, "subscript") for s in subscripts]
+        relation = _relation(scope.domain, pieces, self.pending.name, variable.name)
+        relation = relation.intersect_domain(self.pending.domain)
+        text = variable.name + "".join(f"[{describe(s)}]" for s in subscripts)
+        return Access(variable.name, relation, None,
+                      self.pre.locate(node.coord.line, node.coord.column), text)
+
+    # --- whole-kernel checks ------------------------------------------------
+    def _context(self, top: Scope) -> isl.Set:
+        """Size values for which every array has a positive extent (C99 VLAs
+        of size zero or less are undefined)."""
+        context = top.universe().params()
+        one = isl.PwAff.val_on_domain(context, isl.Val(1))
+        for variable in self.variables.values():
+            for extent in variable.extents:
+                context = context & extent.ge_set(one)
+        if context.is_empty():
+            raise KernelError(None, f"array extents of {self.source.function} that are "
+                              "never positive", "check the declared sizes", verb="")
+        return context
+
+    def _check_bounds(self, context: isl.Set) -> None:
+        shapes = {v.name: _shape_set(v) for v in self.variables.values()}
+        for statement in self.statements:
+            for access, verb in [(statement.write, "writes")] + [
+                    (a, "reads") for a in statement.reads]:
+                outside = access.relation.intersect_params(context).subtract_range(
+                    shapes[access.array].align_params(access.relation.get_space()))
+                if outside.is_empty():
+                    continue
+                example = _describe_point(outside.wrap().sample_point(), statement)
+                raise KernelError(
+                    access.location, f"access {access.text} outside "
+                    f"{_declared(self.variables[access.array])}: {example}",
+                    "fix the loop bounds or the subscript so it stays inside the array",
+                    verb="out-of-bounds")
+
+    def _arrays(self, schedule: isl.Schedule, context: isl.Set) -> tuple[Array, ...]:
+        reads = union_of_maps(a.relation for s in self.statements for a in s.reads)
+        writes = union_of_maps(s.write.relation for s in self.statements)
+        deps = dataflow.dependences(reads.intersect_params(context),
+                                    writes.intersect_params(context), schedule)
+        initial = deps.initial_reads
+        read_initial = {m.get_tuple_name(isl.dim_type.out) for m in maps_of(initial)}
+        written = {s.write.array for s in self.statements}
+        self._check_uninitialised_locals(initial)
+        arrays = []
+        order = [p.name for p in self.signature if p.kind != "size"] + [
+            name for name in self.variables if self.variables[name].storage == "local"]
+        for name in order:
+            variable = self.variables[name]
+            if variable.storage == "local":
+                role = "temporary"
+            elif name in written and name in read_initial and variable.extents:
+                role = "inout"
+            elif name in written and variable.extents:
+                role = "output"
+            else:
+                role = "input"
+            arrays.append(Array(name, variable.dtype, variable.extents, role,
+                                variable.storage))
+        return tuple(arrays)
+
+    def _check_uninitialised_locals(self, initial: isl.UnionMap) -> None:
+        for statement in self.statements:
+            for access in statement.reads:
+                if self.variables[access.array].storage != "local":
+                    continue
+                garbage = initial.intersect(isl.UnionMap.from_map(access.relation))
+                if not garbage.is_empty():
+                    raise KernelError(access.location, f"read of {access.text} before any "
+                                      "write to it (the local holds garbage there)",
+                                      "assign the local before reading it", verb="")
+
+
+def _sequence(schedules: list[isl.Schedule]) -> isl.Schedule | None:
+    result = None
+    for schedule in schedules:
+        result = schedule if result is None else result.sequence(schedule)
+    return result
+
+
+def _band(domain: isl.UnionSet, iterator: str, decreasing: bool) -> isl.MultiUnionPwAff:
+    """The partial schedule of a loop: its iterator (negated when it counts
+    down) for every statement instance inside it."""
+    union = None
+    for s in sets_of(domain):
+        space = s.get_space()
+        position = space.find_dim_by_name(isl.dim_type.set, iterator)
+        piece = isl.PwAff.var_on_domain(isl.LocalSpace.from_space(space),
+                                        isl.dim_type.set, position)
+        if decreasing:
+            piece = piece.neg()
+        piece = isl.UnionPwAff.from_pw_aff(piece)
+        union = piece if union is None else union.union_add(piece)
+    return isl.MultiUnionPwAff.from_union_pw_aff(union)
+
+
+def _relation(scope_domain: isl.Set, pieces: list[isl.PwAff], statement: str,
+              array: str) -> isl.Map:
+    if pieces:
+        relation = isl.Map.from_pw_aff(pieces[0])
+        for piece in pieces[1:]:
+            relation = relation.flat_range_product(isl.Map.from_pw_aff(piece))
+    else:
+        relation = isl.Map.from_domain(isl.Set.universe(scope_domain.get_space()))
+    relation = relation.set_tuple_name(isl.dim_type.in_, statement)
+    return relation.set_tuple_name(isl.dim_type.out, array)
+
+
+def _shape_set(variable: _Variable) -> isl.Set:
+    return Array(variable.name, variable.dtype, variable.extents, "", "").shape_set()
+
+
+def _declared(variable: _Variable) -> str:
+    extents = "".join(f"[{_pw_aff_text(e)}]" for e in variable.extents)
+    return f"{variable.name}{extents}"
+
+
+def _pw_aff_text(pa: isl.PwAff) -> str:
+    text = str(pa)
+    match = re.search(r"\[\((.*)\)\]", text)
+    return match.group(1) if match else text
+
+
+def _describe_point(point: isl.Point, statement: Statement | None) -> str:
+    """'instance S1[i = 4] with n = 4 touches A[4]' from a wrapped map point."""
+    space = point.get_space()
+    params = [f"{space.get_dim_name(isl.dim_type.param, d)} = "
+              f"{point.get_coordinate_val(isl.dim_type.param, d).to_python()}"
+              for d in range(space.dim(isl.dim_type.param))]
+    values = [point.get_coordinate_val(isl.dim_type.set, d).to_python()
+              for d in range(space.dim(isl.dim_type.set))]
+    unwrapped = space.unwrap()
+    n_in = unwrapped.dim(isl.dim_type.in_)
+    names = [unwrapped.get_dim_name(isl.dim_type.in_, d) or f"i{d}" for d in range(n_in)]
+    instance = ", ".join(f"{n} = {v}" for n, v in zip(names, values[:n_in]))
+    element = "".join(f"[{v}]" for v in values[n_in:])
+    stmt = unwrapped.get_tuple_name(isl.dim_type.in_)
+    array = unwrapped.get_tuple_name(isl.dim_type.out)
+    where = f" with {', '.join(params)}" if params else ""
+    return f"instance {stmt}[{instance}]{where} touches {array}{element}"
+
+
+def _constant_int(node) -> int | None:
+    return integer_literal(node) if isinstance(node, c_ast.Constant) else None
+
+
+def _data_reference(node, variables: dict) -> str | None:
+    """The first array element or double variable a condition reads, if any."""
+    if isinstance(node, c_ast.ArrayRef):
+        return describe(node)
+    if isinstance(node, c_ast.ID) and node.name in variables:
+        return node.name
+    for _, child in node.children():
+        found = _data_reference(child, variables)
+        if found:
+            return found
+    return None

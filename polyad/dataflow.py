@@ -1,0 +1,89 @@
+"""Exact dataflow on isl union maps: dependences and "overwritten later".
+
+Pure isl helpers; they know nothing of kernels, only of reads, writes and an
+execution order given as a schedule tree or a flat (padded) schedule map.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import islpy as isl
+
+
+@dataclass(frozen=True)
+class Dependences:
+    """Exact dependences between statement instances.
+
+    ``flow`` relates each write to the reads that get its value (read after
+    write), ``anti`` each read to the later writes of its location (write
+    after read), ``output`` each write to later writes of its location.
+    ``initial_reads`` are the read accesses whose value comes from before the
+    kernel (instance -> element).
+    """
+
+    flow: isl.UnionMap
+    anti: isl.UnionMap
+    output: isl.UnionMap
+    initial_reads: isl.UnionMap
+
+    def all(self) -> isl.UnionMap:
+        """Every dependence, as one union map source -> sink."""
+        return self.flow.union(self.anti).union(self.output)
+
+
+def dependences(reads: isl.UnionMap, writes: isl.UnionMap,
+                schedule: isl.Schedule) -> Dependences:
+    """Flow dependences by isl's exact dataflow, anti and output dependences
+    by memory-based analysis (every later write of a read location).
+
+    >>> s = isl.Schedule("{ domain: '{ S[i] : 0 <= i < 4 }', child: { schedule: '[{ S[i] -> [(i)] }]' } }")
+    >>> d = dependences(isl.UnionMap("{ S[i] -> A[i - 1] }"), isl.UnionMap("{ S[i] -> A[i] }"), s)
+    >>> print(d.flow)
+    { S[i] -> S[1 + i] : 0 <= i <= 2 }
+    """
+    domain = schedule.get_domain()
+    reads = reads.intersect_domain(domain)
+    writes = writes.intersect_domain(domain)
+    flow_info = (isl.UnionAccessInfo.from_sink(reads)
+                 .set_must_source(writes)
+                 .set_schedule(schedule)
+                 .compute_flow())
+    order = strict_order(schedule_map(schedule))
+    anti = reads.apply_range(writes.reverse()).intersect(order)
+    output = writes.apply_range(writes.reverse()).intersect(order)
+    return Dependences(
+        flow=flow_info.get_must_dependence(),
+        anti=anti,
+        output=output,
+        initial_reads=flow_info.get_must_no_source(),
+    )
+
+
+def schedule_map(schedule: isl.Schedule) -> isl.UnionMap:
+    """The flat schedule map of a tree, restricted to its domain (the padded
+    map: every statement's image has the same number of dimensions)."""
+    return schedule.get_map().intersect_domain(schedule.get_domain())
+
+
+def strict_order(smap: isl.UnionMap) -> isl.UnionMap:
+    """Pairs (a, b) of instances with a executed strictly before b."""
+    return smap.lex_lt_union_map(smap)
+
+
+def order_or_same(smap: isl.UnionMap) -> isl.UnionMap:
+    """Pairs (a, b) with a executed before b or a = b."""
+    return smap.lex_le_union_map(smap)
+
+
+def overwritten_later(read: isl.Map, writes: isl.UnionMap,
+                      order_or_same_instance: isl.UnionMap) -> isl.UnionMap:
+    """The (read instance -> writing instance) pairs where a location read by
+    ``read`` is written at or after the reading instance.
+
+    A statement that writes what it read (``A[i] = A[i] * A[i]``) overwrites
+    its own read: its pair (s, s) is included, since the write follows the
+    read inside the instance.
+    """
+    same_location = isl.UnionMap.from_map(read).apply_range(writes.reverse())
+    return same_location.intersect(order_or_same_instance)

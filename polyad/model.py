@@ -1,0 +1,311 @@
+"""The polyhedral model of a kernel: immutable values built by the frontend.
+
+A :class:`Kernel` is the algorithm: its statements with isl iteration domains,
+isl access relations and sympy right-hand sides, the isl schedule tree of the
+original execution order, and the arrays with their roles. Analyses and
+transformations take a kernel and return new values; nothing here changes.
+
+Example (through the frontend)::
+
+    >>> import polyad
+    >>> k = polyad.parse('''
+    ... void scale(int n, double a, double x[n]) {
+    ...   for (int i = 0; i < n; i++) x[i] = a * x[i];
+    ... }''')
+    >>> [s.name for s in k.statements], k.array("x").role
+    (['S0'], 'inout')
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from typing import Mapping
+
+import islpy as isl
+import sympy
+
+from polyad import dataflow
+from polyad.errors import SourceLocation, UsageError
+
+#: Array roles. ``input``: read before written; ``output``: written and not
+#: read before; ``inout``: both; ``temporary``: local to the kernel.
+ROLES = ("input", "output", "inout", "temporary")
+
+#: Element types of arrays and scalars, by C name.
+FLOAT_TYPES = ("double",)
+INTEGER_TYPES = ("int", "char")
+ELEMENT_BYTES = {"double": 8, "int": 4, "char": 1}
+
+
+@dataclass(frozen=True)
+class Param:
+    """One parameter of the kernel's C function, in signature order.
+
+    ``kind`` is ``size`` (an ``int``, a parameter of the isl model),
+    ``scalar`` (a ``double`` passed by value) or ``array`` (a C99 VLA).
+    """
+
+    name: str
+    kind: str
+    dtype: str
+
+
+@dataclass(frozen=True)
+class Array:
+    """An array, or a scalar when ``extents`` is empty.
+
+    ``extents`` are isl piecewise affine expressions on the parameter domain
+    (``[n] -> { [(n + 1)] }``). ``storage`` says where it lives: ``parameter``
+    (an argument of the C function) or ``local`` (declared in the kernel).
+    """
+
+    name: str
+    dtype: str
+    extents: tuple[isl.PwAff, ...]
+    role: str
+    storage: str
+
+    @property
+    def rank(self) -> int:
+        return len(self.extents)
+
+    @property
+    def is_scalar(self) -> bool:
+        return not self.extents
+
+    @property
+    def is_float(self) -> bool:
+        return self.dtype in FLOAT_TYPES
+
+    def shape(self, sizes: Mapping[str, int]) -> tuple[int, ...]:
+        """The extents at given sizes.
+
+        >>> # for double A[n][m+1] at n=3, m=4: (3, 5)
+        """
+        return tuple(evaluate_pw_aff(e, sizes) for e in self.extents)
+
+    def shape_set(self) -> isl.Set:
+        """The set of valid element indices, ``{ A[a0, a1] : 0 <= a0 < n ... }``."""
+        if not self.extents:
+            return isl.Set.universe(
+                isl.Space.set_alloc(isl.DEFAULT_CONTEXT, 0, 0)
+            ).set_tuple_name(self.name)
+        params = self.extents[0].get_domain_space()
+        space = isl.Space.create_from_names(
+            isl.DEFAULT_CONTEXT, set=[f"a{d}" for d in range(self.rank)],
+            params=[params.get_dim_name(isl.dim_type.param, d)
+                    for d in range(params.dim(isl.dim_type.param))])
+        result = isl.Set.universe(space)
+        local = isl.LocalSpace.from_space(space)
+        for d, extent in enumerate(self.extents):
+            index = isl.PwAff.var_on_domain(local, isl.dim_type.set, d)
+            bound = extent.insert_domain(space)
+            zero = isl.PwAff.zero_on_domain(local)
+            result = result & index.ge_set(zero) & index.lt_set(bound)
+        return result.set_tuple_name(self.name)
+
+
+@dataclass(frozen=True)
+class Access:
+    """One reference to an array element or scalar in a statement.
+
+    ``relation`` maps statement instances to elements, e.g.
+    ``[n] -> { S1[i, k] -> A[i, k] }``. ``symbol`` is the sympy symbol standing
+    for the value a read gives (references with equal relations share it).
+    """
+
+    array: str
+    relation: isl.Map
+    symbol: sympy.Symbol | None
+    location: SourceLocation
+    text: str
+
+
+@dataclass(frozen=True)
+class Statement:
+    """One assignment of the kernel and every instance of it.
+
+    The right-hand side ``expr`` computes the value written to ``write``; a
+    compound assignment ``A[i] += e`` is modelled as ``A[i] = A[i] + e`` (the
+    read of ``A[i]`` is among ``reads``). ``expr`` is kept unevaluated so that
+    it has the association and operand order of the source.
+    """
+
+    name: str
+    domain: isl.Set
+    write: Access
+    reads: tuple[Access, ...]
+    expr: sympy.Expr
+    location: SourceLocation
+    text: str
+
+    @property
+    def iterators(self) -> tuple[str, ...]:
+        """The loop iterators of the instances, outermost first."""
+        return tuple(self.domain.get_dim_name(isl.dim_type.set, d)
+                     for d in range(self.domain.dim(isl.dim_type.set)))
+
+    def read_accesses(self) -> dict[sympy.Symbol, Access]:
+        """One access per read symbol (the first reference that reads it)."""
+        result: dict[sympy.Symbol, Access] = {}
+        for access in self.reads:
+            result.setdefault(access.symbol, access)
+        return result
+
+
+@dataclass(frozen=True)
+class KernelSource:
+    """Where a kernel came from and what its file says about running it.
+
+    ``presets`` holds named size sets from the file's ``polyad-sizes:`` line
+    (``{"small": {"n": 8}}``); ``init_function`` the name given by
+    ``polyad-init:``, a C function that fills the kernel's arrays.
+    """
+
+    path: str
+    text: str
+    function: str
+    presets: Mapping[str, Mapping[str, int]] = field(default_factory=dict)
+    init_function: str | None = None
+
+
+@dataclass(frozen=True)
+class Kernel:
+    """A kernel: the algorithm polyad differentiates and schedules."""
+
+    name: str
+    signature: tuple[Param, ...]
+    arrays: tuple[Array, ...]
+    statements: tuple[Statement, ...]
+    schedule: isl.Schedule
+    context: isl.Set
+    source: KernelSource
+
+    @property
+    def params(self) -> tuple[str, ...]:
+        """The size parameters, in signature order."""
+        return tuple(p.name for p in self.signature if p.kind == "size")
+
+    def array(self, name: str) -> Array:
+        for array in self.arrays:
+            if array.name == name:
+                return array
+        known = ", ".join(a.name for a in self.arrays)
+        raise UsageError(f"kernel {self.name} has no array or scalar {name!r} "
+                         f"(it has {known})")
+
+    def statement(self, name: str) -> Statement:
+        for statement in self.statements:
+            if statement.name == name:
+                return statement
+        raise UsageError(f"kernel {self.name} has no statement {name!r}")
+
+    def domain(self) -> isl.UnionSet:
+        """All statement instances."""
+        return union_of_sets([s.domain for s in self.statements],
+                             self.context.get_space())
+
+    def writes(self) -> isl.UnionMap:
+        """Every write access, as one union map instance -> element."""
+        return union_of_maps([s.write.relation for s in self.statements])
+
+    def reads(self) -> isl.UnionMap:
+        """Every read access, as one union map instance -> element."""
+        return union_of_maps([a.relation for s in self.statements for a in s.reads])
+
+    def dependences(self) -> dataflow.Dependences:
+        """Exact flow, anti and output dependences of the original order."""
+        return dataflow.dependences(self.reads(), self.writes(), self.schedule)
+
+    def with_presets(self, **changes) -> "Kernel":
+        return replace(self, source=replace(self.source, **changes))
+
+    def sizes(self, preset: str | None = None,
+              overrides: Mapping[str, int] | None = None,
+              default: int = 8) -> dict[str, int]:
+        """Concrete sizes: a preset of the file (``small`` if it has one) or
+        ``default`` for every parameter, then ``overrides``.
+
+        Unknown names in ``overrides`` are an error naming the parameters.
+        """
+        overrides = dict(overrides or {})
+        unknown = sorted(set(overrides) - set(self.params))
+        if unknown:
+            raise UsageError(
+                f"unknown size parameter {', '.join(unknown)} of {self.name} "
+                f"(its size parameters are {', '.join(self.params) or 'none'})")
+        presets = self.source.presets
+        if preset is not None and preset not in presets:
+            raise UsageError(
+                f"{self.source.path} has no size preset {preset!r} "
+                f"(it has {', '.join(presets) or 'none'}; give sizes with -D)")
+        chosen = presets.get(preset or "small", {})
+        sizes = {p: int(chosen.get(p, default)) for p in self.params}
+        sizes.update({k: int(v) for k, v in overrides.items()})
+        return sizes
+
+
+def union_of_sets(sets, space: isl.Space | None = None) -> isl.UnionSet:
+    """The union of isl sets (an empty union set in ``space`` for none)."""
+    result = None
+    for s in sets:
+        u = isl.UnionSet.from_set(s)
+        result = u if result is None else result.union(u)
+    if result is None:
+        return isl.UnionSet.empty(space.params() if space is not None
+                                  else isl.Space.params_alloc(isl.DEFAULT_CONTEXT, 0))
+    return result
+
+
+def union_of_maps(maps) -> isl.UnionMap:
+    """The union of isl maps (an empty union map for none)."""
+    result = None
+    for m in maps:
+        u = isl.UnionMap.from_map(m)
+        result = u if result is None else result.union(u)
+    if result is None:
+        return isl.UnionMap.empty(isl.Space.params_alloc(isl.DEFAULT_CONTEXT, 0))
+    return result
+
+
+def sets_of(union: isl.UnionSet) -> list[isl.Set]:
+    """The sets of a union set, as a Python list."""
+    result: list[isl.Set] = []
+    union.foreach_set(result.append)
+    return result
+
+
+def maps_of(union: isl.UnionMap) -> list[isl.Map]:
+    """The maps of a union map, as a Python list."""
+    result: list[isl.Map] = []
+    union.foreach_map(result.append)
+    return result
+
+
+def fix_sizes(obj, sizes: Mapping[str, int]):
+    """An isl set, map or pw_aff with its size parameters fixed to values."""
+    space = obj.get_space()
+    for name, value in sizes.items():
+        pos = space.find_dim_by_name(isl.dim_type.param, name)
+        if pos >= 0:
+            obj = obj.fix_val(isl.dim_type.param, pos, isl.Val(int(value)))
+    return obj
+
+
+def evaluate_pw_aff(pa: isl.PwAff, sizes: Mapping[str, int]) -> int:
+    """The value of a piecewise affine expression in the size parameters.
+
+    >>> evaluate_pw_aff(isl.PwAff("[n] -> { [(n + 1)] }"), {"n": 4})
+    5
+    """
+    space = pa.get_domain_space()
+    point = isl.Point.zero(space)
+    for d in range(space.dim(isl.dim_type.param)):
+        name = space.get_dim_name(isl.dim_type.param, d)
+        if name not in sizes:
+            raise UsageError(f"no value given for size parameter {name}")
+        point = point.set_coordinate_val(isl.dim_type.param, d, isl.Val(int(sizes[name])))
+    value = pa.eval(point)
+    if value.is_nan():
+        raise UsageError(f"{pa} is undefined at {dict(sizes)}")
+    return int(value.to_python())

@@ -1,0 +1,178 @@
+"""Programs: what codegen prints, as polyhedral values.
+
+A :class:`Program` is a C function seen polyhedrally: buffers (arguments,
+locals, tapes), instructions (a statement domain and a body of assignments
+whose memory references are isl maps from instances to buffer elements) and
+one isl schedule tree ordering all instances. The primal kernel, the tangent
+and the adjoint are all programs; codegen prints any of them the same way.
+
+>>> import polyad
+>>> k = polyad.parse("void f(int n, double x[n]) { for (int i = 0; i < n; i++) x[i] *= 2.0; }")
+>>> [i.name for i in primal_program(k).instructions]
+['S0']
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Mapping
+
+import islpy as isl
+import sympy
+
+from polyad.model import Array, Kernel, Statement, union_of_sets
+
+
+@dataclass(frozen=True)
+class Buffer:
+    """Storage of the generated function.
+
+    ``kind``: ``argument`` (passed by the caller) or ``local`` (allocated by
+    the function). A scalar argument (no extents) is passed by value unless
+    ``by_pointer``. ``zeroed``: a local starts at zero; an argument is set to
+    zero on entry. ``stack``: the buffer is used as a LIFO (push/pop), its
+    extents giving the capacity. ``purpose`` becomes a comment.
+    """
+
+    name: str
+    dtype: str
+    extents: tuple[isl.PwAff, ...]
+    kind: str
+    by_pointer: bool = False
+    zeroed: bool = False
+    stack: bool = False
+    optional: bool = False
+    purpose: str = ""
+
+    @property
+    def is_scalar(self) -> bool:
+        return not self.extents
+
+
+@dataclass(frozen=True)
+class Reference:
+    """A memory reference of an instruction: ``relation`` maps its instances
+    to elements of ``buffer``; ``None`` for a push to or pop from a stack."""
+
+    buffer: str
+    relation: isl.Map | None
+    push: bool = False
+
+
+@dataclass(frozen=True)
+class Assignment:
+    """``target op value``; ``op`` is ``=`` or ``+=``. Symbols of ``value``
+    (and ``target``) are references of the instruction, its earlier local
+    temporaries, or integer iterators and sizes."""
+
+    target: sympy.Symbol
+    op: str
+    value: sympy.Expr
+
+
+@dataclass(frozen=True)
+class Instruction:
+    """A statement of the generated program: its instances and its body."""
+
+    name: str
+    domain: isl.Set
+    references: Mapping[sympy.Symbol, Reference]
+    body: tuple[Assignment, ...]
+    comment: str = ""
+
+    @property
+    def iterators(self) -> tuple[str, ...]:
+        return tuple(self.domain.get_dim_name(isl.dim_type.set, d)
+                     for d in range(self.domain.dim(isl.dim_type.set)))
+
+
+@dataclass(frozen=True)
+class Argument:
+    """One parameter of the generated C function: a size or a buffer."""
+
+    name: str
+    kind: str  # "size" or "buffer"
+
+
+@dataclass(frozen=True)
+class Program:
+    """A generated C function, polyhedrally."""
+
+    name: str
+    arguments: tuple[Argument, ...]
+    buffers: tuple[Buffer, ...]
+    instructions: tuple[Instruction, ...]
+    schedule: isl.Schedule
+    context: isl.Set
+    source: str = ""
+
+    def buffer(self, name: str) -> Buffer:
+        for buffer in self.buffers:
+            if buffer.name == name:
+                return buffer
+        raise KeyError(name)
+
+    def instruction(self, name: str) -> Instruction:
+        for instruction in self.instructions:
+            if instruction.name == name:
+                return instruction
+        raise KeyError(name)
+
+    def domain(self) -> isl.UnionSet:
+        return union_of_sets([i.domain for i in self.instructions],
+                             self.context.get_space())
+
+
+def kernel_arguments(kernel: Kernel) -> list[Argument]:
+    """The kernel's own parameters, in signature order."""
+    return [Argument(p.name, "size" if p.kind == "size" else "buffer")
+            for p in kernel.signature]
+
+
+def array_buffer(array: Array) -> Buffer:
+    """The buffer holding a kernel array or scalar as the kernel declares it
+    (an array the kernel only writes may be left out by a caller)."""
+    kind = "argument" if array.storage == "parameter" else "local"
+    return Buffer(array.name, array.dtype, array.extents, kind,
+                  optional=array.role == "output")
+
+
+def statement_references(statement: Statement) -> dict[sympy.Symbol, Reference]:
+    """The statement's reads and its write, keyed by symbol."""
+    references = {access.symbol: Reference(access.array, access.relation)
+                  for access in statement.reads}
+    references[write_symbol(statement)] = Reference(statement.write.array,
+                                                    statement.write.relation)
+    return references
+
+
+def write_symbol(statement: Statement) -> sympy.Symbol:
+    """The symbol of the statement's written element (shared with a read of
+    the same element written the same way)."""
+    for access in statement.reads:
+        if access.array == statement.write.array and access.relation.is_equal(
+                statement.write.relation):
+            return access.symbol
+    return sympy.Symbol(statement.write.text, real=True)
+
+
+def primal_instruction(statement: Statement) -> Instruction:
+    """The statement as it runs in the original kernel."""
+    return Instruction(
+        name=statement.name, domain=statement.domain,
+        references=statement_references(statement),
+        body=(Assignment(write_symbol(statement), "=", statement.expr),),
+        comment=f"line {statement.location.line}: {statement.text}")
+
+
+def primal_program(kernel: Kernel) -> Program:
+    """The kernel itself as a program, in its original schedule."""
+    return Program(
+        name=kernel.name,
+        arguments=tuple(kernel_arguments(kernel)),
+        buffers=tuple(array_buffer(a) for a in kernel.arrays),
+        instructions=tuple(primal_instruction(s) for s in kernel.statements),
+        schedule=kernel.schedule,
+        context=kernel.context,
+        source=kernel.source.path,
+    )

@@ -1,0 +1,93 @@
+"""What the CLI shows: kernels, plans and check results as text and JSON.
+
+This is the presentation layer, above codegen: expressions are shown in the
+C form codegen prints.
+"""
+
+from __future__ import annotations
+
+import islpy as isl
+
+from codegen.cexpr import CExpressionPrinter
+from polyad import dataflow
+from polyad.model import Kernel, Statement
+
+_SOURCE_NAMES = CExpressionPrinter(lambda symbol: symbol.name)
+
+
+def expression_text(statement: Statement) -> str:
+    """The right-hand side as C, references as written in the source.
+
+    >>> import polyad
+    >>> k = polyad.parse("void f(int n, double a, double x[n]) "
+    ...                  "{ for (int i = 0; i < n; i++) x[i] += a * x[i]; }")
+    >>> expression_text(k.statements[0])
+    'x[i] + a * x[i]'
+    """
+    return _SOURCE_NAMES.print(statement.expr)
+
+
+def extent_text(pa: isl.PwAff) -> str:
+    """An extent as the C expression in the sizes (``n + 1``)."""
+    build = isl.AstBuild.from_context(isl.Set.universe(pa.get_domain_space()))
+    return build.expr_from_pw_aff(pa).to_C_str()
+
+
+def kernel_summary(kernel: Kernel) -> dict:
+    """The model as plain data: the JSON of ``polyad show --json``."""
+    smap = dataflow.schedule_map(kernel.schedule)
+    statements = []
+    for s in kernel.statements:
+        statements.append({
+            "name": s.name,
+            "line": s.location.line,
+            "domain": str(s.domain),
+            "schedule": str(smap.intersect_domain(isl.UnionSet.from_set(s.domain))),
+            "write": str(s.write.relation),
+            "reads": [str(a.relation) for a in s.reads],
+            "expr": expression_text(s),
+        })
+    return {
+        "name": kernel.name,
+        "params": list(kernel.params),
+        "context": str(kernel.context),
+        "arrays": [{"name": a.name, "shape": [extent_text(e) for e in a.extents],
+                    "dtype": a.dtype, "role": a.role} for a in kernel.arrays],
+        "statements": statements,
+    }
+
+
+def format_kernel(kernel: Kernel) -> str:
+    """The model for people: ``polyad show``."""
+    summary = kernel_summary(kernel)
+    lines = [f"kernel {kernel.name} ({kernel.source.path})",
+             f"  sizes    {', '.join(kernel.params) or '(none)'}",
+             f"  context  {summary['context']}",
+             "  arrays"]
+    for array in summary["arrays"]:
+        shape = "".join(f"[{e}]" for e in array["shape"]) or " scalar"
+        lines.append(f"    {array['name']:<10} {array['dtype']}{shape:<20} {array['role']}")
+    lines.append("  statements")
+    for s, statement in zip(summary["statements"], kernel.statements):
+        lines.append(f"    {s['name']}  line {s['line']}: {statement.text}")
+        lines.append(f"      domain    {s['domain']}")
+        lines.append(f"      schedule  {s['schedule']}")
+        lines.append(f"      write     {s['write']}")
+        for read in s["reads"]:
+            lines.append(f"      read      {read}")
+        lines.append(f"      value     {s['expr']}")
+    return "\n".join(lines)
+
+
+def format_check(result: dict) -> str:
+    """The table of ``polyad check``."""
+    sizes = " ".join(f"{k}={v}" for k, v in result["sizes"].items())
+    lines = [f"check {result['kernel']} at {sizes}"]
+    if "strategy" in result:
+        lines[0] += f", strategy {result['strategy']}, tape {result['tape_bytes']} bytes"
+    lines.append(f"  {'oracle':<34} {'max rel err':>12}  result")
+    for check in result["checks"]:
+        verdict = "ok" if check["ok"] else "FAILED"
+        lines.append(f"  {check['oracle']:<34} {check['max_rel_err']:>12.3g}  {verdict}"
+                     f"  ({check['detail']})")
+    return "\n".join(lines)
