@@ -165,7 +165,9 @@ class _Emitter:
                 if reference.relation.dim(isl.dim_type.out) == 0:
                     references[symbol] = reference.buffer
                     continue
-                index = isl.PwMultiAff.from_map(reference.relation)
+                relation = reference.relation.set_tuple_name(isl.dim_type.out,
+                                                             reference.buffer)
+                index = isl.PwMultiAff.from_map(relation)
                 index = index.pullback_pw_multi_aff(iterator_map)
                 references[symbol] = build.access_from_pw_multi_aff(index).to_C_str()
             iterators = {}

@@ -4,11 +4,13 @@
 >>> kernel = polyad.parse("examples/gemm.c")          # doctest: +SKIP
 """
 
-from polyad import model  # noqa: F401  (first: frontend and codegen build on it)
-from polyad.api import parse
+__version__ = "0.1.0"
+
+from polyad import model  # noqa: F401,E402  (first: frontend and codegen build on it)
+from polyad.api import compile, generate_c, grad, jvp, parse
 from polyad.errors import (CompileError, KernelError, PolyadError, ScheduleError,
                            UsageError)
 from polyad.model import Array, Kernel, Statement
 
-__all__ = ["parse", "Kernel", "Array", "Statement", "PolyadError", "KernelError",
+__all__ = ["parse", "grad", "jvp", "compile", "generate_c", "Kernel", "Array", "Statement", "PolyadError", "KernelError",
            "UsageError", "CompileError", "ScheduleError"]

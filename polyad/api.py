@@ -8,6 +8,8 @@ from pathlib import Path
 import codegen
 from frontend.parse import parse_kernel
 from polyad import verify
+from polyad.adjoint import Adjoint, Tangent, grad, jvp
+from polyad.lowering import adjoint_program, tangent_program
 from polyad.errors import UsageError
 from polyad.model import Kernel
 from polyad.program import primal_program
@@ -36,19 +38,39 @@ def primal_c(kernel: Kernel) -> str:
     return codegen.generate(primal_program(kernel))
 
 
-def compile(kernel: Kernel) -> codegen.CompiledFunction:  # noqa: A001  (the API's verb)
-    """The kernel's regenerated C, compiled and loaded: call it with sizes,
-    scalars and arrays by name; it returns the arrays after the call.
+def program_of(target: Kernel | Adjoint | Tangent):
+    """The program of a kernel (its primal), an adjoint or a tangent."""
+    if isinstance(target, Adjoint):
+        return adjoint_program(target)
+    if isinstance(target, Tangent):
+        return tangent_program(target)
+    return primal_program(target)
+
+
+def generate_c(target: Kernel | Adjoint | Tangent) -> str:
+    """The C file of a kernel's primal, an adjoint or a tangent."""
+    return codegen.generate(program_of(target))
+
+
+def compile(target: Kernel | Adjoint | Tangent) -> codegen.CompiledFunction:  # noqa: A001
+    """The generated C of a kernel, an adjoint or a tangent, compiled and
+    loaded: call it with sizes, scalars and arrays by name; it returns the
+    arrays after the call.
 
     >>> k = parse("void f(int n, double x[n]) { for (int i = 0; i < n; i++) x[i] *= 2.0; }")
     >>> compile(k)(n=3, x=[1.0, 2.0, 3.0])["x"].tolist()
     [2.0, 4.0, 6.0]
     """
-    return codegen.compile_program(primal_program(kernel))
+    return codegen.compile_program(program_of(target))
 
 
-def check_primal(kernel: Kernel, sizes: dict, seed: int = 0) -> dict:
-    """Regenerated primal against the original C, on random inputs."""
-    values = verify.kernel_inputs(kernel, sizes, seed)
-    return {"kernel": kernel.name, "sizes": sizes,
-            "checks": [verify.check_primal(kernel, values)]}
+def check(kernel: Kernel, sizes: dict | None = None, *, wrt=None, of=None,
+          strategy: str = "exact", seed: int = 0, inputs: dict | None = None) -> dict:
+    """Generate, compile and check a kernel's gradient (see ``polyad check``).
+
+    Returns ``{"kernel", "sizes", "tape_bytes", "strategy", "checks": [...]}``
+    where each check is ``{"oracle", "max_rel_err", "ok", "detail"}``.
+    """
+    sizes = kernel.sizes(None, sizes)
+    return verify.check_gradient(kernel, sizes, wrt=wrt, of=of, strategy=strategy,
+                                 seed=seed, given=inputs)

@@ -12,10 +12,13 @@ import os
 import sys
 import traceback
 
-from polyad import api
+import numpy as np
+
+from polyad import __version__, api
 from polyad.errors import PolyadError, UsageError
 from polyad.files import write_atomically
 from polyad import reports
+from polyad.tape import STRATEGIES
 
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT, EXIT_INTERNAL = 0, 1, 2, 70
 
@@ -51,25 +54,52 @@ def _add_size_arguments(parser: argparse.ArgumentParser) -> None:
                         "(its polyad-sizes line; default small)")
 
 
+def _add_derivative_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--wrt", action="append", metavar="NAMES",
+                        help="inputs to differentiate with respect to (comma separated or "
+                        "repeated; default every floating-point input)")
+    parser.add_argument("--of", action="append", metavar="NAMES",
+                        help="outputs to differentiate (default every floating-point "
+                        "output)")
+    parser.add_argument("--strategy", choices=STRATEGIES, default="exact",
+                        help="tape strategy: exact (record only values overwritten "
+                        "before the reverse sweep reads them) or stack (record every "
+                        "needed value, the Enzyme/Tapenade baseline); default exact")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="polyad", description="Fast, verified gradients of affine "
                      "loop kernels through the polyhedral model.")
+    parser.add_argument("--version", action="version", version=f"polyad {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True,
                                      parser_class=_Parser)
 
-    show = commands.add_parser("show", help="the polyhedral model of a kernel")
+    show = commands.add_parser("show", help="the polyhedral model of a kernel (or its "
+                               "tape plan)")
     _add_kernel_arguments(show)
+    show.add_argument("--tape", action="store_true",
+                      help="show the tape plan with the reason for each decision")
+    _add_derivative_arguments(show)
+    _add_size_arguments(show)
     show.add_argument("--json", action="store_true", help="print one JSON object")
 
-    primal = commands.add_parser("primal", help="C regenerated from the model")
-    _add_kernel_arguments(primal)
-    primal.add_argument("-o", "--output", help="write the C file here (default stdout)")
+    grad = commands.add_parser("grad", help="write the C of a kernel's gradient")
+    _add_kernel_arguments(grad)
+    _add_derivative_arguments(grad)
+    grad.add_argument("--mode", choices=("reverse", "tangent", "primal"), default="reverse",
+                      help="reverse (gradient, default), tangent (Jacobian-vector "
+                      "product) or primal (the kernel regenerated from its model)")
+    grad.add_argument("-o", "--output", help="write the C file here (default stdout)")
 
-    check = commands.add_parser("check", help="run the generated code against "
-                                "independent oracles")
+    check = commands.add_parser("check", help="compile the primal, tangent and adjoint "
+                                "code and check them against independent oracles")
     _add_kernel_arguments(check)
+    _add_derivative_arguments(check)
     _add_size_arguments(check)
-    check.add_argument("--seed", type=int, default=0, help="seed of the random inputs")
+    check.add_argument("--inputs", metavar="FILE.npz",
+                       help="arrays (and sizes or scalars) to use instead of random ones")
+    check.add_argument("--seed", type=int, default=0, help="seed of the random inputs "
+                       "(default 0)")
     check.add_argument("--json", action="store_true", help="print one JSON object")
     return parser
 
@@ -105,25 +135,61 @@ def _emit(text: str, output: str | None) -> None:
         sys.stdout.write(text if text.endswith("\n") else text + "\n")
 
 
+def _names(values: list[str] | None) -> list[str] | None:
+    if values is None:
+        return None
+    return [name.strip() for value in values for name in value.split(",") if name.strip()]
+
+
 def _show(args) -> int:
     kernel = api.parse(args.kernel, args.function)
-    if args.json:
+    if args.tape:
+        sizes = kernel.sizes(args.dataset, _sizes(args.sizes))
+        adjoint = api.grad(kernel, _names(args.wrt), _names(args.of), args.strategy)
+        stack = adjoint if args.strategy == "stack" else adjoint.with_strategy("stack")
+        if args.json:
+            _emit(json.dumps(reports.tape_summary(adjoint, stack, sizes), indent=2), None)
+        else:
+            _emit(reports.format_tape(adjoint, stack, sizes), None)
+    elif args.json:
         _emit(json.dumps(reports.kernel_summary(kernel), indent=2), None)
     else:
         _emit(reports.format_kernel(kernel), None)
     return EXIT_OK
 
 
-def _primal(args) -> int:
+def _grad(args) -> int:
     kernel = api.parse(args.kernel, args.function)
-    _emit(api.primal_c(kernel), args.output)
+    if args.mode == "primal":
+        target = kernel
+    elif args.mode == "tangent":
+        if args.of:
+            raise UsageError("--of does not apply to --mode tangent (it computes the "
+                             "tangents of every floating-point output)")
+        target = api.jvp(kernel, _names(args.wrt))
+    else:
+        target = api.grad(kernel, _names(args.wrt), _names(args.of), args.strategy)
+    _emit(api.generate_c(target), args.output)
     return EXIT_OK
+
+
+def _load_inputs(path: str | None) -> dict:
+    if path is None:
+        return {}
+    try:
+        with np.load(path) as data:
+            return {name: data[name] for name in data.files}
+    except (OSError, ValueError) as error:
+        raise UsageError(f"cannot read inputs {path}: {error}") from None
 
 
 def _check(args) -> int:
     kernel = api.parse(args.kernel, args.function)
-    sizes = kernel.sizes(args.dataset, _sizes(args.sizes))
-    result = api.check_primal(kernel, sizes, seed=args.seed)
+    given = _load_inputs(args.inputs)
+    from_file = {p: int(given.pop(p)) for p in kernel.params if p in given}
+    sizes = kernel.sizes(args.dataset, {**from_file, **_sizes(args.sizes)})
+    result = api.check(kernel, sizes, wrt=_names(args.wrt), of=_names(args.of),
+                       strategy=args.strategy, seed=args.seed, inputs=given)
     if args.json:
         _emit(json.dumps(result, indent=2), None)
     else:
@@ -131,7 +197,7 @@ def _check(args) -> int:
     return EXIT_OK if all(c["ok"] for c in result["checks"]) else EXIT_FAILED
 
 
-_COMMANDS = {"show": _show, "primal": _primal, "check": _check}
+_COMMANDS = {"show": _show, "grad": _grad, "check": _check}
 
 if __name__ == "__main__":
     sys.exit(main())

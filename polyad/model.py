@@ -145,6 +145,15 @@ class Statement:
         return tuple(self.domain.get_dim_name(isl.dim_type.set, d)
                      for d in range(self.domain.dim(isl.dim_type.set)))
 
+    def self_read(self) -> Access | None:
+        """The read of exactly the element the statement writes (``x`` in
+        ``x = x * y``), if there is one."""
+        for access in self.reads:
+            if access.array == self.write.array and access.relation.is_equal(
+                    self.write.relation):
+                return access
+        return None
+
     def read_accesses(self) -> dict[sympy.Symbol, Access]:
         """One access per read symbol (the first reference that reads it)."""
         result: dict[sympy.Symbol, Access] = {}
@@ -283,8 +292,11 @@ def maps_of(union: isl.UnionMap) -> list[isl.Map]:
 
 
 def fix_sizes(obj, sizes: Mapping[str, int]):
-    """An isl set, map or pw_aff with its size parameters fixed to values."""
+    """An isl set or map (union or not) with its size parameters fixed."""
     space = obj.get_space()
+    if not hasattr(obj, "fix_val"):  # union sets and maps
+        params = isl.Set.universe(space.params())
+        return obj.intersect_params(fix_sizes(params, sizes))
     for name, value in sizes.items():
         pos = space.find_dim_by_name(isl.dim_type.param, name)
         if pos >= 0:

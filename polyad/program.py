@@ -149,11 +149,8 @@ def statement_references(statement: Statement) -> dict[sympy.Symbol, Reference]:
 def write_symbol(statement: Statement) -> sympy.Symbol:
     """The symbol of the statement's written element (shared with a read of
     the same element written the same way)."""
-    for access in statement.reads:
-        if access.array == statement.write.array and access.relation.is_equal(
-                statement.write.relation):
-            return access.symbol
-    return sympy.Symbol(statement.write.text, real=True)
+    own = statement.self_read()
+    return own.symbol if own is not None else sympy.Symbol(statement.write.text, real=True)
 
 
 def primal_instruction(statement: Statement) -> Instruction:

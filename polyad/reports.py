@@ -91,3 +91,31 @@ def format_check(result: dict) -> str:
         lines.append(f"  {check['oracle']:<34} {check['max_rel_err']:>12.3g}  {verdict}"
                      f"  ({check['detail']})")
     return "\n".join(lines)
+
+
+def tape_summary(adjoint, stack, sizes: dict) -> dict:
+    """The tape plan as data (``polyad show --tape --json``)."""
+    kernel = adjoint.kernel
+    return {
+        "kernel": kernel.name, "sizes": dict(sizes), "strategy": adjoint.strategy,
+        "wrt": list(adjoint.wrt), "of": list(adjoint.of),
+        "tape_bytes": adjoint.tape.bytes(sizes), "stack_tape_bytes": stack.tape.bytes(sizes),
+        "entries": [{"statement": e.statement, "line": e.access.location.line,
+                     "read": e.access.text, "instances": str(e.instances),
+                     "overwritten_by": list(e.overwriters),
+                     "values": e.count(sizes)} for e in adjoint.tape.entries],
+        "explanations": adjoint.tape.explain(kernel),
+    }
+
+
+def format_tape(adjoint, stack, sizes: dict) -> str:
+    """The tape plan for people (``polyad show --tape``)."""
+    kernel = adjoint.kernel
+    at = " ".join(f"{k}={v}" for k, v in sizes.items())
+    lines = [f"tape plan of {kernel.name} ({adjoint.strategy}), wrt {', '.join(adjoint.wrt)}"
+             f" of {', '.join(adjoint.of)}"]
+    lines += [f"  - {line}" for line in adjoint.tape.explain(kernel)]
+    lines.append(f"  at {at}: {adjoint.strategy} records {adjoint.tape.values(sizes)} values "
+                 f"({adjoint.tape.bytes(sizes)} bytes); stack would record "
+                 f"{stack.tape.values(sizes)} ({stack.tape.bytes(sizes)} bytes)")
+    return "\n".join(lines)

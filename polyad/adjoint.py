@@ -1,0 +1,171 @@
+"""Reverse and tangent mode: the derivative statements of a kernel.
+
+:func:`grad` gives an :class:`Adjoint`: for each statement writing an active
+array, the adjoint statement (how the adjoint of the written element flows
+back to the adjoints of its reads) and the tape plan. :func:`jvp` gives a
+:class:`Tangent`. Both are algorithm values; ``polyad.lowering`` turns them
+into programs and codegen prints those.
+
+The adjoint of ``W = f(R1, ..., Rk)`` is, per instance, in reverse order::
+
+    g = W_b;  W_b = df/dW * g  (or 0 when f does not read W);  Ri_b += df/dRi * g
+
+so ``=`` zeroes the adjoint of the element it overwrites after propagating
+it, and a statement reading what it writes (``x = x * y``) keeps exactly the
+part that flows through its own read. A compound ``W += e`` keeps ``W_b``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from typing import Mapping, Sequence
+
+import sympy
+
+from polyad.activity import (Activity, Differentiated, analyze_activity, checked_names,
+                             differentiate_statement, floating_inputs, floating_outputs)
+from polyad.model import Access, Kernel, Statement
+from polyad.tape import TapePlan, plan_tape
+
+ADJOINT_SUFFIX = "_b"
+TANGENT_SUFFIX = "_d"
+
+
+@dataclass(frozen=True)
+class AdjointStatement:
+    """The reverse-sweep work of one statement.
+
+    ``self_partial`` is the partial with respect to the statement's read of
+    the very element it writes (None when it does not read it: the write
+    then resets that adjoint); ``increments`` the partials with respect to
+    the other active reads.
+    """
+
+    statement: Statement
+    self_partial: sympy.Expr | None
+    increments: Mapping[sympy.Symbol, sympy.Expr]
+
+    @property
+    def resets(self) -> bool:
+        """Whether the adjoint of the written element changes (it keeps its
+        value only for ``W = W + ...``)."""
+        return self.self_partial is None or self.self_partial != 1
+
+    def needed(self) -> tuple[Access, ...]:
+        """The reads whose primal values the partials use (one per symbol)."""
+        used: set[sympy.Symbol] = set()
+        for partial in [self.self_partial, *self.increments.values()]:
+            if partial is not None:
+                used |= partial.free_symbols
+        accesses = self.statement.read_accesses()
+        return tuple(access for symbol, access in accesses.items() if symbol in used)
+
+
+@dataclass(frozen=True)
+class Adjoint:
+    """Reverse mode of a kernel: ``wrt`` inputs, ``of`` outputs, the adjoint
+    statements (forward order) and the tape plan."""
+
+    kernel: Kernel
+    activity: Activity
+    statements: tuple[AdjointStatement, ...]
+    tape: TapePlan
+
+    @property
+    def wrt(self) -> tuple[str, ...]:
+        return self.activity.wrt
+
+    @property
+    def of(self) -> tuple[str, ...]:
+        return self.activity.of
+
+    @property
+    def strategy(self) -> str:
+        return self.tape.strategy
+
+    def with_strategy(self, strategy: str) -> "Adjoint":
+        """The same adjoint with another tape strategy."""
+        return replace(self, tape=plan_tape(self.kernel, _needed(self.statements), strategy))
+
+
+@dataclass(frozen=True)
+class TangentStatement:
+    """The tangent of one statement writing a varied array: the partials
+    with respect to its varied reads."""
+
+    statement: Statement
+    partials: Mapping[sympy.Symbol, sympy.Expr]
+
+
+@dataclass(frozen=True)
+class Tangent:
+    """Forward (tangent) mode of a kernel."""
+
+    kernel: Kernel
+    activity: Activity
+    statements: tuple[TangentStatement, ...]
+
+    @property
+    def wrt(self) -> tuple[str, ...]:
+        return self.activity.wrt
+
+
+def differentiate(kernel: Kernel) -> tuple[Differentiated, ...]:
+    """Every statement with its partial derivatives."""
+    return tuple(differentiate_statement(s, kernel) for s in kernel.statements)
+
+
+def grad(kernel: Kernel, wrt: Sequence[str] | None = None,
+         of: Sequence[str] | None = None, strategy: str = "exact") -> Adjoint:
+    """Reverse mode: the vector-Jacobian product of ``of`` with respect to
+    ``wrt`` (defaults: every floating-point input, every floating-point
+    output).
+
+    >>> import polyad
+    >>> k = polyad.parse("void f(int n, double x[n], double y[n]) "
+    ...                  "{ for (int i = 0; i < n; i++) y[i] = x[i] * x[i]; }")
+    >>> adj = grad(k)
+    >>> adj.wrt, adj.of, str(adj.statements[0].increments[k.statements[0].reads[0].symbol])
+    (('x',), ('y',), '2*x[i]')
+    """
+    inputs, outputs = floating_inputs(kernel), floating_outputs(kernel)
+    wrt = checked_names(kernel, wrt, inputs, "wrt", inputs)
+    of = checked_names(kernel, of, outputs, "of", outputs)
+    differentiated = differentiate(kernel)
+    activity = analyze_activity(kernel, differentiated, wrt, of)
+    statements = []
+    for d in differentiated:
+        if d.statement.write.array not in activity.active:
+            continue
+        arrays = d.read_arrays()
+        own = d.statement.self_read()
+        self_partial = d.partials.get(own.symbol, sympy.Integer(0)) if own else None
+        increments = {symbol: partial for symbol, partial in d.partials.items()
+                      if arrays[symbol] in activity.active
+                      and (own is None or symbol != own.symbol)}
+        statements.append(AdjointStatement(d.statement, self_partial, increments))
+    statements = tuple(statements)
+    return Adjoint(kernel, activity, statements,
+                   plan_tape(kernel, _needed(statements), strategy))
+
+
+def jvp(kernel: Kernel, wrt: Sequence[str] | None = None) -> Tangent:
+    """Tangent mode: the Jacobian-vector product of every floating-point
+    output with respect to ``wrt`` (default every floating-point input)."""
+    inputs, outputs = floating_inputs(kernel), floating_outputs(kernel)
+    wrt = checked_names(kernel, wrt, inputs, "wrt", inputs)
+    differentiated = differentiate(kernel)
+    activity = analyze_activity(kernel, differentiated, wrt, outputs)
+    statements = []
+    for d in differentiated:
+        if d.statement.write.array not in activity.varied:
+            continue
+        arrays = d.read_arrays()
+        partials = {symbol: partial for symbol, partial in d.partials.items()
+                    if arrays[symbol] in activity.varied}
+        statements.append(TangentStatement(d.statement, partials))
+    return Tangent(kernel, activity, tuple(statements))
+
+
+def _needed(statements: Sequence[AdjointStatement]) -> dict[str, tuple[Access, ...]]:
+    return {s.statement.name: s.needed() for s in statements}

@@ -1,0 +1,122 @@
+"""Derivative rules, one table keyed by operator.
+
+Each rule gives the partial derivatives of an operator application with
+respect to its arguments, as sympy expressions in those arguments (built
+from the same C math functions, so derivative code computes what C would).
+:func:`derivative` applies the chain rule over an evaluated expression. A
+select ``c ? a : b`` differentiates through the chosen branch; conditions are
+not differentiated. An operator without a rule is an error naming it.
+
+>>> x, y = sympy.symbols("x y", real=True)
+>>> derivative(MATH["exp"](x) * y, x)
+y*exp(x)
+"""
+
+from __future__ import annotations
+
+from typing import Callable
+
+import sympy
+
+from polyad.errors import PolyadError
+from polyad.expr import MATH, function_name, to_double
+
+Rule = Callable[[tuple], tuple]
+
+#: operator -> rule giving the partials with respect to each argument.
+RULES: dict[object, Rule] = {}
+
+
+class DerivativeError(PolyadError):
+    """An operator polyad has no derivative rule for."""
+
+
+def deflinear(key) -> None:
+    """Every argument enters with partial 1 (sums)."""
+    RULES[key] = lambda args: tuple(sympy.Integer(1) for _ in args)
+
+
+def defproduct(key) -> None:
+    """The partial for an argument is the product of the others."""
+    def rule(args):
+        return tuple(sympy.Mul(*(args[:i] + args[i + 1:])) for i in range(len(args)))
+    RULES[key] = rule
+
+
+def defunary(name: str, partial: Callable) -> None:
+    """A one-argument math function with derivative ``partial(x)``."""
+    RULES[name] = lambda args: (partial(args[0]),)
+
+
+def defbinary(name: str, first: Callable, second: Callable) -> None:
+    """A two-argument math function with partials ``first(x, y)``, ``second(x, y)``."""
+    RULES[name] = lambda args: (first(*args), second(*args))
+
+
+def defzero(name: str) -> None:
+    """A function whose value does not vary with its arguments' derivatives
+    (integer conversions)."""
+    RULES[name] = lambda args: tuple(sympy.Integer(0) for _ in args)
+
+
+def _power(args):
+    base, exponent = args
+    if exponent.is_Number:
+        return (exponent * base ** (exponent - 1), sympy.Integer(0))
+    return (exponent * base ** (exponent - 1), base ** exponent * MATH["log"](base))
+
+
+def _choose(condition):
+    return sympy.Piecewise((sympy.Integer(1), condition), (sympy.Integer(0), True))
+
+
+def _sign(x):
+    return sympy.Piecewise((sympy.Integer(1), x > 0), (sympy.Integer(-1), x < 0),
+                           (sympy.Integer(0), True))
+
+
+deflinear(sympy.Add)
+defproduct(sympy.Mul)
+RULES[sympy.Pow] = _power
+defunary("sqrt", lambda x: sympy.Rational(1, 2) / MATH["sqrt"](x))
+defunary("exp", lambda x: MATH["exp"](x))
+defunary("log", lambda x: 1 / x)
+defunary("sin", lambda x: MATH["cos"](x))
+defunary("cos", lambda x: -MATH["sin"](x))
+defunary("tan", lambda x: 1 + MATH["tan"](x) ** 2)
+defunary("tanh", lambda x: 1 - MATH["tanh"](x) ** 2)
+defunary("fabs", _sign)
+defbinary("pow", lambda x, y: y * MATH["pow"](x, y - 1),
+          lambda x, y: MATH["pow"](x, y) * MATH["log"](x))
+defbinary("fmin", lambda x, y: _choose(x <= y), lambda x, y: _choose(x > y))
+defbinary("fmax", lambda x, y: _choose(x >= y), lambda x, y: _choose(x < y))
+defzero(to_double.__name__)
+
+
+def operator_key(expr: sympy.Basic):
+    """The key of an expression's operator in :data:`RULES`."""
+    name = function_name(expr)
+    return name if name is not None else type(expr)
+
+
+def derivative(expr: sympy.Basic, variable: sympy.Symbol) -> sympy.Basic:
+    """d expr / d variable by the chain rule over :data:`RULES`."""
+    if expr == variable:
+        return sympy.Integer(1)
+    if variable not in expr.free_symbols:
+        return sympy.Integer(0)
+    if isinstance(expr, sympy.Piecewise):
+        return sympy.Piecewise(*[(derivative(value, variable), condition)
+                                 for value, condition in expr.args])
+    key = operator_key(expr)
+    rule = RULES.get(key)
+    if rule is None:
+        name = key if isinstance(key, str) else getattr(key, "__name__", str(key))
+        raise DerivativeError(f"no derivative rule for operator {name} (in {expr})")
+    args = tuple(expr.args)
+    total = sympy.Integer(0)
+    for partial, arg in zip(rule(args), args):
+        inner = derivative(arg, variable)
+        if inner != 0 and partial != 0:
+            total += partial * inner
+    return total

@@ -1,0 +1,390 @@
+"""Adjoints and tangents to programs: buffers, instructions, one schedule.
+
+The adjoint program is the forward sweep (the primal statements, each
+preceded by the records the tape plan asks of it) followed by the reverse
+sweep (the adjoint statements in the exact reverse of the forward order: the
+negated flat schedule). The tangent program interleaves each varied
+statement's tangent just before it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import islpy as isl
+import sympy
+
+from polyad.adjoint import ADJOINT_SUFFIX, TANGENT_SUFFIX, Adjoint, AdjointStatement, Tangent
+from polyad.model import Access, Array, Kernel, maps_of, union_of_maps
+from polyad.program import (Argument, Assignment, Buffer, Instruction, Program, Reference,
+                            array_buffer, kernel_arguments, primal_instruction)
+from polyad.schedule_tree import (flat_schedule, negated, padded, renamed, tree_from_flat,
+                                  with_prefix, with_suffix)
+from polyad.tape import TapeEntry
+
+_SEED = sympy.Symbol("_g", real=True)
+FORWARD, REVERSE, FINISH = 0, 1, 2
+
+
+def derivative_names(kernel: Kernel, suffix: str) -> dict[str, str]:
+    """The name of each array's derivative (``A`` -> ``A_b``), made unique
+    against the kernel's own names by repeating the suffix."""
+    taken = {a.name for a in kernel.arrays} | set(kernel.params)
+    names = {}
+    for array in kernel.arrays:
+        name = array.name + suffix
+        while name in taken:
+            name += suffix
+        taken.add(name)
+        names[array.name] = name
+    return names
+
+
+def _relation(access_relation: isl.Map, instruction: str) -> isl.Map:
+    return access_relation.set_tuple_name(isl.dim_type.in_, instruction)
+
+
+def _reference(buffer: str, access: Access, instruction: str) -> Reference:
+    return Reference(buffer, _relation(access.relation, instruction))
+
+
+def _derivative_symbol(access: Access, suffix: str) -> sympy.Symbol:
+    return sympy.Symbol(access.text + suffix, real=True)
+
+
+def _flat_by_statement(kernel: Kernel) -> dict[str, isl.Map]:
+    return {m.get_tuple_name(isl.dim_type.in_): m
+            for m in maps_of(flat_schedule(kernel.schedule))}
+
+
+def _cse_body(updates: list[tuple[sympy.Symbol, str, sympy.Expr]]) -> tuple[Assignment, ...]:
+    """Assignments with common subexpressions shared in ``_t`` locals."""
+    values = [value for _, _, value in updates]
+    replacements, reduced = sympy.cse(values, symbols=sympy.numbered_symbols("_t", real=True))
+    body = [Assignment(symbol, "=", value) for symbol, value in replacements]
+    body += [Assignment(target, op, value)
+             for (target, op, _), value in zip(updates, reduced)]
+    return tuple(body)
+
+
+# --- reverse mode ---------------------------------------------------------
+@dataclass(frozen=True)
+class _Region:
+    """Part of a statement's instances reading the same needed values from
+    the tape (the rest from memory)."""
+
+    domain: isl.Set
+    taped: frozenset[sympy.Symbol]
+
+
+def _regions(domain: isl.Set, entries: list[TapeEntry]) -> list[_Region]:
+    regions = [_Region(domain, frozenset())]
+    for entry in entries:
+        split = []
+        for region in regions:
+            inside = region.domain & entry.instances
+            outside = region.domain - entry.instances
+            if not inside.is_empty():
+                split.append(_Region(inside.coalesce(), region.taped | {entry.symbol}))
+            if not outside.is_empty():
+                split.append(_Region(outside.coalesce(), region.taped))
+        regions = split
+    return regions
+
+
+def _tape_box(instances: isl.Set, context: isl.Set) -> tuple[list[isl.PwAff], list[isl.PwAff]]:
+    """Lower bounds and extents (in the sizes) of the bounding box of a set;
+    extents are 0 for sizes where the set is empty."""
+    params = instances.params()
+    zero = isl.PwAff.zero_on_domain(isl.LocalSpace.from_space(context.get_space()))
+    lows, extents = [], []
+    for d in range(instances.dim(isl.dim_type.set)):
+        low = instances.dim_min(d)
+        high = instances.dim_max(d)
+        extent = high.sub(low).add(isl.PwAff.val_on_domain(params, isl.Val(1)))
+        lows.append(low.union_max(zero.intersect_domain(context - params)).coalesce())
+        extents.append(extent.union_max(zero).gist_params(context).coalesce())
+    return lows, extents
+
+
+def _tape_relation(instances: isl.Set, lows: list[isl.PwAff], buffer: str) -> isl.Map:
+    """{ S[i, j] -> tape[i - low0, j - low1] } on the recording instances."""
+    space = instances.get_space()
+    local = isl.LocalSpace.from_space(space)
+    relation = None
+    for d, low in enumerate(lows):
+        offset = isl.PwAff.var_on_domain(local, isl.dim_type.set, d).sub(
+            low.insert_domain(space))
+        piece = isl.Map.from_pw_aff(offset)
+        relation = piece if relation is None else relation.flat_range_product(piece)
+    if relation is None:
+        relation = isl.Map.from_domain(isl.Set.universe(space))
+    relation = relation.set_tuple_name(isl.dim_type.out, buffer)
+    return relation.intersect_domain(instances)
+
+
+@dataclass(frozen=True)
+class _Tape:
+    """A tape entry lowered: its buffer and the relation to its elements."""
+
+    entry: TapeEntry
+    buffer: Buffer
+    relation: isl.Map | None  # None for a stack
+
+
+def _lower_tapes(adjoint: Adjoint) -> dict[tuple[str, sympy.Symbol], _Tape]:
+    kernel = adjoint.kernel
+    tapes = {}
+    stacks: dict[str, list[TapeEntry]] = {}
+    for entry in adjoint.tape.entries:
+        if adjoint.strategy == "stack":
+            stacks.setdefault(entry.statement, []).append(entry)
+            continue
+        index = sum(1 for s, _ in tapes if s == entry.statement)
+        name = f"tape_{entry.statement}_{index}"
+        lows, extents = _tape_box(entry.instances, kernel.context)
+        buffer = Buffer(name, "double", tuple(extents), "local",
+                        purpose=f"{entry.statement} reads {entry.access.text}, line "
+                                f"{entry.access.location.line}")
+        tapes[(entry.statement, entry.symbol)] = _Tape(
+            entry, buffer, _tape_relation(entry.instances, lows, name))
+    for statement, entries in stacks.items():
+        domain = kernel.statement(statement).domain
+        _, extents = _tape_box(domain, kernel.context)
+        count = isl.PwAff.val_on_domain(kernel.context, isl.Val(len(entries)))
+        buffer = Buffer(f"stack_{statement}", "double", tuple(extents) + (count,), "local",
+                        stack=True, purpose=f"stack of {statement}'s needed values")
+        for entry in entries:
+            tapes[(statement, entry.symbol)] = _Tape(entry, buffer, None)
+    return tapes
+
+
+def adjoint_program(adjoint: Adjoint) -> Program:
+    """The C function computing the primal outputs and the gradient.
+
+    Its arguments are the kernel's, then the adjoint ``X_b`` of each array
+    in ``wrt`` or ``of`` (signature order); ``double *s_b`` for a scalar.
+    """
+    kernel = adjoint.kernel
+    names = derivative_names(kernel, ADJOINT_SUFFIX)
+    active = adjoint.activity.active
+    interface = set(adjoint.wrt) | set(adjoint.of)
+    buffers = [array_buffer(a) for a in kernel.arrays]
+    arguments = kernel_arguments(kernel)
+    adjoint_buffer: dict[str, str] = {}
+    finishing: list[tuple[Array, str]] = []
+    for array in kernel.arrays:
+        name = names[array.name]
+        if array.name in interface:
+            arguments.append(Argument(name, "buffer"))
+            buffers.append(Buffer(name, "double", array.extents, "argument",
+                                  by_pointer=array.is_scalar, optional=True,
+                                  purpose=f"adjoint of {array.name}"))
+            adjoint_buffer[array.name] = name
+            if array.name in adjoint.wrt and array.name not in adjoint.of \
+                    and array.role == "inout":
+                # Its seed must be zero while the gradient accumulates into
+                # the caller's buffer: work in a zeroed local, add at the end.
+                work = name + "_work"
+                buffers.append(Buffer(work, "double", array.extents, "local", zeroed=True,
+                                      purpose=f"adjoint of {array.name} during the sweep"))
+                adjoint_buffer[array.name] = work
+                finishing.append((array, name))
+        elif array.name in active:
+            buffers.append(Buffer(name, "double", array.extents, "local", zeroed=True,
+                                  purpose=f"adjoint of {array.name}"))
+            adjoint_buffer[array.name] = name
+
+    tapes = _lower_tapes(adjoint)
+    seen_buffers = set()
+    for tape in tapes.values():
+        if tape.buffer.name not in seen_buffers:
+            buffers.append(tape.buffer)
+            seen_buffers.add(tape.buffer.name)
+
+    flat = _flat_by_statement(kernel)
+    instructions: list[Instruction] = []
+    schedule: list[isl.Map] = []
+    for statement in kernel.statements:
+        instructions.append(primal_instruction(statement))
+        schedule.append(with_prefix(with_suffix(flat[statement.name], 1), FORWARD))
+    instructions += _records(adjoint, tapes, flat, schedule)
+    for adjoint_statement in adjoint.statements:
+        for instruction in _reverse_instructions(adjoint_statement, adjoint, tapes,
+                                                 adjoint_buffer):
+            instructions.append(instruction)
+            reverse = renamed(negated(with_suffix(flat[adjoint_statement.statement.name], 0)),
+                              instruction.name)
+            schedule.append(with_prefix(reverse.intersect_domain(instruction.domain), REVERSE))
+    for array, target in finishing:
+        instruction = _accumulate(array, adjoint_buffer[array.name], target)
+        instructions.append(instruction)
+        identity = isl.Map.identity(isl.Space.map_from_set(instruction.domain.get_space()))
+        schedule.append(with_prefix(identity.intersect_domain(instruction.domain)
+                                    .reset_tuple_id(isl.dim_type.out), FINISH))
+    return Program(
+        name=f"{kernel.name}{ADJOINT_SUFFIX}", arguments=tuple(arguments),
+        buffers=tuple(buffers), instructions=tuple(instructions),
+        schedule=tree_from_flat(union_of_maps(padded(schedule))),
+        context=kernel.context, source=kernel.source.path)
+
+
+def _records(adjoint: Adjoint, tapes: dict, flat: dict, schedule: list) -> list[Instruction]:
+    """The forward sweep's tape writes, each just before its statement."""
+    kernel = adjoint.kernel
+    by_statement: dict[str, list[_Tape]] = {}
+    for tape in tapes.values():
+        by_statement.setdefault(tape.entry.statement, []).append(tape)
+    instructions = []
+    for statement_name, statement_tapes in by_statement.items():
+        statement = kernel.statement(statement_name)
+        groups = ([statement_tapes] if adjoint.strategy == "stack"
+                  else [[tape] for tape in statement_tapes])
+        for index, group in enumerate(groups):
+            name = f"{statement_name}_save{index}"
+            domain = group[0].entry.instances.set_tuple_name(name)
+            references, body = {}, []
+            for position, tape in enumerate(group):
+                value = tape.entry.symbol
+                slot = sympy.Symbol(f"_tape{position}", real=True)
+                references[value] = _reference(tape.entry.access.array, tape.entry.access,
+                                               name)
+                if tape.relation is None:
+                    references[slot] = Reference(tape.buffer.name, None, push=True)
+                else:
+                    references[slot] = Reference(tape.buffer.name,
+                                                 _relation(tape.relation, name))
+                body.append(Assignment(slot, "=", value))
+            texts = ", ".join(t.entry.access.text for t in group)
+            instructions.append(Instruction(
+                name, domain, references, tuple(body),
+                comment=f"record {texts} for the reverse of line {statement.location.line}"))
+            schedule.append(with_prefix(renamed(with_suffix(flat[statement_name], 0), name)
+                                        .intersect_domain(domain), FORWARD))
+    return instructions
+
+
+def _reverse_instructions(adjoint_statement: AdjointStatement, adjoint: Adjoint,
+                          tapes: dict, adjoint_buffer: dict) -> list[Instruction]:
+    statement = adjoint_statement.statement
+    if not adjoint_statement.resets and not adjoint_statement.increments:
+        return []
+    needed = adjoint_statement.needed()
+    entries = [tapes[(statement.name, a.symbol)].entry for a in needed
+               if (statement.name, a.symbol) in tapes]
+    if adjoint.strategy == "stack":
+        regions = [_Region(statement.domain, frozenset(e.symbol for e in entries))]
+    else:
+        regions = _regions(statement.domain, entries)
+    instructions = []
+    for index, region in enumerate(regions):
+        name = f"{statement.name}{ADJOINT_SUFFIX}" + (str(index) if len(regions) > 1 else "")
+        domain = region.domain.set_tuple_name(name)
+        references: dict[sympy.Symbol, Reference] = {}
+        # Pops come first, in the reverse of the push order.
+        for access in reversed(needed):
+            if access.symbol in region.taped:
+                tape = tapes[(statement.name, access.symbol)]
+                if tape.relation is None:
+                    references[access.symbol] = Reference(tape.buffer.name, None)
+                else:
+                    references[access.symbol] = Reference(
+                        tape.buffer.name, _relation(tape.relation, name))
+            else:
+                references[access.symbol] = _reference(access.array, access, name)
+        write = statement.write
+        written = _derivative_symbol(write, ADJOINT_SUFFIX)
+        references[written] = _reference(adjoint_buffer[write.array], write, name)
+        updates: list[tuple[sympy.Symbol, str, sympy.Expr]] = []
+        self_partial = adjoint_statement.self_partial
+        if adjoint_statement.resets:
+            kept = sympy.Integer(0) if self_partial is None else self_partial * _SEED
+            updates.append((written, "=", kept))
+        accesses = statement.read_accesses()
+        for symbol, partial in adjoint_statement.increments.items():
+            access = accesses[symbol]
+            target = _derivative_symbol(access, ADJOINT_SUFFIX)
+            references[target] = _reference(adjoint_buffer[access.array], access, name)
+            updates.append((target, "+=", partial * _SEED))
+        body = _cse_body(updates)
+        if any(_SEED in a.value.free_symbols for a in body):
+            body = (Assignment(_SEED, "=", written),) + body
+        instructions.append(Instruction(
+            name, domain, references, body,
+            comment=f"adjoint of line {statement.location.line}: {statement.text}"))
+    return instructions
+
+
+def _accumulate(array: Array, work: str, target: str) -> Instruction:
+    """``target[a] += work[a]`` over the whole array."""
+    name = f"{target}_add"
+    shape = array.shape_set()
+    domain = shape.set_tuple_name(name)
+    identity = isl.Map.identity(isl.Space.map_from_set(shape.get_space()))
+    source = sympy.Symbol(work, real=True)
+    destination = sympy.Symbol(target, real=True)
+    references = {
+        source: Reference(work, identity.set_tuple_name(isl.dim_type.in_, name)
+                          .set_tuple_name(isl.dim_type.out, work).intersect_domain(domain)),
+        destination: Reference(target, identity.set_tuple_name(isl.dim_type.in_, name)
+                               .set_tuple_name(isl.dim_type.out, target)
+                               .intersect_domain(domain)),
+    }
+    return Instruction(name, domain, references, (Assignment(destination, "+=", source),),
+                       comment=f"add the gradient of {array.name} to what the caller held")
+
+
+# --- tangent mode -----------------------------------------------------------
+def tangent_program(tangent: Tangent) -> Program:
+    """The C function computing the primal outputs and their tangents.
+
+    Arguments: the kernel's, then ``X_d`` for each ``wrt`` input (tangent in)
+    and each floating-point output (tangent out; zeroed on entry unless it is
+    also a ``wrt`` input), in signature order.
+    """
+    kernel = tangent.kernel
+    names = derivative_names(kernel, TANGENT_SUFFIX)
+    varied = tangent.activity.varied
+    outputs = {a.name for a in kernel.arrays if a.is_float and a.storage == "parameter"
+               and a.role in ("output", "inout")}
+    buffers = [array_buffer(a) for a in kernel.arrays]
+    arguments = kernel_arguments(kernel)
+    for array in kernel.arrays:
+        name = names[array.name]
+        if array.name in tangent.wrt or array.name in outputs:
+            arguments.append(Argument(name, "buffer"))
+            buffers.append(Buffer(name, "double", array.extents, "argument",
+                                  optional=True, zeroed=array.name not in tangent.wrt,
+                                  purpose=f"tangent of {array.name}"))
+        elif array.name in varied:
+            buffers.append(Buffer(name, "double", array.extents, "local", zeroed=True,
+                                  purpose=f"tangent of {array.name}"))
+    flat = _flat_by_statement(kernel)
+    instructions, schedule = [], []
+    for statement in kernel.statements:
+        instructions.append(primal_instruction(statement))
+        schedule.append(with_suffix(flat[statement.name], 1))
+    for tangent_statement in tangent.statements:
+        statement = tangent_statement.statement
+        name = f"{statement.name}{TANGENT_SUFFIX}"
+        references = {access.symbol: _reference(access.array, access, name)
+                      for access in statement.read_accesses().values()}
+        written = _derivative_symbol(statement.write, TANGENT_SUFFIX + "'")
+        references[written] = _reference(names[statement.write.array], statement.write, name)
+        accesses = statement.read_accesses()
+        total = sympy.Integer(0)
+        for symbol, partial in tangent_statement.partials.items():
+            access = accesses[symbol]
+            direction = _derivative_symbol(access, TANGENT_SUFFIX)
+            references[direction] = _reference(names[access.array], access, name)
+            total += partial * direction
+        instructions.append(Instruction(
+            name, statement.domain.set_tuple_name(name), references,
+            _cse_body([(written, "=", total)]),
+            comment=f"tangent of line {statement.location.line}: {statement.text}"))
+        schedule.append(renamed(with_suffix(flat[statement.name], 0), name))
+    return Program(
+        name=f"{kernel.name}{TANGENT_SUFFIX}", arguments=tuple(arguments),
+        buffers=tuple(buffers), instructions=tuple(instructions),
+        schedule=tree_from_flat(union_of_maps(padded(schedule))),
+        context=kernel.context, source=kernel.source.path)

@@ -1,0 +1,95 @@
+"""Flat schedules and the canonical schedule trees built from them.
+
+A flat schedule maps every statement instance to a point of one space of
+equal dimension (the padded "2d+1" form); lexicographic order of the points
+is execution order. Reversing, interleaving and prefixing sweeps are simple
+on flat maps; :func:`tree_from_flat` turns a flat map back into a schedule
+tree with a sequence node where statements are told apart by a constant and a
+band node for each loop dimension, which the isl AST generator and the
+schedule transformations work on.
+"""
+
+from __future__ import annotations
+
+import islpy as isl
+
+from polyad import dataflow
+from polyad.model import maps_of, union_of_maps, union_of_sets
+
+
+def flat_schedule(schedule: isl.Schedule) -> isl.UnionMap:
+    """The padded flat map of a schedule tree, on its domain."""
+    return dataflow.schedule_map(schedule)
+
+
+def renamed(flat: isl.Map, name: str) -> isl.Map:
+    """The same schedule for a statement of another name."""
+    return flat.set_tuple_name(isl.dim_type.in_, name)
+
+
+def with_suffix(flat: isl.Map, value: int) -> isl.Map:
+    """One more innermost dimension fixed to ``value`` (orders statements
+    that share a schedule point)."""
+    position = flat.dim(isl.dim_type.out)
+    return flat.add_dims(isl.dim_type.out, 1).fix_val(isl.dim_type.out, position,
+                                                      isl.Val(value))
+
+
+def with_prefix(flat: isl.Map, value: int) -> isl.Map:
+    """One more outermost dimension fixed to ``value`` (orders sweeps)."""
+    return flat.insert_dims(isl.dim_type.out, 0, 1).fix_val(isl.dim_type.out, 0,
+                                                           isl.Val(value))
+
+
+def negated(flat: isl.Map) -> isl.Map:
+    """Every dimension negated: the exact reverse order."""
+    space = isl.Space.map_from_set(flat.get_space().range())
+    return flat.apply_range(isl.Map.from_multi_aff(isl.MultiAff.identity(space).neg()))
+
+
+def padded(maps: list[isl.Map]) -> list[isl.Map]:
+    """Maps padded with zero dimensions to one common depth."""
+    depth = max(m.dim(isl.dim_type.out) for m in maps)
+    result = []
+    for m in maps:
+        extra = depth - m.dim(isl.dim_type.out)
+        for _ in range(extra):
+            m = with_suffix(m, 0)
+        result.append(m)
+    return result
+
+
+def tree_from_flat(flat: isl.UnionMap) -> isl.Schedule:
+    """The canonical schedule tree of a flat schedule (same order).
+
+    >>> t = tree_from_flat(isl.UnionMap("{ A[i] -> [0, i]; B[i] -> [1, i] : 0 <= i < 4 }"))
+    >>> t.get_root().child(0).get_type() == isl.schedule_node_type.sequence
+    True
+    """
+    maps = padded(maps_of(flat))
+    return _subtree(maps, 0, maps[0].dim(isl.dim_type.out))
+
+
+def _fixed_value(flat: isl.Map, position: int) -> int | None:
+    value = flat.plain_get_val_if_fixed(isl.dim_type.out, position)
+    return None if value.is_nan() else int(value.to_python())
+
+
+def _subtree(maps: list[isl.Map], position: int, depth: int) -> isl.Schedule:
+    if position == depth:
+        return isl.Schedule.from_domain(union_of_sets(m.domain() for m in maps))
+    values = [_fixed_value(m, position) for m in maps]
+    if all(v is not None for v in values):
+        groups = sorted(set(values))
+        parts = [_subtree([m for m, v in zip(maps, values) if v == g], position + 1, depth)
+                 for g in groups]
+        result = parts[0]
+        for part in parts[1:]:
+            result = result.sequence(part)
+        return result
+    band = union_of_maps(
+        m.project_out(isl.dim_type.out, position + 1, depth - position - 1)
+         .project_out(isl.dim_type.out, 0, position)
+        for m in maps)
+    child = _subtree(maps, position + 1, depth)
+    return child.insert_partial_schedule(isl.MultiUnionPwAff.from_union_map(band))
