@@ -8,6 +8,7 @@ dimensions of an isl space whose parameters are the kernel's sizes.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Callable
 
 import islpy as isl
 from pycparser import c_ast, c_generator
@@ -87,14 +88,26 @@ def integer_literal(node: c_ast.Constant) -> int | None:
     return int(text)
 
 
-class AffineTranslator:
-    """Translates C expressions to isl, reporting what is not affine."""
+#: Why a name cannot appear in an affine expression: (what it is, advice).
+Explanation = Callable[[str, str], "tuple[str, str] | None"]
 
-    def __init__(self, pre: Preprocessed):
+_AFFINE_HINT = ("bounds and subscripts may use only loop iterators, int size "
+                "parameters and integer constants")
+
+
+class AffineTranslator:
+    """Translates C expressions to isl, reporting what is not affine.
+
+    ``explain(name, what)`` may say what a name that is neither an iterator
+    in scope nor a size parameter is, as ``(construct, hint)`` for the error.
+    """
+
+    def __init__(self, pre: Preprocessed, explain: Explanation | None = None):
         self.pre = pre
+        self.explain = explain
 
     def error(self, node, construct: str, hint: str = ""):
-        return located_error(self.pre, node.coord, construct, hint)
+        return located_error(self.pre, node, construct, hint)
 
     # --- expressions -----------------------------------------------------
     def expression(self, node, scope: Scope, what: str = "expression") -> isl.PwAff:
@@ -108,12 +121,18 @@ class AffineTranslator:
         if isinstance(node, c_ast.ID):
             variable = scope.variable(node.name)
             if variable is None:
+                explained = self.explain(node.name, what) if self.explain else None
+                if explained is not None:
+                    raise self.error(node, *explained)
                 raise self.error(
                     node, f"non-affine {what}: '{node.name}' is neither a loop iterator "
-                    "nor an int size parameter",
-                    "bounds and subscripts may use only loop iterators, int size "
-                    "parameters and integer constants")
+                    "nor an int size parameter", _AFFINE_HINT)
             return variable
+        if isinstance(node, c_ast.ArrayRef):
+            raise self.error(node, f"non-affine {what}: it reads the array element "
+                             f"{describe(node)}",
+                             f"a {what} cannot depend on array data (no indirect "
+                             "accesses); " + _AFFINE_HINT)
         if isinstance(node, c_ast.UnaryOp):
             if node.op == "-":
                 return self.expression(node.expr, scope, what).neg()
@@ -150,7 +169,8 @@ class AffineTranslator:
                                  "multiply iterators and sizes only by constants")
             return left.mul(right)
         if not right.is_cst():
-            raise self.error(node, f"non-affine {what} (division by a variable)",
+            operation = "division" if node.op == "/" else "remainder"
+            raise self.error(node, f"non-affine {what} ({operation} by a variable)",
                              "divide only by a positive integer constant")
         divisor = _constant_value(right)
         if divisor is None or divisor <= 0:

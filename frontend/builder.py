@@ -63,20 +63,30 @@ class _Pending:
 class KernelBuilder:
     """Builds the model of one function; ``build()`` returns the Kernel."""
 
-    def __init__(self, pre: Preprocessed, funcdef: c_ast.FuncDef, source: KernelSource):
+    def __init__(self, pre: Preprocessed, funcdef: c_ast.FuncDef, source: KernelSource,
+                 file_scope: dict[str, str] | None = None):
         self.pre = pre
         self.funcdef = funcdef
         self.source = source
-        self.affine = AffineTranslator(pre)
+        #: names declared outside the function: name -> what it is
+        self.file_scope = dict(file_scope or {})
+        self.affine = AffineTranslator(pre, self._explain)
         self.values = ValueTranslator(self.affine, self._read)
         self.signature: list[Param] = []
         self.variables: dict[str, _Variable] = {}
         self.int_locals: set[str] = set()
+        self.loop_iterators: set[str] = set()  # int locals some loop iterates over
+        # C blocks: a local declared again in a block that does not enclose
+        # its first declaration (double t; in two sibling loop bodies) is the
+        # same kernel variable; ids of the blocks open at this point.
+        self.open_blocks: list[int] = [0]
+        self.blocks_seen = 0
+        self.declared_in: dict[str, int] = {}
         self.statements: list[Statement] = []
         self.pending: _Pending | None = None
 
     def error(self, node, construct: str, hint: str = "", verb: str = "unsupported"):
-        return located_error(self.pre, node.coord, construct, hint, verb=verb)
+        return located_error(self.pre, node, construct, hint, verb=verb)
 
     # --- the function ----------------------------------------------------
     def build(self) -> Kernel:
@@ -162,16 +172,46 @@ class KernelBuilder:
         raise self.error(decl, f"{dtype} variable {decl.name}",
                          "polyad computes in double: declare it double")
 
+    def _redeclared(self, decl, dtype: str, extents) -> bool:
+        """Whether ``decl`` declares again, in a block of its own, a local
+        whose earlier declaration's block has ended (then it is the same
+        kernel variable); an error when it would hide a variable in scope."""
+        name = decl.name
+        existing = self.variables.get(name)
+        if existing is None and name not in self.int_locals:
+            return False
+        closed = self.declared_in.get(name, -1) not in self.open_blocks
+        if existing is None:
+            same = closed and dtype == "int"
+        else:
+            same = (closed and existing.storage == "local" and existing.dtype == dtype
+                    and len(existing.extents) == len(extents)
+                    and all(a.is_equal(b) for a, b in zip(existing.extents, extents)))
+        if not same:
+            raise self.error(decl, f"second declaration of {name}",
+                             "give each variable of the kernel its own name (a "
+                             "local may be declared again only in a separate block, "
+                             "with the same type and sizes)")
+        self.declared_in[name] = self.open_blocks[-1]
+        return True
+
     def _declare(self, decl, dtype: str, extents, storage: str) -> None:
-        if decl.name in self.variables or decl.name in self.int_locals:
-            raise self.error(decl, f"second declaration of {decl.name}",
-                             "give each variable of the kernel its own name")
+        if self._redeclared(decl, dtype, extents):
+            return
+        self.declared_in[decl.name] = self.open_blocks[-1]
         self.variables[decl.name] = _Variable(
             decl.name, dtype, tuple(extents), storage, self.pre.locate(
                 decl.coord.line, decl.coord.column))
 
     def _split_region(self, items: list) -> tuple[list, list]:
         """Declarations before ``#pragma scop`` and the modelled region."""
+        for item in items:
+            for _, child in item.children():
+                nested = _scop_pragma(child)
+                if nested is not None:
+                    raise self.error(nested, f"#pragma {nested.string.strip()} inside a "
+                                     "block", "put #pragma scop and #pragma endscop "
+                                     "around statements of the function body itself")
         marks = [i for i, item in enumerate(items) if isinstance(item, c_ast.Pragma)
                  and item.string.strip() in ("scop", "endscop")]
         if not marks:
@@ -183,9 +223,17 @@ class KernelBuilder:
             return prologue, items[len(prologue):]
         begins = [i for i in marks if items[i].string.strip() == "scop"]
         ends = [i for i in marks if items[i].string.strip() == "endscop"]
-        if len(begins) != 1 or len(ends) != 1 or ends[0] < begins[0]:
-            raise self.error(items[marks[0]], "#pragma scop layout",
-                             "mark one region with #pragma scop ... #pragma endscop")
+        hint = "mark one region with #pragma scop ... #pragma endscop"
+        if len(begins) > 1 or len(ends) > 1:
+            extra = begins[1] if len(begins) > 1 else ends[1]
+            raise self.error(items[extra], f"second #pragma {items[extra].string.strip()}",
+                             hint)
+        if not ends:
+            raise self.error(items[begins[0]], "#pragma scop without #pragma endscop", hint)
+        if not begins:
+            raise self.error(items[ends[0]], "#pragma endscop without #pragma scop", hint)
+        if ends[0] < begins[0]:
+            raise self.error(items[ends[0]], "#pragma endscop before #pragma scop", hint)
         before, region, after = (items[:begins[0]], items[begins[0] + 1:ends[0]],
                                  items[ends[0] + 1:])
         for item in before:
@@ -208,9 +256,11 @@ class KernelBuilder:
             if decl.init is not None and scope.iterators:
                 raise self.error(decl, f"int variable {decl.name} with initialiser",
                                  "int locals serve as loop iterators only")
-            if decl.name in self.variables or decl.name in self.int_locals:
-                raise self.error(decl, f"second declaration of {decl.name}",
-                                 "give each variable of the kernel its own name")
+            if decl.name in scope.iterators:
+                raise self.error(decl, f"declaration of {decl.name} inside the loop "
+                                 f"over {decl.name}", "give the variable its own name")
+            if not self._redeclared(decl, "int", ()):
+                self.declared_in[decl.name] = self.open_blocks[-1]
             self.int_locals.add(decl.name)
             return None
         if kind == "scalar" and dtype != "double":
@@ -226,7 +276,7 @@ class KernelBuilder:
         if decl.init is None:
             return None
         if dims:
-            raise self.error(decl, f"initialiser of local array {decl.name}",
+            raise self.error(decl.init, f"initialiser of local array {decl.name}",
                              "assign its elements in loops")
         target = c_ast.ID(decl.name, coord=decl.coord)
         return self._assign(c_ast.Assignment("=", target, decl.init, coord=decl.coord),
@@ -240,7 +290,12 @@ class KernelBuilder:
         if node is None or isinstance(node, (c_ast.EmptyStatement, c_ast.Pragma)):
             return None
         if isinstance(node, c_ast.Compound):
-            return self._items(list(node.block_items or []), scope)
+            self.blocks_seen += 1
+            self.open_blocks.append(self.blocks_seen)
+            try:
+                return self._items(list(node.block_items or []), scope)
+            finally:
+                self.open_blocks.pop()
         if isinstance(node, c_ast.Decl):
             return self._declaration(node, scope)
         if isinstance(node, c_ast.DeclList):
@@ -290,6 +345,8 @@ class KernelBuilder:
         child = self._statement(node.stmt, Scope(domain))
         if child is None:
             return None
+        if child.get_domain().is_empty():  # no instance at all: no band to add
+            return child
         return child.insert_partial_schedule(_band(child.get_domain(), iterator, step < 0))
 
     def _loop_start(self, node: c_ast.For) -> tuple[str, object]:
@@ -297,13 +354,18 @@ class KernelBuilder:
         if isinstance(init, c_ast.DeclList) and len(init.decls) == 1:
             decl = init.decls[0]
             kind, dtype, _ = self._declarator(decl)
-            if kind != "scalar" or dtype != "int" or decl.init is None:
-                raise self.error(node, f"loop header declaring {describe(decl)}",
-                                 "write for (int i = lower; ...)")
+            if kind != "scalar" or dtype != "int":
+                raise self.error(decl, f"loop iterator {decl.name} of type "
+                                 f"{dtype if kind == 'scalar' else describe(decl.type)}",
+                                 f"loop iterators are int: for (int {decl.name} = lower; ...)")
+            if decl.init is None:
+                raise self.error(decl, f"loop header declaring {decl.name} without "
+                                 "a start value", f"write for (int {decl.name} = lower; ...)")
             if decl.name in self.variables:
                 raise self.error(decl, f"second declaration of {decl.name}",
                                  "give each variable of the kernel its own name")
             self.int_locals.add(decl.name)
+            self.loop_iterators.add(decl.name)
             return decl.name, decl.init
         if (isinstance(init, c_ast.Assignment) and init.op == "="
                 and isinstance(init.lvalue, c_ast.ID)):
@@ -311,9 +373,10 @@ class KernelBuilder:
             if name not in self.int_locals:
                 raise self.error(init, f"loop iterator {name} that is not a local int",
                                  f"declare int {name}; before the region or in the header")
+            self.loop_iterators.add(name)
             return name, init.rvalue
-        raise self.error(node, "loop header " + (describe(init) if init else "without "
-                                                 "initialisation"),
+        raise self.error(init or node, "loop header " + (
+                             describe(init) if init else "without initialisation"),
                          "write for (i = lower; i < upper; i++)")
 
     def _loop_step(self, node: c_ast.For, iterator: str) -> int:
@@ -433,6 +496,9 @@ class KernelBuilder:
             raise self.error(lvalue, f"assignment to int variable {name}",
                              "int locals serve as loop iterators only")
         if name not in self.variables:
+            if name in self.file_scope:
+                raise self.error(lvalue, f"assignment to the {self.file_scope[name]} "
+                                 f"{name}", _FILE_SCOPE_HINT.format(name=name))
             raise self.error(lvalue, f"assignment to undeclared {name}",
                              "declare it as a parameter or local", verb="")
         return self.variables[name]
@@ -441,16 +507,23 @@ class KernelBuilder:
         base = node
         while isinstance(base, c_ast.ArrayRef):
             base = base.name
+        if isinstance(base, c_ast.Constant) and base.type == "string":
+            raise self.error(node, f"string literal {base.value}",
+                             "kernels compute on numbers in arrays and scalars")
         if not isinstance(base, c_ast.ID):
             raise self.error(node, f"reference {describe(node)}",
                              "index arrays by name, A[i][j]")
         name = base.name
         if name in self.int_locals:
-            raise self.error(node, f"use of {name} outside a loop over it",
-                             "int locals have a value only inside their loop")
+            raise self.error(base, *self._explain(name, "value expression"))
         variable = self.variables.get(name)
+        if variable is None and name in self.file_scope:
+            raise self.error(base, f"use of the {self.file_scope[name]} {name}",
+                             _FILE_SCOPE_HINT.format(name=name))
         if variable is None:
-            raise self.error(node, f"use of undeclared {name}", "declare it", verb="")
+            raise self.error(node, f"use of undeclared {name}",
+                             f"declare {name} as a parameter of the kernel or as a "
+                             "local before its first use", verb="")
         access = self._access(node, scope, variable)
         for known in self.pending.reads:
             if known.array == access.array and known.relation.is_equal(access.relation):
@@ -464,6 +537,36 @@ class KernelBuilder:
         self.pending.reads.append(access)
         return Typed(access.symbol, "double" if variable.dtype == "double" else "int")
 
+    def _explain(self, name: str, what: str) -> tuple[str, str] | None:
+        """Why ``name`` (not an iterator in scope, not a size) cannot be used
+        in an affine ``what``: the construct and the advice of the error."""
+        where = f"in {_article(what)} {what}"
+        if what == "array extent" and name in self.int_locals:
+            return (f"array extent using {name}", "the extents of a local array may "
+                    "use int size parameters only: declare it with the largest size")
+        if name in self.loop_iterators:
+            return (f"use of loop iterator {name} outside its loop ({where})",
+                    f"{name} has a value only inside its for loop; after the loop, "
+                    f"write its last value as an expression of the sizes")
+        if name in self.int_locals:
+            return (f"use of int local {name} {where}",
+                    f"polyad does not follow the values of int locals: make {name} "
+                    "an int parameter of the function or a #define constant")
+        variable = self.variables.get(name)
+        if variable is not None:
+            kind = (f"{variable.dtype} scalar" if not variable.extents
+                    else f"{variable.dtype} array")
+            return (f"non-affine {what}: '{name}' is a {kind}",
+                    "bounds and subscripts may use only loop iterators, int size "
+                    "parameters and integer constants")
+        if name in self.file_scope:
+            return (f"use of the {self.file_scope[name]} {name} {where}",
+                    _FILE_SCOPE_HINT.format(name=name))
+        if what == "value expression":
+            return None
+        return (f"use of undeclared {name} {where}", "declare it as an int size "
+                "parameter of the function or as a loop iterator")
+
     def _access(self, node, scope: Scope, variable: _Variable) -> Access:
         subscripts = []
         base = node
@@ -472,7 +575,8 @@ class KernelBuilder:
             base = base.name
         if len(subscripts) != len(variable.extents):
             what = "scalar" if not variable.extents else f"{len(variable.extents)}-d array"
-            raise self.error(node, f"{describe(node)} with {len(subscripts)} subscripts "
+            count = f"{len(subscripts)} subscript" + ("" if len(subscripts) == 1 else "s")
+            raise self.error(node, f"{describe(node)} with {count} "
                              f"for the {what} {variable.name}",
                              "subscript every dimension: no pointer arithmetic or "
                              "whole-array use")
@@ -506,7 +610,7 @@ class KernelBuilder:
                     shapes[access.array].align_params(access.relation.get_space()))
                 if outside.is_empty():
                     continue
-                example = _describe_point(outside.wrap().sample_point(), statement)
+                example = _describe_outside(outside, statement)
                 raise KernelError(
                     access.location, f"access {access.text} outside "
                     f"{_declared(self.variables[access.array])}: {example}",
@@ -549,6 +653,14 @@ class KernelBuilder:
                     raise KernelError(access.location, f"read of {access.text} before any "
                                       "write to it (the local holds garbage there)",
                                       "assign the local before reading it", verb="")
+
+
+_FILE_SCOPE_HINT = ("polyad models the kernel function's parameters and locals only: "
+                    "pass {name} as a parameter (sizes as int, constants as #define)")
+
+
+def _article(noun: str) -> str:
+    return "an" if noun[:1] in "aeiou" else "a"
 
 
 def _sequence(schedules: list[isl.Schedule]) -> isl.Schedule | None:
@@ -618,6 +730,85 @@ def _describe_point(point: isl.Point, statement: Statement | None) -> str:
     array = unwrapped.get_tuple_name(isl.dim_type.out)
     where = f" with {', '.join(params)}" if params else ""
     return f"instance {stmt}[{instance}]{where} touches {array}{element}"
+
+
+def _describe_outside(outside: isl.Map, statement: Statement | None) -> str:
+    """The first instance of a statement that touches an element outside its
+    array, for every size at which that happens when isl can say it with
+    one affine formula ('instance S0[i = n] touches A[n] for n > 0'), else
+    at sample sizes ('instance S0[i = 4] with n = 4 touches A[4]')."""
+    wrapped = outside.wrap()
+    try:
+        first = wrapped.lexmin_pw_multi_aff()
+        pieces = []
+        first.foreach_piece(lambda where, values: pieces.append((where, values)))
+    except isl.Error:  # pragma: no cover - isl could not compute it
+        pieces = []
+    if len(pieces) == 1:
+        where, values = pieces[0]
+        texts = [_aff_text(values.get_at(d)) for d in range(values.dim(isl.dim_type.out))]
+        if all(t is not None for t in texts):
+            space = wrapped.get_space().unwrap()
+            n_in = space.dim(isl.dim_type.in_)
+            names = [space.get_dim_name(isl.dim_type.in_, d) or f"i{d}"
+                     for d in range(n_in)]
+            instance = ", ".join(f"{n} = {t}" for n, t in zip(names, texts[:n_in]))
+            element = "".join(f"[{t}]" for t in texts[n_in:])
+            when = _condition_text(where)
+            return (f"instance {space.get_tuple_name(isl.dim_type.in_)}[{instance}] "
+                    f"touches {space.get_tuple_name(isl.dim_type.out)}{element}"
+                    + (f" for {when}" if when else ""))
+    return _describe_point(wrapped.sample_point(), statement)
+
+
+def _aff_text(aff: isl.Aff) -> str | None:
+    """'n - 1' for an affine function of the parameters without divisions."""
+    if aff.dim(isl.dim_type.div) or any(
+            not aff.get_coefficient_val(isl.dim_type.in_, d).is_zero()
+            for d in range(aff.dim(isl.dim_type.in_))):
+        return None
+    terms = []
+    for d in range(aff.dim(isl.dim_type.param)):
+        value = aff.get_coefficient_val(isl.dim_type.param, d)
+        if value.is_zero():
+            continue
+        if not value.is_int():
+            return None
+        coefficient = int(value.to_python())
+        name = aff.get_dim_name(isl.dim_type.param, d)
+        term = name if abs(coefficient) == 1 else f"{abs(coefficient)}*{name}"
+        terms.append(("-" if coefficient < 0 else "+", term))
+    constant = aff.get_constant_val()
+    if not constant.is_int():
+        return None
+    constant = int(constant.to_python())
+    if constant or not terms:
+        terms.append(("-" if constant < 0 else "+", str(abs(constant))))
+    sign, first = terms[0]
+    text = ("-" if sign == "-" else "") + first
+    for sign, term in terms[1:]:
+        text += f" {sign} {term}"
+    return text
+
+
+def _condition_text(where: isl.Set) -> str:
+    """The constraints of a parameter set as text ('n >= 1'), '' for all."""
+    if where.plain_is_universe():
+        return ""
+    text = str(where.remove_redundancies())
+    match = re.search(r"\{\s*:\s*(.*?)\s*\}\s*$", text)
+    return match.group(1) if match else ""
+
+
+def _scop_pragma(node) -> c_ast.Pragma | None:
+    """The first #pragma scop or endscop in ``node``, if any."""
+    if isinstance(node, c_ast.Pragma) and node.string.strip() in ("scop", "endscop"):
+        return node
+    for _, child in node.children():
+        found = _scop_pragma(child)
+        if found is not None:
+            return found
+    return None
 
 
 def _constant_int(node) -> int | None:

@@ -51,18 +51,29 @@ def parse_kernel(text: str, path: str | None = None, function: str | None = None
     funcdef = _choose_function(ast, function, display)
     source = KernelSource(path=display, text=text, function=funcdef.decl.name,
                           presets=size_presets(text), init_function=init_function(text))
-    return KernelBuilder(pre, funcdef, source).build()
+    return KernelBuilder(pre, funcdef, source, _file_scope(ast)).build()
 
 
 def _syntax_error(message: str, pre) -> KernelError:
+    hint = "polyad reads C99; check the statement near here"
     match = _PARSE_ERROR.match(message)
     if not match:
+        if "end of input" in message.lower():
+            lines = pre.source_lines or ("",)
+            number = max((i for i, line in enumerate(lines, 1) if line.strip()), default=1)
+            location = SourceLocation(pre.display_name, number,
+                                      len(lines[number - 1].rstrip()) + 1)
+            return KernelError(location, "C syntax: unexpected end of file",
+                               "a brace or a semicolon is missing", verb="invalid")
         return KernelError(None, f"C syntax ({message})", verb="invalid")
     location = pre.locate(int(match.group(2)), int(match.group(3)))
-    detail = match.group(4)
-    detail = detail.replace("before:", "before").strip()
-    return KernelError(location, f"C syntax: {detail}",
-                       "polyad reads C99; check the statement near here", verb="invalid")
+    detail = match.group(4).strip()
+    before = re.match(r"before:?\s*(.*)$", detail)
+    if before:
+        detail = f"unexpected '{before.group(1)}'"
+    elif detail:
+        detail = detail[0].lower() + detail[1:]
+    return KernelError(location, f"C syntax: {detail}", hint, verb="invalid")
 
 
 def _choose_function(ast: c_ast.FileAST, function: str | None, display: str) -> c_ast.FuncDef:
@@ -83,6 +94,28 @@ def _choose_function(ast: c_ast.FileAST, function: str | None, display: str) -> 
         return marked[0]
     raise UsageError(f"{display} defines {', '.join(names)}; choose the kernel with "
                      "--function NAME (or mark its region with #pragma scop)")
+
+
+def _file_scope(ast: c_ast.FileAST) -> dict[str, str]:
+    """Variables and enum constants the user's file declares outside any
+    function (name -> what it is), for precise errors when a kernel uses one."""
+    names: dict[str, str] = {}
+    for node in ast.ext:
+        if not isinstance(node, c_ast.Decl):
+            continue
+        for enum in _enums(node):
+            for item in (enum.values.enumerators if enum.values else []):
+                names[item.name] = "enum constant"
+        if node.name and not isinstance(node.type, c_ast.FuncDecl):
+            names[node.name] = "global variable"
+    return names
+
+
+def _enums(node):
+    if isinstance(node, c_ast.Enum):
+        yield node
+    for _, child in node.children():
+        yield from _enums(child)
 
 
 def _has_scop(node) -> bool:

@@ -136,7 +136,8 @@ class ValueTranslator:
         if left.ctype == "int" and right.ctype == "int":
             return self._integer_arithmetic(node, left.expr, right.expr)
         if node.op == "%":
-            raise self.error(node, "operator % on double values", "use fmod-free code")
+            raise self.error(node, "operator % on double values",
+                             "% takes integers (fmod is not among the modelled functions)")
         return Typed(_BINARY[node.op](left.expr, right.expr), "double")
 
     def _integer_arithmetic(self, node, left, right) -> Typed:
@@ -196,7 +197,8 @@ class ValueTranslator:
             raise self.error(node, f"call to {name}()", hint)
         args = list(node.args.exprs) if node.args is not None else []
         if len(args) != MATH_ARITY[name]:
-            raise self.error(node, f"call to {name}() with {len(args)} arguments",
+            raise self.error(node, f"call to {name}() with {len(args)} argument"
+                             + ("" if len(args) == 1 else "s"),
                              f"{name} takes {MATH_ARITY[name]}")
         converted = []
         for arg in args:
