@@ -620,9 +620,9 @@ class KernelBuilder:
     def _arrays(self, schedule: isl.Schedule, context: isl.Set) -> tuple[Array, ...]:
         reads = union_of_maps(a.relation for s in self.statements for a in s.reads)
         writes = union_of_maps(s.write.relation for s in self.statements)
-        deps = dataflow.dependences(reads.intersect_params(context),
-                                    writes.intersect_params(context), schedule)
-        initial = deps.initial_reads
+        order = dataflow.strict_order(dataflow.schedule_map(schedule))
+        initial = dataflow.initial_reads(reads.intersect_params(context),
+                                         writes.intersect_params(context), order)
         read_initial = {m.get_tuple_name(isl.dim_type.out) for m in maps_of(initial)}
         written = {s.write.array for s in self.statements}
         self._check_uninitialised_locals(initial)

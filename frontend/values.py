@@ -17,7 +17,7 @@ import sympy
 from pycparser import c_ast
 
 from frontend.affine import AffineTranslator, Scope, describe, integer_literal, type_names
-from polyad.expr import MATH, MATH_ARITY, integer_symbol, to_double
+from polyad.expr import MATH, MATH_ARITY, integer_symbol, select, to_double
 
 _RELATIONS = {
     "<": sympy.StrictLessThan, "<=": sympy.LessThan, ">": sympy.StrictGreaterThan,
@@ -101,9 +101,7 @@ class ValueTranslator:
             then = self.value(node.iftrue, scope)
             otherwise = self.value(node.iffalse, scope)
             ctype = "double" if "double" in (then.ctype, otherwise.ctype) else "int"
-            select = sympy.Piecewise((then.expr, condition), (otherwise.expr, True),
-                                     evaluate=False)
-            return Typed(select, ctype)
+            return Typed(select(condition, then.expr, otherwise.expr, evaluate=False), ctype)
         if isinstance(node, c_ast.FuncCall):
             return self._call(node, scope)
         if isinstance(node, c_ast.Assignment):

@@ -19,7 +19,7 @@ from typing import Callable
 import sympy
 
 from polyad.errors import PolyadError
-from polyad.expr import MATH, function_name, to_double
+from polyad.expr import MATH, function_name, select, to_double
 
 Rule = Callable[[tuple], tuple]
 
@@ -67,12 +67,20 @@ def _power(args):
 
 
 def _choose(condition):
-    return sympy.Piecewise((sympy.Integer(1), condition), (sympy.Integer(0), True))
+    return select(condition, sympy.Integer(1), sympy.Integer(0))
 
 
 def _sign(x):
-    return sympy.Piecewise((sympy.Integer(1), x > 0), (sympy.Integer(-1), x < 0),
-                           (sympy.Integer(0), True))
+    zero = sympy.Integer(0)
+    return select(sympy.StrictGreaterThan(x, zero, evaluate=False), sympy.Integer(1),
+                  select(sympy.StrictLessThan(x, zero, evaluate=False), sympy.Integer(-1),
+                         zero))
+
+
+def _select(args):
+    condition = args[0]
+    return (sympy.Integer(0), _choose(condition), select(condition, sympy.Integer(0),
+                                                         sympy.Integer(1)))
 
 
 deflinear(sympy.Add)
@@ -88,9 +96,12 @@ defunary("tanh", lambda x: 1 - MATH["tanh"](x) ** 2)
 defunary("fabs", _sign)
 defbinary("pow", lambda x, y: y * MATH["pow"](x, y - 1),
           lambda x, y: MATH["pow"](x, y) * MATH["log"](x))
-defbinary("fmin", lambda x, y: _choose(x <= y), lambda x, y: _choose(x > y))
-defbinary("fmax", lambda x, y: _choose(x >= y), lambda x, y: _choose(x < y))
+defbinary("fmin", lambda x, y: _choose(sympy.LessThan(x, y, evaluate=False)),
+          lambda x, y: _choose(sympy.StrictGreaterThan(x, y, evaluate=False)))
+defbinary("fmax", lambda x, y: _choose(sympy.GreaterThan(x, y, evaluate=False)),
+          lambda x, y: _choose(sympy.StrictLessThan(x, y, evaluate=False)))
 defzero(to_double.__name__)
+RULES[select] = _select
 
 
 def operator_key(expr: sympy.Basic):
@@ -105,9 +116,8 @@ def derivative(expr: sympy.Basic, variable: sympy.Symbol) -> sympy.Basic:
         return sympy.Integer(1)
     if variable not in expr.free_symbols:
         return sympy.Integer(0)
-    if isinstance(expr, sympy.Piecewise):
-        return sympy.Piecewise(*[(derivative(value, variable), condition)
-                                 for value, condition in expr.args])
+    if isinstance(expr, sympy.logic.boolalg.Boolean):
+        return sympy.Integer(0)  # a condition: not differentiated
     key = operator_key(expr)
     rule = RULES.get(key)
     if rule is None:

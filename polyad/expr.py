@@ -21,6 +21,7 @@ tree into an ordinary sympy expression for differentiation.
 from __future__ import annotations
 
 import sympy
+from sympy.core.logic import fuzzy_and
 
 #: name -> arity of every C math function a kernel may call.
 MATH_ARITY = {
@@ -33,6 +34,41 @@ MATH = {name: sympy.Function(name) for name in MATH_ARITY}
 
 #: An integer expression converted to double, as C's ``(double)e``.
 to_double = sympy.Function("to_double")
+
+
+class select(sympy.Function):  # noqa: N801  (named as the operator it stands for)
+    """C's value select ``condition ? then : otherwise``.
+
+    A function of its own rather than sympy's Piecewise, whose automatic
+    simplification of conditions is slow on nested selects and fails on
+    some of them. Its derivative goes through the chosen branch:
+
+    >>> x, y = sympy.symbols("x y", real=True)
+    >>> sympy.diff(select(x > y, x * x, y), x)
+    select(x > y, 2*x, 0)
+    """
+
+    nargs = 3
+
+    @classmethod
+    def eval(cls, condition, then, otherwise):
+        if condition is sympy.true:
+            return then
+        if condition is sympy.false:
+            return otherwise
+        if then == otherwise:
+            return then
+        return None
+
+    def _eval_is_extended_real(self):
+        return fuzzy_and(arg.is_extended_real for arg in self.args[1:])
+
+    def _eval_is_integer(self):
+        return fuzzy_and(arg.is_integer for arg in self.args[1:])
+
+    def _eval_derivative(self, variable):
+        condition, then, otherwise = self.args
+        return select(condition, then.diff(variable), otherwise.diff(variable))
 
 
 def integer_symbol(name: str) -> sympy.Symbol:
@@ -71,12 +107,7 @@ def evaluated(expr: sympy.Basic) -> sympy.Basic:
     """
     if not expr.args:
         return expr
-    args = [evaluated(arg) for arg in expr.args]
-    if isinstance(expr, sympy.Piecewise):
-        return sympy.Piecewise(*[(a.args[0], a.args[1]) for a in args])
-    if isinstance(expr, sympy.functions.elementary.piecewise.ExprCondPair):
-        return sympy.functions.elementary.piecewise.ExprCondPair(*args)
-    return expr.func(*args)
+    return expr.func(*[evaluated(arg) for arg in expr.args])
 
 
 def read_symbols(expr: sympy.Basic) -> set[sympy.Symbol]:

@@ -28,7 +28,8 @@ _AS_SYMPY = {
     MATH["tanh"]: sympy.tanh, MATH["pow"]: sympy.Pow, MATH["fabs"]: sympy.Abs,
     MATH["fmin"]: sympy.Min, MATH["fmax"]: sympy.Max, to_double: lambda x: x,
 }
-_NUMERIC = {"Heaviside": lambda x, *_: 1.0 if x > 0 else (0.0 if x < 0 else 0.5),
+_NUMERIC = {"select": lambda condition, then, otherwise: then if condition else otherwise,
+            "Heaviside": lambda x, *_: 1.0 if x > 0 else (0.0 if x < 0 else 0.5),
             "sign": lambda x: float(np.sign(x)), "Abs": abs, "Min": min, "Max": max}
 
 
@@ -62,13 +63,16 @@ class Interpreter:
         symbols = tuple(accesses)
         index_names = statement.iterators + self.kernel.params
         index_symbols = [sympy.Symbol(n, integer=True) for n in index_names]
-        expr = as_sympy(statement.expr)
+        # Plain real names for the reads ("A[i - 1]" is no Python name).
+        plain = {s: sympy.Symbol(f"read{k}", real=True) for k, s in enumerate(symbols)}
+        expr = as_sympy(statement.expr).xreplace(plain)
+        symbols = tuple(plain[s] for s in symbols)
         arguments = list(symbols) + index_symbols
         modules = [_NUMERIC, "math"]
         value = sympy.lambdify(arguments, expr, modules=modules)
         partials = []
-        for position, symbol in enumerate(symbols):
-            if not self.kernel.array(accesses[symbol].array).is_float:
+        for position, (symbol, access) in enumerate(zip(symbols, accesses.values())):
+            if not self.kernel.array(access.array).is_float:
                 continue
             partial = sympy.diff(expr, symbol)
             if partial != 0:

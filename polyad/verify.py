@@ -160,7 +160,7 @@ def check_gradient(kernel: Kernel, sizes: Mapping[str, int], *, wrt=None, of=Non
         abs(finite_difference), abs(pulled), 1e-300)
     checks.append({"oracle": "central finite differences",
                    "max_rel_err": fd_error,
-                   "ok": bool(np.isfinite(finite_difference)) and fd_error <= FD_TOLERANCE,
+                   "ok": bool(np.isfinite(finite_difference) and fd_error <= FD_TOLERANCE),
                    "detail": f"h = {FD_STEP:g}, tolerance {FD_TOLERANCE:g}; "
                              f"{finite_difference:.10g} vs {pulled:.10g}"})
     return {"kernel": kernel.name, "sizes": dict(sizes),

@@ -1,0 +1,99 @@
+"""Tape minimality and the plan's explanations.
+
+Byte counts are exact: isl counts the recording instances at fixed sizes.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+import polyad
+from tests.conftest import EXAMPLES, example
+
+#: Kernels where no value a partial derivative needs is ever overwritten:
+#: linear kernels (partials are constants) and kernels whose nonlinear reads
+#: are of arrays nobody writes.
+NOTHING_TO_RECORD = ["atax", "bicg", "mvt", "gemver", "k3mm", "covariance", "conv2d",
+                     "jacobi_1d", "jacobi_2d", "heat_3d", "fdtd_2d", "seidel_2d"]
+
+
+@pytest.mark.parametrize("name", NOTHING_TO_RECORD)
+def test_records_nothing_when_nothing_needed_is_overwritten(name):
+    kernel = example(name)
+    adjoint = polyad.grad(kernel)
+    assert adjoint.tape.entries == ()
+    assert adjoint.tape.bytes(kernel.sizes()) == 0
+    assert "tape" not in polyad.generate_c(adjoint)
+
+
+@pytest.mark.parametrize("name", EXAMPLES)
+def test_exact_never_records_more_than_stack(name):
+    kernel = example(name)
+    sizes = kernel.sizes()
+    exact = polyad.grad(kernel)
+    assert exact.tape.bytes(sizes) <= exact.with_strategy("stack").tape.bytes(sizes)
+
+
+def test_byte_counts_of_gemm():
+    kernel = example("gemm")
+    sizes = {"ni": 8, "nj": 9, "nk": 10}
+    adjoint = polyad.grad(kernel)
+    # beta_b needs C[i][j] before C *= beta overwrites it: ni * nj values.
+    assert adjoint.tape.bytes(sizes) == 8 * 8 * 9 == 576
+    # The stack records, per instance, every value some partial uses:
+    # C and beta for S0 (2 * ni * nj), alpha, A and B for S1 (3 * ni * nj * nk).
+    assert adjoint.with_strategy("stack").tape.bytes(sizes) == 8 * (2 * 72 + 3 * 720)
+    # Without beta among the inputs nothing needs recording.
+    assert polyad.grad(kernel, wrt=["A", "B"]).tape.bytes(sizes) == 0
+
+
+def test_byte_counts_of_gesummv():
+    kernel = example("gesummv")
+    # alpha_b and beta_b need ax and bx, local scalars overwritten by the next
+    # row: recorded for every row but the last, 2 * (n - 1) values.
+    assert polyad.grad(kernel).tape.bytes({"n": 10}) == 8 * 18
+    assert polyad.grad(kernel, wrt=["A", "B", "x"]).tape.bytes({"n": 10}) == 0
+
+
+def _kernel(body: str, arrays: str = "double x[n], double y[n]") -> polyad.Kernel:
+    return polyad.parse(f"void k(int n, {arrays}) {{\n  double s;\n#pragma scop\n"
+                        f"{body}\n#pragma endscop\n}}")
+
+
+def test_self_overwrite_is_recorded_for_every_instance():
+    kernel = _kernel("for (int i = 0; i < n; i++) x[i] = x[i] * x[i];")
+    plan = polyad.grad(kernel).tape
+    assert plan.values({"n": 7}) == 7
+    assert "overwritten by S0" in plan.explain(kernel)[0]
+
+
+def test_reads_that_are_not_overwritten_are_not_recorded():
+    kernel = _kernel("for (int i = 0; i < n; i++) y[i] = x[i] * x[i];")
+    plan = polyad.grad(kernel).tape
+    assert plan.entries == ()
+    assert "read from memory" in plan.explain(kernel)[0]
+
+
+def test_scalar_recurrence_records_all_but_the_last_value():
+    kernel = _kernel("for (int i = 0; i < n; i++) {\n s = x[i] + 1.0;\n y[i] = s * s;\n}")
+    plan = polyad.grad(kernel).tape
+    assert plan.values({"n": 6}) == 5
+    [explanation] = plan.explain(kernel)[:1]
+    assert "S1 reads s at line 6: overwritten by S0 at line 5" in explanation
+
+
+def test_time_loop_records_only_overwritten_instances():
+    # A nonlinear in-place time loop: A[i] is needed by the product and
+    # overwritten by the next time step, except after the last step.
+    kernel = polyad.parse("void k(int t, int n, double A[n]) {\n#pragma scop\n"
+                          "for (int s = 0; s < t; s++)\n"
+                          "  for (int i = 1; i < n; i++)\n"
+                          "    A[i] = A[i] * A[i - 1];\n#pragma endscop\n}")
+    plan = polyad.grad(kernel).tape
+    sizes = {"t": 4, "n": 6}
+    # A[i] (self) is overwritten by the instance itself: all 4 * 5 instances.
+    # A[i - 1] is overwritten in the next step, except A[0], which nobody
+    # writes, and except after the last step: (t - 1) * (n - 2) = 12 instances.
+    counts = sorted(entry.count(sizes) for entry in plan.entries)
+    assert counts == [12, 20]
+    assert plan.values(sizes) < polyad.grad(kernel, strategy="stack").tape.values(sizes)
