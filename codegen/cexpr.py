@@ -12,9 +12,11 @@ from typing import Callable
 
 import sympy
 from sympy.core.function import AppliedUndef
+from sympy.logic.boolalg import ITE, Equivalent, Implies, Xor
 from sympy.functions.elementary.piecewise import ExprCondPair
 
 from polyad.errors import PolyadError
+from polyad.expr import select
 
 # C precedence levels, higher binds tighter.
 _CONDITIONAL, _OR, _AND, _EQUALITY, _RELATIONAL, _ADDITIVE, _MULTIPLICATIVE, \
@@ -56,6 +58,8 @@ class CExpressionPrinter:
             return self._pow(expr)
         if isinstance(expr, AppliedUndef):
             return self._call(expr)
+        if isinstance(expr, select):
+            return self._piecewise([(expr.args[1], expr.args[0]), (expr.args[2], sympy.true)])
         if isinstance(expr, sympy.Piecewise):
             return self._piecewise(expr.args)
         if type(expr) in _RELATION_TEXT:
@@ -67,6 +71,15 @@ class CExpressionPrinter:
             return self._chain(expr.args, "||", _OR), _OR
         if isinstance(expr, sympy.Not):
             return "!" + self._operand(expr.args[0], _UNARY), _UNARY
+        if isinstance(expr, ITE):
+            return self._piecewise([(expr.args[1], expr.args[0]), (expr.args[2], sympy.true)])
+        if isinstance(expr, Xor):
+            return self._chain(expr.args, "!=", _EQUALITY), _EQUALITY
+        if isinstance(expr, Equivalent):
+            return self._chain(expr.args, "==", _EQUALITY), _EQUALITY
+        if isinstance(expr, Implies):
+            return (f"!{self._operand(expr.args[0], _UNARY)} || "
+                    f"{self._operand(expr.args[1], _OR, right=True)}"), _OR
         if expr is sympy.true:
             return "1", _ATOM
         if expr is sympy.false:

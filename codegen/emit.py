@@ -229,7 +229,7 @@ class _Emitter:
         lines = []
         for symbol, reference in instruction.references.items():
             if reference.relation is None and not reference.push:
-                local = _local_name(symbol)
+                local = f"_pop{len(lines)}"
                 lines.append(f"const double {local} = "
                              f"{reference.buffer}[--{reference.buffer}_top];")
                 names[symbol] = local
