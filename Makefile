@@ -17,7 +17,7 @@ $(STAMP): pyproject.toml
 install: $(STAMP)
 
 demo: $(STAMP)
-	$(BIN)/polyad demo examples/gemm.c
+	POLYAD=$(BIN)/polyad examples/demo.sh
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q -n $(JOBS)

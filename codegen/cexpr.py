@@ -118,7 +118,10 @@ class CExpressionPrinter:
         args = list(expr.args)
         negated = _negated(expr)
         if negated is not None:
-            return "-" + self._operand(negated, _UNARY), _UNARY
+            operand = self._operand(negated, _UNARY)
+            if operand.startswith("-"):  # "--x" would be C's decrement
+                operand = f"({operand})"
+            return "-" + operand, _UNARY
         numerator, denominator = [], []
         for factor in args:
             if (isinstance(factor, sympy.Pow) and factor.exp.is_Integer
@@ -173,6 +176,12 @@ class CExpressionPrinter:
         rest, _ = self._piecewise(pairs[1:])
         return (f"{self._operand(condition, _OR)} ? {self._operand(value, _OR)} : {rest}",
                 _CONDITIONAL)
+
+
+def negated(expr) -> sympy.Basic | None:
+    """``x`` when ``expr`` is ``-x`` (a product with a negative leading
+    coefficient), else None."""
+    return _negated(expr)
 
 
 def _negated(expr) -> sympy.Basic | None:

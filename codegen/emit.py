@@ -14,9 +14,11 @@ from dataclasses import dataclass
 import islpy as isl
 import sympy
 
-from codegen.cexpr import CExpressionPrinter
+from codegen.astexpr import AstExprPrinter
+from codegen.cexpr import CExpressionPrinter, negated
 from polyad.errors import PolyadError
 from polyad.program import Buffer, Instruction, Program
+from polyad.schedule_tree import REVERSED_MARK
 
 PRELUDE = """\
 #include <math.h>
@@ -99,6 +101,7 @@ class _Emitter:
         self.instructions = {i.name: i for i in program.instructions}
         self.buffers = {b.name: b for b in program.buffers}
         self.texts: list[_InstanceTexts] = []
+        self.printer = AstExprPrinter()
         self.failure: BaseException | None = None
 
     def line(self, depth: int, text: str) -> None:
@@ -169,63 +172,76 @@ class _Emitter:
                                                              reference.buffer)
                 index = isl.PwMultiAff.from_map(relation)
                 index = index.pullback_pw_multi_aff(iterator_map)
-                references[symbol] = build.access_from_pw_multi_aff(index).to_C_str()
+                references[symbol] = build.access_from_pw_multi_aff(index)
             iterators = {}
             for position, iterator in enumerate(instruction.iterators):
                 value = iterator_map.get_pw_aff(position)
-                iterators[iterator] = build.expr_from_pw_aff(value).to_C_str()
+                iterators[iterator] = build.expr_from_pw_aff(value)
             self.texts.append(_InstanceTexts(name, references, iterators))
             return node.set_annotation(isl.Id(f"instance{len(self.texts) - 1}"))
         except BaseException as error:  # noqa: BLE001  (re-raised after the build)
             self.failure = self.failure or error
             return node
 
-    def _node(self, node: isl.AstNode, depth: int) -> None:
+    def _node(self, node: isl.AstNode, depth: int, reverse: bool = False) -> None:
+        """Print a node; ``reverse``: the loops at its top belong to a band
+        marked reversed (their iterators are printed negated)."""
         kind = node.get_type()
         if kind == isl.ast_node_type.block:
             children = node.block_get_children()
             for index in range(children.n_ast_node()):
-                self._node(children.get_at(index), depth)
+                self._node(children.get_at(index), depth, reverse)
         elif kind == isl.ast_node_type.for_:
-            self._for(node, depth)
+            self._for(node, depth, reverse)
         elif kind == isl.ast_node_type.if_:
-            self.line(depth, f"if ({node.if_get_cond().to_C_str()}) {{")
-            self._node(node.if_get_then_node(), depth + 1)
+            self.line(depth, f"if ({self.printer.text(node.if_get_cond())}) {{")
+            self._node(node.if_get_then_node(), depth + 1, reverse)
             if node.if_has_else_node():
                 self.line(depth, "} else {")
-                self._node(node.if_get_else_node(), depth + 1)
+                self._node(node.if_get_else_node(), depth + 1, reverse)
             self.line(depth, "}")
         elif kind == isl.ast_node_type.user:
             index = int(node.get_annotation().get_name()[len("instance"):])
             self._instance(self.texts[index], depth)
         elif kind == isl.ast_node_type.mark:
-            self._node(node.mark_get_node(), depth)
+            mark = node.mark_get_id().get_name()
+            self._node(node.mark_get_node(), depth, reverse or mark == REVERSED_MARK)
         else:
             raise PolyadError(f"internal error: unexpected AST node {kind}")
 
-    def _for(self, node: isl.AstNode, depth: int) -> None:
-        iterator = node.for_get_iterator().to_C_str()
-        init = node.for_get_init().to_C_str()
+    def _for(self, node: isl.AstNode, depth: int, reverse: bool) -> None:
+        iterator = node.for_get_iterator().get_id().get_name()
+        outer = self.printer
+        if reverse:
+            self.printer = AstExprPrinter(outer.reversed_ids | {iterator})
         if node.for_is_degenerate():
             self.line(depth, "{")
-            self.line(depth + 1, f"const int {iterator} = {init};")
-            self._node(node.for_get_body(), depth + 1)
-            self.line(depth, "}")
-            return
-        cond = node.for_get_cond().to_C_str()
-        inc = node.for_get_inc().to_C_str()
-        step = f"{iterator}++" if inc == "1" else f"{iterator} += {inc}"
-        self.line(depth, f"for (int {iterator} = {init}; {cond}; {step}) {{")
+            init = node.for_get_init()
+            value = outer.negated_text(init) if reverse else outer.text(init)
+            self.line(depth + 1, f"const int {iterator} = {value};")
+        elif reverse:
+            header = self.printer.reversed_loop_header(
+                iterator, node.for_get_init(), node.for_get_cond(), node.for_get_inc())
+            self.line(depth, header + " {")
+        else:
+            init = outer.text(node.for_get_init())
+            cond = outer.text(node.for_get_cond())
+            inc = outer.text(node.for_get_inc())
+            step = f"{iterator}++" if inc == "1" else f"{iterator} += {inc}"
+            self.line(depth, f"for (int {iterator} = {init}; {cond}; {step}) {{")
         self._node(node.for_get_body(), depth + 1)
         self.line(depth, "}")
+        self.printer = outer
 
     # --- instruction bodies ---------------------------------------------
     def _instance(self, texts: _InstanceTexts, depth: int) -> None:
         instruction = self.instructions[texts.instruction]
         names: dict[sympy.Symbol, str] = {}
-        for symbol, text in texts.references.items():
+        for symbol, expr in texts.references.items():
             buffer = self.buffers[instruction.references[symbol].buffer]
+            text = expr if isinstance(expr, str) else self.printer.text(expr)
             names[symbol] = f"(*{text})" if buffer.by_pointer else text
+        iterators = {name: self.printer.text(expr) for name, expr in texts.iterators.items()}
         lines = []
         for symbol, reference in instruction.references.items():
             if reference.relation is None and not reference.push:
@@ -237,24 +253,26 @@ class _Emitter:
         def name_of(symbol: sympy.Symbol) -> str:
             if symbol in names:
                 return names[symbol]
-            if symbol.name in texts.iterators:
-                return f"({texts.iterators[symbol.name]})" \
-                    if not texts.iterators[symbol.name].isidentifier() \
-                    else texts.iterators[symbol.name]
+            if symbol.name in iterators:
+                text = iterators[symbol.name]
+                return text if text.isidentifier() else f"({text})"
             return symbol.name
 
         printer = CExpressionPrinter(name_of)
         declared: set[sympy.Symbol] = set()
         for assignment in instruction.body:
-            value = printer.print(assignment.value)
+            op, value = assignment.op, assignment.value
+            if op == "+=" and negated(value) is not None:
+                op, value = "-=", negated(value)
+            value = printer.print(value)
             target = assignment.target
             reference = instruction.references.get(target)
             if reference is not None and reference.push:
                 lines.append(f"{reference.buffer}[{reference.buffer}_top++] = {value};")
             elif reference is not None:
-                lines.append(f"{name_of(target)} {assignment.op} {value};")
+                lines.append(f"{name_of(target)} {op} {value};")
             elif target in declared:
-                lines.append(f"{_local_name(target)} {assignment.op} {value};")
+                lines.append(f"{_local_name(target)} {op} {value};")
             else:
                 declared.add(target)
                 names[target] = _local_name(target)

@@ -14,6 +14,10 @@ from __future__ import annotations
 import islpy as isl
 
 from polyad import dataflow
+
+#: The mark above a band whose loops run backwards (codegen prints them
+#: counting down).
+REVERSED_MARK = "reversed"
 from polyad.model import maps_of, union_of_maps, union_of_sets
 
 
@@ -87,9 +91,23 @@ def _subtree(maps: list[isl.Map], position: int, depth: int) -> isl.Schedule:
         for part in parts[1:]:
             result = result.sequence(part)
         return result
-    band = union_of_maps(
-        m.project_out(isl.dim_type.out, position + 1, depth - position - 1)
-         .project_out(isl.dim_type.out, 0, position)
-        for m in maps)
+    pieces = [m.project_out(isl.dim_type.out, position + 1, depth - position - 1)
+              .project_out(isl.dim_type.out, 0, position) for m in maps]
     child = _subtree(maps, position + 1, depth)
-    return child.insert_partial_schedule(isl.MultiUnionPwAff.from_union_map(band))
+    tree = child.insert_partial_schedule(
+        isl.MultiUnionPwAff.from_union_map(union_of_maps(pieces)))
+    if all(_counts_down(piece) for piece in pieces):
+        tree = tree.get_root().child(0).insert_mark(isl.Id(REVERSED_MARK)).get_schedule()
+    return tree
+
+
+def _counts_down(piece: isl.Map) -> bool:
+    """Whether a one-dimensional schedule piece decreases with the statement's
+    iterators (no positive coefficient, some negative one)."""
+    signs = set()
+    for _, aff in isl.PwMultiAff.from_map(piece).get_pw_aff(0).get_pieces():
+        for d in range(aff.dim(isl.dim_type.in_)):
+            value = aff.get_coefficient_val(isl.dim_type.in_, d)
+            if not value.is_zero():
+                signs.add(value.is_neg())
+    return signs == {True}
