@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import ctypes
+import math
+import operator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Mapping
@@ -41,9 +43,10 @@ class CompiledFunction:
     """
 
     def __init__(self, library: Path, symbol: str, arguments: tuple[ArgumentSpec, ...],
-                 context: isl.Set, source: str = ""):
+                 context: isl.Set, source: str = "", display_name: str | None = None):
         self.library_path = library
         self.symbol = symbol
+        self.name = display_name or symbol
         self.arguments = arguments
         self.context = context
         self.source = source
@@ -56,10 +59,10 @@ class CompiledFunction:
         for spec in self.arguments:
             if spec.kind == "size":
                 if spec.name not in values:
-                    raise UsageError(f"{self.symbol}: missing size {spec.name}")
-                sizes[spec.name] = int(values[spec.name])
+                    raise UsageError(f"{self.name}: missing size {spec.name}")
+                sizes[spec.name] = self._size(spec.name, values[spec.name])
         if fix_sizes(self.context, sizes).is_empty():
-            raise UsageError(f"{self.symbol}: sizes {sizes} are outside the kernel's "
+            raise UsageError(f"{self.name}: sizes {sizes} are outside the kernel's "
                              f"domain {self.context}")
         return sizes
 
@@ -67,7 +70,7 @@ class CompiledFunction:
         """Checked copies of the arguments, ready for :meth:`call_in_place`."""
         unknown = set(values) - {a.name for a in self.arguments}
         if unknown:
-            raise UsageError(f"{self.symbol} has no argument {', '.join(sorted(unknown))} "
+            raise UsageError(f"{self.name} has no argument {', '.join(sorted(unknown))} "
                              f"(it takes {', '.join(a.name for a in self.arguments)})")
         sizes = self.sizes_of(values)
         prepared: dict[str, object] = dict(sizes)
@@ -77,26 +80,70 @@ class CompiledFunction:
             given = values.get(spec.name)
             if spec.kind == "scalar":
                 if given is None:
-                    raise UsageError(f"{self.symbol}: missing scalar {spec.name}")
-                prepared[spec.name] = float(given)
+                    raise UsageError(f"{self.name}: missing scalar {spec.name}")
+                try:
+                    prepared[spec.name] = float(given)
+                except (TypeError, ValueError):
+                    raise UsageError(f"{self.name}: scalar {spec.name} must be a number, "
+                                     f"got {given!r}") from None
                 continue
             shape = tuple(evaluate_pw_aff(e, sizes) for e in spec.extents)
             if spec.kind == "pointer":
                 shape = (1,)
             if given is None:
                 if not spec.optional:
-                    raise UsageError(f"{self.symbol}: missing array {spec.name} of shape "
+                    raise UsageError(f"{self.name}: missing array {spec.name} of shape "
                                      f"{shape}")
                 prepared[spec.name] = np.zeros(shape, dtype=NUMPY_TYPES[spec.dtype])
                 continue
-            array = np.array(given, dtype=NUMPY_TYPES[spec.dtype], order="C", copy=True)
+            array = self._array(spec, given)
             if spec.kind == "pointer":
+                if array.size != 1:
+                    raise UsageError(f"{self.name}: {spec.name} is a scalar, got an "
+                                     f"array of shape {array.shape}")
                 array = array.reshape(1)
             if array.shape != shape:
-                raise UsageError(f"{self.symbol}: {spec.name} has shape {array.shape}, "
+                raise UsageError(f"{self.name}: {spec.name} has shape {array.shape}, "
                                  f"expected {shape} at sizes {sizes}")
             prepared[spec.name] = array
         return prepared
+
+    def _size(self, name: str, value: object) -> int:
+        """A size as a C int; 2.5 or 2**40 is refused rather than truncated."""
+        try:
+            number = operator.index(value)
+        except TypeError:
+            try:
+                as_float = math.nan if isinstance(value, (str, bytes)) else float(value)
+            except (TypeError, ValueError):
+                as_float = math.nan
+            if not as_float.is_integer():
+                raise UsageError(f"{self.name}: size {name} must be an integer, "
+                                 f"got {value!r}") from None
+            number = int(as_float)
+        if not -2**31 <= number < 2**31:
+            raise UsageError(f"{self.name}: size {name} = {number} does not fit a C int")
+        return number
+
+    def _array(self, spec: ArgumentSpec, given: object) -> np.ndarray:
+        """A C-ordered copy of ``given`` in the argument's element type; values
+        an integer array cannot hold exactly are refused rather than truncated."""
+        dtype = NUMPY_TYPES[spec.dtype]
+        try:
+            source = np.asarray(given)
+            if np.issubdtype(dtype, np.integer) and source.size:
+                exact = source.dtype.kind in "biu" or (
+                    source.dtype.kind == "f" and bool(np.all(np.isfinite(source)))
+                    and bool(np.all(source == np.round(source))))
+                limits = np.iinfo(dtype)
+                if not exact or source.min() < limits.min or source.max() > limits.max:
+                    raise UsageError(f"{self.name}: {spec.name} is an array of "
+                                     f"{spec.dtype}, and some values are not "
+                                     f"{spec.dtype}s")
+            return np.array(source, dtype=dtype, order="C", copy=True)
+        except (TypeError, ValueError) as error:
+            raise UsageError(f"{self.name}: {spec.name} must be an array of "
+                             f"{spec.dtype}: {error}") from None
 
     def call_in_place(self, prepared: Mapping[str, object]) -> None:
         """Run on prepared arguments, which the C function updates in place."""

@@ -64,8 +64,11 @@ def shared_library(source: str, *, openmp: bool = False, include_dir: str | None
     flags = compiler_flags(openmp)
     if include_dir:
         flags += ["-I", include_dir]
+    # With an include directory the source may #include the user's headers:
+    # key on what the compiler will see, so that editing a header rebuilds.
+    seen = _preprocessed(command, include_dir, source) if include_dir else source
     key = hashlib.sha256("\0".join(
-        [source, *command, *flags, compiler_version(tuple(command))]).encode()).hexdigest()
+        [seen, *command, *flags, compiler_version(tuple(command))]).encode()).hexdigest()
     directory = cache_dir()
     library = directory / f"{key[:32]}.so"
     if library.exists():
@@ -85,6 +88,17 @@ def shared_library(source: str, *, openmp: bool = False, include_dir: str | None
         if os.path.exists(temporary):
             os.unlink(temporary)
     return library
+
+
+def _preprocessed(command: list[str], include_dir: str, source: str) -> str:
+    """``source`` after the preprocessor (the source itself if that fails:
+    the compilation will then report why)."""
+    try:
+        done = subprocess.run(command + ["-E", "-I", include_dir, "-x", "c", "-"],
+                              input=source, capture_output=True, text=True, timeout=60)
+    except (OSError, subprocess.SubprocessError):
+        return source
+    return done.stdout if done.returncode == 0 else source
 
 
 def _first_lines(text: str, count: int = 12) -> str:

@@ -28,10 +28,11 @@ def argument_specs(program: Program) -> tuple[ArgumentSpec, ...]:
     return tuple(specs)
 
 
-def compile_program(program: Program, *, openmp: bool = False) -> CompiledFunction:
-    """Generate, compile (cached) and load a program's C function."""
+def compile_program(program: Program) -> CompiledFunction:
+    """Generate, compile (cached) and load a program's C function; with
+    OpenMP only when the code has a parallel or simd loop."""
     source = generate(program)
-    library = shared_library(source, openmp=openmp)
+    library = shared_library(source, openmp="#pragma omp" in source)
     return CompiledFunction(library, program.name, argument_specs(program),
                             program.context, source)
 
@@ -64,5 +65,5 @@ def compile_original(kernel: Kernel) -> tuple[CompiledFunction, CompiledFunction
                              what=f"the original {kernel.source.path}")
     specs = argument_specs(shape)
     compiled = [CompiledFunction(library, entry_point_name(kernel, f), specs,
-                                 kernel.context, source) for f in functions]
+                                 kernel.context, source, display_name=f) for f in functions]
     return compiled[0], (compiled[1] if len(compiled) > 1 else None)

@@ -102,6 +102,7 @@ class _Emitter:
         self.buffers = {b.name: b for b in program.buffers}
         self.texts: list[_InstanceTexts] = []
         self.printer = AstExprPrinter()
+        self.atomic: frozenset[str] = frozenset()
         self.failure: BaseException | None = None
 
     def line(self, depth: int, text: str) -> None:
@@ -127,7 +128,7 @@ class _Emitter:
 
     def _declare_local(self, buffer: Buffer) -> None:
         context = self.program.context
-        comment = (f"  /* {buffer.purpose.replace('*/', '* /')} */"
+        comment = (f"  /* {_comment_text(buffer.purpose)} */"
                    if buffer.purpose and self.comments else "")
         if buffer.stack:
             self.line(1, f"{buffer.dtype} *restrict {buffer.name} = malloc("
@@ -183,35 +184,35 @@ class _Emitter:
             self.failure = self.failure or error
             return node
 
-    def _node(self, node: isl.AstNode, depth: int, reverse: bool = False) -> None:
-        """Print a node; ``reverse``: the loops at its top belong to a band
-        marked reversed (their iterators are printed negated)."""
+    def _node(self, node: isl.AstNode, depth: int, marks: tuple[str, ...] = ()) -> None:
+        """Print a node; ``marks`` are the schedule marks of the band whose
+        loops are at the top of this node (reversed, parallel, simd, ...)."""
         kind = node.get_type()
         if kind == isl.ast_node_type.block:
             children = node.block_get_children()
             for index in range(children.n_ast_node()):
-                self._node(children.get_at(index), depth, reverse)
+                self._node(children.get_at(index), depth, marks)
         elif kind == isl.ast_node_type.for_:
-            self._for(node, depth, reverse)
+            self._for(node, depth, marks)
         elif kind == isl.ast_node_type.if_:
             self.line(depth, f"if ({self.printer.text(node.if_get_cond())}) {{")
-            self._node(node.if_get_then_node(), depth + 1, reverse)
+            self._node(node.if_get_then_node(), depth + 1, marks)
             if node.if_has_else_node():
                 self.line(depth, "} else {")
-                self._node(node.if_get_else_node(), depth + 1, reverse)
+                self._node(node.if_get_else_node(), depth + 1, marks)
             self.line(depth, "}")
         elif kind == isl.ast_node_type.user:
             index = int(node.get_annotation().get_name()[len("instance"):])
             self._instance(self.texts[index], depth)
         elif kind == isl.ast_node_type.mark:
-            mark = node.mark_get_id().get_name()
-            self._node(node.mark_get_node(), depth, reverse or mark == REVERSED_MARK)
+            self._node(node.mark_get_node(), depth, marks + (node.mark_get_id().get_name(),))
         else:
             raise PolyadError(f"internal error: unexpected AST node {kind}")
 
-    def _for(self, node: isl.AstNode, depth: int, reverse: bool) -> None:
+    def _for(self, node: isl.AstNode, depth: int, marks: tuple[str, ...]) -> None:
         iterator = node.for_get_iterator().get_id().get_name()
-        outer = self.printer
+        reverse = REVERSED_MARK in marks
+        outer, outer_atomic = self.printer, self.atomic
         if reverse:
             self.printer = AstExprPrinter(outer.reversed_ids | {iterator})
         if node.for_is_degenerate():
@@ -219,19 +220,49 @@ class _Emitter:
             init = node.for_get_init()
             value = outer.negated_text(init) if reverse else outer.text(init)
             self.line(depth + 1, f"const int {iterator} = {value};")
-        elif reverse:
-            header = self.printer.reversed_loop_header(
-                iterator, node.for_get_init(), node.for_get_cond(), node.for_get_inc())
-            self.line(depth, header + " {")
         else:
-            init = outer.text(node.for_get_init())
-            cond = outer.text(node.for_get_cond())
-            inc = outer.text(node.for_get_inc())
-            step = f"{iterator}++" if inc == "1" else f"{iterator} += {inc}"
-            self.line(depth, f"for (int {iterator} = {init}; {cond}; {step}) {{")
+            for mark in marks:
+                self._loop_pragma(mark, depth)
+            if reverse:
+                header = self.printer.reversed_loop_header(
+                    iterator, node.for_get_init(), node.for_get_cond(), node.for_get_inc())
+            else:
+                init = outer.text(node.for_get_init())
+                cond = outer.text(node.for_get_cond())
+                inc = outer.text(node.for_get_inc())
+                step = f"{iterator}++" if inc == "1" else f"{iterator} += {inc}"
+                header = f"for (int {iterator} = {init}; {cond}; {step})"
+            self.line(depth, header + " {")
         self._node(node.for_get_body(), depth + 1)
         self.line(depth, "}")
-        self.printer = outer
+        self.printer, self.atomic = outer, outer_atomic
+
+    def _loop_pragma(self, mark: str, depth: int) -> None:
+        """The pragma of a loop mark: ``parallel[:reduce=a,b][;atomic=c]``,
+        ``simd[:reduce=a]``, ``unroll:N``."""
+        kind, _, detail = mark.partition(":")
+        options = dict(part.split("=", 1) for part in detail.split(";") if "=" in part)
+        if kind == "unroll":
+            self.line(depth, f"#pragma GCC unroll {int(detail)}")
+            return
+        if kind not in ("parallel", "simd"):
+            return
+        clause = ""
+        if options.get("reduce"):
+            sections = ", ".join(self._section(b) for b in options["reduce"].split(","))
+            clause = f" reduction(+: {sections})"
+        if options.get("atomic"):
+            self.atomic = self.atomic | frozenset(options["atomic"].split(","))
+        directive = "parallel for" if kind == "parallel" else "simd"
+        self.line(depth, f"#pragma omp {directive}{clause}")
+
+    def _section(self, name: str) -> str:
+        """An OpenMP list item for a whole buffer."""
+        buffer = self.buffers[name]
+        if not buffer.extents:
+            return f"{name}[0:1]" if buffer.by_pointer else name
+        return name + "".join(f"[0:{pw_aff_text(e, self.program.context)}]"
+                              for e in buffer.extents)
 
     # --- instruction bodies ---------------------------------------------
     def _instance(self, texts: _InstanceTexts, depth: int) -> None:
@@ -270,6 +301,8 @@ class _Emitter:
             if reference is not None and reference.push:
                 lines.append(f"{reference.buffer}[{reference.buffer}_top++] = {value};")
             elif reference is not None:
+                if op != "=" and reference.buffer in self.atomic:
+                    lines.append("#pragma omp atomic")
                 lines.append(f"{name_of(target)} {op} {value};")
             elif target in declared:
                 lines.append(f"{_local_name(target)} {op} {value};")
@@ -278,7 +311,7 @@ class _Emitter:
                 names[target] = _local_name(target)
                 lines.append(f"double {_local_name(target)} = {value};")
         if self.comments and instruction.comment:
-            self.line(depth, f"/* {instruction.comment.replace('*/', '* /')} */")
+            self.line(depth, f"/* {_comment_text(instruction.comment)} */")
         if len(lines) == 1:
             self.line(depth, lines[0])
         else:
@@ -286,6 +319,12 @@ class _Emitter:
             for text in lines:
                 self.line(depth + 1, text)
             self.line(depth, "}")
+
+
+def _comment_text(text: str) -> str:
+    """``text`` made safe inside a C block comment: no ``*/`` to end it early,
+    no ``/*`` for -Wcomment to warn about (source lines may hold comments)."""
+    return text.replace("*/", "* /").replace("/*", "/ *")
 
 
 def _local_name(symbol: sympy.Symbol) -> str:

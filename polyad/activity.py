@@ -88,9 +88,10 @@ def checked_names(kernel: Kernel, names: Sequence[str] | None, default: tuple[st
     for name in names:
         kernel.array(name)  # unknown names: an error listing the kernel's arrays
         if name not in allowed:
-            raise UsageError(f"{name} cannot be a {what} of {kernel.name}: the {what}s are "
-                             f"the floating-point {'inputs' if what == 'wrt' else 'outputs'}"
-                             f" ({', '.join(allowed) or 'none'})")
+            kind = "input" if what == "wrt" else "output"
+            raise UsageError(f"--{what} {name}: {name} is not a floating-point {kind} of "
+                             f"{kernel.name} (its floating-point {kind}s are "
+                             f"{', '.join(allowed) or 'none'})")
         if name not in chosen:
             chosen.append(name)
     order = [a.name for a in kernel.arrays]

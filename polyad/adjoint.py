@@ -24,11 +24,11 @@ import sympy
 
 from polyad.activity import (Activity, Differentiated, analyze_activity, checked_names,
                              differentiate_statement, floating_inputs, floating_outputs)
+from polyad.lowering import adjoint_program, tangent_program
 from polyad.model import Access, Kernel, Statement
+from polyad.program import ADJOINT_SUFFIX, TANGENT_SUFFIX  # noqa: F401  (re-exported)
+from polyad.schedule import Schedule
 from polyad.tape import TapePlan, plan_tape
-
-ADJOINT_SUFFIX = "_b"
-TANGENT_SUFFIX = "_d"
 
 
 @dataclass(frozen=True)
@@ -87,6 +87,16 @@ class Adjoint:
         """The same adjoint with another tape strategy."""
         return replace(self, tape=plan_tape(self.kernel, _needed(self.statements), strategy))
 
+    def schedule(self, *, reassociate: bool = True) -> Schedule:
+        """The schedule of the forward and reverse sweeps, to explore and
+        transform (see :class:`polyad.schedule.Schedule`): the forward sweep,
+        then its exact reverse. ``reassociate=False`` forbids reordering
+        increments of one adjoint element."""
+        return Schedule.of(adjoint_program(self, lifo=False), reassociate=reassociate,
+                           origin={"kernel": self.kernel.name, "mode": "reverse",
+                                   "wrt": list(self.wrt), "of": list(self.of),
+                                   "strategy": self.strategy})
+
 
 @dataclass(frozen=True)
 class TangentStatement:
@@ -108,6 +118,11 @@ class Tangent:
     @property
     def wrt(self) -> tuple[str, ...]:
         return self.activity.wrt
+
+    def schedule(self) -> Schedule:
+        """The schedule of the tangent program (see :class:`Schedule`)."""
+        return Schedule.of(tangent_program(self), origin={
+            "kernel": self.kernel.name, "mode": "tangent", "wrt": list(self.wrt)})
 
 
 def differentiate(kernel: Kernel) -> tuple[Differentiated, ...]:

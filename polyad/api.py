@@ -9,10 +9,11 @@ import codegen
 from frontend.parse import parse_kernel
 from polyad import verify
 from polyad.adjoint import Adjoint, Tangent, grad, jvp
-from polyad.lowering import adjoint_program, tangent_program
 from polyad.errors import UsageError
 from polyad.model import Kernel
 from polyad.program import primal_program
+from polyad.schedule import Schedule
+from polyad.targets import load_schedule, program_of, schedule
 
 
 def parse(path_or_text: str | os.PathLike, function: str | None = None) -> Kernel:
@@ -38,21 +39,13 @@ def primal_c(kernel: Kernel) -> str:
     return codegen.generate(primal_program(kernel))
 
 
-def program_of(target: Kernel | Adjoint | Tangent):
-    """The program of a kernel (its primal), an adjoint or a tangent."""
-    if isinstance(target, Adjoint):
-        return adjoint_program(target)
-    if isinstance(target, Tangent):
-        return tangent_program(target)
-    return primal_program(target)
-
-
-def generate_c(target: Kernel | Adjoint | Tangent) -> str:
+def generate_c(target: Kernel | Adjoint | Tangent, schedule: Schedule | None = None) -> str:
     """The C file of a kernel's primal, an adjoint or a tangent."""
-    return codegen.generate(program_of(target))
+    return codegen.generate(program_of(target, schedule))
 
 
-def compile(target: Kernel | Adjoint | Tangent) -> codegen.CompiledFunction:  # noqa: A001
+def compile(target: Kernel | Adjoint | Tangent,  # noqa: A001  (the API's verb)
+            schedule: Schedule | None = None) -> codegen.CompiledFunction:
     """The generated C of a kernel, an adjoint or a tangent, compiled and
     loaded: call it with sizes, scalars and arrays by name; it returns the
     arrays after the call.
@@ -61,16 +54,18 @@ def compile(target: Kernel | Adjoint | Tangent) -> codegen.CompiledFunction:  # 
     >>> compile(k)(n=3, x=[1.0, 2.0, 3.0])["x"].tolist()
     [2.0, 4.0, 6.0]
     """
-    return codegen.compile_program(program_of(target))
+    return codegen.compile_program(program_of(target, schedule))
 
 
 def check(kernel: Kernel, sizes: dict | None = None, *, wrt=None, of=None,
-          strategy: str = "exact", seed: int = 0, inputs: dict | None = None) -> dict:
-    """Generate, compile and check a kernel's gradient (see ``polyad check``).
+          strategy: str = "exact", seed: int = 0, inputs: dict | None = None,
+          schedule: str | None = None) -> dict:
+    """Generate, compile and check a kernel's gradient (see ``polyad check``);
+    ``schedule`` is ``none``, ``auto`` or a trace file, for the adjoint.
 
     Returns ``{"kernel", "sizes", "tape_bytes", "strategy", "checks": [...]}``
     where each check is ``{"oracle", "max_rel_err", "ok", "detail"}``.
     """
     sizes = kernel.sizes(None, sizes)
     return verify.check_gradient(kernel, sizes, wrt=wrt, of=of, strategy=strategy,
-                                 seed=seed, given=inputs)
+                                 seed=seed, given=inputs, schedule=schedule)

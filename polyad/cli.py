@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import sys
 import traceback
@@ -128,6 +129,21 @@ def _one_line(error: BaseException) -> str:
                        if len(lines) > 1 else "")
 
 
+def _json(data) -> str:
+    """JSON text; a NaN or infinite number (a failed check) becomes null."""
+    return json.dumps(_finite(data), indent=2, allow_nan=False)
+
+
+def _finite(data):
+    if isinstance(data, float) and not math.isfinite(data):
+        return None
+    if isinstance(data, dict):
+        return {key: _finite(value) for key, value in data.items()}
+    if isinstance(data, (list, tuple)):
+        return [_finite(value) for value in data]
+    return data
+
+
 def _emit(text: str, output: str | None) -> None:
     if output:
         write_atomically(output, text)
@@ -148,11 +164,11 @@ def _show(args) -> int:
         adjoint = api.grad(kernel, _names(args.wrt), _names(args.of), args.strategy)
         stack = adjoint if args.strategy == "stack" else adjoint.with_strategy("stack")
         if args.json:
-            _emit(json.dumps(reports.tape_summary(adjoint, stack, sizes), indent=2), None)
+            _emit(_json(reports.tape_summary(adjoint, stack, sizes)), None)
         else:
             _emit(reports.format_tape(adjoint, stack, sizes), None)
     elif args.json:
-        _emit(json.dumps(reports.kernel_summary(kernel), indent=2), None)
+        _emit(_json(reports.kernel_summary(kernel)), None)
     else:
         _emit(reports.format_kernel(kernel), None)
     return EXIT_OK
@@ -191,7 +207,7 @@ def _check(args) -> int:
     result = api.check(kernel, sizes, wrt=_names(args.wrt), of=_names(args.of),
                        strategy=args.strategy, seed=args.seed, inputs=given)
     if args.json:
-        _emit(json.dumps(result, indent=2), None)
+        _emit(_json(result), None)
     else:
         _emit(reports.format_check(result), None)
     return EXIT_OK if all(c["ok"] for c in result["checks"]) else EXIT_FAILED

@@ -6,6 +6,8 @@ import os
 import tempfile
 from pathlib import Path
 
+from polyad.errors import UsageError
+
 
 def write_atomically(path: str | os.PathLike, data: str | bytes) -> None:
     """Write ``data`` to ``path`` through a temporary file in the same
@@ -19,8 +21,11 @@ def write_atomically(path: str | os.PathLike, data: str | bytes) -> None:
     """
     path = Path(path)
     payload = data.encode() if isinstance(data, str) else data
-    handle, temporary = tempfile.mkstemp(dir=path.parent or ".", prefix=f".{path.name}.",
-                                         suffix=".tmp")
+    try:
+        handle, temporary = tempfile.mkstemp(dir=path.parent or ".", prefix=f".{path.name}.",
+                                             suffix=".tmp")
+    except OSError as error:
+        raise UsageError(f"cannot write {path}: {error.strerror}") from None
     try:
         with os.fdopen(handle, "wb") as stream:
             stream.write(payload)

@@ -9,6 +9,7 @@ walks the tape backwards with partial derivatives from ``sympy.diff``.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Mapping
 
@@ -28,7 +29,19 @@ _AS_SYMPY = {
     MATH["tanh"]: sympy.tanh, MATH["pow"]: sympy.Pow, MATH["fabs"]: sympy.Abs,
     MATH["fmin"]: sympy.Min, MATH["fmax"]: sympy.Max, to_double: lambda x: x,
 }
-_NUMERIC = {"select": lambda condition, then, otherwise: then if condition else otherwise,
+def _nan_outside(function):
+    """A math function giving NaN outside its domain, as C's does."""
+    def guarded(*args):
+        try:
+            return function(*args)
+        except (ValueError, ZeroDivisionError, OverflowError):
+            return math.nan
+    return guarded
+
+
+_NUMERIC = {"sqrt": _nan_outside(math.sqrt), "log": _nan_outside(math.log),
+            "exp": _nan_outside(math.exp), "pow": _nan_outside(math.pow),
+            "select": lambda condition, then, otherwise: then if condition else otherwise,
             "Heaviside": lambda x, *_: 1.0 if x > 0 else (0.0 if x < 0 else 0.5),
             "sign": lambda x: float(np.sign(x)), "Abs": abs, "Min": min, "Max": max}
 
@@ -69,14 +82,15 @@ class Interpreter:
         symbols = tuple(plain[s] for s in symbols)
         arguments = list(symbols) + index_symbols
         modules = [_NUMERIC, "math"]
-        value = sympy.lambdify(arguments, expr, modules=modules)
+        value = _nan_outside(sympy.lambdify(arguments, expr, modules=modules))
         partials = []
         for position, (symbol, access) in enumerate(zip(symbols, accesses.values())):
             if not self.kernel.array(access.array).is_float:
                 continue
             partial = sympy.diff(expr, symbol)
             if partial != 0:
-                partials.append((position, sympy.lambdify(arguments, partial, modules=modules)))
+                partials.append((position, _nan_outside(
+                    sympy.lambdify(arguments, partial, modules=modules))))
         return _CompiledStatement(statement, symbols, value, tuple(partials), index_names)
 
     def instances(self, sizes: Mapping[str, int]) -> list[tuple[tuple, str, tuple]]:

@@ -10,17 +10,21 @@ statement's tangent just before it.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import islpy as isl
 import sympy
 
-from polyad.adjoint import ADJOINT_SUFFIX, TANGENT_SUFFIX, Adjoint, AdjointStatement, Tangent
 from polyad.model import Access, Array, Kernel, maps_of, union_of_maps
-from polyad.program import (Argument, Assignment, Buffer, Instruction, Program, Reference,
+from polyad.program import (ADJOINT_SUFFIX, TANGENT_SUFFIX, Argument, Assignment, Buffer,
+                            Instruction, Program, Reference,
                             array_buffer, kernel_arguments, primal_instruction)
 from polyad.schedule_tree import (flat_schedule, negated, padded, renamed, tree_from_flat,
                                   with_prefix, with_suffix)
 from polyad.tape import TapeEntry
+
+if TYPE_CHECKING:  # the algorithm values lowered here; adjoint.py imports this module
+    from polyad.adjoint import Adjoint, AdjointStatement, Tangent
 
 _SEED = sympy.Symbol("_g", real=True)
 FORWARD, REVERSE, FINISH = 0, 1, 2
@@ -132,12 +136,15 @@ class _Tape:
     relation: isl.Map | None  # None for a stack
 
 
-def _lower_tapes(adjoint: Adjoint) -> dict[tuple[str, sympy.Symbol], _Tape]:
+def _lower_tapes(adjoint: Adjoint, lifo: bool) -> dict[tuple[str, sympy.Symbol], _Tape]:
+    """Buffers and index relations of the tape: one box-shaped buffer per
+    entry, indexed by instance; with ``lifo`` and the stack strategy, one
+    stack per statement instead (valid only for the exact reverse order)."""
     kernel = adjoint.kernel
     tapes = {}
     stacks: dict[str, list[TapeEntry]] = {}
     for entry in adjoint.tape.entries:
-        if adjoint.strategy == "stack":
+        if lifo and adjoint.strategy == "stack":
             stacks.setdefault(entry.statement, []).append(entry)
             continue
         index = sum(1 for s, _ in tapes if s == entry.statement)
@@ -159,11 +166,13 @@ def _lower_tapes(adjoint: Adjoint) -> dict[tuple[str, sympy.Symbol], _Tape]:
     return tapes
 
 
-def adjoint_program(adjoint: Adjoint) -> Program:
+def adjoint_program(adjoint: Adjoint, *, lifo: bool = True) -> Program:
     """The C function computing the primal outputs and the gradient.
 
     Its arguments are the kernel's, then the adjoint ``X_b`` of each array
     in ``wrt`` or ``of`` (signature order); ``double *s_b`` for a scalar.
+    ``lifo=False`` indexes the stack strategy's tape by instance, so that
+    the reverse sweep may be rescheduled.
     """
     kernel = adjoint.kernel
     names = derivative_names(kernel, ADJOINT_SUFFIX)
@@ -195,7 +204,7 @@ def adjoint_program(adjoint: Adjoint) -> Program:
                                   purpose=f"adjoint of {array.name}"))
             adjoint_buffer[array.name] = name
 
-    tapes = _lower_tapes(adjoint)
+    tapes = _lower_tapes(adjoint, lifo)
     seen_buffers = set()
     for tape in tapes.values():
         if tape.buffer.name not in seen_buffers:
@@ -226,7 +235,8 @@ def adjoint_program(adjoint: Adjoint) -> Program:
         name=f"{kernel.name}{ADJOINT_SUFFIX}", arguments=tuple(arguments),
         buffers=tuple(buffers), instructions=tuple(instructions),
         schedule=tree_from_flat(union_of_maps(padded(schedule))),
-        context=kernel.context, source=kernel.source.path)
+        context=kernel.context, source=kernel.source.path,
+        flat=union_of_maps(padded(schedule)))
 
 
 def _records(adjoint: Adjoint, tapes: dict, flat: dict, schedule: list) -> list[Instruction]:
@@ -238,8 +248,15 @@ def _records(adjoint: Adjoint, tapes: dict, flat: dict, schedule: list) -> list[
     instructions = []
     for statement_name, statement_tapes in by_statement.items():
         statement = kernel.statement(statement_name)
-        groups = ([statement_tapes] if adjoint.strategy == "stack"
-                  else [[tape] for tape in statement_tapes])
+        # One record instruction per set of recording instances.
+        groups: list[list[_Tape]] = []
+        for tape in statement_tapes:
+            for group in groups:
+                if group[0].entry.instances.is_equal(tape.entry.instances):
+                    group.append(tape)
+                    break
+            else:
+                groups.append([tape])
         for index, group in enumerate(groups):
             name = f"{statement_name}_save{index}"
             domain = group[0].entry.instances.set_tuple_name(name)
@@ -272,10 +289,7 @@ def _reverse_instructions(adjoint_statement: AdjointStatement, adjoint: Adjoint,
     needed = adjoint_statement.needed()
     entries = [tapes[(statement.name, a.symbol)].entry for a in needed
                if (statement.name, a.symbol) in tapes]
-    if adjoint.strategy == "stack":
-        regions = [_Region(statement.domain, frozenset(e.symbol for e in entries))]
-    else:
-        regions = _regions(statement.domain, entries)
+    regions = _regions(statement.domain, entries)
     instructions = []
     for index, region in enumerate(regions):
         name = f"{statement.name}{ADJOINT_SUFFIX}" + (str(index) if len(regions) > 1 else "")
@@ -311,7 +325,8 @@ def _reverse_instructions(adjoint_statement: AdjointStatement, adjoint: Adjoint,
             body = (Assignment(_SEED, "=", written),) + body
         instructions.append(Instruction(
             name, domain, references, body,
-            comment=f"adjoint of line {statement.location.line}: {statement.text}"))
+            comment=f"adjoint of line {statement.location.line}: {statement.text}",
+            family=f"{statement.name}{ADJOINT_SUFFIX}"))
     return instructions
 
 
@@ -387,4 +402,5 @@ def tangent_program(tangent: Tangent) -> Program:
         name=f"{kernel.name}{TANGENT_SUFFIX}", arguments=tuple(arguments),
         buffers=tuple(buffers), instructions=tuple(instructions),
         schedule=tree_from_flat(union_of_maps(padded(schedule))),
-        context=kernel.context, source=kernel.source.path)
+        context=kernel.context, source=kernel.source.path,
+        flat=union_of_maps(padded(schedule)))

@@ -23,6 +23,12 @@ import sympy
 from polyad.model import Array, Kernel, Statement, union_of_sets
 
 
+#: Names of derivative arrays and functions: ``A_b`` is the adjoint of
+#: ``A`` (and ``gemm_b`` the gradient function), ``A_d`` its tangent.
+ADJOINT_SUFFIX = "_b"
+TANGENT_SUFFIX = "_d"
+
+
 @dataclass(frozen=True)
 class Buffer:
     """Storage of the generated function.
@@ -79,6 +85,14 @@ class Instruction:
     references: Mapping[sympy.Symbol, Reference]
     body: tuple[Assignment, ...]
     comment: str = ""
+    family: str = ""
+
+    @property
+    def handle(self) -> str:
+        """The name users give it in schedules: instructions split in parts
+        (``S3_b0``, ``S3_b1``, by which values come from the tape) share
+        their family's name (``S3_b``)."""
+        return self.family or self.name
 
     @property
     def iterators(self) -> tuple[str, ...]:
@@ -96,7 +110,12 @@ class Argument:
 
 @dataclass(frozen=True)
 class Program:
-    """A generated C function, polyhedrally."""
+    """A generated C function, polyhedrally.
+
+    ``schedule`` is the isl schedule tree codegen prints; ``flat``, when the
+    program was built from one, the flat schedule map the tree came from
+    (its outermost dimension tells the sweeps apart).
+    """
 
     name: str
     arguments: tuple[Argument, ...]
@@ -105,6 +124,7 @@ class Program:
     schedule: isl.Schedule
     context: isl.Set
     source: str = ""
+    flat: isl.UnionMap | None = None
 
     def buffer(self, name: str) -> Buffer:
         for buffer in self.buffers:

@@ -63,15 +63,18 @@ def padded(maps: list[isl.Map]) -> list[isl.Map]:
     return result
 
 
-def tree_from_flat(flat: isl.UnionMap) -> isl.Schedule:
+def tree_from_flat(flat: isl.UnionMap, marks=None) -> isl.Schedule:
     """The canonical schedule tree of a flat schedule (same order).
+
+    ``marks(maps, position)``, when given, names the marks to put above the
+    band of ``position`` holding the instructions of ``maps``.
 
     >>> t = tree_from_flat(isl.UnionMap("{ A[i] -> [0, i]; B[i] -> [1, i] : 0 <= i < 4 }"))
     >>> t.get_root().child(0).get_type() == isl.schedule_node_type.sequence
     True
     """
     maps = padded(maps_of(flat))
-    return _subtree(maps, 0, maps[0].dim(isl.dim_type.out))
+    return _subtree(maps, 0, maps[0].dim(isl.dim_type.out), marks)
 
 
 def _fixed_value(flat: isl.Map, position: int) -> int | None:
@@ -79,25 +82,27 @@ def _fixed_value(flat: isl.Map, position: int) -> int | None:
     return None if value.is_nan() else int(value.to_python())
 
 
-def _subtree(maps: list[isl.Map], position: int, depth: int) -> isl.Schedule:
+def _subtree(maps: list[isl.Map], position: int, depth: int, marks) -> isl.Schedule:
     if position == depth:
         return isl.Schedule.from_domain(union_of_sets(m.domain() for m in maps))
     values = [_fixed_value(m, position) for m in maps]
     if all(v is not None for v in values):
         groups = sorted(set(values))
-        parts = [_subtree([m for m, v in zip(maps, values) if v == g], position + 1, depth)
-                 for g in groups]
+        parts = [_subtree([m for m, v in zip(maps, values) if v == g], position + 1, depth,
+                          marks) for g in groups]
         result = parts[0]
         for part in parts[1:]:
             result = result.sequence(part)
         return result
     pieces = [m.project_out(isl.dim_type.out, position + 1, depth - position - 1)
               .project_out(isl.dim_type.out, 0, position) for m in maps]
-    child = _subtree(maps, position + 1, depth)
+    child = _subtree(maps, position + 1, depth, marks)
     tree = child.insert_partial_schedule(
         isl.MultiUnionPwAff.from_union_map(union_of_maps(pieces)))
-    if all(_counts_down(piece) for piece in pieces):
-        tree = tree.get_root().child(0).insert_mark(isl.Id(REVERSED_MARK)).get_schedule()
+    names = [REVERSED_MARK] if all(_counts_down(piece) for piece in pieces) else []
+    names += list(marks(maps, position)) if marks is not None else []
+    for name in reversed(names):
+        tree = tree.get_root().child(0).insert_mark(isl.Id(name)).get_schedule()
     return tree
 
 

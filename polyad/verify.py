@@ -5,17 +5,19 @@ Each check returns a record ``{"oracle", "max_rel_err", "ok", "detail"}``.
 
 from __future__ import annotations
 
-from typing import Mapping
+from typing import Callable, Mapping
 
 import numpy as np
 
 import codegen
-from polyad.adjoint import ADJOINT_SUFFIX, TANGENT_SUFFIX, grad, jvp
+from polyad.adjoint import grad, jvp
 from polyad.inputs import random_inputs
 from polyad.interpreter import Interpreter
-from polyad.lowering import adjoint_program, derivative_names, tangent_program
+from polyad.lowering import derivative_names, tangent_program
 from polyad.model import Kernel
-from polyad.program import primal_program
+from polyad.program import ADJOINT_SUFFIX, TANGENT_SUFFIX, primal_program
+from polyad.schedule import Schedule
+from polyad.targets import load_schedule, program_of
 
 
 def kernel_inputs(kernel: Kernel, sizes: Mapping[str, int], seed: int,
@@ -54,6 +56,8 @@ def relative_error(got, expected) -> float:
     expected = np.asarray(expected, dtype=float)
     if expected.size == 0:
         return 0.0
+    if not (np.all(np.isfinite(got)) and np.all(np.isfinite(expected))):
+        return float("inf")
     scale = max(float(np.max(np.abs(expected))), 1e-300)
     return float(np.max(np.abs(got - expected))) / scale
 
@@ -80,6 +84,10 @@ def _inner(a: Mapping[str, object], b: Mapping[str, object]) -> float:
 
 
 def _ratio(a: float, b: float) -> float:
+    """|a - b| / max(|a|, |b|); infinite when either is not finite, so that
+    a NaN never passes a tolerance."""
+    if not (np.isfinite(a) and np.isfinite(b)):
+        return float("inf")
     scale = max(abs(a), abs(b))
     return abs(a - b) / scale if scale > 0 else 0.0
 
@@ -95,7 +103,8 @@ def _random_like(kernel: Kernel, names, sizes, rng) -> dict[str, object]:
 
 def check_gradient(kernel: Kernel, sizes: Mapping[str, int], *, wrt=None, of=None,
                    strategy: str = "exact", seed: int = 0,
-                   given: Mapping[str, object] | None = None) -> dict:
+                   given: Mapping[str, object] | None = None,
+                   schedule: "str | Callable[[Schedule], Schedule] | None" = None) -> dict:
     """Compile the adjoint and tangent of a kernel and check them against
     the original C (bitwise primal), the interpreter, finite differences of
     the original C, and each other (dot-product test)."""
@@ -103,7 +112,11 @@ def check_gradient(kernel: Kernel, sizes: Mapping[str, int], *, wrt=None, of=Non
     tangent = jvp(kernel, adjoint.wrt)
     values = kernel_inputs(kernel, sizes, seed, given)
     original, _ = codegen.compile_original(kernel)
-    adjoint_fn = codegen.compile_program(adjoint_program(adjoint))
+    if callable(schedule):
+        chosen = schedule(adjoint.schedule())
+    else:
+        chosen = load_schedule(adjoint, schedule)
+    adjoint_fn = codegen.compile_program(program_of(adjoint, chosen))
     tangent_fn = codegen.compile_program(tangent_program(tangent))
     rng = np.random.default_rng(seed + 1)
     seeds = _random_like(kernel, adjoint.of, sizes, rng)
@@ -129,8 +142,8 @@ def check_gradient(kernel: Kernel, sizes: Mapping[str, int], *, wrt=None, of=Non
 
     _, reference = Interpreter(kernel).gradient(values, seeds, adjoint.wrt)
     errors = {name: relative_error(gradient[name], reference[name]) for name in adjoint.wrt}
-    worst = max(errors.values(), default=0.0)
     finite = all(np.all(np.isfinite(np.asarray(g))) for g in gradient.values())
+    worst = max(errors.values(), default=0.0) if finite else float("inf")
     checks.append({"oracle": "reverse-mode interpreter", "max_rel_err": worst,
                    "ok": finite and worst <= INTERPRETER_TOLERANCE,
                    "detail": f"tolerance {INTERPRETER_TOLERANCE:g}; worst "
@@ -165,5 +178,14 @@ def check_gradient(kernel: Kernel, sizes: Mapping[str, int], *, wrt=None, of=Non
                              f"{finite_difference:.10g} vs {pulled:.10g}"})
     return {"kernel": kernel.name, "sizes": dict(sizes),
             "tape_bytes": adjoint.tape.bytes(sizes), "strategy": strategy,
+            "schedule": _schedule_name(schedule, chosen),
             "wrt": list(adjoint.wrt), "of": list(adjoint.of), "checks": checks}
 
+
+
+def _schedule_name(spec, chosen: Schedule | None) -> str:
+    if chosen is None or not chosen.trace:
+        return "none"
+    if isinstance(spec, str):
+        return spec
+    return " ".join(step.primitive for step in chosen.trace)

@@ -103,7 +103,7 @@ def test_inactive_statements_cost_nothing_in_the_reverse_sweep():
 
 
 @pytest.mark.parametrize("wrt, message", [(["nope"], "no array or scalar 'nope'"),
-                                          (["y"], "cannot be a wrt")])
+                                          (["y"], "y is not a floating-point input")])
 def test_bad_wrt_is_a_clear_error(wrt, message):
     kernel = polyad.parse("void k(int n, double x[n], double y[n]) {\n"
                           "for (int i = 0; i < n; i++) y[i] = x[i];\n}")

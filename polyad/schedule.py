@@ -1,0 +1,831 @@
+"""Schedules: the execution order of a generated program, as a value.
+
+A :class:`Schedule` is kept apart from the algorithm (the adjoint statements
+and the tape plan): it orders the instances of the program's instructions and
+says which loops run in parallel or vectorised. Its state is a flat schedule
+map (every instance to a point of one space; lexicographic order is execution
+order) plus loop annotations; :meth:`Schedule.tree` is the isl schedule tree
+codegen prints. Each primitive is a verb returning a new Schedule, is checked
+against the exact dependences of the program, and is recorded in a
+replayable trace (:meth:`Schedule.to_json`, :meth:`Schedule.from_json`).
+
+Loops are named by an instruction and a source iterator: ``"S1_b.k"`` is the
+loop over ``k`` around the adjoint of statement S1 (forward statements keep
+their names, ``S1``; a tile loop made by :meth:`Schedule.tile` is ``k_tile``).
+
+>>> import polyad
+>>> k = polyad.parse("examples/gemm.c")              # doctest: +SKIP
+>>> s = polyad.grad(k, wrt=["A", "B"]).schedule()    # doctest: +SKIP
+>>> s = s.interchange(["S1_b.k", "S1_b.j"], ["S1_b.j", "S1_b.k"])  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field, replace
+from typing import Sequence
+
+import islpy as isl
+
+from polyad.errors import ScheduleError
+from polyad.model import maps_of, union_of_maps, union_of_sets
+from polyad.program import Program
+from polyad.schedule_tree import flat_schedule, padded, tree_from_flat, with_prefix
+
+#: Sweeps are told apart by the outermost schedule dimension.
+SWEEPS = {0: "forward", 1: "reverse", 2: "finish"}
+#: Buffers of at most this many dimensions (scalars) get an OpenMP reduction when the
+#: increments of a parallel loop's iterations meet on them; a private copy of
+#: a larger array per thread costs as much as the loop itself.
+SMALL_RANK = 0
+DEFAULT_TILE = 32
+
+
+@dataclass(frozen=True)
+class Loop:
+    """A loop handle: an instruction (or family) and a source iterator."""
+
+    instruction: str
+    iterator: str
+
+    @staticmethod
+    def of(value: "Loop | str | Sequence[str]") -> "Loop":
+        """``Loop("S1_b", "k")`` from ``"S1_b.k"``, ``("S1_b", "k")`` or a Loop."""
+        if isinstance(value, Loop):
+            return value
+        if isinstance(value, str):
+            instruction, dot, iterator = value.rpartition(".")
+            if not dot or not instruction or not iterator:
+                raise ScheduleError(f"a loop is named INSTRUCTION.ITERATOR, e.g. S1_b.k, "
+                                    f"not {value!r}")
+            return Loop(instruction, iterator)
+        instruction, iterator = value
+        return Loop(str(instruction), str(iterator))
+
+    def __str__(self) -> str:
+        return f"{self.instruction}.{self.iterator}"
+
+
+@dataclass(frozen=True)
+class Step:
+    """One primitive of a trace: its name and JSON-able arguments."""
+
+    primitive: str
+    arguments: tuple[tuple[str, object], ...] = ()
+
+    def to_dict(self) -> dict:
+        return {"primitive": self.primitive, **dict(self.arguments)}
+
+
+@dataclass(frozen=True)
+class Dependences:
+    """The program's dependences, as pairs of instances in original order.
+
+    ``ordered`` must keep their order (a write and a read or write of the
+    same element); ``increments`` are two increments ``x += ...`` of the same
+    element, which may be reordered (floating-point reassociation), kept per
+    buffer.
+    """
+
+    ordered: tuple[isl.Map, ...]
+    increments: tuple[tuple[str, isl.Map], ...]
+
+
+@dataclass(frozen=True)
+class LoopReport:
+    """What :meth:`Schedule.loops` says of one loop."""
+
+    loop: Loop
+    sweep: str
+    depth: int
+    instructions: tuple[str, ...]
+    annotations: tuple[str, ...]
+    parallel: bool
+    reason: str
+
+
+@dataclass(frozen=True)
+class Schedule:
+    """The schedule of a program; see the module documentation."""
+
+    program: Program
+    flat: isl.UnionMap
+    dependences: Dependences
+    annotations: tuple[tuple[Loop, str], ...] = ()
+    trace: tuple[Step, ...] = ()
+    reassociate: bool = True
+    origin: dict = field(default_factory=dict, compare=False)
+
+    # --- construction and replay ---------------------------------------
+    @staticmethod
+    def of(program: Program, *, reassociate: bool = True, origin: dict | None = None
+           ) -> "Schedule":
+        """The program's own schedule (for an adjoint: the forward sweep,
+        then the exact reverse of it)."""
+        flat = program.flat if program.flat is not None else flat_schedule(program.schedule)
+        flat = union_of_maps(padded(maps_of(flat)))
+        return Schedule(program, flat, program_dependences(program, flat),
+                        reassociate=reassociate, origin=dict(origin or {}))
+
+    def to_json(self) -> str:
+        """The trace, replayable with :meth:`from_json`."""
+        return json.dumps({"polyad_schedule": 1, **self.origin,
+                           "reassociate": self.reassociate,
+                           "steps": [step.to_dict() for step in self.trace]}, indent=2)
+
+    @staticmethod
+    def replay(base: "Schedule", text: str) -> "Schedule":
+        """Apply the steps of a JSON trace to a schedule."""
+        try:
+            data = json.loads(text)
+            steps = list(data["steps"])
+        except (ValueError, KeyError, TypeError) as error:
+            raise ScheduleError(f"not a polyad schedule trace: {error}") from None
+        schedule = replace(base, reassociate=bool(data.get("reassociate", True)))
+        for step in steps:
+            schedule = schedule.apply(dict(step))
+        return schedule
+
+    def apply(self, step: dict) -> "Schedule":
+        """Apply one step given as a dict (as in a JSON trace)."""
+        arguments = dict(step)
+        name = arguments.pop("primitive", None)
+        method = _PRIMITIVES.get(name)
+        if method is None:
+            raise ScheduleError(f"unknown schedule primitive {name!r} (known: "
+                                f"{', '.join(sorted(_PRIMITIVES))})")
+        try:
+            return getattr(self, method)(**arguments)
+        except TypeError as error:
+            raise ScheduleError(f"bad arguments to {name}: {error}") from None
+
+    # --- reading ----------------------------------------------------------
+    def tree(self) -> isl.Schedule:
+        """The isl schedule tree, with marks for the loop annotations."""
+        return tree_from_flat(self.flat, marks=self._marks)
+
+    def scheduled_program(self) -> Program:
+        """The program with this schedule."""
+        return replace(self.program, schedule=self.tree(), flat=self.flat)
+
+    @property
+    def uses_openmp(self) -> bool:
+        return any(kind.split(":")[0] in ("parallel", "simd")
+                   for _, kind in self.annotations)
+
+    def loop(self, instruction: str, iterator: str) -> Loop:
+        """The handle of a loop, checked to exist."""
+        handle = Loop(instruction, iterator)
+        self._resolve(handle)
+        return handle
+
+    def loops(self) -> list[LoopReport]:
+        """Every loop, outermost first, with whether it may run in parallel
+        and why not."""
+        reports, seen = [], set()
+        for m in maps_of(self.flat):
+            name = m.get_tuple_name(isl.dim_type.in_)
+            family = self.program.instruction(name).handle
+            for position in range(m.dim(isl.dim_type.out)):
+                kind, iterator = _classify(m, position)
+                if kind == "const":
+                    continue
+                loop = Loop(family, iterator + ("_tile" if kind == "tile" else ""))
+                key = (position, self._group_key(m, position))
+                if key in seen:
+                    continue
+                seen.add(key)
+                group = self._group(m, position)
+                verdict = self._parallel_verdict(group, position)
+                reports.append(LoopReport(
+                    loop, self._sweep(m), position,
+                    tuple(sorted(g.get_tuple_name(isl.dim_type.in_) for g in group)),
+                    tuple(kind for handle, kind in self.annotations if handle == loop),
+                    verdict.parallel, verdict.reason))
+        reports.sort(key=lambda r: (_sweep_order(r.sweep), r.instructions, r.depth))
+        return reports
+
+    # --- primitives -------------------------------------------------------
+    def tile(self, loops: Sequence, sizes: Sequence[int]) -> "Schedule":
+        """Tile perfectly nested loops (outermost first) by ``sizes``.
+
+        Precondition: the loops are consecutive in one nest and tiling
+        keeps every dependence (the nest is permutable).
+
+        Before::
+
+            for (i ...) for (j ...) S(i, j);
+
+        After ``tile(["S.i", "S.j"], [32, 32])``::
+
+            for (it ...) for (jt ...) for (i = 32*it ...) for (j = 32*jt ...) S(i, j);
+        """
+        handles = [Loop.of(x) for x in loops]
+        sizes = [int(x) for x in sizes]
+        if len(sizes) != len(handles) or any(x <= 0 for x in sizes):
+            raise ScheduleError("tile takes one positive size per loop")
+        group, first = self._nest(handles)
+
+        def change(dims, domain):
+            tiles = [dims[first + k].scale_down_val(isl.Val(size)).floor()
+                     for k, size in enumerate(sizes)]
+            return dims[:first] + tiles + dims[first:]
+        step = Step("tile", (("loops", [str(h) for h in handles]), ("sizes", sizes)))
+        return self._transformed(group, change, first, len(sizes), step)
+
+    def interchange(self, loops: Sequence, order: Sequence) -> "Schedule":
+        """Reorder perfectly nested loops: ``order`` lists the same loops,
+        outermost first.
+
+        Before::  for (k ...) for (j ...) S(k, j);
+        After ``interchange(["S.k", "S.j"], ["S.j", "S.k"])``::
+                  for (j ...) for (k ...) S(k, j);
+        """
+        handles = [Loop.of(x) for x in loops]
+        wanted = [Loop.of(x) for x in order]
+        if sorted(map(str, handles)) != sorted(map(str, wanted)):
+            raise ScheduleError("interchange: the new order must list the same loops")
+        group, first = self._nest(handles)
+        permutation = [handles.index(h) for h in wanted]
+
+        def change(dims, domain):
+            nest = dims[first:first + len(handles)]
+            return dims[:first] + [nest[p] for p in permutation] + \
+                dims[first + len(handles):]
+        step = Step("interchange", (("loops", [str(h) for h in handles]),
+                                    ("order", [str(h) for h in wanted])))
+        return self._transformed(group, change, None, 0, step)
+
+    def fuse(self, first: "Loop | str", second: "Loop | str") -> "Schedule":
+        """Fuse two loops that follow each other in one sequence; the body
+        of ``first`` runs before that of ``second`` in each iteration.
+
+        Before::  for (i ...) S(i);  for (i ...) T(i);
+        After ``fuse("S.i", "T.i")``::  for (i ...) { S(i); T(i); }
+        """
+        a, b = Loop.of(first), Loop.of(second)
+        group_a, dim_a = self._group_of(a)
+        group_b, dim_b = self._group_of(b)
+        if dim_a != dim_b or dim_a == 0:
+            raise ScheduleError(f"fuse: {a} and {b} are not loops of one sequence")
+        sequence = dim_a - 1
+        value_a = _fixed(group_a[0], sequence)
+        value_b = _fixed(group_b[0], sequence)
+        prefix_a = [_fixed(group_a[0], d) for d in range(sequence)]
+        prefix_b = [_fixed(group_b[0], d) for d in range(sequence)]
+        if value_a is None or value_b is None or prefix_a != prefix_b or value_a >= value_b:
+            raise ScheduleError(f"fuse: {a} must come before {b} in one sequence")
+        names_b = {m.get_tuple_name(isl.dim_type.in_) for m in group_b}
+        between = [m for m in maps_of(self.flat)
+                   if [_fixed(m, d) for d in range(sequence)] == prefix_a
+                   and _fixed(m, sequence) is not None
+                   and value_a < _fixed(m, sequence) < value_b]
+        if between:
+            raise ScheduleError(f"fuse: {a} and {b} are not adjacent "
+                                f"({between[0].get_tuple_name(isl.dim_type.in_)} runs "
+                                "between them)")
+        maps = []
+        for m in maps_of(self.flat):
+            dims = _dims(m)
+            domain = m.domain()
+            name = m.get_tuple_name(isl.dim_type.in_)
+            inner = 1 if name in names_b else 0
+            if name in names_b:
+                dims[sequence] = _constant(domain, value_a)
+            dims = dims[:dim_a + 1] + [_constant(domain, inner)] + dims[dim_a + 1:]
+            maps.append(_map(name, domain, dims))
+        return self._checked(maps, Step("fuse", (("first", str(a)), ("second", str(b)))))
+
+    def distribute(self, loop: "Loop | str") -> "Schedule":
+        """Split a loop whose body is a sequence into one loop per part.
+
+        Before::  for (i ...) { S(i); T(i); }
+        After ``distribute("S.i")``::  for (i ...) S(i);  for (i ...) T(i);
+        """
+        handle = Loop.of(loop)
+        group, dim = self._group_of(handle)
+        inner = dim + 1
+        values = {_fixed(m, inner) for m in group} if inner < _depth(group[0]) else {None}
+        if None in values or len(values) < 2:
+            raise ScheduleError(f"distribute: the body of {handle} is not a sequence")
+
+        def change(dims, domain):
+            return dims[:dim] + [dims[inner], dims[dim]] + dims[inner + 1:]
+        return self._transformed(group, change, None, 0,
+                                 Step("distribute", (("loop", str(handle)),)))
+
+    def skew(self, loop: "Loop | str", outer: "Loop | str", factor: int = 1) -> "Schedule":
+        """Add ``factor`` times an outer loop's iterator to a loop's.
+
+        Before::  for (t ...) for (i ...) S(t, i);
+        After ``skew("S.i", "S.t", 1)``::  for (t ...) for (i' = i + t ...) S(t, i' - t);
+        """
+        inner_handle, outer_handle = Loop.of(loop), Loop.of(outer)
+        group, dim = self._group_of(inner_handle)
+        _, outer_dim = self._group_of(outer_handle)
+        if outer_dim >= dim:
+            raise ScheduleError(f"skew: {outer_handle} is not outside {inner_handle}")
+        factor = int(factor)
+
+        def change(dims, domain):
+            dims = list(dims)
+            dims[dim] = dims[dim].add(dims[outer_dim].scale_val(isl.Val(factor)))
+            return dims
+        return self._transformed(group, change, None, 0, Step(
+            "skew", (("loop", str(inner_handle)), ("outer", str(outer_handle)),
+                     ("factor", factor))))
+
+    def unroll(self, loop: "Loop | str", factor: int) -> "Schedule":
+        """Ask the C compiler to unroll a loop ``factor`` times
+        (``#pragma GCC unroll``); always legal."""
+        handle = Loop.of(loop)
+        self._group_of(handle)
+        if int(factor) < 1:
+            raise ScheduleError("unroll factor must be at least 1")
+        return self._annotated(handle, f"unroll:{int(factor)}",
+                               Step("unroll", (("loop", str(handle)), ("factor", int(factor)))))
+
+    def vectorize(self, loop: "Loop | str") -> "Schedule":
+        """Mark an innermost loop ``#pragma omp simd``.
+
+        Precondition: no dependence is carried by the loop (increments of
+        scalars and vectors become simd reductions).
+        """
+        handle = Loop.of(loop)
+        group, dim = self._group_of(handle)
+        if any(_classify(m, d)[0] != "const" for m in group
+               for d in range(dim + 1, _depth(m))):
+            raise ScheduleError(f"vectorize: {handle} is not an innermost loop")
+        verdict = self._parallel_verdict(group, dim)
+        if not verdict.parallel:
+            raise ScheduleError(f"vectorize: {handle}: {verdict.reason}")
+        kind = "simd" + (":reduce=" + ",".join(verdict.reductions) if verdict.reductions
+                         else "")
+        return self._annotated(handle, kind, Step("vectorize", (("loop", str(handle)),)))
+
+    def parallel(self, loop: "Loop | str", atomics: bool = False) -> "Schedule":
+        """Run a loop's iterations in parallel (OpenMP).
+
+        Precondition: no dependence is carried by the loop. Increments of
+        the same element by different iterations (the race of parallel
+        adjoints) become an OpenMP reduction on scalars and vectors; on
+        larger arrays they are an error unless ``atomics=True``, which
+        makes those increments atomic.
+        """
+        handle = Loop.of(loop)
+        group, dim = self._group_of(handle)
+        verdict = self._parallel_verdict(group, dim)
+        if not verdict.parallel and not (atomics and verdict.atomics_would_do):
+            raise ScheduleError(f"parallel: {handle}: {verdict.reason}")
+        kind = "parallel"
+        if verdict.reductions:
+            kind += ":reduce=" + ",".join(verdict.reductions)
+        if verdict.conflicts and atomics:
+            kind += (";" if ":" in kind else ":") + "atomic=" + ",".join(verdict.conflicts)
+        return self._annotated(handle, kind, Step(
+            "parallel", (("loop", str(handle)),) + ((("atomics", True),) if atomics else ())))
+
+    def auto(self, tile: int = DEFAULT_TILE) -> "Schedule":
+        """Reschedule the reverse sweep with isl's scheduler on the exact
+        dependences (proximity for locality, coincidence avoiding loops whose
+        iterations' increments meet on large arrays), tile its permutable
+        bands by ``tile`` (0: no tiling) and run the outermost loop of each
+        nest that may run in parallel in parallel.
+
+        isl's answer is taken only when it keeps loops unskewed (a skewed
+        wavefront over a time loop runs slower on one thread than the plain
+        reversal) and is found within a bounded amount of isl work; otherwise
+        the reverse sweep keeps the exact reverse order and only gains
+        parallel loops. The forward sweep keeps its order, so primal results
+        stay bitwise identical. (On a kernel or tangent program, auto
+        reschedules the whole program; dependences are exact, so each value
+        is still computed by the same operations.)"""
+        target = self._rescheduled_sweep()
+        reverse = [m for m in maps_of(self.flat) if self._sweep(m) == target]
+        if not reverse:
+            return replace(self, trace=self.trace + (Step("auto", (("tile", tile),)),))
+        names = {m.get_tuple_name(isl.dim_type.in_) for m in reverse}
+        domain = union_of_sets([self.program.instruction(n).domain for n in sorted(names)])
+        inside = [d for d in self.dependences.ordered if _between(d, names)]
+        increments = [(b, d) for b, d in self.dependences.increments if _between(d, names)]
+        validity = union_of_maps(inside + ([] if self.reassociate
+                                           else [d for _, d in increments]))
+        large = [d for b, d in increments if self._rank(b) > SMALL_RANK]
+        constraints = (isl.ScheduleConstraints.on_domain(domain)
+                       .set_validity(_nonempty(validity, domain))
+                       .set_coincidence(_nonempty(union_of_maps(inside + large), domain))
+                       .set_proximity(_nonempty(union_of_maps(
+                           inside + [d for _, d in increments]), domain)))
+        tree = None if _too_costly(inside) else _bounded_schedule(constraints)
+        maps = [m for m in maps_of(self.flat) if self._sweep(m) != target]
+        if tree is not None:
+            if tile:
+                tree = _tile_permutable_bands(tree, int(tile))
+            scheduled = padded(maps_of(flat_schedule(tree)))
+        if tree is None or any(_skewed(m) for m in scheduled):
+            maps += reverse  # keep the exact reverse order
+        else:
+            maps += [with_prefix(m, 1) if target == "reverse" else m for m in scheduled]
+        result = self._checked(padded(maps), Step("auto", (("tile", int(tile)),)))
+        # Drop annotations of the reverse sweep: its loops are new.
+        result = replace(result, annotations=tuple(
+            (h, k) for h, k in self.annotations if not self._in_reverse(h)))
+        return result._parallelize_reverse()
+
+    # --- helpers ------------------------------------------------------------
+    def _in_reverse(self, handle: Loop) -> bool:
+        try:
+            group, _ = self._group_of(handle)
+        except ScheduleError:
+            return True
+        return self._sweep(group[0]) == self._rescheduled_sweep()
+
+    def _parallelize_reverse(self) -> "Schedule":
+        """Mark the outermost loop of each reverse nest that may run in
+        parallel (without atomics)."""
+        result = self
+        covered: set[str] = set()
+        for report in self.loops():
+            if report.sweep != self._rescheduled_sweep() or not report.parallel:
+                continue
+            if covered & set(report.instructions):
+                continue
+            # auto's own step records this: replaying auto marks it again.
+            result = replace(result.parallel(report.loop), trace=result.trace)
+            covered |= set(report.instructions)
+        return result
+
+    def _rescheduled_sweep(self) -> str:
+        return "reverse" if self.origin.get("mode") == "reverse" else "forward"
+
+    def _sweep(self, m: isl.Map) -> str:
+        if self.origin.get("mode") != "reverse":
+            return "forward"
+        return SWEEPS.get(_fixed(m, 0), "?")
+
+    def _rank(self, buffer: str) -> int:
+        return len(self.program.buffer(buffer).extents)
+
+    def _marks(self, group: list[isl.Map], position: int) -> list[str]:
+        names = {m.get_tuple_name(isl.dim_type.in_) for m in group}
+        marks = []
+        for handle, kind in self.annotations:
+            try:
+                members, dim = self._group_of(handle)
+            except ScheduleError:
+                continue
+            if dim == position and names == {m.get_tuple_name(isl.dim_type.in_)
+                                             for m in members}:
+                marks.append(kind)
+        return marks
+
+    def _annotated(self, handle: Loop, kind: str, step: Step) -> "Schedule":
+        family = kind.split(":")[0]
+        kept = tuple((h, k) for h, k in self.annotations
+                     if not (h == handle and k.split(":")[0] == family))
+        return replace(self, annotations=kept + ((handle, kind),), trace=self.trace + (step,))
+
+    def _instructions_of(self, name: str) -> list[isl.Map]:
+        maps = [m for m in maps_of(self.flat)
+                if self.program.instruction(m.get_tuple_name(isl.dim_type.in_)).handle == name
+                or m.get_tuple_name(isl.dim_type.in_) == name]
+        if not maps:
+            known = sorted({self.program.instruction(m.get_tuple_name(isl.dim_type.in_)).handle
+                            for m in maps_of(self.flat)})
+            raise ScheduleError(f"no instruction {name!r} (there are {', '.join(known)})")
+        return maps
+
+    def _resolve(self, handle: Loop) -> tuple[isl.Map, int]:
+        """One instruction map of the loop and the loop's dimension."""
+        maps = self._instructions_of(handle.instruction)
+        kind_wanted = "tile" if handle.iterator.endswith("_tile") else "loop"
+        iterator = handle.iterator[:-len("_tile")] if kind_wanted == "tile" else handle.iterator
+        for m in maps:
+            for position in range(m.dim(isl.dim_type.out)):
+                if _classify(m, position) == (kind_wanted, iterator):
+                    return m, position
+        available = sorted({str(r.loop) for r in self.loops()
+                            if r.loop.instruction == handle.instruction})
+        raise ScheduleError(f"no loop {handle} (loops of {handle.instruction}: "
+                            f"{', '.join(available) or 'none'})")
+
+    def _group_key(self, m: isl.Map, position: int) -> tuple:
+        return tuple(_fixed(m, d) for d in range(position))
+
+    def _group(self, m: isl.Map, position: int) -> list[isl.Map]:
+        key = self._group_key(m, position)
+        return [other for other in maps_of(self.flat)
+                if other.dim(isl.dim_type.out) > position
+                and self._group_key(other, position) == key
+                and _fixed(other, position) is None]
+
+    def _group_of(self, handle: Loop) -> tuple[list[isl.Map], int]:
+        m, position = self._resolve(handle)
+        return self._group(m, position), position
+
+    def _nest(self, handles: list[Loop]) -> tuple[list[isl.Map], int]:
+        """The instructions of a perfect nest of the given loops, and the
+        dimension of its outermost loop."""
+        if not handles:
+            raise ScheduleError("no loops given")
+        group, first = self._group_of(handles[0])
+        names = {m.get_tuple_name(isl.dim_type.in_) for m in group}
+        for offset, handle in enumerate(handles[1:], start=1):
+            inner, dim = self._group_of(handle)
+            if dim != first + offset:
+                raise ScheduleError(f"{handle} is not directly inside {handles[offset - 1]}: "
+                                    "loops must be perfectly nested (distribute first)")
+            if {m.get_tuple_name(isl.dim_type.in_) for m in inner} != names:
+                raise ScheduleError(f"{handles[0]} and {handle} do not hold the same "
+                                    "statements: the nest is not perfect (distribute first)")
+        return group, first
+
+    def _transformed(self, group: list[isl.Map], change, insert_at: int | None,
+                     inserted: int, step: Step) -> "Schedule":
+        """Apply ``change`` to the dimensions of the group's instructions;
+        the others get ``inserted`` zero dimensions at ``insert_at``."""
+        names = {m.get_tuple_name(isl.dim_type.in_) for m in group}
+        maps = []
+        for m in maps_of(self.flat):
+            dims = _dims(m)
+            domain = m.domain()
+            name = m.get_tuple_name(isl.dim_type.in_)
+            if name in names:
+                dims = change(dims, domain)
+            elif inserted:
+                dims = dims[:insert_at] + [_constant(domain, 0)] * inserted + dims[insert_at:]
+            maps.append(_map(name, domain, dims))
+        return self._checked(maps, step)
+
+    def _checked(self, maps: list[isl.Map], step: Step) -> "Schedule":
+        maps = padded(maps)
+        by_name = {m.get_tuple_name(isl.dim_type.in_): m for m in maps}
+        required = list(self.dependences.ordered)
+        if not self.reassociate:
+            required += [d for _, d in self.dependences.increments]
+        for dependence in required:
+            source = by_name[dependence.get_tuple_name(isl.dim_type.in_)]
+            sink = by_name[dependence.get_tuple_name(isl.dim_type.out)]
+            kept = source.lex_lt_map(sink)
+            if not dependence.is_subset(kept):
+                raise ScheduleError(f"{step.primitive} would violate a dependence: "
+                                    + self._describe(dependence.subtract(kept)))
+        return replace(self, flat=union_of_maps(maps), trace=self.trace + (step,))
+
+    def _describe(self, pairs: isl.Map) -> str:
+        point = pairs.wrap().sample_point()
+        source = pairs.get_tuple_name(isl.dim_type.in_)
+        sink = pairs.get_tuple_name(isl.dim_type.out)
+        n_in = pairs.dim(isl.dim_type.in_)
+        values = [int(point.get_coordinate_val(isl.dim_type.set, d).to_python())
+                  for d in range(n_in + pairs.dim(isl.dim_type.out))]
+        params = {pairs.get_dim_name(isl.dim_type.param, d):
+                  int(point.get_coordinate_val(isl.dim_type.param, d).to_python())
+                  for d in range(pairs.dim(isl.dim_type.param))}
+        where = lambda name: self.program.instruction(name).comment  # noqa: E731
+        sizes = ", ".join(f"{k} = {v}" for k, v in params.items())
+        return (f"{source}{tuple(values[:n_in])} ({where(source)}) must run before "
+                f"{sink}{tuple(values[n_in:])} ({where(sink)})"
+                + (f" at {sizes}" if sizes else ""))
+
+    def _parallel_verdict(self, group: list[isl.Map], position: int) -> "_Verdict":
+        names = {m.get_tuple_name(isl.dim_type.in_) for m in group}
+        by_name = {m.get_tuple_name(isl.dim_type.in_): m for m in group}
+
+        def carried(dependence: isl.Map) -> bool:
+            source = by_name[dependence.get_tuple_name(isl.dim_type.in_)]
+            sink = by_name[dependence.get_tuple_name(isl.dim_type.out)]
+            pairs = dependence.apply_domain(source).apply_range(sink)
+            return not pairs.intersect(_carried_at(pairs.get_space(), position)).is_empty()
+
+        for dependence in self.dependences.ordered:
+            if _between(dependence, names) and carried(dependence):
+                return _Verdict(False, "carries a dependence: "
+                                + self._describe(dependence), (), (), False)
+        reductions, conflicts = [], []
+        for buffer, dependence in self.dependences.increments:
+            if _between(dependence, names) and carried(dependence):
+                target = reductions if self._rank(buffer) <= SMALL_RANK else conflicts
+                if buffer not in target:
+                    target.append(buffer)
+        if conflicts:
+            return _Verdict(False, "increments of " + ", ".join(conflicts) + " from "
+                            "different iterations meet (a race); interchange to a loop "
+                            "whose iterations touch disjoint elements, or use atomics",
+                            tuple(reductions), tuple(conflicts), True)
+        reason = ("iterations independent" if not reductions else
+                  "iterations independent but for increments of "
+                  + ", ".join(reductions) + " (an OpenMP reduction)")
+        return _Verdict(True, reason, tuple(reductions), (), False)
+
+
+@dataclass(frozen=True)
+class _Verdict:
+    parallel: bool
+    reason: str
+    reductions: tuple[str, ...]
+    conflicts: tuple[str, ...]
+    atomics_would_do: bool
+
+
+_PRIMITIVES = {"tile": "tile", "interchange": "interchange", "fuse": "fuse",
+               "distribute": "distribute", "skew": "skew", "unroll": "unroll",
+               "vectorize": "vectorize", "parallel": "parallel", "auto": "auto"}
+
+
+def program_dependences(program: Program, flat: isl.UnionMap) -> Dependences:
+    """Memory-based dependences of a program in the order of ``flat``:
+    every pair of accesses to one element, at least one a write (or an
+    increment against a plain access), oriented by execution order."""
+    writes, increments, reads = [], [], []
+    for instruction in program.instructions:
+        locals_ = {a.target for a in instruction.body
+                   if a.target not in instruction.references}
+        for assignment in instruction.body:
+            reference = instruction.references.get(assignment.target)
+            if reference is not None and reference.relation is not None:
+                relation = _on_buffer(reference)
+                (increments if assignment.op == "+=" else writes).append(relation)
+            for symbol in assignment.value.free_symbols:
+                reference = instruction.references.get(symbol)
+                if symbol not in locals_ and reference is not None \
+                        and reference.relation is not None:
+                    reads.append(_on_buffer(reference))
+    w, i, r = union_of_maps(writes), union_of_maps(increments), union_of_maps(reads)
+    schedule = {m.get_tuple_name(isl.dim_type.in_): m for m in maps_of(flat)}
+
+    def ordered(first: isl.UnionMap, second: isl.UnionMap) -> list[isl.Map]:
+        result = []
+        for pair in maps_of(first.apply_range(second.reverse())):
+            source = schedule[pair.get_tuple_name(isl.dim_type.in_)]
+            sink = schedule[pair.get_tuple_name(isl.dim_type.out)]
+            pair = pair.intersect(source.lex_lt_map(sink))
+            if not pair.is_empty():
+                result.append(pair.coalesce())
+        return result
+
+    kept = []
+    for first, second in [(w, r), (w, w), (w, i), (i, w), (r, w), (r, i), (i, r)]:
+        kept += ordered(first, second)
+    by_buffer = []
+    for increment in maps_of(i):
+        buffer = increment.get_tuple_name(isl.dim_type.out)
+        for pair in ordered(isl.UnionMap.from_map(increment), i):
+            by_buffer.append((buffer, pair))
+    return Dependences(tuple(_merged(kept)), tuple(by_buffer))
+
+
+def _merged(maps: list[isl.Map]) -> list[isl.Map]:
+    """One map per (source, sink) instruction pair."""
+    union = union_of_maps(maps)
+    return [m.coalesce() for m in maps_of(union.coalesce())] if maps else []
+
+
+def _on_buffer(reference) -> isl.Map:
+    return reference.relation.set_tuple_name(isl.dim_type.out, reference.buffer)
+
+
+def _between(dependence: isl.Map, names: set[str]) -> bool:
+    return (dependence.get_tuple_name(isl.dim_type.in_) in names
+            and dependence.get_tuple_name(isl.dim_type.out) in names)
+
+
+def _nonempty(union: isl.UnionMap, domain: isl.UnionSet) -> isl.UnionMap:
+    if union.is_empty():
+        return isl.UnionMap.empty(domain.get_space())
+    return union
+
+
+def _carried_at(space: isl.Space, position: int) -> isl.Map:
+    """{ p -> q : p and q agree before ``position`` and differ at it }."""
+    universe = isl.Map.universe(space)
+    agree = universe
+    for d in range(position):
+        agree = agree.equate(isl.dim_type.in_, d, isl.dim_type.out, d)
+    return agree.subtract(agree.equate(isl.dim_type.in_, position, isl.dim_type.out, position))
+
+
+#: isl operations the scheduler may spend in auto() before giving up.
+SCHEDULER_BUDGET = 1_000_000
+
+
+def _bounded_schedule(constraints: isl.ScheduleConstraints) -> isl.Schedule | None:
+    """isl's schedule with an outermost loop free of carried dependences
+    where possible (outer coincidence), coefficients at most 1, found within
+    :data:`SCHEDULER_BUDGET` operations; None when isl gives up."""
+    context = isl.DEFAULT_CONTEXT
+    saved = (context.get_schedule_outer_coincidence(), context.get_schedule_max_coefficient(),
+             context.get_max_operations(), )
+    context.set_schedule_outer_coincidence(1)
+    context.set_schedule_max_coefficient(1)
+    context.set_max_operations(SCHEDULER_BUDGET)
+    context.reset_operations()
+    try:
+        return constraints.compute_schedule()
+    except isl.Error:
+        return None
+    finally:
+        context.set_schedule_outer_coincidence(saved[0])
+        context.set_schedule_max_coefficient(saved[1])
+        context.set_max_operations(saved[2])
+        context.reset_operations()
+
+
+def _too_costly(dependences: list[isl.Map]) -> bool:
+    """Whether isl's scheduler would take long: its linear programs grow
+    with the loop depth times the dependence pieces (a 3-d stencil in a time
+    loop takes over a second and gives a skewed wavefront auto rejects)."""
+    pieces = sum(d.n_basic_map() for d in dependences)
+    depth = max((d.dim(isl.dim_type.in_) for d in dependences), default=0)
+    return depth >= 4 and pieces >= 4
+
+
+def _skewed(m: isl.Map) -> bool:
+    """Whether some loop dimension of a schedule combines two iterators."""
+    for position in range(m.dim(isl.dim_type.out)):
+        piece = isl.PwMultiAff.from_map(m).get_pw_aff(position)
+        for _, aff in piece.get_pieces():
+            used = [d for d in range(aff.dim(isl.dim_type.in_))
+                    if not aff.get_coefficient_val(isl.dim_type.in_, d).is_zero()]
+            if len(used) > 1:
+                return True
+    return False
+
+
+def _tile_permutable_bands(tree: isl.Schedule, size: int) -> isl.Schedule:
+    failure: list[BaseException] = []
+
+    def visit(node: isl.ScheduleNode) -> isl.ScheduleNode:
+        try:
+            if (node.get_type() == isl.schedule_node_type.band
+                    and node.band_n_member() > 1 and node.band_get_permutable()):
+                space = node.band_get_space()
+                sizes = isl.MultiVal.zero(space)
+                for d in range(node.band_n_member()):
+                    sizes = sizes.set_val(d, isl.Val(size))
+                return node.band_tile(sizes)
+        except BaseException as error:  # noqa: BLE001  (re-raised after isl returns)
+            failure.append(error)
+        return node
+
+    result = tree.map_schedule_node_bottom_up(visit)
+    if failure:
+        raise failure[0]
+    return result
+
+
+def _fixed(m: isl.Map, position: int) -> int | None:
+    value = m.plain_get_val_if_fixed(isl.dim_type.out, position)
+    return None if value.is_nan() else int(value.to_python())
+
+
+def _depth(m: isl.Map) -> int:
+    return m.dim(isl.dim_type.out)
+
+
+def _dims(m: isl.Map) -> list[isl.PwAff]:
+    multi = isl.PwMultiAff.from_map(m)
+    return [multi.get_pw_aff(d) for d in range(m.dim(isl.dim_type.out))]
+
+
+def _constant(domain: isl.Set, value: int) -> isl.PwAff:
+    return isl.PwAff.val_on_domain(domain, isl.Val(value))
+
+
+def _map(name: str, domain: isl.Set, dims: list[isl.PwAff]) -> isl.Map:
+    result = isl.Map.from_pw_aff(dims[0])
+    for piece in dims[1:]:
+        result = result.flat_range_product(isl.Map.from_pw_aff(piece))
+    return result.intersect_domain(domain).set_tuple_name(isl.dim_type.in_, name)
+
+
+def _classify(m: isl.Map, position: int) -> tuple[str, str | None]:
+    """("const", None), ("loop", iterator) or ("tile", iterator) for one
+    dimension of an instruction's schedule."""
+    if _fixed(m, position) is not None:
+        return "const", None
+    names = [m.get_dim_name(isl.dim_type.in_, d) for d in range(m.dim(isl.dim_type.in_))]
+    piece = isl.PwMultiAff.from_map(m).get_pw_aff(position)
+    loop_dims: set[int] = set()
+    tile_dims: set[int] = set()
+    for _, aff in piece.get_pieces():
+        for d in range(len(names)):
+            if not aff.get_coefficient_val(isl.dim_type.in_, d).is_zero():
+                loop_dims.add(d)
+        for q in range(aff.dim(isl.dim_type.div)):
+            if aff.get_coefficient_val(isl.dim_type.div, q).is_zero():
+                continue
+            inner = aff.get_div(q)
+            for d in range(len(names)):
+                if not inner.get_coefficient_val(isl.dim_type.in_, d).is_zero():
+                    tile_dims.add(d)
+    if loop_dims:
+        return "loop", names[max(loop_dims)]
+    if tile_dims:
+        return "tile", names[max(tile_dims)]
+    return "const", None
+
+
+def _sweep_order(sweep: str) -> int:
+    return {"forward": 0, "reverse": 1, "finish": 2}.get(sweep, 3)
+

@@ -1,0 +1,311 @@
+"""The ``polyad`` command line, run as users run it (a subprocess).
+
+Oracles: golden files reviewed by hand against the kernels' source
+(``show --json``), the documented exit-code contract (0 success, 1 a failed
+check, 2 bad input with one ``polyad: error:`` line and no traceback), the C
+compiler (files ``grad`` writes compile), the file system (``-o`` replaces
+atomically, leaves a file alone on failure) and numbers that must hold
+between outputs (the stack tape is larger than the exact one).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import polyad
+from codegen.build import compiler_command
+
+ROOT = Path(__file__).resolve().parent.parent
+GOLDEN = ROOT / "tests" / "golden"
+
+
+def polyad_cli(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess:
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
+    env.pop("POLYAD_DEBUG", None)
+    return subprocess.run([sys.executable, "-m", "polyad.cli", *args], cwd=cwd, env=env,
+                          capture_output=True, text=True, timeout=300)
+
+
+def _strict_json(text: str):
+    """JSON as other tools read it: NaN and Infinity are not JSON."""
+    def refuse(constant):
+        raise ValueError(f"{constant} is not JSON")
+    return json.loads(text, parse_constant=refuse)
+
+
+# --- show --json --------------------------------------------------------------
+
+@pytest.mark.parametrize("name", ["gemm", "lu", "jacobi_2d"])
+def test_show_json_golden(name):
+    """Oracle: tests/golden/show_<name>.json, reviewed against the source
+    (statement lines, domains from the loop bounds, schedules in textual
+    order, one read per reference, right-hand sides as written)."""
+    done = polyad_cli("show", f"examples/{name}.c", "--json")
+    assert done.returncode == 0, done.stderr
+    assert done.stderr == ""
+    got = _strict_json(done.stdout)
+    assert got == json.loads((GOLDEN / f"show_{name}.json").read_text())
+
+    assert set(got) >= {"name", "params", "arrays", "statements"}
+    assert got["name"] == name and all(isinstance(p, str) for p in got["params"])
+    for array in got["arrays"]:
+        assert set(array) == {"name", "shape", "dtype", "role"}
+        assert isinstance(array["shape"], list)
+        assert array["role"] in ("input", "output", "inout", "temporary")
+    source = (ROOT / "examples" / f"{name}.c").read_text().splitlines()
+    for statement in got["statements"]:
+        assert set(statement) == {"name", "line", "domain", "schedule", "write", "reads",
+                                  "expr"}
+        assert isinstance(statement["line"], int) and isinstance(statement["reads"], list)
+        # the line really holds an assignment to the written array
+        written = statement["write"].split("->")[2].split("[")[0].strip(" {")
+        assert re.search(rf"\b{written}\b.*=", source[statement["line"] - 1])
+
+
+def test_show_text():
+    """Oracle: examples/gemm.c (its two statements and their lines)."""
+    done = polyad_cli("show", "examples/gemm.c")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith("kernel gemm (examples/gemm.c)")
+    assert "S0  line 12: C[i][j] *= beta;" in done.stdout
+    assert "S1  line 15: C[i][j] += alpha * A[i][k] * B[k][j];" in done.stdout
+
+
+# --- bad input: exit 2, one line ----------------------------------------------
+
+INT_KERNEL = ("void f(int n, int p[n], double x[n], double y[n])\n"
+              "{ for (int i = 0; i < n; i++) y[i] = x[i] * p[i]; }\n")
+SYNTAX_ERROR = ("void f(int n, double x[n])\n"
+                "{ for (int i = 0; i < n; i++) x[i] = x[i] * 2.0 }\n")
+
+
+@pytest.fixture
+def kernels(tmp_path):
+    (tmp_path / "intk.c").write_text(INT_KERNEL)
+    (tmp_path / "syntax.c").write_text(SYNTAX_ERROR)
+    return tmp_path
+
+
+BAD_INPUT = {
+    "missing file": (["show", "examples/no_such_kernel.c"], "no_such_kernel.c"),
+    "unknown function": (["show", "examples/gemm.c", "--function", "gemv"], "gemv"),
+    "unknown -D name": (["check", "examples/gemm.c", "-D", "nz=3"], "nz"),
+    "-D not an integer": (["check", "examples/gemm.c", "-D", "ni=eight"], "ni=eight"),
+    "size outside the context": (["check", "examples/gemm.c", "-D", "ni=0"], "ni"),
+    "bad --wrt name": (["grad", "examples/gemm.c", "--wrt", "Z"], "Z"),
+    "bad --of name": (["grad", "examples/gemm.c", "--of", "Q"], "Q"),
+    "non-float --wrt": (["grad", "{tmp}/intk.c", "--wrt", "p"], "p"),
+    "syntax error": (["show", "{tmp}/syntax.c"], "syntax.c:2:"),
+    "syntax error in grad": (["grad", "{tmp}/syntax.c"], "syntax.c:2:"),
+    "unknown command": (["differentiate", "examples/gemm.c"], "differentiate"),
+    "unknown mode": (["grad", "examples/gemm.c", "--mode", "forward"], "forward"),
+    "missing kernel": (["check"], "kernel"),
+    "--of with tangent": (["grad", "examples/gemm.c", "--mode", "tangent", "--of", "C"],
+                          "--of"),
+    "missing --inputs file": (["check", "examples/gemm.c", "--inputs", "{tmp}/none.npz"],
+                              "none.npz"),
+    "--inputs not an npz": (["check", "examples/gemm.c", "--inputs", "{tmp}/intk.c"],
+                            "intk.c"),
+}
+
+
+@pytest.mark.parametrize("case", list(BAD_INPUT))
+def test_bad_input_exits_2_with_one_line(case, kernels):
+    """Oracle: the CLI's contract (polyad/cli.py docstring)."""
+    args, mentioned = BAD_INPUT[case]
+    done = polyad_cli(*[a.replace("{tmp}", str(kernels)) for a in args])
+    assert done.returncode == 2, (done.returncode, done.stderr)
+    assert "Traceback" not in done.stderr
+    lines = done.stderr.splitlines()
+    assert len(lines) == 1, done.stderr
+    assert lines[0].startswith("polyad: error: ")
+    assert mentioned in lines[0]
+    assert done.stdout == ""
+
+
+def test_version():
+    """Oracle: polyad.__version__."""
+    done = polyad_cli("--version")
+    assert done.returncode == 0
+    assert done.stdout.strip() == f"polyad {polyad.__version__}"
+
+
+# --- check ----------------------------------------------------------------------
+
+CHECK_KEYS = {"kernel", "sizes", "tape_bytes", "strategy", "checks"}
+
+
+def test_check_succeeds_on_gemm():
+    """Oracle: the four oracles of polyad check all pass on gemm (exit 0)."""
+    done = polyad_cli("check", "examples/gemm.c")
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert done.stdout.startswith("check gemm at ni=8 nj=9 nk=10")
+    assert "FAILED" not in done.stdout
+    assert done.stdout.count("  ok  ") == 4
+
+
+def test_check_json_schema_and_options():
+    """Oracle: the documented schema; -D, --strategy and --wrt/--of echoed."""
+    done = polyad_cli("check", "examples/gemm.c", "--json", "-D", "ni=3", "-D", "nj=2",
+                      "-D", "nk=4", "--strategy", "stack", "--wrt", "A", "--of", "C")
+    assert done.returncode == 0, done.stdout + done.stderr
+    result = _strict_json(done.stdout)
+    assert set(result) >= CHECK_KEYS
+    assert result["kernel"] == "gemm"
+    assert result["sizes"] == {"ni": 3, "nj": 2, "nk": 4}
+    assert result["strategy"] == "stack"
+    assert result.get("wrt", ["A"]) == ["A"] and result.get("of", ["C"]) == ["C"]
+    assert isinstance(result["tape_bytes"], int) and result["tape_bytes"] >= 0
+    assert len(result["checks"]) == 4
+    for check in result["checks"]:
+        assert set(check) >= {"oracle", "max_rel_err", "ok"}
+        assert isinstance(check["oracle"], str) and check["ok"] is True
+        assert isinstance(check["max_rel_err"], float) and 0 <= check["max_rel_err"] < 1e-9
+
+
+def _gemm_with_nan(tmp_path) -> Path:
+    A = np.ones((2, 3))
+    A[0, 1] = np.nan
+    path = tmp_path / "nan.npz"
+    np.savez(path, A=A, ni=2, nk=3)
+    return path
+
+
+def test_check_fails_honestly(tmp_path):
+    """Oracle: a NaN in A makes alpha's gradient NaN, which no oracle can
+    confirm: exit 1 and a FAILED line (not an error: the input is valid)."""
+    done = polyad_cli("check", "examples/gemm.c", "--inputs", str(_gemm_with_nan(tmp_path)),
+                      "-D", "nj=2")
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert done.stdout.startswith("check gemm at ni=2 nj=2 nk=3")
+    assert "reverse-mode interpreter" in done.stdout and "FAILED" in done.stdout
+    assert "Traceback" not in done.stderr
+
+
+def test_check_json_of_a_failure_is_json(tmp_path):
+    """Oracle: strict JSON, and every check on a NaN gradient fails."""
+    done = polyad_cli("check", "examples/gemm.c", "--json", "--inputs",
+                      str(_gemm_with_nan(tmp_path)), "-D", "nj=2")
+    assert done.returncode == 1
+    result = _strict_json(done.stdout)
+    assert set(result) >= CHECK_KEYS
+    by_oracle = {c["oracle"]: c for c in result["checks"]}
+    assert not by_oracle["reverse-mode interpreter"]["ok"]
+    assert not by_oracle["dot product <w, J v> = <J^T w, v>"]["ok"]
+
+
+def test_check_fails_on_a_matrix_that_is_not_positive_definite(tmp_path):
+    """Oracle: Cholesky of a matrix that is not positive definite takes the
+    sqrt of a negative number, so the gradient is NaN: a failed check (1)."""
+    path = tmp_path / "indefinite.npz"
+    np.savez(path, A=0.1 * np.ones((4, 4)) - np.eye(4), n=4)
+    done = polyad_cli("check", "examples/cholesky.c", "--inputs", str(path))
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert "FAILED" in done.stdout
+
+
+# --- grad -----------------------------------------------------------------------
+
+def _compiles(path: Path) -> None:
+    done = subprocess.run(compiler_command() + ["-c", "-std=c99", "-Wall", "-o",
+                                                str(path.with_suffix(".o")), str(path)],
+                          capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+
+
+def test_grad_output_file_replaces_atomically(tmp_path):
+    """Oracle: the file system. An existing out.c is replaced (keeping its
+    permissions), no temporary file is left, and the file compiles."""
+    out = tmp_path / "out.c"
+    out.write_text("old contents\n")
+    out.chmod(0o640)
+    done = polyad_cli("grad", "examples/gemm.c", "--wrt", "A,B", "-o", str(out))
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == ""
+    text = out.read_text()
+    assert text.startswith("/* Generated by polyad from examples/gemm.c. */")
+    assert "void gemm_b(" in text and "A_b" in text and "B_b" in text
+    assert "alpha_b" not in text
+    assert out.stat().st_mode & 0o777 == 0o640
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out.c"]
+    _compiles(out)
+
+
+@pytest.mark.parametrize("args", [["{tmp}/syntax.c"], ["examples/gemm.c", "--wrt", "Z"]])
+def test_grad_failure_leaves_output_untouched(kernels, args):
+    """Oracle: the file system (content, modification time, no temporary)."""
+    out = kernels / "out.c"
+    out.write_text("precious\n")
+    stamp = out.stat().st_mtime_ns
+    before = sorted(p.name for p in kernels.iterdir())
+    done = polyad_cli("grad", *[a.replace("{tmp}", str(kernels)) for a in args],
+                      "-o", str(out))
+    assert done.returncode == 2
+    assert out.read_text() == "precious\n" and out.stat().st_mtime_ns == stamp
+    assert sorted(p.name for p in kernels.iterdir()) == before
+
+
+def test_grad_to_a_missing_directory_is_bad_input(tmp_path):
+    """Oracle: the CLI contract (an unwritable -o is the user's input)."""
+    done = polyad_cli("grad", "examples/gemm.c", "-o", str(tmp_path / "no" / "out.c"))
+    assert done.returncode == 2, done.stderr
+    assert done.stderr.startswith("polyad: error:") and "Traceback" not in done.stderr
+
+
+@pytest.mark.parametrize("mode, function", [("tangent", "gemm_d"), ("primal", "gemm"),
+                                            ("reverse", "gemm_b")])
+def test_grad_modes(tmp_path, mode, function):
+    """Oracle: the naming convention and the C compiler."""
+    out = tmp_path / f"{mode}.c"
+    done = polyad_cli("grad", "examples/gemm.c", "--mode", mode, "-o", str(out))
+    assert done.returncode == 0, done.stderr
+    text = out.read_text()
+    assert re.search(rf"^void {function}\(int ni, int nj, int nk, ", text, re.MULTILINE)
+    suffixes = {"tangent": "_d", "reverse": "_b", "primal": None}[mode]
+    for other in ("_d", "_b"):
+        assert (f"A{other}[" in text) == (other == suffixes)
+    _compiles(out)
+
+
+def test_grad_to_stdout_is_the_api_output():
+    """Oracle: polyad.generate_c on the same kernel (the CLI adds nothing)."""
+    done = polyad_cli("grad", "examples/gemm.c", "--wrt", "A,B")
+    assert done.returncode == 0, done.stderr
+    kernel = polyad.parse(ROOT / "examples" / "gemm.c")
+    expected = polyad.generate_c(polyad.grad(kernel, wrt=["A", "B"]))
+    assert done.stdout.split("\n", 1)[1] == expected.split("\n", 1)[1]
+
+
+# --- show --tape ----------------------------------------------------------------
+
+def test_show_tape_of_rnn():
+    """Oracle: reading rnn.c: s is overwritten by the next j's s = b[j]
+    before the reverse sweep reads it for tanh, so it is recorded (nt*nh - 1
+    values: the last s survives); the stack baseline records more."""
+    done = polyad_cli("show", "examples/rnn.c", "--tape")
+    assert done.returncode == 0, done.stderr
+    assert "S3 reads s at line 18: overwritten by S0 at line 13" in done.stdout
+    assert "Wh[j][k] at line 15: never overwritten" in done.stdout
+    match = re.search(r"at nt=3 nh=5 nx=4: exact records (\d+) values \((\d+) bytes\); "
+                      r"stack would record (\d+) \((\d+) bytes\)", done.stdout)
+    assert match, done.stdout
+    exact_values, exact_bytes, stack_values, stack_bytes = map(int, match.groups())
+    assert exact_values == 3 * 5 - 1 and exact_bytes == 8 * exact_values
+    assert stack_bytes > exact_bytes and stack_bytes == 8 * stack_values
+
+    done = polyad_cli("show", "examples/rnn.c", "--tape", "--json", "-D", "nt=4")
+    assert done.returncode == 0, done.stderr
+    plan = _strict_json(done.stdout)
+    assert plan["sizes"] == {"nt": 4, "nh": 5, "nx": 4}
+    assert plan["tape_bytes"] == 8 * (4 * 5 - 1) < plan["stack_tape_bytes"]
+    assert [e["read"] for e in plan["entries"]] == ["s"]
+    assert plan["entries"][0]["overwritten_by"] == ["S0", "S1", "S2"]
