@@ -68,6 +68,13 @@ def _add_derivative_arguments(parser: argparse.ArgumentParser) -> None:
                         "needed value, the Enzyme/Tapenade baseline); default exact")
 
 
+def _add_schedule_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--schedule", default="none", metavar="auto|none|FILE.json",
+                        help="schedule of the generated code: none (original order, "
+                        "exact reverse; default), auto (isl scheduler, tiling, parallel "
+                        "loops) or a trace written by Schedule.to_json")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="polyad", description="Fast, verified gradients of affine "
                      "loop kernels through the polyhedral model.")
@@ -80,6 +87,10 @@ def build_parser() -> argparse.ArgumentParser:
     _add_kernel_arguments(show)
     show.add_argument("--tape", action="store_true",
                       help="show the tape plan with the reason for each decision")
+    show.add_argument("--loops", "--schedule-report", dest="loops", action="store_true",
+                      help="show the loops of the gradient's schedule, which may run in "
+                      "parallel and why the others may not (with --schedule)")
+    _add_schedule_argument(show)
     _add_derivative_arguments(show)
     _add_size_arguments(show)
     show.add_argument("--json", action="store_true", help="print one JSON object")
@@ -91,6 +102,7 @@ def build_parser() -> argparse.ArgumentParser:
                       help="reverse (gradient, default), tangent (Jacobian-vector "
                       "product) or primal (the kernel regenerated from its model)")
     grad.add_argument("-o", "--output", help="write the C file here (default stdout)")
+    _add_schedule_argument(grad)
 
     check = commands.add_parser("check", help="compile the primal, tangent and adjoint "
                                 "code and check them against independent oracles")
@@ -102,6 +114,7 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("--seed", type=int, default=0, help="seed of the random inputs "
                        "(default 0)")
     check.add_argument("--json", action="store_true", help="print one JSON object")
+    _add_schedule_argument(check)
     return parser
 
 
@@ -159,7 +172,14 @@ def _names(values: list[str] | None) -> list[str] | None:
 
 def _show(args) -> int:
     kernel = api.parse(args.kernel, args.function)
-    if args.tape:
+    if args.loops or args.schedule != "none":
+        adjoint = api.grad(kernel, _names(args.wrt), _names(args.of), args.strategy)
+        schedule = api.load_schedule(adjoint, args.schedule) or api.schedule(adjoint)
+        if args.json:
+            _emit(_json(reports.schedule_summary(schedule)), None)
+        else:
+            _emit(reports.format_schedule(schedule), None)
+    elif args.tape:
         sizes = kernel.sizes(args.dataset, _sizes(args.sizes))
         adjoint = api.grad(kernel, _names(args.wrt), _names(args.of), args.strategy)
         stack = adjoint if args.strategy == "stack" else adjoint.with_strategy("stack")
@@ -185,7 +205,7 @@ def _grad(args) -> int:
         target = api.jvp(kernel, _names(args.wrt))
     else:
         target = api.grad(kernel, _names(args.wrt), _names(args.of), args.strategy)
-    _emit(api.generate_c(target), args.output)
+    _emit(api.generate_c(target, api.load_schedule(target, args.schedule)), args.output)
     return EXIT_OK
 
 
@@ -205,7 +225,8 @@ def _check(args) -> int:
     from_file = {p: int(given.pop(p)) for p in kernel.params if p in given}
     sizes = kernel.sizes(args.dataset, {**from_file, **_sizes(args.sizes)})
     result = api.check(kernel, sizes, wrt=_names(args.wrt), of=_names(args.of),
-                       strategy=args.strategy, seed=args.seed, inputs=given)
+                       strategy=args.strategy, seed=args.seed, inputs=given,
+                       schedule=args.schedule)
     if args.json:
         _emit(_json(result), None)
     else:

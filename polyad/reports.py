@@ -119,3 +119,31 @@ def format_tape(adjoint, stack, sizes: dict) -> str:
                  f"({adjoint.tape.bytes(sizes)} bytes); stack would record "
                  f"{stack.tape.values(sizes)} ({stack.tape.bytes(sizes)} bytes)")
     return "\n".join(lines)
+
+
+def schedule_summary(schedule) -> dict:
+    """The loops of a schedule as data (``polyad show --loops --json``)."""
+    return {
+        "program": schedule.program.name,
+        "steps": [step.to_dict() for step in schedule.trace],
+        "loops": [{"loop": str(r.loop), "sweep": r.sweep, "depth": r.depth,
+                   "instructions": list(r.instructions), "annotations": list(r.annotations),
+                   "parallel": r.parallel, "reason": r.reason} for r in schedule.loops()],
+    }
+
+
+def format_schedule(schedule) -> str:
+    """Which loops run in parallel and why the others do not (``polyad show
+    --loops``)."""
+    steps = ", ".join(step.primitive for step in schedule.trace) or "none"
+    lines = [f"schedule of {schedule.program.name} (steps: {steps})"]
+    sweep = None
+    for report in schedule.loops():
+        if report.sweep != sweep:
+            sweep = report.sweep
+            lines.append(f"  {sweep} sweep")
+        marks = f" [{', '.join(report.annotations)}]" if report.annotations else ""
+        verdict = "may run in parallel" if report.parallel else "sequential"
+        lines.append(f"    {'  ' * max(report.depth - 1, 0)}{report.loop}{marks}: {verdict}: "
+                     f"{report.reason}")
+    return "\n".join(lines)

@@ -39,6 +39,8 @@ SWEEPS = {0: "forward", 1: "reverse", 2: "finish"}
 #: a larger array per thread costs as much as the loop itself.
 SMALL_RANK = 0
 DEFAULT_TILE = 32
+#: At most this many classes for :meth:`Schedule.color`.
+MAX_COLORS = 8
 
 
 @dataclass(frozen=True)
@@ -102,6 +104,7 @@ class LoopReport:
     annotations: tuple[str, ...]
     parallel: bool
     reason: str
+    order: tuple = ()
 
 
 @dataclass(frozen=True)
@@ -190,7 +193,7 @@ class Schedule:
                 kind, iterator = _classify(m, position)
                 if kind == "const":
                     continue
-                loop = Loop(family, iterator + ("_tile" if kind == "tile" else ""))
+                loop = Loop(family, iterator + ("" if kind == "loop" else "_" + kind))
                 key = (position, self._group_key(m, position))
                 if key in seen:
                     continue
@@ -201,8 +204,9 @@ class Schedule:
                     loop, self._sweep(m), position,
                     tuple(sorted(g.get_tuple_name(isl.dim_type.in_) for g in group)),
                     tuple(kind for handle, kind in self.annotations if handle == loop),
-                    verdict.parallel, verdict.reason))
-        reports.sort(key=lambda r: (_sweep_order(r.sweep), r.instructions, r.depth))
+                    verdict.parallel, verdict.reason,
+                    order=tuple(_fixed(m, d) or 0 for d in range(position + 1))))
+        reports.sort(key=lambda r: r.order)
         return reports
 
     # --- primitives -------------------------------------------------------
@@ -335,6 +339,64 @@ class Schedule:
             "skew", (("loop", str(inner_handle)), ("outer", str(outer_handle)),
                      ("factor", factor))))
 
+    def color(self, loop: "Loop | str") -> "Schedule":
+        """Run a loop's iterations in classes ``x mod C``, one class after
+        the other, where C is one more than the largest distance at which
+        the increments of two iterations meet; within a class no two
+        iterations' increments meet, so the loop over a class may run in
+        parallel without atomics (the reverse sweep of a stencil scatters
+        into neighbours: C = 3 for a three-point stencil).
+
+        Precondition: the loop carries no dependence other than increments,
+        and those meet at a bounded distance.
+
+        Before::  for (i ...) { A_b[i - 1] += g; A_b[i + 1] += g; }
+        After ``color("S_b.i")``::
+                  for (r = 0; r < 3; r++) for (i ... with i % 3 == r ...) { ... }
+        """
+        handle = Loop.of(loop)
+        group, dim = self._group_of(handle)
+        verdict = self._parallel_verdict(group, dim)
+        if verdict.parallel:
+            raise ScheduleError(f"color: {handle} is already free of conflicts")
+        if not verdict.atomics_would_do:
+            raise ScheduleError(f"color: {handle}: {verdict.reason}")
+        classes = self._classes(group, dim)
+        if classes is None:
+            raise ScheduleError(f"color: increments of {handle}'s iterations meet "
+                                f"{MAX_COLORS} or more iterations apart")
+
+        def change(dims, domain):
+            residue = dims[dim].mod_val(isl.Val(classes))
+            return dims[:dim] + [residue] + dims[dim:]
+        return self._transformed(group, change, dim, 1,
+                                 Step("color", (("loop", str(handle)),)))
+
+    def _classes(self, group: list[isl.Map], position: int) -> int | None:
+        """The fewest classes C such that the increments of two iterations of
+        the loop at ``position`` meet only less than C apart (None: not
+        below MAX_COLORS)."""
+        names = {m.get_tuple_name(isl.dim_type.in_) for m in group}
+        by_name = {m.get_tuple_name(isl.dim_type.in_): m for m in group}
+        distances = []
+        for _, dependence in self.dependences.increments:
+            if not _between(dependence, names):
+                continue
+            source = by_name[dependence.get_tuple_name(isl.dim_type.in_)]
+            sink = by_name[dependence.get_tuple_name(isl.dim_type.out)]
+            pairs = dependence.apply_domain(source).apply_range(sink)
+            pairs = pairs.intersect(_carried_at(pairs.get_space(), position))
+            if not pairs.is_empty():
+                depth = pairs.dim(isl.dim_type.out)
+                distances.append(pairs.deltas()
+                                 .project_out(isl.dim_type.set, position + 1,
+                                              depth - position - 1)
+                                 .project_out(isl.dim_type.set, 0, position))
+        for classes in range(2, MAX_COLORS + 1):
+            if all(d.is_subset(_within(d.get_space(), classes)) for d in distances):
+                return classes
+        return None
+
     def unroll(self, loop: "Loop | str", factor: int) -> "Schedule":
         """Ask the C compiler to unroll a loop ``factor`` times
         (``#pragma GCC unroll``); always legal."""
@@ -446,13 +508,21 @@ class Schedule:
         result = self
         covered: set[str] = set()
         for report in self.loops():
-            if report.sweep != self._rescheduled_sweep() or not report.parallel:
+            if report.sweep != self._rescheduled_sweep():
                 continue
             if covered & set(report.instructions):
                 continue
-            # auto's own step records this: replaying auto marks it again.
-            result = replace(result.parallel(report.loop), trace=result.trace)
-            covered |= set(report.instructions)
+            # auto's own step records what it does: replaying auto does it again.
+            if report.parallel:
+                result = replace(result.parallel(report.loop), trace=result.trace)
+                covered |= set(report.instructions)
+            elif report.reason.startswith("increments of"):
+                try:
+                    colored = result.color(report.loop)
+                    result = replace(colored.parallel(report.loop), trace=result.trace)
+                    covered |= set(report.instructions)
+                except ScheduleError:
+                    continue
         return result
 
     def _rescheduled_sweep(self) -> str:
@@ -498,14 +568,18 @@ class Schedule:
     def _resolve(self, handle: Loop) -> tuple[isl.Map, int]:
         """One instruction map of the loop and the loop's dimension."""
         maps = self._instructions_of(handle.instruction)
-        kind_wanted = "tile" if handle.iterator.endswith("_tile") else "loop"
-        iterator = handle.iterator[:-len("_tile")] if kind_wanted == "tile" else handle.iterator
+        kind_wanted, iterator = "loop", handle.iterator
+        for kind in ("tile", "color"):
+            if handle.iterator.endswith("_" + kind):
+                kind_wanted, iterator = kind, handle.iterator[:-len(kind) - 1]
         for m in maps:
             for position in range(m.dim(isl.dim_type.out)):
                 if _classify(m, position) == (kind_wanted, iterator):
                     return m, position
-        available = sorted({str(r.loop) for r in self.loops()
-                            if r.loop.instruction == handle.instruction})
+        available = sorted({f"{handle.instruction}.{name}"
+                            + ("" if kind == "loop" else "_" + kind)
+                            for m in maps for position in range(m.dim(isl.dim_type.out))
+                            for kind, name in [_classify(m, position)] if kind != "const"})
         raise ScheduleError(f"no loop {handle} (loops of {handle.instruction}: "
                             f"{', '.join(available) or 'none'})")
 
@@ -604,6 +678,9 @@ class Schedule:
                                 + self._describe(dependence), (), (), False)
         reductions, conflicts = [], []
         for buffer, dependence in self.dependences.increments:
+            if not self.reassociate and _between(dependence, names) and carried(dependence):
+                return _Verdict(False, f"increments of {buffer} would be reordered "
+                                "(reassociation is forbidden)", (), (), False)
             if _between(dependence, names) and carried(dependence):
                 target = reductions if self._rank(buffer) <= SMALL_RANK else conflicts
                 if buffer not in target:
@@ -628,7 +705,7 @@ class _Verdict:
     atomics_would_do: bool
 
 
-_PRIMITIVES = {"tile": "tile", "interchange": "interchange", "fuse": "fuse",
+_PRIMITIVES = {"tile": "tile", "interchange": "interchange", "fuse": "fuse", "color": "color",
                "distribute": "distribute", "skew": "skew", "unroll": "unroll",
                "vectorize": "vectorize", "parallel": "parallel", "auto": "auto"}
 
@@ -694,6 +771,14 @@ def _nonempty(union: isl.UnionMap, domain: isl.UnionSet) -> isl.UnionMap:
     if union.is_empty():
         return isl.UnionMap.empty(domain.get_space())
     return union
+
+
+def _within(space: isl.Space, classes: int) -> isl.Set:
+    """{ [x] : -classes < x < classes }"""
+    local = isl.LocalSpace.from_space(space)
+    x = isl.PwAff.var_on_domain(local, isl.dim_type.set, 0)
+    bound = isl.PwAff.val_on_domain(isl.Set.universe(space), isl.Val(classes))
+    return x.lt_set(bound) & x.gt_set(bound.neg())
 
 
 def _carried_at(space: isl.Space, position: int) -> isl.Map:
@@ -768,7 +853,13 @@ def _tile_permutable_bands(tree: isl.Schedule, size: int) -> isl.Schedule:
             failure.append(error)
         return node
 
-    result = tree.map_schedule_node_bottom_up(visit)
+    context = isl.DEFAULT_CONTEXT
+    saved = context.get_tile_shift_point_loops()
+    context.set_tile_shift_point_loops(0)  # point loops keep the iterator itself
+    try:
+        result = tree.map_schedule_node_bottom_up(visit)
+    finally:
+        context.set_tile_shift_point_loops(saved)
     if failure:
         raise failure[0]
     return result
@@ -819,13 +910,12 @@ def _classify(m: isl.Map, position: int) -> tuple[str, str | None]:
             for d in range(len(names)):
                 if not inner.get_coefficient_val(isl.dim_type.in_, d).is_zero():
                     tile_dims.add(d)
+    if loop_dims & tile_dims:
+        return "color", names[max(loop_dims & tile_dims)]
     if loop_dims:
         return "loop", names[max(loop_dims)]
     if tile_dims:
         return "tile", names[max(tile_dims)]
     return "const", None
 
-
-def _sweep_order(sweep: str) -> int:
-    return {"forward": 0, "reverse": 1, "finish": 2}.get(sweep, 3)
 

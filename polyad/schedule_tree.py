@@ -115,4 +115,13 @@ def _counts_down(piece: isl.Map) -> bool:
             value = aff.get_coefficient_val(isl.dim_type.in_, d)
             if not value.is_zero():
                 signs.add(value.is_neg())
+        for q in range(aff.dim(isl.dim_type.div)):  # tile loops: floor(-i / 32)
+            weight = aff.get_coefficient_val(isl.dim_type.div, q)
+            if weight.is_zero():
+                continue
+            inner = aff.get_div(q)
+            for d in range(inner.dim(isl.dim_type.in_)):
+                value = inner.get_coefficient_val(isl.dim_type.in_, d)
+                if not value.is_zero():
+                    signs.add(value.is_neg() != weight.is_neg())
     return signs == {True}

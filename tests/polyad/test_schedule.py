@@ -1,0 +1,222 @@
+"""Schedule primitives: what each does to the loops, its trace round trip,
+and the ScheduleError of an illegal use. Oracles: the structure of the
+schedule and of the generated C; for correctness, the interpreter, the
+dot-product test and finite differences through verify.check_gradient."""
+
+from __future__ import annotations
+
+import ctypes
+import ctypes.util
+
+import islpy as isl
+import numpy as np
+import pytest
+
+import polyad
+from polyad import api, verify
+from polyad.errors import ScheduleError
+from polyad.model import maps_of
+from polyad.schedule import Schedule, _skewed
+from tests.conftest import EXAMPLES, example
+
+
+def _kernel(body: str, params: str = "int n, double x[n], double y[n], double z[n]"):
+    return polyad.parse(f"void k({params}) {{\n#pragma scop\n{body}\n#pragma endscop\n}}")
+
+
+def _loops(schedule: Schedule) -> dict[str, tuple[str, ...]]:
+    return {str(r.loop): r.annotations for r in schedule.loops()}
+
+
+def _checked(target, schedule: Schedule) -> None:
+    """The scheduled gradient passes every oracle, and the trace replays."""
+    replayed = Schedule.replay(target.schedule(), schedule.to_json())
+    assert replayed.flat.is_equal(schedule.flat)
+    assert replayed.annotations == schedule.annotations
+    kernel = target.kernel
+    result = verify.check_gradient(kernel, kernel.sizes(), wrt=target.wrt, of=target.of,
+                                   strategy=target.strategy,
+                                   schedule=lambda base: Schedule.replay(base,
+                                                                         schedule.to_json()))
+    assert all(c["ok"] for c in result["checks"]), result["checks"]
+
+
+GEMM = example("gemm")
+
+
+def test_tile_makes_tile_loops():
+    adjoint = polyad.grad(GEMM)
+    tiled = adjoint.schedule().tile(["S1_b.k", "S1_b.j"], [4, 5])
+    assert {"S1_b.k_tile", "S1_b.j_tile", "S1_b.k", "S1_b.j"} <= set(_loops(tiled))
+    plain = api.generate_c(adjoint).count("for (")
+    assert api.generate_c(adjoint, tiled).count("for (") == plain + 2
+    _checked(adjoint, tiled)
+
+
+def test_tile_refuses_a_nest_that_is_not_permutable():
+    # Gauss-Seidel in place: A[i][j] needs A[i-1][j+1] of the same sweep, a
+    # dependence of distance (1, -1) that rectangular tiles would break.
+    seidel = example("seidel_2d")
+    with pytest.raises(ScheduleError, match="violate a dependence: S0"):
+        api.schedule(seidel).tile(["S0.i", "S0.j"], [4, 4])
+
+
+def test_tile_refuses_loops_that_are_not_perfectly_nested():
+    with pytest.raises(ScheduleError, match="perfectly nested"):
+        polyad.grad(GEMM).schedule().tile(["S0_b.i", "S1_b.k"], [4, 4])
+
+
+def test_interchange_reorders_loops():
+    adjoint = polyad.grad(GEMM)
+    swapped = adjoint.schedule().interchange(["S1_b.k", "S1_b.j"], ["S1_b.j", "S1_b.k"])
+    depths = {str(r.loop): r.depth for r in swapped.loops()}
+    assert depths["S1_b.j"] < depths["S1_b.k"]
+    _checked(adjoint, swapped)
+
+
+def test_interchange_refuses_to_break_a_dependence():
+    with pytest.raises(ScheduleError, match="line 1[0-9]: A\\[i\\]\\[j\\]"):
+        api.schedule(example("seidel_2d")).interchange(["S0.i", "S0.j"], ["S0.j", "S0.i"])
+
+
+def test_fuse_and_distribute_are_inverse_on_an_independent_pair():
+    kernel = _kernel("for (int i = 0; i < n; i++) y[i] = x[i] * x[i];\n"
+                     "for (int i = 0; i < n; i++) z[i] = y[i] * 2.0;")
+    adjoint = polyad.grad(kernel, wrt=["x"], of=["z"])
+    schedule = adjoint.schedule()
+    fused = schedule.fuse("S1_b.i", "S0_b.i")
+    names = [r.instructions for r in fused.loops() if r.sweep == "reverse"]
+    assert ("S0_b", "S1_b") in names
+    _checked(adjoint, fused)
+    split = fused.distribute("S1_b.i")
+    assert [r.instructions for r in split.loops() if r.sweep == "reverse"] == [
+        ("S1_b",), ("S0_b",)]
+
+
+def test_fuse_refuses_to_read_before_write():
+    kernel = _kernel("for (int i = 0; i < n; i++) y[i] = x[i] * x[i];\n"
+                     "for (int i = 0; i < n; i++) z[i] = y[n - 1 - i];")
+    with pytest.raises(ScheduleError, match="must run before"):
+        api.schedule(kernel).fuse("S0.i", "S1.i")
+
+
+def test_distribute_refuses_a_loop_carried_cycle():
+    kernel = _kernel("for (int i = 1; i < n; i++) {\n y[i] = z[i - 1] * 2.0;\n"
+                     " z[i] = y[i] + x[i];\n}")
+    with pytest.raises(ScheduleError, match="violate a dependence"):
+        api.schedule(kernel).distribute("S0.i")
+
+
+def test_skew_shifts_a_loop_by_an_outer_one():
+    jacobi = example("jacobi_1d")
+    adjoint = polyad.grad(jacobi)
+    plain = adjoint.schedule()
+    skewed = plain.skew("S0_b.i", "S0_b.t", 1)
+    instruction = [m for m in maps_of(skewed.flat)
+                   if m.get_tuple_name(isl.dim_type.in_) == "S0_b"]
+    assert _skewed(instruction[0]) and not any(_skewed(m) for m in maps_of(plain.flat))
+    _checked(adjoint, skewed)
+    with pytest.raises(ScheduleError, match="not outside"):
+        adjoint.schedule().skew("S0_b.t", "S0_b.i", 1)
+
+
+def test_unroll_and_vectorize_emit_pragmas():
+    schedule = api.schedule(GEMM).unroll("S1.j", 4).vectorize("S1.j")
+    code = api.generate_c(GEMM, schedule)
+    assert "#pragma GCC unroll 4" in code and "#pragma omp simd" in code
+    with pytest.raises(ScheduleError, match="at least 1"):
+        api.schedule(GEMM).unroll("S1.j", 0)
+    with pytest.raises(ScheduleError, match="not an innermost loop"):
+        api.schedule(GEMM).vectorize("S1.k")
+
+
+def test_parallel_uses_a_reduction_for_a_scalar_and_refuses_a_race():
+    adjoint = polyad.grad(GEMM)
+    schedule = adjoint.schedule()
+    parallel = schedule.parallel("S1_b.k")
+    code = api.generate_c(adjoint, parallel)
+    assert "#pragma omp parallel for reduction(+: alpha_b[0:1])" in code
+    _checked(adjoint, parallel)
+    with pytest.raises(ScheduleError, match="increments of B_b .* meet"):
+        schedule.parallel("S1_b.i")
+    atomic = schedule.parallel("S1_b.i", atomics=True)
+    assert "#pragma omp atomic" in api.generate_c(adjoint, atomic)
+    _checked(adjoint, atomic)
+
+
+def test_parallel_refuses_a_carried_dependence():
+    with pytest.raises(ScheduleError, match="carries a dependence"):
+        api.schedule(GEMM).parallel("S1.k")
+
+
+def test_forbidding_reassociation_keeps_increments_in_order():
+    adjoint = polyad.grad(GEMM)
+    strict = adjoint.schedule(reassociate=False)
+    with pytest.raises(ScheduleError, match="reassociation"):
+        strict.parallel("S1_b.k")
+    with pytest.raises(ScheduleError):
+        strict.interchange(["S1_b.k", "S1_b.j"], ["S1_b.j", "S1_b.k"])
+
+
+def test_color_makes_a_stencil_adjoint_parallel_without_atomics():
+    adjoint = polyad.grad(example("jacobi_1d"))
+    schedule = adjoint.schedule()
+    with pytest.raises(ScheduleError, match="increments of"):
+        schedule.parallel("S1_b.i")
+    colored = schedule.color("S1_b.i").parallel("S1_b.i")
+    code = api.generate_c(adjoint, colored)
+    assert "#pragma omp parallel for\n" in code and "atomic" not in code
+    assert "-= 3" in code  # three classes: the stencil reaches one element each side
+    _checked(adjoint, colored)
+
+
+def test_unknown_loops_and_primitives_are_clear_errors():
+    schedule = polyad.grad(GEMM).schedule()
+    with pytest.raises(ScheduleError, match="loops of S1_b: S1_b.i, S1_b.j, S1_b.k"):
+        schedule.loop("S1_b", "q")
+    with pytest.raises(ScheduleError, match="no instruction 'S9_b'"):
+        schedule.loop("S9_b", "i")
+    with pytest.raises(ScheduleError, match="unknown schedule primitive 'spin'"):
+        Schedule.replay(schedule, '{"steps": [{"primitive": "spin"}]}')
+
+
+def test_an_illegal_step_changes_nothing():
+    schedule = api.schedule(example("seidel_2d"))
+    before = schedule.flat
+    with pytest.raises(ScheduleError):
+        schedule.interchange(["S0.i", "S0.j"], ["S0.j", "S0.i"])
+    assert schedule.flat.is_equal(before) and schedule.trace == ()
+
+
+@pytest.mark.parametrize("name", ["gemm", "jacobi_2d", "conv2d", "mlp"])
+def test_parallel_forward_loops_give_parallel_reverse_loops_without_atomics(name):
+    adjoint = polyad.grad(example(name))
+    schedule = adjoint.schedule().auto()
+    marked = [r for r in schedule.loops()
+              if r.sweep == "reverse" and any(a.startswith("parallel") for a in r.annotations)]
+    assert marked
+    assert not any("atomic" in a for r in marked for a in r.annotations)
+
+
+def _threads(count: int) -> None:
+    libgomp = ctypes.CDLL(ctypes.util.find_library("gomp") or "libgomp.so.1")
+    libgomp.omp_set_num_threads(count)
+
+
+@pytest.mark.parametrize("name", ["gemm", "jacobi_2d", "conv2d", "mlp", "lu", "softmax"])
+def test_one_and_two_threads_agree(name):
+    kernel = example(name)
+    adjoint = polyad.grad(kernel)
+    function = api.compile(adjoint, adjoint.schedule().auto())
+    sizes = kernel.sizes()
+    values = verify.kernel_inputs(kernel, sizes, seed=3)
+    rng = np.random.default_rng(4)
+    seeds = {f"{n}_b": rng.standard_normal(kernel.array(n).shape(sizes)) for n in adjoint.of}
+    results = []
+    for count in (1, 2):
+        _threads(count)
+        results.append(function(**values, **seeds))
+    _threads(1)
+    for name_b in (f"{n}_b" for n in adjoint.wrt):
+        one, two = np.asarray(results[0][name_b]), np.asarray(results[1][name_b])
+        assert np.allclose(one, two, rtol=1e-12, atol=1e-12 * np.max(np.abs(one))), name_b
