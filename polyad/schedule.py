@@ -481,8 +481,7 @@ class Schedule:
         tree = None if _too_costly(inside) else _bounded_schedule(constraints)
         maps = [m for m in maps_of(self.flat) if self._sweep(m) != target]
         if tree is not None:
-            if tile:
-                tree = _tile_permutable_bands(tree, int(tile))
+            tree = _tile_permutable_bands(tree, int(tile), self._innermost_score)
             scheduled = padded(maps_of(flat_schedule(tree)))
         if tree is None or any(_skewed(m) for m in scheduled):
             maps += reverse  # keep the exact reverse order
@@ -532,6 +531,30 @@ class Schedule:
         if self.origin.get("mode") != "reverse":
             return "forward"
         return SWEEPS.get(_fixed(m, 0), "?")
+
+    def _innermost_score(self, instruction: str, iterator: int) -> int:
+        """How well a loop over domain dimension ``iterator`` suits the
+        innermost position for an instruction: references invariant in it
+        (+1) or walking the last dimension with stride one (+2) are good,
+        others (a stride of a whole row) bad (-2)."""
+        score = 0
+        for reference in self.program.instruction(instruction).references.values():
+            if reference.relation is None or reference.relation.dim(isl.dim_type.out) == 0:
+                continue
+            index = isl.PwMultiAff.from_map(reference.relation)
+            last = index.dim(isl.dim_type.out) - 1
+            coefficients = []
+            for d in range(index.dim(isl.dim_type.out)):
+                values = {int(aff.get_coefficient_val(isl.dim_type.in_, iterator).to_python())
+                          for _, aff in index.get_pw_aff(d).get_pieces()}
+                coefficients.append(max(values, key=abs) if values else 0)
+            if not any(coefficients):
+                score += 1
+            elif not any(coefficients[:last]) and abs(coefficients[last]) == 1:
+                score += 2
+            else:
+                score -= 2
+        return score
 
     def _rank(self, buffer: str) -> int:
         return len(self.program.buffer(buffer).extents)
@@ -837,13 +860,19 @@ def _skewed(m: isl.Map) -> bool:
     return False
 
 
-def _tile_permutable_bands(tree: isl.Schedule, size: int) -> isl.Schedule:
+def _tile_permutable_bands(tree: isl.Schedule, size: int, score) -> isl.Schedule:
+    """Permutable bands of several loops get the loop best for the innermost
+    position (``score(instruction, domain dimension)``: unit stride, not a
+    row stride) innermost, then are tiled by ``size`` (0: not tiled)."""
     failure: list[BaseException] = []
 
     def visit(node: isl.ScheduleNode) -> isl.ScheduleNode:
         try:
             if (node.get_type() == isl.schedule_node_type.band
                     and node.band_n_member() > 1 and node.band_get_permutable()):
+                node = _innermost_first_choice(node, score)
+                if not size:
+                    return node
                 space = node.band_get_space()
                 sizes = isl.MultiVal.zero(space)
                 for d in range(node.band_n_member()):
@@ -863,6 +892,33 @@ def _tile_permutable_bands(tree: isl.Schedule, size: int) -> isl.Schedule:
     if failure:
         raise failure[0]
     return result
+
+
+def _innermost_first_choice(node: isl.ScheduleNode, score) -> isl.ScheduleNode:
+    """The band with its best innermost member moved innermost (a
+    permutation of a permutable band, so always legal)."""
+    partial = node.band_get_partial_schedule()
+    members = [partial.get_union_pw_aff(k) for k in range(node.band_n_member())]
+    totals = []
+    for member in members:
+        total = 0
+        for piece in maps_of(isl.UnionMap.from_union_pw_aff(member)):
+            name = piece.get_tuple_name(isl.dim_type.in_)
+            _, aff = isl.PwMultiAff.from_map(piece).get_pw_aff(0).get_pieces()[0]
+            used = [d for d in range(aff.dim(isl.dim_type.in_))
+                    if not aff.get_coefficient_val(isl.dim_type.in_, d).is_zero()]
+            if len(used) == 1:
+                total += score(name, used[0])
+        totals.append(total)
+    best = max(range(len(members)), key=lambda k: (totals[k], k))
+    if best == len(members) - 1:
+        return node
+    order = [k for k in range(len(members)) if k != best] + [best]
+    reordered = isl.UnionPwAffList.alloc(isl.DEFAULT_CONTEXT, len(members))
+    for k in order:
+        reordered = reordered.add(members[k])
+    schedule = isl.MultiUnionPwAff.from_union_pw_aff_list(partial.get_space(), reordered)
+    return node.delete().insert_partial_schedule(schedule).band_set_permutable(1)
 
 
 def _fixed(m: isl.Map, position: int) -> int | None:
