@@ -40,8 +40,9 @@ def compiler_command() -> list[str]:
 
 
 def compiler_flags(openmp: bool = False) -> list[str]:
+    """$CFLAGS (or the defaults), C99 with GNU extensions, and OpenMP."""
     flags = shlex.split(os.environ.get("CFLAGS", DEFAULT_CFLAGS))
-    flags += ["-std=gnu99", "-fPIC", "-shared"]
+    flags += ["-std=gnu99"]
     if openmp:
         flags.append("-fopenmp")
     return flags
@@ -60,25 +61,37 @@ def compiler_version(command: tuple[str, ...]) -> str:
 def shared_library(source: str, *, openmp: bool = False, include_dir: str | None = None,
                    what: str = "generated code") -> Path:
     """The path of a shared library built from C ``source`` (cached)."""
-    command = compiler_command()
     flags = compiler_flags(openmp)
     if include_dir:
         flags += ["-I", include_dir]
+    return _built(source, flags + ["-shared", "-fPIC"], ".so", what, include_dir)
+
+
+def executable(source: str, *, what: str = "a benchmark driver") -> Path:
+    """The path of a program built from C ``source`` (cached), linked with
+    libdl for drivers that load shared libraries."""
+    return _built(source, compiler_flags(False), "", what, None, libraries=["-ldl"])
+
+
+def _built(source: str, flags: list[str], suffix: str, what: str,
+           include_dir: str | None, libraries: tuple[str, ...] | list[str] = ()) -> Path:
+    command = compiler_command()
     # With an include directory the source may #include the user's headers:
     # key on what the compiler will see, so that editing a header rebuilds.
     seen = _preprocessed(command, include_dir, source) if include_dir else source
     key = hashlib.sha256("\0".join(
         [seen, *command, *flags, compiler_version(tuple(command))]).encode()).hexdigest()
     directory = cache_dir()
-    library = directory / f"{key[:32]}.so"
+    library = directory / f"{key[:32]}{suffix or '.exe'}"
     if library.exists():
         return library
     source_path = directory / f"{key[:32]}.c"
     write_atomically(source_path, source)
-    handle, temporary = tempfile.mkstemp(dir=directory, suffix=".so.tmp")
+    handle, temporary = tempfile.mkstemp(dir=directory, suffix=f"{suffix or '.exe'}.tmp")
     os.close(handle)
     try:
-        done = subprocess.run(command + flags + ["-o", temporary, str(source_path), "-lm"],
+        done = subprocess.run(command + flags + ["-o", temporary, str(source_path), "-lm",
+                                                 *libraries],
                               capture_output=True, text=True, timeout=600)
         if done.returncode != 0:
             raise CompileError(f"{command[0]} failed on {what} ({source_path}):\n"

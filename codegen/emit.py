@@ -114,6 +114,8 @@ class _Emitter:
         self.functions: list[str] = []
         self.iterators: list[str] = []
         self.by_address: frozenset[str] = frozenset()
+        self.accumulators: dict[str, str] = {}
+        self.accumulator_count = 0
         self.failure: BaseException | None = None
 
     def line(self, depth: int, text: str) -> None:
@@ -232,8 +234,12 @@ class _Emitter:
             value = outer.negated_text(init) if reverse else outer.text(init)
             self.line(depth + 1, f"const int {iterator} = {value};")
         else:
+            accumulators = self._accumulators(node.for_get_body(), marks)
+            for text, name in accumulators.items():
+                self.line(depth, f"double {name} = 0.0;")
             for mark in marks:
-                self._loop_pragma(mark, depth)
+                self._loop_pragma(mark, depth, tuple(accumulators.values()))
+            self.accumulators = {**self.accumulators, **accumulators}
             if reverse:
                 header = self.printer.reversed_loop_header(
                     iterator, node.for_get_init(), node.for_get_cond(), node.for_get_inc())
@@ -252,7 +258,41 @@ class _Emitter:
             self._node(node.for_get_body(), depth + 1)
         self.iterators.pop()
         self.line(depth, "}")
+        if not node.for_is_degenerate():
+            for text, name in accumulators.items():
+                self.accumulators.pop(text)
+                self.line(depth, f"{text} += {name};")
         self.printer, self.atomic = outer, outer_atomic
+
+    def _accumulators(self, body: isl.AstNode, marks: tuple[str, ...]) -> dict[str, str]:
+        """Register variables for the elements a vectorised loop only
+        increments and does not move (a simd reduction each): element text
+        -> variable name."""
+        buffers: set[str] = set()
+        for mark in marks:
+            kind, _, detail = mark.partition(":")
+            options = dict(p.split("=", 1) for p in detail.split(";") if "=" in p)
+            if kind == "simd" and options.get("accumulate"):
+                buffers |= set(options["accumulate"].split(","))
+        result: dict[str, str] = {}
+        if not buffers:
+            return result
+        for index in _instances(body):
+            texts = self.texts[index]
+            instruction = self.instructions[texts.instruction]
+            for symbol, expr in texts.references.items():
+                buffer = self.buffers[instruction.references[symbol].buffer]
+                if buffer.name in buffers:
+                    text = self._reference_text(buffer, expr)
+                    if text not in result:
+                        result[text] = f"_acc{self.accumulator_count}"
+                        self.accumulator_count += 1
+        return result
+
+    def _reference_text(self, buffer: Buffer, expr) -> str:
+        text = expr if isinstance(expr, str) else self.printer.text(expr)
+        by_pointer = buffer.by_pointer or buffer.name in self.by_address
+        return f"(*{text})" if by_pointer else text
 
     def _outlined(self, body: isl.AstNode) -> str:
         """Print a parallel loop's body as a static function and return the
@@ -283,9 +323,9 @@ class _Emitter:
         self.functions.append(f"static void {name}({', '.join(params)})\n{{\n{text}}}\n")
         return f"{name}({', '.join(arguments)})"
 
-    def _loop_pragma(self, mark: str, depth: int) -> None:
+    def _loop_pragma(self, mark: str, depth: int, accumulators: tuple[str, ...] = ()) -> None:
         """The pragma of a loop mark: ``parallel[:reduce=a,b][;atomic=c]``,
-        ``simd[:reduce=a]``, ``unroll:N``."""
+        ``simd[:accumulate=a,b]``, ``unroll:N``."""
         kind, _, detail = mark.partition(":")
         options = dict(part.split("=", 1) for part in detail.split(";") if "=" in part)
         if kind == "unroll":
@@ -297,6 +337,8 @@ class _Emitter:
         if options.get("reduce"):
             sections = ", ".join(self._section(b) for b in options["reduce"].split(","))
             clause = f" reduction(+: {sections})"
+        if kind == "simd" and accumulators:
+            clause = f" reduction(+: {', '.join(accumulators)})"
         if options.get("atomic"):
             self.atomic = self.atomic | frozenset(options["atomic"].split(","))
         directive = "parallel for" if kind == "parallel" else "simd"
@@ -316,9 +358,8 @@ class _Emitter:
         names: dict[sympy.Symbol, str] = {}
         for symbol, expr in texts.references.items():
             buffer = self.buffers[instruction.references[symbol].buffer]
-            text = expr if isinstance(expr, str) else self.printer.text(expr)
-            by_pointer = buffer.by_pointer or buffer.name in self.by_address
-            names[symbol] = f"(*{text})" if by_pointer else text
+            text = self._reference_text(buffer, expr)
+            names[symbol] = self.accumulators.get(text, text)
         iterators = {name: self.printer.text(expr) for name, expr in texts.iterators.items()}
         lines = []
         for symbol, reference in instruction.references.items():
@@ -372,6 +413,24 @@ def _comment_text(text: str) -> str:
     """``text`` made safe inside a C block comment: no ``*/`` to end it early,
     no ``/*`` for -Wcomment to warn about (source lines may hold comments)."""
     return text.replace("*/", "* /").replace("/*", "/ *")
+
+
+def _instances(node: isl.AstNode) -> list[int]:
+    """The annotation indices of the statement instances under a node."""
+    kind = node.get_type()
+    if kind == isl.ast_node_type.user:
+        return [int(node.get_annotation().get_name()[len("instance"):])]
+    if kind == isl.ast_node_type.block:
+        children = node.block_get_children()
+        return [i for k in range(children.n_ast_node()) for i in _instances(children.get_at(k))]
+    if kind == isl.ast_node_type.for_:
+        return _instances(node.for_get_body())
+    if kind == isl.ast_node_type.if_:
+        found = _instances(node.if_get_then_node())
+        return found + (_instances(node.if_get_else_node()) if node.if_has_else_node() else [])
+    if kind == isl.ast_node_type.mark:
+        return _instances(node.mark_get_node())
+    return []
 
 
 def _local_name(symbol: sympy.Symbol) -> str:

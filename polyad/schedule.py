@@ -38,7 +38,7 @@ SWEEPS = {0: "forward", 1: "reverse", 2: "finish"}
 #: increments of a parallel loop's iterations meet on them; a private copy of
 #: a larger array per thread costs as much as the loop itself.
 SMALL_RANK = 0
-DEFAULT_TILE = 32
+DEFAULT_TILE = 128
 #: At most this many classes for :meth:`Schedule.color`.
 MAX_COLORS = 8
 
@@ -410,19 +410,30 @@ class Schedule:
     def vectorize(self, loop: "Loop | str") -> "Schedule":
         """Mark an innermost loop ``#pragma omp simd``.
 
-        Precondition: no dependence is carried by the loop (increments of
-        scalars and vectors become simd reductions).
+        Precondition: no dependence is carried by the loop, but for
+        increments of an element that stays the same along the loop (a
+        scalar such as ``alpha_b``, or ``A_b[i][k]`` in a loop over ``j``)
+        and is not otherwise touched in it: those are accumulated in a local
+        register variable that is a simd reduction (reassociating the sum),
+        then added to the element after the loop.
+
+        Before::  for (j ...) { A_b[i][k] += B[k][j] * g[i][j]; B_b[k][j] += ...; }
+        After ``vectorize("S_b.j")``::
+                  double acc = 0;
+                  #pragma omp simd reduction(+: acc)
+                  for (j ...) { acc += B[k][j] * g[i][j]; B_b[k][j] += ...; }
+                  A_b[i][k] += acc;
         """
         handle = Loop.of(loop)
         group, dim = self._group_of(handle)
         if any(_classify(m, d)[0] != "const" for m in group
                for d in range(dim + 1, _depth(m))):
             raise ScheduleError(f"vectorize: {handle} is not an innermost loop")
-        verdict = self._parallel_verdict(group, dim)
+        verdict = self._parallel_verdict(group, dim, invariant_ok=True)
         if not verdict.parallel:
             raise ScheduleError(f"vectorize: {handle}: {verdict.reason}")
-        kind = "simd" + (":reduce=" + ",".join(verdict.reductions) if verdict.reductions
-                         else "")
+        kind = "simd" + (":accumulate=" + ",".join(verdict.reductions)
+                         if verdict.reductions else "")
         return self._annotated(handle, kind, Step("vectorize", (("loop", str(handle)),)))
 
     def parallel(self, loop: "Loop | str", atomics: bool = False) -> "Schedule":
@@ -456,9 +467,12 @@ class Schedule:
 
         isl's answer is taken only when it keeps loops unskewed (a skewed
         wavefront over a time loop runs slower on one thread than the plain
-        reversal) and is found within a bounded amount of isl work; otherwise
-        the reverse sweep keeps the exact reverse order and only gains
-        parallel loops. The forward sweep keeps its order, so primal results
+        reversal), is found within a bounded amount of isl work, and gives
+        innermost loops better strides than the exact reverse order (which
+        inherits the forward sweep's); otherwise the reverse sweep keeps the
+        exact reverse order. Either way, the outermost loop of each nest
+        that may run in parallel does, and innermost loops are vectorised
+        with their increments of unmoved elements accumulated in registers. The forward sweep keeps its order, so primal results
         stay bitwise identical. (On a kernel or tangent program, auto
         reschedules the whole program; dependences are exact, so each value
         is still computed by the same operations.)"""
@@ -483,15 +497,25 @@ class Schedule:
         if tree is not None:
             tree = _tile_permutable_bands(tree, int(tile), self._innermost_score)
             scheduled = padded(maps_of(flat_schedule(tree)))
+        step = Step("auto", (("tile", int(tile)),))
+        kept = tuple((h, k) for h, k in self.annotations if not self._in_reverse(h))
+        plain = replace(self._checked(padded(maps + reverse), step),
+                        annotations=kept)._parallelize_reverse()
         if tree is None or any(_skewed(m) for m in scheduled):
-            maps += reverse  # keep the exact reverse order
-        else:
-            maps += [with_prefix(m, 1) if target == "reverse" else m for m in scheduled]
-        result = self._checked(padded(maps), Step("auto", (("tile", int(tile)),)))
-        # Drop annotations of the reverse sweep: its loops are new.
-        result = replace(result, annotations=tuple(
-            (h, k) for h, k in self.annotations if not self._in_reverse(h)))
-        return result._parallelize_reverse()
+            return plain
+        candidate = [with_prefix(m, 1) if target == "reverse" else m for m in scheduled]
+        rescheduled = replace(self._checked(padded(maps + candidate), step),
+                              annotations=kept)._parallelize_reverse()
+        # isl's order wins on better strides of the innermost loops, or on
+        # equal strides with parallel loops where the exact reverse has none.
+        better = self._stride_score(candidate) - self._stride_score(reverse)
+        if better > 0 or (better == 0 and rescheduled._parallel_count() >
+                          plain._parallel_count() == 0):
+            return rescheduled
+        return plain
+
+    def _parallel_count(self) -> int:
+        return sum(1 for _, kind in self.annotations if kind.startswith("parallel"))
 
     # --- helpers ------------------------------------------------------------
     def _in_reverse(self, handle: Loop) -> bool:
@@ -506,10 +530,11 @@ class Schedule:
         parallel (without atomics)."""
         result = self
         covered: set[str] = set()
-        for report in self.loops():
-            if report.sweep != self._rescheduled_sweep():
-                continue
+        reports = [r for r in self.loops() if r.sweep == self._rescheduled_sweep()]
+        for report in reports:
             if covered & set(report.instructions):
+                continue
+            if not self._worth_a_parallel_region(report, reports):
                 continue
             # auto's own step records what it does: replaying auto does it again.
             if report.parallel:
@@ -522,6 +547,39 @@ class Schedule:
                     covered |= set(report.instructions)
                 except ScheduleError:
                     continue
+        return result._vectorize_innermost()
+
+    @staticmethod
+    def _worth_a_parallel_region(report: LoopReport, reports: list[LoopReport]) -> bool:
+        """Whether a parallel region around this loop pays for itself: it
+        is the outermost loop of its nest, or it holds a loop of its own and
+        runs inside at most one loop (tile and color loops aside), so that
+        regions are few and each does a good share of work."""
+        enclosing = [other for other in reports if other.depth < report.depth
+                     and set(report.instructions) <= set(other.instructions)
+                     and not other.loop.iterator.endswith(("_tile", "_color"))]
+        if not enclosing:
+            return True
+        holds_a_loop = any(other.depth > report.depth
+                           and set(other.instructions) & set(report.instructions)
+                           for other in reports)
+        return holds_a_loop and len(enclosing) <= 1
+
+    def _vectorize_innermost(self) -> "Schedule":
+        """Vectorise each innermost loop of the rescheduled sweep that may
+        be (reassociating increments of elements it does not move)."""
+        result = self
+        reports = [r for r in self.loops() if r.sweep == self._rescheduled_sweep()]
+        for report in reports:
+            deeper = any(other.depth > report.depth
+                         and set(other.instructions) & set(report.instructions)
+                         for other in reports)
+            if deeper or any(a.startswith("parallel") for a in report.annotations):
+                continue
+            try:
+                result = replace(result.vectorize(report.loop), trace=result.trace)
+            except ScheduleError:
+                continue
         return result
 
     def _rescheduled_sweep(self) -> str:
@@ -531,6 +589,19 @@ class Schedule:
         if self.origin.get("mode") != "reverse":
             return "forward"
         return SWEEPS.get(_fixed(m, 0), "?")
+
+    def _stride_score(self, maps: list[isl.Map]) -> int:
+        """The sum over instructions of how well their innermost loop suits
+        the innermost position (see :meth:`_innermost_score`)."""
+        total = 0
+        for m in maps:
+            name = m.get_tuple_name(isl.dim_type.in_)
+            loops = [_classify(m, d) for d in range(m.dim(isl.dim_type.out))]
+            loops = [iterator for kind, iterator in loops if kind == "loop"]
+            if loops:
+                instruction = self.program.instruction(name)
+                total += self._innermost_score(name, instruction.iterators.index(loops[-1]))
+        return total
 
     def _innermost_score(self, instruction: str, iterator: int) -> int:
         """How well a loop over domain dimension ``iterator`` suits the
@@ -555,6 +626,33 @@ class Schedule:
             else:
                 score -= 2
         return score
+
+    def _accumulable(self, buffer: str, group: list[isl.Map], position: int) -> bool:
+        """Whether, in the loop at ``position``, every reference to ``buffer``
+        is an increment of an element the loop does not move."""
+        for m in group:
+            instruction = self.program.instruction(m.get_tuple_name(isl.dim_type.in_))
+            kind, iterator = _classify(m, position)
+            if kind != "loop":
+                return False
+            dim = instruction.iterators.index(iterator)
+            values = set()
+            for assignment in instruction.body:
+                values |= assignment.value.free_symbols
+            for symbol, reference in instruction.references.items():
+                if reference.buffer != buffer:
+                    continue
+                if symbol in values or reference.relation is None:
+                    return False  # read, not only incremented
+                if not all(assignment.op == "+=" for assignment in instruction.body
+                           if assignment.target == symbol):
+                    return False
+                index = isl.PwMultiAff.from_map(reference.relation)
+                for d in range(index.dim(isl.dim_type.out)):
+                    for _, aff in index.get_pw_aff(d).get_pieces():
+                        if not aff.get_coefficient_val(isl.dim_type.in_, dim).is_zero():
+                            return False
+        return True
 
     def _rank(self, buffer: str) -> int:
         return len(self.program.buffer(buffer).extents)
@@ -685,7 +783,12 @@ class Schedule:
                 f"{sink}{tuple(values[n_in:])} ({where(sink)})"
                 + (f" at {sizes}" if sizes else ""))
 
-    def _parallel_verdict(self, group: list[isl.Map], position: int) -> "_Verdict":
+    def _parallel_verdict(self, group: list[isl.Map], position: int,
+                          invariant_ok: bool = False) -> "_Verdict":
+        """Whether the loop at ``position`` over ``group`` may run its
+        iterations at once. Conflicting increments of scalars are
+        reductions; with ``invariant_ok`` (vectorisation), so are those of
+        any element the loop does not move and only increments."""
         names = {m.get_tuple_name(isl.dim_type.in_) for m in group}
         by_name = {m.get_tuple_name(isl.dim_type.in_): m for m in group}
 
@@ -705,7 +808,10 @@ class Schedule:
                 return _Verdict(False, f"increments of {buffer} would be reordered "
                                 "(reassociation is forbidden)", (), (), False)
             if _between(dependence, names) and carried(dependence):
-                target = reductions if self._rank(buffer) <= SMALL_RANK else conflicts
+                small = self._rank(buffer) <= SMALL_RANK
+                if invariant_ok:
+                    small = self._accumulable(buffer, group, position)
+                target = reductions if small else conflicts
                 if buffer not in target:
                     target.append(buffer)
         if conflicts:

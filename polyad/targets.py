@@ -50,7 +50,7 @@ def program_of(target: Kernel | Adjoint | Tangent, schedule: Schedule | None = N
         default = tangent_program(target)
     else:
         default = primal_program(target)
-    if schedule is None or not schedule.trace:
+    if schedule is None or not (schedule.trace or schedule.annotations):
         return default
     if {i.name for i in schedule.program.instructions} != {i.name for i in default.instructions} \
             or schedule.program.name != default.name:
