@@ -6,6 +6,11 @@ STAMP := $(VENV)/.installed
 # pytest-xdist spreads the suite over the machine's cores.
 JOBS ?= auto
 
+DATASET ?= medium
+THREADS ?= 1
+FUZZ_EXAMPLES ?= 3000
+BENCH_STAMP := $(VENV)/.bench-installed
+
 .PHONY: install demo test test-all fuzz bench clean
 
 $(STAMP): pyproject.toml
@@ -24,6 +29,19 @@ test: $(STAMP)
 
 test-all: $(STAMP)
 	$(BIN)/python -m pytest -q -n $(JOBS) -m ''
+
+# Thousands of random kernels against the interpreter (the suite runs 200).
+fuzz: $(STAMP)
+	POLYAD_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(BIN)/python -m pytest -q tests/polyad/test_fuzz.py
+
+$(BENCH_STAMP): $(STAMP) pyproject.toml
+	$(BIN)/python -m pip install --quiet -e '.[test,bench]'
+	touch $(BENCH_STAMP)
+
+# Every example against the stack baseline, JAX and (with ENZYME_PLUGIN and
+# CLANG set) Enzyme: bench/out/results.{csv,md,png,json}.
+bench: $(BENCH_STAMP)
+	$(MAKE) -C bench run PYTHON=$(abspath $(BIN)/python) DATASET=$(DATASET) THREADS=$(THREADS)
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .hypothesis bench/out

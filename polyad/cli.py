@@ -15,7 +15,8 @@ import traceback
 
 import numpy as np
 
-from polyad import __version__, api
+from polyad import __version__, api, bench
+from polyad.bench import DEFAULT_VARIANTS, VARIANTS
 from polyad.errors import PolyadError, UsageError
 from polyad.files import write_atomically
 from polyad import reports
@@ -115,6 +116,22 @@ def build_parser() -> argparse.ArgumentParser:
                        "(default 0)")
     check.add_argument("--json", action="store_true", help="print one JSON object")
     _add_schedule_argument(check)
+
+    bench = commands.add_parser("bench", help="time the original kernel and gradient "
+                                "variants (each checked against exact first)")
+    _add_kernel_arguments(bench)
+    bench.add_argument("--wrt", action="append", metavar="NAMES", help="as for grad")
+    bench.add_argument("--of", action="append", metavar="NAMES", help="as for grad")
+    _add_size_arguments(bench)
+    bench.add_argument("--variants", default=",".join(DEFAULT_VARIANTS),
+                       help=f"comma separated, among {', '.join(VARIANTS)} "
+                       f"(default {','.join(DEFAULT_VARIANTS)})")
+    bench.add_argument("--schedule", action="append", default=[], metavar="FILE.json",
+                       help="also time the exact gradient in this schedule (repeatable)")
+    bench.add_argument("--repeat", type=int, default=10, help="timed calls (default 10)")
+    bench.add_argument("--threads", type=int, default=1, help="OMP_NUM_THREADS (default 1)")
+    bench.add_argument("--seed", type=int, default=0, help="seed of the random inputs")
+    bench.add_argument("--json", action="store_true", help="print one JSON object")
     return parser
 
 
@@ -234,7 +251,20 @@ def _check(args) -> int:
     return EXIT_OK if all(c["ok"] for c in result["checks"]) else EXIT_FAILED
 
 
-_COMMANDS = {"show": _show, "grad": _grad, "check": _check}
+def _bench(args) -> int:
+    kernel = api.parse(args.kernel, args.function)
+    sizes = kernel.sizes(args.dataset, _sizes(args.sizes))
+    if args.repeat < 1 or args.threads < 1:
+        raise UsageError("--repeat and --threads take positive numbers")
+    variants = tuple(v.strip() for v in args.variants.split(",") if v.strip())
+    result = bench.bench(kernel, sizes, variants=variants, schedules=tuple(args.schedule),
+                         repeat=args.repeat, threads=args.threads, seed=args.seed,
+                         wrt=_names(args.wrt), of=_names(args.of))
+    _emit(_json(result) if args.json else reports.format_bench(result), None)
+    return EXIT_OK if all(v["verified"] for v in result["variants"]) else EXIT_FAILED
+
+
+_COMMANDS = {"show": _show, "grad": _grad, "check": _check, "bench": _bench}
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -1,0 +1,85 @@
+"""Enzyme as a peer: the original kernel differentiated by __enzyme_autodiff.
+
+Enabled when ENZYME_PLUGIN (a ClangEnzyme-<N>.so) and CLANG (a clang of the
+same LLVM version) are set; see docs/benchmarks.md. The wrapper has the
+signature of polyad's gradient function (kernel arguments, then X_b for each
+array differentiated), so polyad's own driver times it and polyad's exact
+gradient checks it. Scalars are passed to Enzyme as constants: only array
+gradients are compared.
+"""
+
+from __future__ import annotations
+
+import os
+import shlex
+import statistics
+import subprocess
+import tempfile
+from pathlib import Path
+
+import codegen
+from codegen.binding import CompiledFunction
+from codegen.compile import argument_specs
+from codegen.driver import time_function
+from codegen.emit import signature
+from polyad.adjoint import grad
+from polyad.bench import bench_inputs
+from polyad.lowering import adjoint_program
+from polyad.verify import relative_error
+
+SYMBOL = "polyad_enzyme_gradient"
+
+
+def enzyme_available() -> bool:
+    plugin, clang = os.environ.get("ENZYME_PLUGIN"), os.environ.get("CLANG")
+    return bool(plugin and clang and Path(plugin).exists())
+
+
+def wrapper_source(kernel) -> str:
+    """The original file plus a function calling __enzyme_autodiff on it."""
+    adjoint = grad(kernel)
+    program = adjoint_program(adjoint)
+    differentiated = set(adjoint.wrt) | set(adjoint.of)
+    arguments = []
+    for param in kernel.signature:
+        array = kernel.array(param.name) if param.kind != "size" else None
+        if array is not None and not array.is_scalar and param.name in differentiated:
+            arguments += ["enzyme_dup", param.name, f"{param.name}_b"]
+        else:
+            arguments += ["enzyme_const", param.name]
+    entry = signature(program).replace(f"void {program.name}(", f"void {SYMBOL}(", 1)
+    return (kernel.source.text + "\n\nextern void __enzyme_autodiff(void *, ...);\n"
+            "extern int enzyme_dup, enzyme_const;\n"
+            f"{entry}\n{{\n  __enzyme_autodiff((void *){kernel.name}, "
+            f"{', '.join(arguments)});\n}}\n")
+
+
+def enzyme_variant(kernel, sizes: dict, repeat: int, threads: int, reference: dict) -> dict:
+    """Build, check and time Enzyme's gradient of the kernel."""
+    adjoint = grad(kernel)
+    program = adjoint_program(adjoint)
+    directory = Path(tempfile.mkdtemp(prefix="polyad-enzyme-"))
+    source, library = directory / "enzyme.c", directory / "enzyme.so"
+    source.write_text(wrapper_source(kernel))
+    flags = shlex.split(os.environ.get("CFLAGS", codegen.build.DEFAULT_CFLAGS))
+    command = [os.environ["CLANG"], *flags, "-fPIC", "-shared",
+               f"-fplugin={os.environ['ENZYME_PLUGIN']}", "-o", str(library), str(source), "-lm"]
+    done = subprocess.run(command, capture_output=True, text=True)
+    if done.returncode != 0:
+        return {"name": "enzyme", "available": False,
+                "reason": "build failed: " + done.stderr.strip().splitlines()[-1]}
+    function = CompiledFunction(library, SYMBOL, argument_specs(program), program.context)
+    values, seeds = bench_inputs(kernel, sizes, 0, adjoint.of)
+    out = function(**values, **seeds)
+    arrays = [n for n in reference if not kernel.array(n).is_scalar]
+    error = max((relative_error(out[f"{n}_b"], reference[n]) for n in arrays), default=0.0)
+    if error > 1e-8:
+        return {"name": "enzyme", "available": True, "verified": False,
+                "max_rel_err_vs_exact": error}
+    run = time_function(library, SYMBOL, function.arguments,
+                        function.prepare({**values, **seeds}), repeat=repeat, threads=threads)
+    seconds = run["seconds"]
+    return {"name": "enzyme", "available": True, "verified": True,
+            "median_s": statistics.median(seconds), "min_s": min(seconds),
+            "max_s": max(seconds), "peak_rss_bytes": run["peak_rss_bytes"],
+            "max_rel_err_vs_exact": error}

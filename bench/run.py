@@ -1,0 +1,235 @@
+"""`make bench`: every example through `polyad bench`, the peers beside it,
+and the tables and plot in bench/out/.
+
+    python bench/run.py [--dataset small|medium|large] [--threads 1] [--out bench/out]
+
+polyad's variants are timed by `polyad bench --json` (its C drivers); JAX is
+timed here, on the same inputs and seeds, compile time apart; Enzyme, when
+ENZYME_PLUGIN and CLANG are set, is built as a shared library with the
+signature of polyad's gradient and timed by `polyad bench`'s own driver.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "bench"))
+
+import polyad  # noqa: E402
+from polyad.bench import bench_inputs, reference_gradient  # noqa: E402
+from polyad.verify import relative_error  # noqa: E402
+
+try:  # JAX is an optional benchmark dependency (the `bench` extra)
+    from peers.jax_ports import PORTS as JAX_PORTS  # noqa: E402
+    import jax  # noqa: E402
+except ImportError:  # pragma: no cover - depends on the machine
+    JAX_PORTS, jax = {}, None
+
+try:  # matplotlib too
+    import matplotlib  # noqa: E402
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt  # noqa: E402
+except ImportError:  # pragma: no cover
+    plt = None
+
+from peers.enzyme import enzyme_available, enzyme_variant  # noqa: E402
+
+POLYAD_VARIANTS = ("stack", "exact", "auto")
+PEER_AGREEMENT = 1e-8
+
+
+def run_polyad(example: Path, dataset: str, threads: int, repeat: int) -> dict:
+    command = [sys.executable, "-m", "polyad.cli", "bench", str(example), "--dataset", dataset,
+               "--threads", str(threads), "--repeat", str(repeat), "--json"]
+    done = subprocess.run(command, capture_output=True, text=True, cwd=ROOT)
+    if done.returncode not in (0, 1):
+        raise RuntimeError(f"{' '.join(command)} failed: {done.stderr.strip()}")
+    return json.loads(done.stdout)
+
+
+def run_jax(name: str, kernel, sizes: dict, repeat: int, reference: dict) -> dict:
+    if name not in JAX_PORTS:
+        return {"name": "jax", "available": False, "reason": "no JAX port of this kernel"}
+    adjoint = polyad.grad(kernel)
+    values, seeds = bench_inputs(kernel, sizes, 0, adjoint.of)
+    plain_seeds = {key[:-len("_b")]: value for key, value in seeds.items()}
+    fn, args, unpack = JAX_PORTS[name].make(sizes, values, plain_seeds)
+    start = time.perf_counter()
+    result = jax.block_until_ready(fn(*args))
+    compile_s = time.perf_counter() - start
+    gradient = unpack(result)
+    error = max(relative_error(gradient[n], reference[n]) for n in reference)
+    if error > PEER_AGREEMENT:
+        return {"name": "jax", "available": True, "verified": False,
+                "max_rel_err_vs_exact": error}
+    seconds = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        jax.block_until_ready(fn(*args))
+        seconds.append(time.perf_counter() - start)
+    return {"name": "jax", "available": True, "verified": True, "median_s":
+            statistics.median(seconds), "min_s": min(seconds), "max_s": max(seconds),
+            "compile_s": compile_s, "max_rel_err_vs_exact": error}
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--dataset", default="medium", choices=("small", "medium", "large"))
+    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--repeat", type=int, default=10)
+    parser.add_argument("--out", default=str(ROOT / "bench" / "out"))
+    parser.add_argument("--only", nargs="*", help="example names (default: all)")
+    args = parser.parse_args()
+    os.environ["OMP_NUM_THREADS"] = str(args.threads)
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    examples = sorted((ROOT / "examples").glob("*.c"))
+    if args.only:
+        examples = [e for e in examples if e.stem in args.only]
+    rows = []
+    started = time.time()
+    for example in examples:
+        kernel = polyad.parse(example)
+        result = run_polyad(example, args.dataset, args.threads, args.repeat)
+        sizes = result["sizes"]
+        reference = reference_gradient(kernel, sizes)
+        peers = [run_jax(example.stem, kernel, sizes, args.repeat, reference)]
+        if enzyme_available():
+            peers.append(enzyme_variant(kernel, sizes, args.repeat, args.threads, reference))
+        else:
+            peers.append({"name": "enzyme", "available": False,
+                          "reason": "set ENZYME_PLUGIN and CLANG (docs/benchmarks.md)"})
+        primal = next(v for v in result["variants"] if v["name"] == "primal")["median_s"]
+        stack = next((v.get("median_s") for v in result["variants"] if v["name"] == "stack"),
+                     None)
+        for peer in peers:
+            if peer.get("median_s"):
+                peer["ratio_to_primal"] = peer["median_s"] / primal
+                peer["speedup_vs_stack"] = stack / peer["median_s"] if stack else None
+        result["peers"] = peers
+        rows.append(result)
+        print(f"  {example.stem:<12} " + "  ".join(
+            f"{v['name']} {v['ratio_to_primal']:.2f}" if v.get("ratio_to_primal")
+            else f"{v['name']} -" for v in result["variants"][1:] + peers), flush=True)
+    write_outputs(rows, out, args)
+    print(f"\nwrote {out}/results.csv, results.md, results.png, results.json "
+          f"in {time.time() - started:.0f} s")
+    print(summary(rows))
+    return 0
+
+
+def variant_columns(rows: list[dict]) -> list[str]:
+    names = []
+    for row in rows:
+        for v in row["variants"][1:] + row["peers"]:
+            if v["name"] not in names:
+                names.append(v["name"])
+    return names
+
+
+def _entry(row: dict, name: str) -> dict:
+    for v in row["variants"] + row["peers"]:
+        if v["name"] == name:
+            return v
+    return {}
+
+
+def summary(rows: list[dict]) -> str:
+    lines = ["median gradient/primal ratio per variant:"]
+    for name in variant_columns(rows):
+        ratios = [_entry(r, name).get("ratio_to_primal") for r in rows]
+        ratios = [x for x in ratios if x]
+        if ratios:
+            lines.append(f"  {name:<8} {statistics.median(ratios):6.2f}  (over {len(ratios)} "
+                         f"kernels, worst {max(ratios):.2f})")
+        else:
+            lines.append(f"  {name:<8}    n/a")
+    return "\n".join(lines)
+
+
+def write_outputs(rows: list[dict], out: Path, args) -> None:
+    columns = variant_columns(rows)
+    with open(out / "results.json", "w") as stream:
+        json.dump({"dataset": args.dataset, "threads": args.threads, "machine": machine(),
+                   "date": time.strftime("%Y-%m-%d"), "kernels": rows}, stream, indent=2)
+    with open(out / "results.csv", "w", newline="") as stream:
+        writer = csv.writer(stream)
+        writer.writerow(["kernel", "sizes", "variant", "median_s", "min_s", "max_s",
+                         "ratio_to_primal", "speedup_vs_stack", "tape_bytes", "verified"])
+        for row in rows:
+            sizes = " ".join(f"{k}={v}" for k, v in row["sizes"].items())
+            for v in row["variants"] + row["peers"]:
+                writer.writerow([row["kernel"], sizes, v["name"], v.get("median_s"),
+                                 v.get("min_s"), v.get("max_s"), v.get("ratio_to_primal"),
+                                 v.get("speedup_vs_stack"), v.get("tape_bytes"),
+                                 v.get("verified", v.get("available"))])
+    header = ["kernel", "sizes", "primal ms"] + [f"{c} ×primal (×stack)" for c in columns] \
+        + ["tape exact / stack (bytes)"]
+    lines = [f"Dataset {args.dataset}, {args.threads} thread(s), {machine()}, "
+             f"{time.strftime('%Y-%m-%d')}. Ratio = gradient time / original kernel time; "
+             "(×stack) = speed-up over the stack tape; n/a = not available.", "",
+             "| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    for row in rows:
+        sizes = " ".join(f"{k}={v}" for k, v in row["sizes"].items())
+        cells = [row["kernel"], sizes, f"{_entry(row, 'primal')['median_s'] * 1e3:.3g}"]
+        for name in columns:
+            entry = _entry(row, name)
+            if entry.get("ratio_to_primal"):
+                speed = entry.get("speedup_vs_stack")
+                cells.append(f"{entry['ratio_to_primal']:.2f}"
+                             + (f" ({speed:.1f})" if speed else ""))
+            elif entry.get("verified") is False:
+                cells.append("WRONG")
+            else:
+                cells.append("n/a")
+        cells.append(f"{_entry(row, 'exact').get('tape_bytes', 0):,} / "
+                     f"{_entry(row, 'stack').get('tape_bytes', 0):,}")
+        lines.append("| " + " | ".join(cells) + " |")
+    lines += ["", "```", summary(rows), "```"]
+    (out / "results.md").write_text("\n".join(lines) + "\n")
+    plot(rows, columns, out / "results.png", args)
+
+
+def plot(rows: list[dict], columns: list[str], path: Path, args) -> None:
+    if plt is None:
+        print("matplotlib not installed: no plot (pip install .[bench])")
+        return
+    kernels = [r["kernel"] for r in rows]
+    width = 0.8 / max(len(columns), 1)
+    figure, axes = plt.subplots(figsize=(max(10, len(kernels) * 0.6), 5))
+    for k, name in enumerate(columns):
+        values = [_entry(r, name).get("ratio_to_primal") or np.nan for r in rows]
+        axes.bar(np.arange(len(kernels)) + k * width, values, width, label=name)
+    axes.set_yscale("log")
+    axes.axhline(1.0, color="black", linewidth=0.5)
+    axes.set_xticks(np.arange(len(kernels)) + width * (len(columns) - 1) / 2)
+    axes.set_xticklabels(kernels, rotation=60, ha="right")
+    axes.set_ylabel("gradient time / original kernel time (log)")
+    axes.set_title(f"polyad gradients and peers, {args.dataset}, {args.threads} thread(s)")
+    axes.legend()
+    figure.tight_layout()
+    figure.savefig(path, dpi=120)
+
+
+def machine() -> str:
+    try:
+        model = next(line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo")
+                     if line.startswith("model name"))
+    except (OSError, StopIteration):
+        model = "unknown CPU"
+    return f"{model}, {os.cpu_count()} cores"
+
+
+if __name__ == "__main__":
+    sys.exit(main())

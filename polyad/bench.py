@@ -1,0 +1,139 @@
+"""``polyad bench``: time the original kernel and gradient variants, in one run.
+
+Each variant is compiled to a shared library and timed by a generated C
+driver (codegen.driver): arrays allocated and initialised once, one warm-up
+call, then ``repeat`` calls timed with the monotonic clock, the arrays
+restored before each call outside the timed region. Every gradient variant is
+first checked against the ``exact`` one on the same data: a fast gradient
+that is wrong is a failure, not a result.
+"""
+
+from __future__ import annotations
+
+import statistics
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Mapping
+
+import numpy as np
+
+import codegen
+from codegen.driver import time_function
+from polyad.adjoint import Adjoint, grad
+from polyad.errors import UsageError
+from polyad.model import Kernel
+from polyad.schedule import Schedule
+from polyad.targets import program_of
+from polyad.verify import kernel_inputs, relative_error
+
+#: Variants every run can name; schedule files add theirs (by file stem).
+VARIANTS = ("primal", "stack", "exact", "auto")
+DEFAULT_VARIANTS = ("primal", "stack", "exact", "auto")
+#: Gradients of a variant may differ from exact's by reassociated sums only.
+AGREEMENT = 1e-9
+
+
+@dataclass(frozen=True)
+class Variant:
+    """How to build one gradient variant: a strategy and a schedule."""
+
+    name: str
+    strategy: str
+    schedule: Callable[[Adjoint], Schedule | None]
+
+
+def _builtin(name: str) -> Variant:
+    if name == "stack":
+        return Variant(name, "stack", lambda adjoint: None)
+    if name == "exact":
+        return Variant(name, "exact", lambda adjoint: None)
+    if name == "auto":
+        return Variant(name, "exact", lambda adjoint: adjoint.schedule().auto())
+    raise UsageError(f"unknown benchmark variant {name!r} (choose among "
+                     f"{', '.join(VARIANTS)}, or give --schedule FILE)")
+
+
+def _from_file(path: str) -> Variant:
+    text = Path(path).read_text()
+    return Variant(Path(path).stem, "exact",
+                   lambda adjoint: Schedule.replay(adjoint.schedule(), text))
+
+
+def bench(kernel: Kernel, sizes: Mapping[str, int], *, variants=DEFAULT_VARIANTS,
+          schedules: tuple[str, ...] = (), repeat: int = 10, threads: int = 1,
+          seed: int = 0, wrt=None, of=None) -> dict:
+    """Time the variants; the JSON of ``polyad bench --json``."""
+    sizes = dict(sizes)
+    reference_adjoint = grad(kernel, wrt, of, "exact")
+    values, seeds = bench_inputs(kernel, sizes, seed, reference_adjoint.of)
+    plans = [_builtin(v) for v in variants if v != "primal"]
+    plans += [_from_file(path) for path in schedules]
+    results = []
+    if "primal" in variants:
+        original, _ = codegen.compile_original(kernel)
+        timing = _timed(original, values, repeat, threads)
+        results.append({"name": "primal", **timing, "tape_bytes": 0, "verified": True})
+    reference = None
+    for plan in [p for p in plans if p.name == "exact"] + [p for p in plans
+                                                           if p.name != "exact"]:
+        adjoint = grad(kernel, wrt, of, plan.strategy)
+        function = codegen.compile_program(program_of(adjoint, plan.schedule(adjoint)))
+        gradient = _gradient(function, values, seeds, adjoint)
+        if reference is None:
+            reference = gradient if plan.name == "exact" else _gradient(
+                codegen.compile_program(program_of(reference_adjoint)), values, seeds,
+                reference_adjoint)
+        error = max((relative_error(gradient[n], reference[n]) for n in reference),
+                    default=0.0)
+        record = {"name": plan.name, "tape_bytes": adjoint.tape.bytes(sizes),
+                  "verified": bool(error <= AGREEMENT), "max_rel_err_vs_exact": error}
+        if record["verified"]:
+            record.update(_timed(function, {**values, **seeds}, repeat, threads))
+        results.append(record)
+    _add_ratios(results)
+    order = {name: k for k, name in enumerate(["primal", *variants,
+                                               *[p.name for p in plans]])}
+    results.sort(key=lambda r: order.get(r["name"], len(order)))
+    return {"kernel": kernel.name, "sizes": sizes, "threads": threads,
+            "wrt": list(reference_adjoint.wrt), "of": list(reference_adjoint.of),
+            "variants": results}
+
+
+def bench_inputs(kernel: Kernel, sizes: Mapping[str, int], seed: int,
+                 of: tuple[str, ...]) -> tuple[dict, dict]:
+    """The inputs a benchmark run uses, and the seeds ``{"Y_b": ...}`` of the
+    outputs ``of`` (so that peers measured elsewhere get the same data)."""
+    values = kernel_inputs(kernel, sizes, seed)
+    rng = np.random.default_rng(seed + 1)
+    seeds = {f"{name}_b": rng.standard_normal(kernel.array(name).shape(sizes)) for name in of}
+    return values, seeds
+
+
+def reference_gradient(kernel: Kernel, sizes: Mapping[str, int], seed: int = 0) -> dict:
+    """The exact gradient (default wrt and of) on the benchmark's inputs."""
+    adjoint = grad(kernel)
+    values, seeds = bench_inputs(kernel, sizes, seed, adjoint.of)
+    return _gradient(codegen.compile_program(program_of(adjoint)), values, seeds, adjoint)
+
+
+def _gradient(function, values, seeds, adjoint: Adjoint) -> dict:
+    out = function(**values, **seeds)
+    return {name: np.asarray(out[f"{name}_b"]) for name in adjoint.wrt}
+
+
+def _timed(function, values, repeat: int, threads: int) -> dict:
+    run = time_function(function.library_path, function.symbol, function.arguments,
+                        function.prepare(values), repeat=repeat, threads=threads)
+    seconds = run["seconds"]
+    return {"median_s": statistics.median(seconds), "min_s": min(seconds),
+            "max_s": max(seconds), "peak_rss_bytes": run["peak_rss_bytes"]}
+
+
+def _add_ratios(results: list[dict]) -> None:
+    by_name = {r["name"]: r for r in results}
+    primal = by_name.get("primal", {}).get("median_s")
+    stack = by_name.get("stack", {}).get("median_s")
+    for record in results:
+        median = record.get("median_s")
+        record["ratio_to_primal"] = median / primal if median and primal else None
+        record["speedup_vs_stack"] = stack / median if median and stack else None
