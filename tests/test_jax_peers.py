@@ -1,0 +1,101 @@
+"""The JAX peers of the benchmark (bench/peers/jax_ports.py) against polyad.
+
+Oracle: polyad's compiled adjoint of each example at its small sizes, on the
+inputs the benchmark uses (``verify.kernel_inputs``, seed 0) and random
+seeds. A faithful port (same boundaries, time steps and in-place semantics)
+agrees to rounding, checked elementwise to rtol 1e-9.
+
+Except where the gradient itself is ill-conditioned: on those inputs mlp and
+rnn saturate tanh (pre-activations of 8 to 10), so tanh' is 1e-8 to 1e-5 and
+both tools compute it from y = tanh(s) by cancellation (polyad 1 - y*y, JAX
+(1 + y)(1 - y)). XLA's tanh is within 4 ulp of the C library's, not equal,
+and the order of additions in s differs, so each factor tanh' may differ by
+about 5 eps absolute: a relative 5 eps / (1 - y^2), once per tanh on a
+derivative path (up to nt of them in rnn). Their tolerance is that bound;
+on unsaturated inputs they are checked to 1e-9 like the other ports.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+jax = pytest.importorskip("jax")
+
+import polyad  # noqa: E402
+from bench.peers.jax_ports import PORTS  # noqa: E402
+from polyad import verify  # noqa: E402
+from tests.conftest import EXAMPLES, example  # noqa: E402
+
+EPS = np.finfo(np.float64).eps
+RTOL = 1e-9
+#: tanh kernels: the output holding tanh values, and the size counting the
+#: tanh factors on one derivative path.
+TANH = {"mlp": ("y", None), "rnn": ("h", "nt")}
+
+
+def gradients(name: str, values: dict | None = None):
+    """(polyad's gradient, the JAX port's gradient, the inputs, the sizes) at
+    the small sizes, on the benchmark's inputs unless ``values`` is given."""
+    kernel = example(name)
+    sizes = kernel.sizes("small")
+    if values is None:
+        values = verify.kernel_inputs(kernel, sizes, seed=0)
+    adjoint = polyad.grad(kernel)
+    rng = np.random.default_rng(1)
+    seeds = {y: rng.standard_normal(kernel.array(y).shape(sizes)) for y in adjoint.of}
+    out = polyad.compile(adjoint)(**values, **{f"{y}_b": seeds[y] for y in adjoint.of})
+    expected = {x: out[f"{x}_b"] for x in adjoint.wrt}
+    fn, args, unpack = PORTS[name].make(sizes, values, seeds)
+    return expected, unpack(fn(*args)), values, sizes
+
+
+def assert_gradients_equal(expected: dict, got: dict, rtol: float) -> None:
+    assert sorted(got) == sorted(expected)
+    for x in expected:
+        assert isinstance(got[x], float) == isinstance(expected[x], float), x
+        np.testing.assert_allclose(got[x], expected[x], rtol=rtol, atol=0, err_msg=x)
+
+
+def tanh_tolerance(name: str, values: dict, sizes: dict) -> float:
+    """RTOL plus 5 eps / min(1 - y^2) per tanh factor on a derivative path."""
+    output, depth = TANH[name]
+    kernel = example(name)
+    y = polyad.compile(kernel)(**values)[output]
+    if name == "rnn":
+        y = y[1:]                                     # h[0] is the given state
+    return RTOL + (sizes[depth] if depth else 1) * 5 * EPS / float(np.min(1.0 - y * y))
+
+
+def test_enough_ports():
+    assert len(PORTS) >= 8
+    assert set(PORTS) <= set(EXAMPLES)
+    assert {"gemm", "atax", "jacobi_1d", "jacobi_2d", "heat_3d", "conv2d", "mlp", "rnn",
+            "seidel_2d", "softmax", "layernorm", "lu"} <= set(PORTS)
+
+
+@pytest.mark.parametrize("name", sorted(PORTS))
+def test_port_differentiates_what_polyad_does(name):
+    adjoint = polyad.grad(example(name))
+    assert PORTS[name].kernel == name
+    assert (PORTS[name].wrt, PORTS[name].of) == (adjoint.wrt, adjoint.of)
+
+
+@pytest.mark.parametrize("name", sorted(PORTS))
+def test_port_gradient_matches_polyad(name):
+    expected, got, values, sizes = gradients(name)
+    rtol = tanh_tolerance(name, values, sizes) if name in TANH else RTOL
+    assert rtol < 1e-5
+    assert_gradients_equal(expected, got, rtol)
+
+
+@pytest.mark.parametrize("name", sorted(TANH))
+def test_tanh_port_matches_polyad_unsaturated(name):
+    """The same inputs scaled by 0.1: pre-activations below 1, tanh' above
+    0.4, and the port agrees to 1e-9 like the others."""
+    kernel = example(name)
+    values = verify.kernel_inputs(kernel, kernel.sizes("small"), seed=0)
+    values = {k: v * 0.1 if isinstance(v, np.ndarray) else v for k, v in values.items()}
+    expected, got, values, sizes = gradients(name, values)
+    assert tanh_tolerance(name, values, sizes) < 2 * RTOL
+    assert_gradients_equal(expected, got, RTOL)
