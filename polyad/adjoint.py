@@ -24,11 +24,16 @@ import sympy
 
 from polyad.activity import (Activity, Differentiated, analyze_activity, checked_names,
                              differentiate_statement, floating_inputs, floating_outputs)
-from polyad.lowering import adjoint_program, tangent_program
+from polyad.errors import UsageError
+from polyad.lowering import LAYOUTS, adjoint_program, tangent_program
 from polyad.model import Access, Kernel, Statement
 from polyad.program import ADJOINT_SUFFIX, TANGENT_SUFFIX  # noqa: F401  (re-exported)
 from polyad.schedule import Schedule
 from polyad.tape import TapePlan, plan_tape
+
+
+#: Scratchpad of the layers layout, bytes, unless given.
+DEFAULT_SCRATCHPAD = 32 * 1024
 
 
 @dataclass(frozen=True)
@@ -70,6 +75,40 @@ class Adjoint:
     activity: Activity
     statements: tuple[AdjointStatement, ...]
     tape: TapePlan
+    tape_layout: str = ""
+    scratchpad: int | None = None
+    layer_sizes: tuple[tuple[str, int], ...] = ()
+
+    @property
+    def layout(self) -> str:
+        """Where the tape lives (see polyad.lowering.LAYOUTS): by default
+        ``stack`` for the stack strategy, ``exact`` otherwise."""
+        return self.tape_layout or ("stack" if self.strategy == "stack" else "exact")
+
+    def with_layout(self, layout: str, scratchpad: int | None = None,
+                    sizes: Mapping[str, int] | None = None) -> "Adjoint":
+        """The same adjoint with its tape in another layout; ``layers``
+        stages the reverse sweep through a scratchpad of ``scratchpad``
+        bytes (default 32 KiB), with layers as large as fit at ``sizes``
+        (default the kernel's medium preset, else its default sizes; the
+        code is correct at every size).
+
+        >>> import polyad
+        >>> k = polyad.parse("examples/rnn.c")           # doctest: +SKIP
+        >>> polyad.grad(k).with_layout("stream").layout   # doctest: +SKIP
+        'stream'
+        """
+        if layout not in LAYOUTS:
+            raise UsageError(f"unknown tape layout {layout!r} (choose {', '.join(LAYOUTS)})")
+        if scratchpad is not None and layout != "layers":
+            raise UsageError("a scratchpad size applies to the layers layout only")
+        if layout == "layers" and scratchpad is None:
+            scratchpad = DEFAULT_SCRATCHPAD
+        if sizes is None:
+            preset = "medium" if "medium" in self.kernel.source.presets else None
+            sizes = self.kernel.sizes(preset)
+        return replace(self, tape_layout=layout, scratchpad=scratchpad,
+                       layer_sizes=tuple(sorted(dict(sizes).items())))
 
     @property
     def wrt(self) -> tuple[str, ...]:
@@ -92,7 +131,7 @@ class Adjoint:
         transform (see :class:`polyad.schedule.Schedule`): the forward sweep,
         then its exact reverse. ``reassociate=False`` forbids reordering
         increments of one adjoint element."""
-        return Schedule.of(adjoint_program(self, lifo=False), reassociate=reassociate,
+        return Schedule.of(adjoint_program(self, layout="exact"), reassociate=reassociate,
                            origin={"kernel": self.kernel.name, "mode": "reverse",
                                    "wrt": list(self.wrt), "of": list(self.of),
                                    "strategy": self.strategy})

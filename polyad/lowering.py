@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 import islpy as isl
 import sympy
 
+from polyad.errors import UsageError
 from polyad.model import Access, Array, Kernel, maps_of, union_of_maps
 from polyad.program import (ADJOINT_SUFFIX, TANGENT_SUFFIX, Argument, Assignment, Buffer,
                             Instruction, Program, Reference,
@@ -111,8 +112,10 @@ def _tape_box(instances: isl.Set, context: isl.Set) -> tuple[list[isl.PwAff], li
     return lows, extents
 
 
-def _tape_relation(instances: isl.Set, lows: list[isl.PwAff], buffer: str) -> isl.Map:
-    """{ S[i, j] -> tape[i - low0, j - low1] } on the recording instances."""
+def _tape_relation(instances: isl.Set, lows: list[isl.PwAff], buffer: str,
+                   field: int | None = None) -> isl.Map:
+    """{ S[i, j] -> tape[i - low0, j - low1] } on the recording instances
+    (``tape[..., field]`` for a struct per instance)."""
     space = instances.get_space()
     local = isl.LocalSpace.from_space(space)
     relation = None
@@ -120,6 +123,10 @@ def _tape_relation(instances: isl.Set, lows: list[isl.PwAff], buffer: str) -> is
         offset = isl.PwAff.var_on_domain(local, isl.dim_type.set, d).sub(
             low.insert_domain(space))
         piece = isl.Map.from_pw_aff(offset)
+        relation = piece if relation is None else relation.flat_range_product(piece)
+    if field is not None:
+        piece = isl.Map.from_pw_aff(isl.PwAff.val_on_domain(isl.Set.universe(space),
+                                                            isl.Val(field)))
         relation = piece if relation is None else relation.flat_range_product(piece)
     if relation is None:
         relation = isl.Map.from_domain(isl.Set.universe(space))
@@ -136,44 +143,72 @@ class _Tape:
     relation: isl.Map | None  # None for a stack
 
 
-def _lower_tapes(adjoint: Adjoint, lifo: bool) -> dict[tuple[str, sympy.Symbol], _Tape]:
-    """Buffers and index relations of the tape: one box-shaped buffer per
-    entry, indexed by instance; with ``lifo`` and the stack strategy, one
-    stack per statement instead (valid only for the exact reverse order)."""
+#: Where the tape's values live (see docs/how-it-works.md):
+#: ``exact``: a box-shaped buffer per recorded read, indexed by instance;
+#: ``stack``: per statement, a LIFO in forward order (exact reverse only);
+#: ``regions``: per statement, array-of-structs: an instance's values together;
+#: ``stream``: per statement, written from the end so that the reverse sweep
+#: reads it front to back (exact reverse; see polyad.layouts for others);
+#: ``layers``: exact, with the reverse sweep staged through a scratchpad.
+LAYOUTS = ("stack", "exact", "regions", "stream", "layers")
+_SEQUENCES = {"stack": "lifo", "stream": "stream"}
+
+
+def _lower_tapes(adjoint: Adjoint, layout: str) -> dict[tuple[str, sympy.Symbol], _Tape]:
+    """Buffers and index relations of the tape in a layout (relation None
+    for the sequential layouts, which codegen addresses with counters)."""
     kernel = adjoint.kernel
     tapes = {}
-    stacks: dict[str, list[TapeEntry]] = {}
+    by_statement: dict[str, list[TapeEntry]] = {}
     for entry in adjoint.tape.entries:
-        if lifo and adjoint.strategy == "stack":
-            stacks.setdefault(entry.statement, []).append(entry)
-            continue
-        index = sum(1 for s, _ in tapes if s == entry.statement)
-        name = f"tape_{entry.statement}_{index}"
-        lows, extents = _tape_box(entry.instances, kernel.context)
-        buffer = Buffer(name, "double", tuple(extents), "local",
-                        purpose=f"{entry.statement} reads {entry.access.text}, line "
-                                f"{entry.access.location.line}")
-        tapes[(entry.statement, entry.symbol)] = _Tape(
-            entry, buffer, _tape_relation(entry.instances, lows, name))
-    for statement, entries in stacks.items():
-        domain = kernel.statement(statement).domain
-        _, extents = _tape_box(domain, kernel.context)
-        count = isl.PwAff.val_on_domain(kernel.context, isl.Val(len(entries)))
-        buffer = Buffer(f"stack_{statement}", "double", tuple(extents) + (count,), "local",
-                        stack=True, purpose=f"stack of {statement}'s needed values")
-        for entry in entries:
-            tapes[(statement, entry.symbol)] = _Tape(entry, buffer, None)
+        by_statement.setdefault(entry.statement, []).append(entry)
+    for statement, entries in by_statement.items():
+        purpose = f"{statement}'s recorded values"
+        if layout in _SEQUENCES:
+            domain = kernel.statement(statement).domain
+            _, extents = _tape_box(domain, kernel.context)
+            count = isl.PwAff.val_on_domain(kernel.context, isl.Val(len(entries)))
+            buffer = Buffer(f"{layout}_{statement}", "double", tuple(extents) + (count,),
+                            "local", sequence=_SEQUENCES[layout],
+                            purpose=f"{purpose}, {layout}", tape=statement)
+            for entry in entries:
+                tapes[(statement, entry.symbol)] = _Tape(entry, buffer, None)
+        elif layout == "regions":
+            union = entries[0].instances
+            for entry in entries[1:]:
+                union = union | entry.instances
+            lows, extents = _tape_box(union.coalesce(), kernel.context)
+            fields = isl.PwAff.val_on_domain(kernel.context, isl.Val(len(entries)))
+            name = f"region_{statement}"
+            buffer = Buffer(name, "double", tuple(extents) + (fields,), "local",
+                            purpose=f"{purpose}, one struct per instance", tape=statement)
+            for field, entry in enumerate(entries):
+                relation = _tape_relation(entry.instances, lows, name, field)
+                tapes[(statement, entry.symbol)] = _Tape(entry, buffer, relation)
+        else:
+            for index, entry in enumerate(entries):
+                name = f"tape_{statement}_{index}"
+                lows, extents = _tape_box(entry.instances, kernel.context)
+                buffer = Buffer(name, "double", tuple(extents), "local",
+                                purpose=f"{statement} reads {entry.access.text}, line "
+                                        f"{entry.access.location.line}", tape=statement)
+                tapes[(statement, entry.symbol)] = _Tape(
+                    entry, buffer, _tape_relation(entry.instances, lows, name))
     return tapes
 
 
-def adjoint_program(adjoint: Adjoint, *, lifo: bool = True) -> Program:
+def adjoint_program(adjoint: Adjoint, *, layout: str | None = None) -> Program:
     """The C function computing the primal outputs and the gradient.
 
     Its arguments are the kernel's, then the adjoint ``X_b`` of each array
     in ``wrt`` or ``of`` (signature order); ``double *s_b`` for a scalar.
-    ``lifo=False`` indexes the stack strategy's tape by instance, so that
-    the reverse sweep may be rescheduled.
+    ``layout`` (default the adjoint's) places the tape; every layout has the
+    same instructions, so one schedule applies to all. The sequential
+    layouts (stack, stream) are valid only in the exact reverse order.
     """
+    layout = layout or adjoint.layout
+    if layout not in LAYOUTS:
+        raise UsageError(f"unknown tape layout {layout!r} (choose {', '.join(LAYOUTS)})")
     kernel = adjoint.kernel
     names = derivative_names(kernel, ADJOINT_SUFFIX)
     active = adjoint.activity.active
@@ -204,7 +239,7 @@ def adjoint_program(adjoint: Adjoint, *, lifo: bool = True) -> Program:
                                   purpose=f"adjoint of {array.name}"))
             adjoint_buffer[array.name] = name
 
-    tapes = _lower_tapes(adjoint, lifo)
+    tapes = _lower_tapes(adjoint, "exact" if layout == "layers" else layout)
     seen_buffers = set()
     for tape in tapes.values():
         if tape.buffer.name not in seen_buffers:
@@ -239,24 +274,29 @@ def adjoint_program(adjoint: Adjoint, *, lifo: bool = True) -> Program:
         flat=union_of_maps(padded(schedule)))
 
 
-def _records(adjoint: Adjoint, tapes: dict, flat: dict, schedule: list) -> list[Instruction]:
-    """The forward sweep's tape writes, each just before its statement."""
-    kernel = adjoint.kernel
-    by_statement: dict[str, list[_Tape]] = {}
+def _record_groups(tapes: dict) -> dict[str, list[list[_Tape]]]:
+    """Per statement, its tape entries grouped by set of recording instances
+    (one record instruction each), in the order they are recorded."""
+    by_statement: dict[str, list[list[_Tape]]] = {}
     for tape in tapes.values():
-        by_statement.setdefault(tape.entry.statement, []).append(tape)
+        groups = by_statement.setdefault(tape.entry.statement, [])
+        for group in groups:
+            if group[0].entry.instances.is_equal(tape.entry.instances):
+                group.append(tape)
+                break
+        else:
+            groups.append([tape])
+    return by_statement
+
+
+def _records(adjoint: Adjoint, tapes: dict, flat: dict, schedule: list) -> list[Instruction]:
+    """The forward sweep's tape writes, just before their statement, one
+    record instruction after the other (so that sequential tapes are
+    written in a known order)."""
+    kernel = adjoint.kernel
     instructions = []
-    for statement_name, statement_tapes in by_statement.items():
+    for statement_name, groups in _record_groups(tapes).items():
         statement = kernel.statement(statement_name)
-        # One record instruction per set of recording instances.
-        groups: list[list[_Tape]] = []
-        for tape in statement_tapes:
-            for group in groups:
-                if group[0].entry.instances.is_equal(tape.entry.instances):
-                    group.append(tape)
-                    break
-            else:
-                groups.append([tape])
         for index, group in enumerate(groups):
             name = f"{statement_name}_save{index}"
             domain = group[0].entry.instances.set_tuple_name(name)
@@ -276,7 +316,8 @@ def _records(adjoint: Adjoint, tapes: dict, flat: dict, schedule: list) -> list[
             instructions.append(Instruction(
                 name, domain, references, tuple(body),
                 comment=f"record {texts} for the reverse of line {statement.location.line}"))
-            schedule.append(with_prefix(renamed(with_suffix(flat[statement_name], 0), name)
+            order = index - len(groups)  # before the statement's 1, in group order
+            schedule.append(with_prefix(renamed(with_suffix(flat[statement_name], order), name)
                                         .intersect_domain(domain), FORWARD))
     return instructions
 
@@ -296,7 +337,11 @@ def _reverse_instructions(adjoint_statement: AdjointStatement, adjoint: Adjoint,
         domain = region.domain.set_tuple_name(name)
         references: dict[sympy.Symbol, Reference] = {}
         # Pops come first, in the reverse of the push order.
-        for access in reversed(needed):
+        pushed = [tape.entry.symbol for group in _record_groups(tapes).get(statement.name, [])
+                  for tape in group]
+        popped = [a for a in needed if a.symbol in region.taped]
+        popped.sort(key=lambda a: pushed.index(a.symbol), reverse=True)
+        for access in popped + [a for a in needed if a.symbol not in region.taped]:
             if access.symbol in region.taped:
                 tape = tapes[(statement.name, access.symbol)]
                 if tape.relation is None:

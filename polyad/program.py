@@ -36,8 +36,12 @@ class Buffer:
     ``kind``: ``argument`` (passed by the caller) or ``local`` (allocated by
     the function). A scalar argument (no extents) is passed by value unless
     ``by_pointer``. ``zeroed``: a local starts at zero; an argument is set to
-    zero on entry. ``stack``: the buffer is used as a LIFO (push/pop), its
-    extents giving the capacity. ``purpose`` becomes a comment.
+    zero on entry. ``sequence``: the buffer is written and read in order,
+    through counters, its extents giving the capacity: ``lifo`` (pushed up
+    from the start, popped down), ``stream`` (pushed down from the end, so
+    that popping reads up, front to back) or ``fifo`` (pushed and read up).
+    ``purpose`` becomes a comment. ``tape`` names the statement whose
+    recorded values the buffer holds.
     """
 
     name: str
@@ -46,13 +50,18 @@ class Buffer:
     kind: str
     by_pointer: bool = False
     zeroed: bool = False
-    stack: bool = False
+    sequence: str = ""
     optional: bool = False
     purpose: str = ""
+    tape: str = ""
 
     @property
     def is_scalar(self) -> bool:
         return not self.extents
+
+    @property
+    def stack(self) -> bool:
+        return bool(self.sequence)
 
 
 @dataclass(frozen=True)

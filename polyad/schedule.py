@@ -165,7 +165,7 @@ class Schedule:
     # --- reading ----------------------------------------------------------
     def tree(self) -> isl.Schedule:
         """The isl schedule tree, with marks for the loop annotations."""
-        return tree_from_flat(self.flat, marks=self._marks)
+        return tree_from_flat(self.flat, marks=self.marks_for)
 
     def scheduled_program(self) -> Program:
         """The program with this schedule."""
@@ -657,7 +657,9 @@ class Schedule:
     def _rank(self, buffer: str) -> int:
         return len(self.program.buffer(buffer).extents)
 
-    def _marks(self, group: list[isl.Map], position: int) -> list[str]:
+    def marks_for(self, group: list[isl.Map], position: int) -> list[str]:
+        """The annotations of the loop at ``position`` holding exactly the
+        instructions of ``group`` (as tree marks)."""
         names = {m.get_tuple_name(isl.dim_type.in_) for m in group}
         marks = []
         for handle, kind in self.annotations:

@@ -4,8 +4,10 @@ program codegen prints."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
+from polyad import layouts
 from polyad.adjoint import Adjoint, Tangent
 from polyad.errors import UsageError
 from polyad.lowering import adjoint_program, tangent_program
@@ -43,19 +45,33 @@ def load_schedule(target: Kernel | Adjoint | Tangent, spec: str | None) -> Sched
 def program_of(target: Kernel | Adjoint | Tangent, schedule: Schedule | None = None):
     """The program of a kernel (its primal), an adjoint or a tangent, in the
     given schedule (default: the original order, reversed for the reverse
-    sweep)."""
+    sweep) and, for an adjoint, its tape layout."""
     if isinstance(target, Adjoint):
         default = adjoint_program(target)
     elif isinstance(target, Tangent):
         default = tangent_program(target)
     else:
         default = primal_program(target)
-    if schedule is None or not (schedule.trace or schedule.annotations):
+    plain = schedule is None or not (schedule.trace or schedule.annotations)
+    layers = isinstance(target, Adjoint) and target.layout == "layers"
+    if plain and not layers:
         return default
+    if schedule is None:
+        schedule = target.schedule()
     if {i.name for i in schedule.program.instructions} != {i.name for i in default.instructions} \
             or schedule.program.name != default.name:
         raise UsageError(f"the schedule is for {schedule.program.name}, not {default.name} "
                          "(or for another wrt/of/strategy)")
-    return schedule.scheduled_program()
-
-
+    if not isinstance(target, Adjoint):
+        return schedule.scheduled_program()
+    # A sequential tape is read in the exact reverse order only: rescheduled,
+    # the stack becomes an instance-indexed tape and the stream is refilled
+    # in the new order (polyad.layouts).
+    placed = adjoint_program(target, layout="regions" if target.layout == "regions"
+                             else "exact")
+    if target.layout == "stream":
+        return layouts.stream_in_order(placed, schedule)
+    if layers:
+        return layouts.staged_layers(placed, schedule, target.scratchpad,
+                                     dict(target.layer_sizes))
+    return replace(placed, schedule=schedule.tree(), flat=schedule.flat)

@@ -104,11 +104,14 @@ def _random_like(kernel: Kernel, names, sizes, rng) -> dict[str, object]:
 def check_gradient(kernel: Kernel, sizes: Mapping[str, int], *, wrt=None, of=None,
                    strategy: str = "exact", seed: int = 0,
                    given: Mapping[str, object] | None = None,
-                   schedule: "str | Callable[[Schedule], Schedule] | None" = None) -> dict:
+                   schedule: "str | Callable[[Schedule], Schedule] | None" = None,
+                   layout: str | None = None, scratchpad: int | None = None) -> dict:
     """Compile the adjoint and tangent of a kernel and check them against
     the original C (bitwise primal), the interpreter, finite differences of
     the original C, and each other (dot-product test)."""
     adjoint = grad(kernel, wrt, of, strategy)
+    if layout is not None:
+        adjoint = adjoint.with_layout(layout, scratchpad)
     tangent = jvp(kernel, adjoint.wrt)
     values = kernel_inputs(kernel, sizes, seed, given)
     original, _ = codegen.compile_original(kernel)
@@ -178,6 +181,7 @@ def check_gradient(kernel: Kernel, sizes: Mapping[str, int], *, wrt=None, of=Non
                              f"{finite_difference:.10g} vs {pulled:.10g}"})
     return {"kernel": kernel.name, "sizes": dict(sizes),
             "tape_bytes": adjoint.tape.bytes(sizes), "strategy": strategy,
+            "layout": adjoint.layout,
             "schedule": _schedule_name(schedule, chosen),
             "wrt": list(adjoint.wrt), "of": list(adjoint.of), "checks": checks}
 

@@ -1,0 +1,394 @@
+"""Tape layouts that depend on the schedule: program-to-program transforms
+applied once the reverse sweep has its schedule.
+
+``stream_in_order``: the reverse sweep reads each tape front to back, in
+whatever order it runs. The forward sweep records into the instance-indexed
+tape; a copy pass, scheduled exactly like the reverse sweep's reads, moves
+the values into a FIFO in reading order; the reverse sweep then reads the
+FIFO sequentially. (In the exact reverse order no pass is needed: lowering
+writes the stream from its end, see polyad.lowering.)
+
+``staged_layers``: the reverse sweep in layers whose tape operands and array
+elements are staged through a scratchpad (see :func:`staged_layers`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from typing import Mapping
+
+import islpy as isl
+import sympy
+
+from polyad.errors import UsageError
+from polyad.model import ELEMENT_BYTES, fix_sizes, maps_of, union_of_maps
+from polyad.program import Assignment, Buffer, Instruction, Program, Reference
+from polyad.schedule import Schedule, _constant, _dims, _fixed, _map
+from polyad.schedule_tree import padded, tree_from_flat, with_prefix
+
+FORWARD, COPY, REVERSE = 0, 1, 2
+
+
+def _with_sweep(flat: isl.Map, sweep: int) -> isl.Map:
+    return with_prefix(flat.project_out(isl.dim_type.out, 0, 1), sweep)
+
+
+def stream_in_order(program: Program, schedule: Schedule) -> Program:
+    """The program with every tape read by the reverse sweep from a FIFO
+    filled, just before the reverse sweep, in the reverse sweep's order."""
+    flats = {m.get_tuple_name(isl.dim_type.in_): m for m in maps_of(schedule.flat)}
+    buffers = {b.name: b for b in program.buffers}
+    streams: dict[str, Buffer] = {}
+    instructions, maps, reading = [], [], set()
+    for instruction in program.instructions:
+        flat = flats[instruction.name]
+        sweep = _fixed(flat, 0)
+        taped = [symbol for symbol, reference in instruction.references.items()
+                 if reference.relation is not None and buffers[reference.buffer].tape
+                 and sweep == 1]
+        if not taped:
+            instructions.append(instruction)
+            maps.append(flat if sweep == 0 else _with_sweep(flat, sweep + 1))
+            continue
+        name = f"{instruction.name}_stream"
+        references, body, popped = {}, [], {}
+        for position, symbol in enumerate(taped):
+            reference = instruction.references[symbol]
+            tape = buffers[reference.buffer]
+            stream = streams.setdefault(tape.name, replace(
+                tape, name=f"stream_{tape.name}", sequence="fifo",
+                purpose=f"{tape.purpose}, in the reverse sweep's order"))
+            value = sympy.Symbol(f"_value{position}", real=True)
+            slot = sympy.Symbol(f"_stream{position}", real=True)
+            references[value] = Reference(tape.name, reference.relation.set_tuple_name(
+                isl.dim_type.in_, name))
+            references[slot] = Reference(stream.name, None, push=True)
+            body.append(Assignment(slot, "=", value))
+            popped[symbol] = Reference(stream.name, None)
+        instructions.append(Instruction(
+            name, instruction.domain.set_tuple_name(name), references, tuple(body),
+            comment=f"stream the tape of the {instruction.comment}"))
+        maps.append(_with_sweep(flat.set_tuple_name(isl.dim_type.in_, name), COPY))
+        instructions.append(replace(instruction, references={
+            symbol: popped.get(symbol, reference)
+            for symbol, reference in instruction.references.items()}))
+        maps.append(_with_sweep(flat, REVERSE))
+        reading.add(instruction.name)
+
+    def marks(group: list[isl.Map], position: int) -> list[str]:
+        names = {m.get_tuple_name(isl.dim_type.in_) for m in group}
+        found = schedule.marks_for(group, position)
+        # A FIFO is read through one counter: no parallel loop around it.
+        if names & reading:
+            found = [mark for mark in found if not mark.startswith("parallel")]
+        return found
+
+    flat = union_of_maps(padded(maps))
+    return replace(program, instructions=tuple(instructions),
+                   buffers=program.buffers + tuple(streams.values()),
+                   schedule=tree_from_flat(flat, marks=marks), flat=flat)
+
+
+@dataclass(frozen=True)
+class StagedBuffer:
+    """Part of a buffer a layer stages: the elements its ``references``
+    (instruction, symbol) touch, which overlap one another (references whose
+    elements never meet get boxes of their own); its box per layer (bounds
+    on the layer's key space), the scratch extents (in the sizes), and
+    whether it is written."""
+
+    name: str
+    part: int
+    references: frozenset[tuple[str, sympy.Symbol]]
+    lows: tuple[isl.PwAff, ...]
+    highs: tuple[isl.PwAff, ...]
+    extents: tuple[isl.PwAff, ...]
+    bytes: int
+    written: bool
+
+
+@dataclass(frozen=True)
+class Layer:
+    """A nest of the reverse sweep run in layers: ``size`` iterations of
+    its loop at ``position`` at a time, each staged through the scratchpad."""
+
+    instructions: tuple[str, ...]
+    position: int
+    size: int
+    buffers: tuple[StagedBuffer, ...]
+
+    @property
+    def bytes(self) -> int:
+        return sum(b.bytes for b in self.buffers)
+
+
+def plan_layers(program: Program, schedule: Schedule, scratchpad: int,
+                sizes: Mapping[str, int]) -> list[Layer]:
+    """Layers of the reverse sweep whose staged footprint fits ``scratchpad``
+    bytes at ``sizes``: each top-level nest is layered along its outermost
+    loop, as many iterations per layer as fit; a nest of which not even one
+    iteration fits is layered along its inner loops instead."""
+    reverse = [m for m in maps_of(schedule.flat) if _fixed(m, 0) == 1]
+    layers: list[Layer] = []
+    for group, position in _nests(schedule, reverse, 1):
+        layers += _layered(program, schedule, group, position, scratchpad, sizes)
+    return layers
+
+
+def _nests(schedule: Schedule, maps: list[isl.Map], start: int):
+    """(group, loop dimension) of the outermost loops at or after ``start``
+    among ``maps``, one per loop."""
+    seen, found = set(), []
+    for m in maps:
+        for position in range(start, m.dim(isl.dim_type.out)):
+            if _fixed(m, position) is None:
+                group = schedule._group(m, position)
+                key = (position, tuple(sorted(g.get_tuple_name(isl.dim_type.in_)
+                                              for g in group)))
+                if key not in seen:
+                    seen.add(key)
+                    found.append((group, position))
+                break
+    return found
+
+
+def _layered(program, schedule, group, position, scratchpad, sizes) -> list[Layer]:
+    low, high = _loop_range(group, position, sizes)
+    candidates = sorted({high - low + 1} | {1 << k for k in range(max(high - low, 1)
+                                                                   .bit_length())},
+                        reverse=True)
+    smallest = None
+    for size in candidates:
+        if size < 1 or size > high - low + 1:
+            continue
+        buffers = _footprints(program, group, position, size, sizes)
+        total = sum(b.bytes for b in buffers)
+        smallest = total if smallest is None else min(smallest, total)
+        if total <= scratchpad:
+            return [Layer(tuple(sorted(g.get_tuple_name(isl.dim_type.in_) for g in group)),
+                          position, size, tuple(buffers))]
+    names = {g.get_tuple_name(isl.dim_type.in_) for g in group}
+    inner = [(g2, p2) for g2, p2 in _nests(schedule, group, position + 1)]
+    if not inner:
+        raise UsageError(
+            f"no layer of the reverse sweep of {', '.join(sorted(names))} fits a scratchpad "
+            f"of {scratchpad} bytes: one iteration of its innermost loop needs "
+            f"{smallest} bytes")
+    layers = []
+    for inner_group, inner_position in inner:
+        layers += _layered(program, schedule, inner_group, inner_position, scratchpad, sizes)
+    return layers
+
+
+def _loop_range(group: list[isl.Map], position: int, sizes) -> tuple[int, int]:
+    values = None
+    for m in group:
+        piece = fix_sizes(m.range(), sizes).project_out(
+            isl.dim_type.set, position + 1, m.dim(isl.dim_type.out) - position - 1
+        ).project_out(isl.dim_type.set, 0, position)
+        values = piece if values is None else values | piece
+    low = int(values.dim_min(0).min_val().to_python())
+    high = int(values.dim_max(0).max_val().to_python())
+    return low, high
+
+
+def _key(m: isl.Map, position: int, size: int) -> isl.Map:
+    """instance -> (schedule dimensions before ``position``, layer index)."""
+    dims = _dims(m)
+    layer = dims[position].scale_down_val(isl.Val(size)).floor()
+    result = isl.Map.from_pw_aff(dims[0]) if position else isl.Map.from_pw_aff(layer)
+    for piece in dims[1:position] + ([layer] if position else []):
+        result = result.flat_range_product(isl.Map.from_pw_aff(piece))
+    return result.intersect_domain(m.domain()).set_tuple_name(
+        isl.dim_type.in_, m.get_tuple_name(isl.dim_type.in_))
+
+
+def _footprints(program, group, position, size, sizes) -> list[StagedBuffer]:
+    """Per buffer, the references of the layer grouped by overlap (two
+    references whose elements meet in some layer share one box, so that a
+    write through one is seen through the other), with each group's box."""
+    buffers = {b.name: b for b in program.buffers}
+    parts: dict[str, list[tuple[isl.Map, set, bool]]] = {}
+    for m in group:
+        instruction = program.instruction(m.get_tuple_name(isl.dim_type.in_))
+        key = _key(m, position, size)
+        targets = {a.target for a in instruction.body}
+        for symbol, reference in instruction.references.items():
+            buffer = buffers[reference.buffer]
+            if reference.relation is None or not buffer.extents or buffer.sequence:
+                continue
+            touched = key.reverse().apply_range(
+                reference.relation.set_tuple_name(isl.dim_type.out, buffer.name))
+            merged = (touched, {(instruction.name, symbol)}, symbol in targets)
+            kept = []
+            for part in parts.get(buffer.name, []):
+                if part[0].intersect(merged[0]).is_empty():
+                    kept.append(part)
+                else:
+                    merged = (merged[0].union(part[0]), merged[1] | part[1],
+                              merged[2] or part[2])
+            parts[buffer.name] = kept + [merged]
+    staged = []
+    for name, groups in parts.items():
+        for number, (footprint, members, written) in enumerate(groups):
+            staged.append(_staged(name, number, footprint.coalesce(), frozenset(members),
+                                  written, buffers[name].dtype, sizes))
+    return staged
+
+
+def _staged(name, number, footprint, members, written, dtype, sizes) -> StagedBuffer:
+    """The box of a footprint (key -> element) and its size at ``sizes``."""
+    lows, highs, extents, count = [], [], [], 1
+    for d in range(footprint.dim(isl.dim_type.out)):
+        low, high = footprint.dim_min(d), footprint.dim_max(d)
+        extent = high.sub(low).add(isl.PwAff.val_on_domain(low.domain(), isl.Val(1)))
+        lows.append(low)
+        highs.append(high)
+        at_sizes = isl.Map.from_pw_aff(extent).range().intersect_params(
+            fix_sizes(isl.Set.universe(extent.get_domain_space().params()), sizes))
+        count *= (max(int(at_sizes.lexmax().sample_point().get_coordinate_val(
+            isl.dim_type.set, 0).to_python()), 0) if not at_sizes.is_empty() else 0)
+        largest = isl.Map.from_pw_aff(extent).range().lexmax_pw_multi_aff().get_pw_aff(0)
+        zero = isl.PwAff.zero_on_domain(isl.LocalSpace.from_space(
+            largest.get_domain_space()))
+        extents.append(largest.union_max(zero).coalesce())
+    return StagedBuffer(name, number, members, tuple(lows), tuple(highs), tuple(extents),
+                        count * ELEMENT_BYTES[dtype], written)
+
+
+def staged_layers(program: Program, schedule: Schedule, scratchpad: int,
+                  sizes: Mapping[str, int]) -> Program:
+    """The program with the reverse sweep in layers (:func:`plan_layers`):
+    before each layer, the boxes of the array elements and tape values it
+    touches are copied into scratch buffers (together at most ``scratchpad``
+    bytes at ``sizes``); the layer works on the scratch copies; after it, the
+    boxes it wrote are copied back."""
+    layers = plan_layers(program, schedule, scratchpad, sizes)
+    maps = padded(maps_of(schedule.flat))
+    instructions = list(program.instructions)
+    buffers = list(program.buffers)
+    for index, layer in sorted(enumerate(layers), key=lambda x: -x[1].position):
+        names = set(layer.instructions)
+        by_name = {m.get_tuple_name(isl.dim_type.in_): m for m in maps}
+        keys = {name: _key(by_name[name], layer.position, layer.size) for name in names}
+        scratch = {}
+        for staged in layer.buffers:
+            original = next(b for b in buffers if b.name == staged.name)
+            scratch[staged.name, staged.part] = Buffer(
+                f"scratch{index}_{staged.name}" + (f"_{staged.part}" if staged.part else ""),
+                original.dtype, staged.extents, "local",
+                purpose=f"layer {index}'s copy of part of {staged.name}")
+            buffers.append(scratch[staged.name, staged.part])
+        instructions = [_on_scratch(i, keys[i.name], layer, scratch) if i.name in names
+                        else i for i in instructions]
+        maps = [_layer_dims(m, layer, names) for m in maps]
+        images = None
+        for name in names:
+            image = keys[name].range()
+            images = image if images is None else images | image
+        for staged in layer.buffers:
+            copies = [("in", 0)] + ([("out", 2)] if staged.written else [])
+            for direction, order in copies:
+                instruction, flat = _copy(index, staged, scratch[staged.name, staged.part],
+                                          images.coalesce(), direction, order,
+                                          layer.position)
+                instructions.append(instruction)
+                maps.append(flat)
+    flat = union_of_maps(padded(maps))
+    return replace(program, instructions=tuple(instructions), buffers=tuple(buffers),
+                   schedule=tree_from_flat(flat), flat=flat)
+
+
+def _layer_dims(m: isl.Map, layer: Layer, names: set[str]) -> isl.Map:
+    """Two dimensions more: (layer index, 1) at the layer's position for the
+    layer's instructions; zeros at the end for the others, whose order with
+    the layer is decided at an earlier dimension (and whose own layers, at
+    any position, are still where they were)."""
+    dims = _dims(m)
+    domain = m.domain()
+    position = layer.position
+    if m.get_tuple_name(isl.dim_type.in_) not in names:
+        return _map(m.get_tuple_name(isl.dim_type.in_), domain,
+                    dims + [_constant(domain, 0), _constant(domain, 0)])
+    inserted = [dims[position].scale_down_val(isl.Val(layer.size)).floor(),
+                _constant(domain, 1)]
+    return _map(m.get_tuple_name(isl.dim_type.in_), domain,
+                dims[:position] + inserted + dims[position:])
+
+
+def _on_scratch(instruction: Instruction, key: isl.Map, layer: Layer,
+                scratch: dict[tuple[str, int], Buffer]) -> Instruction:
+    """The instruction with its references to staged buffers moved to the
+    scratch copies: element a of a layer with key p is at a - low(p)."""
+    key_function = isl.PwMultiAff.from_map(key)
+    references = {}
+    for symbol, reference in instruction.references.items():
+        staged = next((b for b in layer.buffers
+                       if (instruction.name, symbol) in b.references), None)
+        if staged is None:
+            references[symbol] = reference
+            continue
+        target = scratch[staged.name, staged.part]
+        index = isl.PwMultiAff.from_map(reference.relation)
+        pieces = [index.get_pw_aff(d).sub(low.pullback_pw_multi_aff(key_function))
+                  for d, low in enumerate(staged.lows)]
+        relation = isl.Map.from_pw_aff(pieces[0])
+        for piece in pieces[1:]:
+            relation = relation.flat_range_product(isl.Map.from_pw_aff(piece))
+        relation = relation.intersect_domain(instruction.domain).set_tuple_name(
+            isl.dim_type.out, target.name)
+        references[symbol] = Reference(target.name, relation)
+    return replace(instruction, references=references)
+
+
+def _copy(index: int, staged: StagedBuffer, scratch: Buffer, layers: isl.Set,
+          direction: str, order: int, position: int) -> tuple[Instruction, isl.Map]:
+    """A copy of a staged box into (``in``) or out of its scratch buffer, for
+    every layer key in ``layers``, and its schedule: at the layer, before
+    (order 0) or after (order 2) the layer's instructions."""
+    rank = len(staged.lows)
+    box = None
+    for d in range(rank):
+        low, high = staged.lows[d], staged.highs[d]
+        line = isl.Space.set_alloc(isl.DEFAULT_CONTEXT, 0, 1)
+        above = isl.Map.from_pw_aff(low).apply_range(isl.Map.lex_le(line))
+        below = isl.Map.from_pw_aff(high).apply_range(isl.Map.lex_ge(line))
+        dimension = above.intersect(below)
+        box = dimension if box is None else box.flat_range_product(dimension)
+    box = box.intersect_domain(layers)
+    domain = box.wrap().flatten()
+    name = f"stage{index}_{direction}_{staged.name}" + (f"_{staged.part}" if staged.part
+                                                         else "")
+    keys = layers.dim(isl.dim_type.set)
+    space = domain.get_space()
+    local = isl.LocalSpace.from_space(space)
+    projection = isl.MultiAff.project_out_map(space, isl.dim_type.set, keys, rank)
+    original, copied = [], []
+    for d in range(rank):
+        element = isl.PwAff.var_on_domain(local, isl.dim_type.set, keys + d)
+        original.append(element)
+        copied.append(element.sub(staged.lows[d].pullback_multi_aff(projection)))
+
+    def relation(pieces, buffer_name):
+        result = isl.Map.from_pw_aff(pieces[0])
+        for piece in pieces[1:]:
+            result = result.flat_range_product(isl.Map.from_pw_aff(piece))
+        return (result.intersect_domain(domain).set_tuple_name(isl.dim_type.in_, name)
+                .set_tuple_name(isl.dim_type.out, buffer_name))
+
+    source, target = sympy.Symbol("_source", real=True), sympy.Symbol("_target", real=True)
+    outer, inner = ((staged.name, scratch.name) if direction == "in"
+                    else (scratch.name, staged.name))
+    pieces = {staged.name: original, scratch.name: copied}
+    references = {source: Reference(outer, relation(pieces[outer], outer)),
+                  target: Reference(inner, relation(pieces[inner], inner))}
+    instruction = Instruction(name, domain.set_tuple_name(name), references,
+                              (Assignment(target, "=", source),),
+                              comment=f"layer {index}: copy {staged.name} "
+                                      f"{'into' if direction == 'in' else 'out of'} "
+                                      f"the scratchpad")
+    # Schedule: the key dimensions, then the order (0 before, 2 after), then
+    # the element; the key's last dimension is the layer index.
+    dims = [isl.PwAff.var_on_domain(local, isl.dim_type.set, d) for d in range(keys)]
+    flat_dims = dims[:position] + [dims[position], _constant(domain, order)] + original
+    return instruction, _map(name, domain, flat_dims)
