@@ -59,7 +59,8 @@ def compile(target: Kernel | Adjoint | Tangent,  # noqa: A001  (the API's verb)
 
 def check(kernel: Kernel, sizes: dict | None = None, *, wrt=None, of=None,
           strategy: str = "exact", seed: int = 0, inputs: dict | None = None,
-          schedule: str | None = None) -> dict:
+          schedule: str | None = None, layout: str | None = None,
+          scratchpad: int | None = None) -> dict:
     """Generate, compile and check a kernel's gradient (see ``polyad check``);
     ``schedule`` is ``none``, ``auto`` or a trace file, for the adjoint.
 
@@ -68,4 +69,5 @@ def check(kernel: Kernel, sizes: dict | None = None, *, wrt=None, of=None,
     """
     sizes = kernel.sizes(None, sizes)
     return verify.check_gradient(kernel, sizes, wrt=wrt, of=of, strategy=strategy,
-                                 seed=seed, given=inputs, schedule=schedule)
+                                 seed=seed, given=inputs, schedule=schedule,
+                                 layout=layout, scratchpad=scratchpad)

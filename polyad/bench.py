@@ -27,8 +27,11 @@ from polyad.targets import program_of
 from polyad.verify import kernel_inputs, relative_error
 
 #: Variants every run can name; schedule files add theirs (by file stem).
-VARIANTS = ("primal", "stack", "exact", "auto")
-DEFAULT_VARIANTS = ("primal", "stack", "exact", "auto")
+#: stack: the stack strategy and layout (the Enzyme/Tapenade-like baseline);
+#: exact: exact tape, plain reversal; auto: exact tape, auto schedule;
+#: regions, stream, layers: exact tape in those layouts, plain reversal.
+VARIANTS = ("primal", "stack", "exact", "auto", "regions", "stream", "layers")
+DEFAULT_VARIANTS = VARIANTS
 #: Gradients of a variant may differ from exact's by reassociated sums only.
 AGREEMENT = 1e-9
 
@@ -40,6 +43,7 @@ class Variant:
     name: str
     strategy: str
     schedule: Callable[[Adjoint], Schedule | None]
+    layout: str | None = None
 
 
 def _builtin(name: str) -> Variant:
@@ -49,6 +53,8 @@ def _builtin(name: str) -> Variant:
         return Variant(name, "exact", lambda adjoint: None)
     if name == "auto":
         return Variant(name, "exact", lambda adjoint: adjoint.schedule().auto())
+    if name in ("regions", "stream", "layers"):
+        return Variant(name, "exact", lambda adjoint: None, layout=name)
     raise UsageError(f"unknown benchmark variant {name!r} (choose among "
                      f"{', '.join(VARIANTS)}, or give --schedule FILE)")
 
@@ -77,7 +83,15 @@ def bench(kernel: Kernel, sizes: Mapping[str, int], *, variants=DEFAULT_VARIANTS
     for plan in [p for p in plans if p.name == "exact"] + [p for p in plans
                                                            if p.name != "exact"]:
         adjoint = grad(kernel, wrt, of, plan.strategy)
-        function = codegen.compile_program(program_of(adjoint, plan.schedule(adjoint)))
+        if plan.layout:
+            adjoint = adjoint.with_layout(plan.layout, sizes=sizes)
+        try:
+            program = program_of(adjoint, plan.schedule(adjoint))
+        except UsageError as error:  # e.g. no layer fits the scratchpad
+            results.append({"name": plan.name, "tape_bytes": adjoint.tape.bytes(sizes),
+                            "verified": None, "not_applicable": str(error)})
+            continue
+        function = codegen.compile_program(program)
         gradient = _gradient(function, values, seeds, adjoint)
         if reference is None:
             reference = gradient if plan.name == "exact" else _gradient(

@@ -15,11 +15,13 @@ import traceback
 
 import numpy as np
 
-from polyad import __version__, api, bench
+from polyad import __version__, analysis, api, bench, layouts, lowering
 from polyad.bench import DEFAULT_VARIANTS, VARIANTS
 from polyad.errors import PolyadError, UsageError
 from polyad.files import write_atomically
 from polyad import reports
+from polyad.analysis import Cache, parse_bytes
+from polyad.lowering import LAYOUTS
 from polyad.tape import STRATEGIES
 
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT, EXIT_INTERNAL = 0, 1, 2, 70
@@ -63,10 +65,29 @@ def _add_derivative_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--of", action="append", metavar="NAMES",
                         help="outputs to differentiate (default every floating-point "
                         "output)")
-    parser.add_argument("--strategy", choices=STRATEGIES, default="exact",
+    parser.add_argument("--strategy", choices=STRATEGIES, default=None,
                         help="tape strategy: exact (record only values overwritten "
                         "before the reverse sweep reads them) or stack (record every "
-                        "needed value, the Enzyme/Tapenade baseline); default exact")
+                        "needed value, the Enzyme/Tapenade baseline); default exact, "
+                        "stack with --layout stack")
+    parser.add_argument("--layout", choices=LAYOUTS, default=None,
+                        help="where the tape lives: stack, exact (default), regions "
+                        "(array of structs), stream (read front to back) or layers "
+                        "(reverse sweep staged through a scratchpad)")
+    parser.add_argument("--scratchpad", metavar="SIZE", default=None,
+                        help="scratchpad of the layers layout, e.g. 32KiB (default)")
+
+
+def _adjoint(kernel, args, sizes=None):
+    """The adjoint the derivative arguments ask for."""
+    strategy = args.strategy or ("stack" if args.layout == "stack" else "exact")
+    adjoint = api.grad(kernel, _names(args.wrt), _names(args.of), strategy)
+    if args.scratchpad is not None and args.layout != "layers":
+        raise UsageError("--scratchpad applies to --layout layers only")
+    if args.layout:
+        scratchpad = parse_bytes(args.scratchpad) if args.scratchpad else None
+        adjoint = adjoint.with_layout(args.layout, scratchpad, sizes=sizes)
+    return adjoint
 
 
 def _add_schedule_argument(parser: argparse.ArgumentParser) -> None:
@@ -116,6 +137,25 @@ def build_parser() -> argparse.ArgumentParser:
                        "(default 0)")
     check.add_argument("--json", action="store_true", help="print one JSON object")
     _add_schedule_argument(check)
+
+    analyze = commands.add_parser("analyze", help="the memory behaviour of each tape "
+                                  "layout: tape bytes, reuse, cache misses, on-chip memory")
+    _add_kernel_arguments(analyze)
+    analyze.add_argument("--wrt", action="append", metavar="NAMES", help="as for grad")
+    analyze.add_argument("--of", action="append", metavar="NAMES", help="as for grad")
+    _add_size_arguments(analyze)
+    analyze.add_argument("--layout", action="append", choices=LAYOUTS, default=None,
+                         help="a layout to analyse (repeatable; default all)")
+    analyze.add_argument("--scratchpad", metavar="SIZE", default=None,
+                         help="scratchpad of the layers layout (default 32KiB)")
+    _add_schedule_argument(analyze)
+    analyze.add_argument("--cache", default="32KiB,64B,8", metavar="SIZE,LINE,WAYS",
+                         help="the simulated set-associative LRU cache (default "
+                         "32KiB,64B,8)")
+    analyze.add_argument("--threshold", type=float, default=0.01,
+                         help="tape read miss ratio for the on-chip memory estimate "
+                         "(default 0.01)")
+    analyze.add_argument("--json", action="store_true", help="print one JSON object")
 
     bench = commands.add_parser("bench", help="time the original kernel and gradient "
                                 "variants (each checked against exact first)")
@@ -190,7 +230,7 @@ def _names(values: list[str] | None) -> list[str] | None:
 def _show(args) -> int:
     kernel = api.parse(args.kernel, args.function)
     if args.loops or args.schedule != "none":
-        adjoint = api.grad(kernel, _names(args.wrt), _names(args.of), args.strategy)
+        adjoint = _adjoint(kernel, args)
         schedule = api.load_schedule(adjoint, args.schedule) or api.schedule(adjoint)
         if args.json:
             _emit(_json(reports.schedule_summary(schedule)), None)
@@ -198,8 +238,8 @@ def _show(args) -> int:
             _emit(reports.format_schedule(schedule), None)
     elif args.tape:
         sizes = kernel.sizes(args.dataset, _sizes(args.sizes))
-        adjoint = api.grad(kernel, _names(args.wrt), _names(args.of), args.strategy)
-        stack = adjoint if args.strategy == "stack" else adjoint.with_strategy("stack")
+        adjoint = _adjoint(kernel, args, sizes)
+        stack = adjoint if adjoint.strategy == "stack" else adjoint.with_strategy("stack")
         if args.json:
             _emit(_json(reports.tape_summary(adjoint, stack, sizes)), None)
         else:
@@ -221,7 +261,7 @@ def _grad(args) -> int:
                              "tangents of every floating-point output)")
         target = api.jvp(kernel, _names(args.wrt))
     else:
-        target = api.grad(kernel, _names(args.wrt), _names(args.of), args.strategy)
+        target = _adjoint(kernel, args)
     _emit(api.generate_c(target, api.load_schedule(target, args.schedule)), args.output)
     return EXIT_OK
 
@@ -241,9 +281,14 @@ def _check(args) -> int:
     given = _load_inputs(args.inputs)
     from_file = {p: int(given.pop(p)) for p in kernel.params if p in given}
     sizes = kernel.sizes(args.dataset, {**from_file, **_sizes(args.sizes)})
+    if args.scratchpad is not None and args.layout != "layers":
+        raise UsageError("--scratchpad applies to --layout layers only")
     result = api.check(kernel, sizes, wrt=_names(args.wrt), of=_names(args.of),
-                       strategy=args.strategy, seed=args.seed, inputs=given,
-                       schedule=args.schedule)
+                       strategy=args.strategy or ("stack" if args.layout == "stack"
+                                                  else "exact"),
+                       seed=args.seed, inputs=given, schedule=args.schedule,
+                       layout=args.layout,
+                       scratchpad=parse_bytes(args.scratchpad) if args.scratchpad else None)
     if args.json:
         _emit(_json(result), None)
     else:
@@ -261,10 +306,42 @@ def _bench(args) -> int:
                          repeat=args.repeat, threads=args.threads, seed=args.seed,
                          wrt=_names(args.wrt), of=_names(args.of))
     _emit(_json(result) if args.json else reports.format_bench(result), None)
-    return EXIT_OK if all(v["verified"] for v in result["variants"]) else EXIT_FAILED
+    failed = [v for v in result["variants"] if v["verified"] is False]
+    return EXIT_FAILED if failed else EXIT_OK
 
 
-_COMMANDS = {"show": _show, "grad": _grad, "check": _check, "bench": _bench}
+def _analyze(args) -> int:
+    kernel = api.parse(args.kernel, args.function)
+    sizes = kernel.sizes(args.dataset, _sizes(args.sizes))
+    cache = Cache.parse(args.cache)
+    if not 0 <= args.threshold < 1:
+        raise UsageError("--threshold is a miss ratio in [0, 1)")
+    scratchpad = parse_bytes(args.scratchpad) if args.scratchpad else None
+    results = []
+    for layout in args.layout or LAYOUTS:
+        strategy = "stack" if layout == "stack" else "exact"
+        adjoint = api.grad(kernel, _names(args.wrt), _names(args.of), strategy).with_layout(
+            layout, scratchpad if layout == "layers" else None, sizes=sizes)
+        schedule = api.load_schedule(adjoint, args.schedule)
+        program = api.program_of(adjoint, schedule)
+        result = analysis.analyze(program, sizes, cache, args.threshold)
+        result["layout"], result["strategy"] = layout, strategy
+        if layout == "layers":
+            result["layers"] = [
+                {"instructions": list(layer.instructions), "iterations": layer.size,
+                 "footprint_bytes": layer.bytes}
+                for layer in layouts.plan_layers(
+                    lowering.adjoint_program(adjoint, layout="exact"),
+                    schedule or adjoint.schedule(), adjoint.scratchpad, sizes)]
+        results.append(result)
+    summary = {"kernel": kernel.name, "sizes": sizes, "schedule": args.schedule,
+               "layouts": results}
+    _emit(_json(summary) if args.json else reports.format_analysis(summary), None)
+    return EXIT_OK
+
+
+_COMMANDS = {"show": _show, "grad": _grad, "check": _check, "bench": _bench,
+             "analyze": _analyze}
 
 if __name__ == "__main__":
     sys.exit(main())

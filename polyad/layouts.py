@@ -104,7 +104,7 @@ class StagedBuffer:
     highs: tuple[isl.PwAff, ...]
     extents: tuple[isl.PwAff, ...]
     bytes: int
-    written: bool
+    written: isl.Map | None  # key -> elements the layer writes (copied back), if any
 
 
 @dataclass(frozen=True)
@@ -219,20 +219,24 @@ def _footprints(program, group, position, size, sizes) -> list[StagedBuffer]:
                 continue
             touched = key.reverse().apply_range(
                 reference.relation.set_tuple_name(isl.dim_type.out, buffer.name))
-            merged = (touched, {(instruction.name, symbol)}, symbol in targets)
+            merged = (touched, {(instruction.name, symbol)},
+                      touched if symbol in targets else None)
             kept = []
             for part in parts.get(buffer.name, []):
                 if part[0].intersect(merged[0]).is_empty():
                     kept.append(part)
                 else:
+                    writes = [w for w in (merged[2], part[2]) if w is not None]
                     merged = (merged[0].union(part[0]), merged[1] | part[1],
-                              merged[2] or part[2])
+                              writes[0].union(writes[1]) if len(writes) == 2
+                              else (writes[0] if writes else None))
             parts[buffer.name] = kept + [merged]
     staged = []
     for name, groups in parts.items():
         for number, (footprint, members, written) in enumerate(groups):
             staged.append(_staged(name, number, footprint.coalesce(), frozenset(members),
-                                  written, buffers[name].dtype, sizes))
+                                  written.coalesce() if written is not None else None,
+                                  buffers[name].dtype, sizes))
     return staged
 
 
@@ -286,14 +290,16 @@ def staged_layers(program: Program, schedule: Schedule, scratchpad: int,
         for name in names:
             image = keys[name].range()
             images = image if images is None else images | image
-        for staged in layer.buffers:
-            copies = [("in", 0)] + ([("out", 2)] if staged.written else [])
-            for direction, order in copies:
-                instruction, flat = _copy(index, staged, scratch[staged.name, staged.part],
-                                          images.coalesce(), direction, order,
-                                          layer.position)
-                instructions.append(instruction)
-                maps.append(flat)
+        copies = [("in", staged) for staged in layer.buffers] + [
+            ("out", staged) for staged in layer.buffers if staged.written is not None]
+        for number, (direction, staged) in enumerate(copies):
+            # Copies in before the layer's instructions (at 1), copies out
+            # after, each at its own position so that their order is fixed.
+            order = number - len(copies) if direction == "in" else 2 + number
+            instruction, flat = _copy(index, staged, scratch[staged.name, staged.part],
+                                      images.coalesce(), direction, order, layer.position)
+            instructions.append(instruction)
+            maps.append(flat)
     flat = union_of_maps(padded(maps))
     return replace(program, instructions=tuple(instructions), buffers=tuple(buffers),
                    schedule=tree_from_flat(flat), flat=flat)
@@ -344,18 +350,23 @@ def _on_scratch(instruction: Instruction, key: isl.Map, layer: Layer,
 def _copy(index: int, staged: StagedBuffer, scratch: Buffer, layers: isl.Set,
           direction: str, order: int, position: int) -> tuple[Instruction, isl.Map]:
     """A copy of a staged box into (``in``) or out of its scratch buffer, for
-    every layer key in ``layers``, and its schedule: at the layer, before
-    (order 0) or after (order 2) the layer's instructions."""
+    every layer key in ``layers``, and its schedule: at the layer, at
+    ``order`` (below 1 before the layer's instructions, above after)."""
     rank = len(staged.lows)
-    box = None
-    for d in range(rank):
-        low, high = staged.lows[d], staged.highs[d]
-        line = isl.Space.set_alloc(isl.DEFAULT_CONTEXT, 0, 1)
-        above = isl.Map.from_pw_aff(low).apply_range(isl.Map.lex_le(line))
-        below = isl.Map.from_pw_aff(high).apply_range(isl.Map.lex_ge(line))
-        dimension = above.intersect(below)
-        box = dimension if box is None else box.flat_range_product(dimension)
-    box = box.intersect_domain(layers)
+    if direction == "out":
+        # Only what the layer wrote goes back: boxes of two parts of a buffer
+        # may overlap where their elements do not.
+        box = staged.written.intersect_domain(layers).reset_tuple_id(isl.dim_type.out)
+    else:
+        box = None
+        for d in range(rank):
+            low, high = staged.lows[d], staged.highs[d]
+            line = isl.Space.set_alloc(isl.DEFAULT_CONTEXT, 0, 1)
+            above = isl.Map.from_pw_aff(low).apply_range(isl.Map.lex_le(line))
+            below = isl.Map.from_pw_aff(high).apply_range(isl.Map.lex_ge(line))
+            dimension = above.intersect(below)
+            box = dimension if box is None else box.flat_range_product(dimension)
+        box = box.intersect_domain(layers)
     domain = box.wrap().flatten()
     name = f"stage{index}_{direction}_{staged.name}" + (f"_{staged.part}" if staged.part
                                                          else "")

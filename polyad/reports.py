@@ -156,6 +156,9 @@ def format_bench(result: dict) -> str:
              f"  {'variant':<10} {'median ms':>10} {'min':>8} {'max':>8} {'/primal':>8} "
              f"{'vs stack':>9} {'tape bytes':>12} {'peak MB':>8}"]
     for v in result["variants"]:
+        if v["verified"] is None:
+            lines.append(f"  {v['name']:<10} not applicable: {v['not_applicable']}")
+            continue
         if not v["verified"]:
             lines.append(f"  {v['name']:<10} FAILED: gradient differs from exact by "
                          f"{v['max_rel_err_vs_exact']:.3g}")
@@ -168,4 +171,32 @@ def format_bench(result: dict) -> str:
                      f" {number('max_s', 1e3):>8} {number('ratio_to_primal'):>8} "
                      f"{number('speedup_vs_stack'):>9} {v['tape_bytes']:>12} "
                      f"{number('peak_rss_bytes', 1e-6, 1):>8}")
+    return "\n".join(lines)
+
+
+def format_analysis(summary: dict) -> str:
+    """The table of ``polyad analyze``."""
+    sizes = " ".join(f"{k}={v}" for k, v in summary["sizes"].items())
+    first = summary["layouts"][0]
+    cache = first["cache"]
+    lines = [f"analyze {summary['kernel']} at {sizes}, schedule {summary['schedule']}; "
+             f"cache {cache['size']} B, {cache['line']} B lines, {cache['ways']} ways",
+             f"  {'layout':<8} {'tape B':>9} {'peak live B':>11} {'rev. moved B':>12} "
+             f"{'tape reads':>10} {'tape miss':>9} {'rev. miss':>9} "
+             f"{'on-chip B':>10}"]
+    for r in summary["layouts"]:
+        on_chip = r["on_chip_bytes_for_tape"]
+        lines.append(f"  {r['layout']:<8} {r['tape_bytes']:>9} {r['peak_live_tape_bytes']:>11} "
+                     f"{r['reverse_sweep_bytes_moved']:>12} {r['tape_reads']:>10} "
+                     f"{r['tape_read_misses']:>9} {r['reverse_sweep_misses']:>9} "
+                     f"{on_chip if on_chip is not None else '-':>10}")
+    lines.append(f"  on-chip B: the fully associative LRU cache that keeps tape read misses "
+                 f"under {first['miss_threshold']:.0%}")
+    for r in summary["layouts"]:
+        lines.append(f"  reuse distances of {r['layout']} tape reads (lines): "
+                     + ", ".join(f"{k}: {v}" for k, v in r["reuse_histogram"].items()))
+        for layer in r.get("layers", []):
+            lines.append(f"    layer of {', '.join(layer['instructions'])}: "
+                         f"{layer['iterations']} iterations, "
+                         f"{layer['footprint_bytes']} B in the scratchpad")
     return "\n".join(lines)

@@ -111,7 +111,7 @@ def check_gradient(kernel: Kernel, sizes: Mapping[str, int], *, wrt=None, of=Non
     the original C, and each other (dot-product test)."""
     adjoint = grad(kernel, wrt, of, strategy)
     if layout is not None:
-        adjoint = adjoint.with_layout(layout, scratchpad)
+        adjoint = adjoint.with_layout(layout, scratchpad, sizes=sizes)
     tangent = jvp(kernel, adjoint.wrt)
     values = kernel_inputs(kernel, sizes, seed, given)
     original, _ = codegen.compile_original(kernel)
