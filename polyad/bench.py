@@ -72,8 +72,10 @@ def bench(kernel: Kernel, sizes: Mapping[str, int], *, variants=DEFAULT_VARIANTS
     sizes = dict(sizes)
     reference_adjoint = grad(kernel, wrt, of, "exact")
     values, seeds = bench_inputs(kernel, sizes, seed, reference_adjoint.of)
+    variants = tuple(variants) + tuple(s for s in schedules if s == "auto"
+                                        and "auto" not in variants)
     plans = [_builtin(v) for v in variants if v != "primal"]
-    plans += [_from_file(path) for path in schedules]
+    plans += [_from_file(path) for path in schedules if path not in ("auto", "none")]
     results = []
     if "primal" in variants:
         original, _ = codegen.compile_original(kernel)

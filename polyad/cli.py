@@ -166,8 +166,10 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--variants", default=",".join(DEFAULT_VARIANTS),
                        help=f"comma separated, among {', '.join(VARIANTS)} "
                        f"(default {','.join(DEFAULT_VARIANTS)})")
-    bench.add_argument("--schedule", action="append", default=[], metavar="FILE.json",
-                       help="also time the exact gradient in this schedule (repeatable)")
+    bench.add_argument("--schedule", action="append", default=[],
+                       metavar="auto|none|FILE.json",
+                       help="also time the exact gradient in this schedule (repeatable; "
+                       "auto is the auto variant, none the exact one)")
     bench.add_argument("--repeat", type=int, default=10, help="timed calls (default 10)")
     bench.add_argument("--threads", type=int, default=1, help="OMP_NUM_THREADS (default 1)")
     bench.add_argument("--seed", type=int, default=0, help="seed of the random inputs")

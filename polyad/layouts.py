@@ -24,6 +24,7 @@ from polyad.errors import UsageError
 from polyad.model import ELEMENT_BYTES, fix_sizes, maps_of, union_of_maps
 from polyad.program import Assignment, Buffer, Instruction, Program, Reference
 from polyad.schedule import Schedule, _constant, _dims, _fixed, _map
+from polyad.lowering import tape_box
 from polyad.schedule_tree import padded, tree_from_flat, with_prefix
 
 FORWARD, COPY, REVERSE = 0, 1, 2
@@ -52,11 +53,16 @@ def stream_in_order(program: Program, schedule: Schedule) -> Program:
             continue
         name = f"{instruction.name}_stream"
         references, body, popped = {}, [], {}
+        # One FIFO per tape and reading instruction, as long as the
+        # instruction has instances (readers may share a recorded value).
+        _, capacity = tape_box(instruction.domain, program.context)
         for position, symbol in enumerate(taped):
             reference = instruction.references[symbol]
             tape = buffers[reference.buffer]
-            stream = streams.setdefault(tape.name, replace(
-                tape, name=f"stream_{tape.name}", sequence="fifo",
+            stream = streams.setdefault((tape.name, instruction.name), replace(
+                tape, name=f"stream_{tape.name}_{instruction.name}", sequence="fifo",
+                extents=tuple(capacity) or (isl.PwAff.val_on_domain(program.context,
+                                                                      isl.Val(1)),),
                 purpose=f"{tape.purpose}, in the reverse sweep's order"))
             value = sympy.Symbol(f"_value{position}", real=True)
             slot = sympy.Symbol(f"_stream{position}", real=True)
@@ -136,20 +142,32 @@ def plan_layers(program: Program, schedule: Schedule, scratchpad: int,
 
 
 def _nests(schedule: Schedule, maps: list[isl.Map], start: int):
-    """(group, loop dimension) of the outermost loops at or after ``start``
-    among ``maps``, one per loop."""
-    seen, found = set(), []
+    """(band members, loop dimension) of the outermost loops at or after
+    ``start`` among ``maps``; every instruction in at most one of them."""
+    names = {g.get_tuple_name(isl.dim_type.in_) for g in maps}
+    covered: set[str] = set()
+    found = []
     for m in maps:
+        if m.get_tuple_name(isl.dim_type.in_) in covered:
+            continue
         for position in range(start, m.dim(isl.dim_type.out)):
             if _fixed(m, position) is None:
-                group = schedule._group(m, position)
-                key = (position, tuple(sorted(g.get_tuple_name(isl.dim_type.in_)
-                                              for g in group)))
-                if key not in seen:
-                    seen.add(key)
-                    found.append((group, position))
+                group = [g for g in _band_members(schedule, m, position)
+                         if g.get_tuple_name(isl.dim_type.in_) in names]
+                covered |= {g.get_tuple_name(isl.dim_type.in_) for g in group}
+                found.append((group, position))
                 break
     return found
+
+
+def _band_members(schedule: Schedule, m: isl.Map, position: int) -> list[isl.Map]:
+    """Every instruction in the band of ``m``'s loop at ``position``: the
+    same dimensions before it, whether or not it loops there itself (an
+    instruction with a constant there runs between the loop's iterations)."""
+    key = schedule._group_key(m, position)
+    return [other for other in maps_of(schedule.flat)
+            if other.dim(isl.dim_type.out) > position
+            and schedule._group_key(other, position) == key]
 
 
 def _layered(program, schedule, group, position, scratchpad, sizes) -> list[Layer]:

@@ -97,7 +97,7 @@ def _regions(domain: isl.Set, entries: list[TapeEntry]) -> list[_Region]:
     return regions
 
 
-def _tape_box(instances: isl.Set, context: isl.Set) -> tuple[list[isl.PwAff], list[isl.PwAff]]:
+def tape_box(instances: isl.Set, context: isl.Set) -> tuple[list[isl.PwAff], list[isl.PwAff]]:
     """Lower bounds and extents (in the sizes) of the bounding box of a set;
     extents are 0 for sizes where the set is empty."""
     params = instances.params()
@@ -136,11 +136,19 @@ def _tape_relation(instances: isl.Set, lows: list[isl.PwAff], buffer: str,
 
 @dataclass(frozen=True)
 class _Tape:
-    """A tape entry lowered: its buffer and the relation to its elements."""
+    """A tape entry lowered: its buffer, the relation from the recording
+    instances to its elements (None for a sequential tape) and, when another
+    statement records the value, the relation from the reading instances."""
 
     entry: TapeEntry
     buffer: Buffer
-    relation: isl.Map | None  # None for a stack
+    relation: isl.Map | None
+    read: isl.Map | None = None
+
+    @property
+    def reading(self) -> isl.Map | None:
+        """Reading instance -> tape element."""
+        return self.read if self.read is not None else self.relation
 
 
 #: Where the tape's values live (see docs/how-it-works.md):
@@ -161,12 +169,22 @@ def _lower_tapes(adjoint: Adjoint, layout: str) -> dict[tuple[str, sympy.Symbol]
     tapes = {}
     by_statement: dict[str, list[TapeEntry]] = {}
     for entry in adjoint.tape.entries:
+        if entry.writer:  # recorded by its writer: a box indexed by the writer
+            name = f"keep_{entry.writer}_{entry.statement}_{len(tapes)}"
+            lows, extents = tape_box(entry.records, kernel.context)
+            buffer = Buffer(name, "double", tuple(extents), "local",
+                            purpose=f"{entry.access.text} as {entry.writer} writes it, for "
+                                    f"{entry.statement}", tape=entry.statement)
+            relation = _tape_relation(entry.records, lows, name)
+            tapes[(entry.statement, entry.symbol)] = _Tape(
+                entry, buffer, relation, entry.lookup.apply_range(relation))
+            continue
         by_statement.setdefault(entry.statement, []).append(entry)
     for statement, entries in by_statement.items():
         purpose = f"{statement}'s recorded values"
         if layout in _SEQUENCES:
             domain = kernel.statement(statement).domain
-            _, extents = _tape_box(domain, kernel.context)
+            _, extents = tape_box(domain, kernel.context)
             count = isl.PwAff.val_on_domain(kernel.context, isl.Val(len(entries)))
             buffer = Buffer(f"{layout}_{statement}", "double", tuple(extents) + (count,),
                             "local", sequence=_SEQUENCES[layout],
@@ -177,7 +195,7 @@ def _lower_tapes(adjoint: Adjoint, layout: str) -> dict[tuple[str, sympy.Symbol]
             union = entries[0].instances
             for entry in entries[1:]:
                 union = union | entry.instances
-            lows, extents = _tape_box(union.coalesce(), kernel.context)
+            lows, extents = tape_box(union.coalesce(), kernel.context)
             fields = isl.PwAff.val_on_domain(kernel.context, isl.Val(len(entries)))
             name = f"region_{statement}"
             buffer = Buffer(name, "double", tuple(extents) + (fields,), "local",
@@ -188,7 +206,7 @@ def _lower_tapes(adjoint: Adjoint, layout: str) -> dict[tuple[str, sympy.Symbol]
         else:
             for index, entry in enumerate(entries):
                 name = f"tape_{statement}_{index}"
-                lows, extents = _tape_box(entry.instances, kernel.context)
+                lows, extents = tape_box(entry.instances, kernel.context)
                 buffer = Buffer(name, "double", tuple(extents), "local",
                                 purpose=f"{statement} reads {entry.access.text}, line "
                                         f"{entry.access.location.line}", tape=statement)
@@ -274,14 +292,17 @@ def adjoint_program(adjoint: Adjoint, *, layout: str | None = None) -> Program:
         flat=union_of_maps(padded(schedule)))
 
 
-def _record_groups(tapes: dict) -> dict[str, list[list[_Tape]]]:
-    """Per statement, its tape entries grouped by set of recording instances
-    (one record instruction each), in the order they are recorded."""
+def _record_groups(tapes: dict, writers: bool = False) -> dict[str, list[list[_Tape]]]:
+    """Per recording statement, its tape entries grouped by set of recording
+    instances (one record instruction each), in the order they are recorded:
+    entries recorded by their readers, or (``writers``) by their writers."""
     by_statement: dict[str, list[list[_Tape]]] = {}
     for tape in tapes.values():
-        groups = by_statement.setdefault(tape.entry.statement, [])
+        if bool(tape.entry.writer) != writers:
+            continue
+        groups = by_statement.setdefault(tape.entry.recorder, [])
         for group in groups:
-            if group[0].entry.instances.is_equal(tape.entry.instances):
+            if group[0].entry.records.is_equal(tape.entry.records):
                 group.append(tape)
                 break
         else:
@@ -319,6 +340,26 @@ def _records(adjoint: Adjoint, tapes: dict, flat: dict, schedule: list) -> list[
             order = index - len(groups)  # before the statement's 1, in group order
             schedule.append(with_prefix(renamed(with_suffix(flat[statement_name], order), name)
                                         .intersect_domain(domain), FORWARD))
+    for writer_name, groups in _record_groups(tapes, writers=True).items():
+        writer = kernel.statement(writer_name)
+        for index, group in enumerate(groups):
+            name = f"{writer_name}_keep{index}"
+            domain = group[0].entry.records.set_tuple_name(name)
+            written = sympy.Symbol("_written", real=True)
+            references = {written: _reference(writer.write.array, writer.write, name)}
+            body = []
+            for position, tape in enumerate(group):
+                slot = sympy.Symbol(f"_tape{position}", real=True)
+                references[slot] = Reference(tape.buffer.name, _relation(tape.relation, name))
+                body.append(Assignment(slot, "=", written))
+            readers = ", ".join(sorted({t.entry.statement for t in group}))
+            instructions.append(Instruction(
+                name, domain, references, tuple(body),
+                comment=f"record {writer.write.text} as line {writer.location.line} writes "
+                        f"it, for the reverse of {readers}"))
+            after = 2 + index  # after the writer's own 1
+            schedule.append(with_prefix(renamed(with_suffix(flat[writer_name], after), name)
+                                        .intersect_domain(domain), FORWARD))
     return instructions
 
 
@@ -340,15 +381,16 @@ def _reverse_instructions(adjoint_statement: AdjointStatement, adjoint: Adjoint,
         pushed = [tape.entry.symbol for group in _record_groups(tapes).get(statement.name, [])
                   for tape in group]
         popped = [a for a in needed if a.symbol in region.taped]
-        popped.sort(key=lambda a: pushed.index(a.symbol), reverse=True)
+        position = {symbol: k for k, symbol in enumerate(pushed)}
+        popped.sort(key=lambda a: position.get(a.symbol, -1), reverse=True)
         for access in popped + [a for a in needed if a.symbol not in region.taped]:
             if access.symbol in region.taped:
                 tape = tapes[(statement.name, access.symbol)]
-                if tape.relation is None:
+                if tape.reading is None:
                     references[access.symbol] = Reference(tape.buffer.name, None)
                 else:
                     references[access.symbol] = Reference(
-                        tape.buffer.name, _relation(tape.relation, name))
+                        tape.buffer.name, _relation(tape.reading, name))
             else:
                 references[access.symbol] = _reference(access.array, access, name)
         write = statement.write

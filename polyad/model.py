@@ -232,8 +232,9 @@ class Kernel:
     def sizes(self, preset: str | None = None,
               overrides: Mapping[str, int] | None = None,
               default: int = 8) -> dict[str, int]:
-        """Concrete sizes: a preset of the file (``small`` if it has one) or
-        ``default`` for every parameter, then ``overrides``.
+        """Concrete sizes: a preset of the file (``small`` if it has one; a
+        missing ``large`` is ``medium`` doubled) or ``default`` for every
+        parameter, then ``overrides``.
 
         Unknown names in ``overrides`` are an error naming the parameters.
         """
@@ -243,7 +244,11 @@ class Kernel:
             raise UsageError(
                 f"unknown size parameter {', '.join(unknown)} of {self.name} "
                 f"(its size parameters are {', '.join(self.params) or 'none'})")
-        presets = self.source.presets
+        presets = dict(self.source.presets)
+        if preset == "large" and "large" not in presets and "medium" in presets:
+            # Without a large preset of its own, a kernel's large sizes are
+            # its medium sizes doubled.
+            presets["large"] = {k: 2 * v for k, v in presets["medium"].items()}
         if preset is not None and preset not in presets:
             raise UsageError(
                 f"{self.source.path} has no size preset {preset!r} "

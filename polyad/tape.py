@@ -12,7 +12,7 @@ baseline benchmarks compare against.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Mapping
 
 import islpy as isl
@@ -30,21 +30,39 @@ class TapeEntry:
     """One read whose value is recorded, and for which instances.
 
     ``overwriters`` names the statements that overwrite the location later
-    (empty for the ``stack`` strategy, which does not ask).
+    (empty for the ``stack`` strategy, which does not ask). The value is
+    recorded by the reading instances, or, when many readers share the value
+    one instance of another statement wrote (``mean`` of a row read by every
+    element of it), once by that ``writer`` right after it writes: ``lookup``
+    maps each reading instance to its writer, ``records`` are the recording
+    instances (of the writer, or the readers themselves).
     """
 
     statement: str
     access: Access
     instances: isl.Set
     overwriters: tuple[str, ...]
+    writer: str = ""
+    lookup: isl.Map | None = None
+    recorded: isl.Set | None = None
 
     @property
     def symbol(self) -> sympy.Symbol:
         return self.access.symbol
 
+    @property
+    def records(self) -> isl.Set:
+        """The instances that record the value."""
+        return self.recorded if self.recorded is not None else self.instances
+
+    @property
+    def recorder(self) -> str:
+        """The statement whose instances record the value."""
+        return self.writer or self.statement
+
     def count(self, sizes: Mapping[str, int]) -> int:
         """How many values it records at the given sizes."""
-        return count_points(self.instances, sizes)
+        return count_points(self.records, sizes)
 
 
 @dataclass(frozen=True)
@@ -87,7 +105,14 @@ class TapePlan:
         for entry in self.entries:
             where = f"{entry.statement} reads {entry.access.text} at line " \
                     f"{entry.access.location.line}"
-            if entry.overwriters:
+            if entry.overwriters and entry.writer:
+                by = ", ".join(f"{name} at line {kernel.statement(name).location.line}"
+                               for name in entry.overwriters)
+                written = kernel.statement(entry.writer).location.line
+                lines.append(f"{where}: overwritten by {by}; its readers share values, so "
+                             f"{entry.writer} records them as it writes them (line "
+                             f"{written}), for {entry.records}")
+            elif entry.overwriters:
                 by = ", ".join(f"{name} at line {kernel.statement(name).location.line}"
                                for name in entry.overwriters)
                 lines.append(f"{where}: overwritten by {by}, recorded for {entry.instances}")
@@ -145,6 +170,29 @@ def plan_tape(kernel: Kernel, needed: Mapping[str, tuple[Access, ...]],
             overwriters = sorted({m.get_tuple_name(isl.dim_type.out)
                                   for m in maps_of(pairs)},
                                  key=lambda name: kernel.statement(name).location.line)
-            entries.append(TapeEntry(statement.name, access, instances[0].coalesce(),
-                                     tuple(overwriters)))
+            entry = TapeEntry(statement.name, access, instances[0].coalesce(),
+                              tuple(overwriters))
+            entries.append(_recorded_by_writer(entry, writes, kernel.schedule))
     return TapePlan(strategy, tuple(entries), tuple(from_memory))
+
+
+def _recorded_by_writer(entry: TapeEntry, writes: isl.UnionMap,
+                        schedule: isl.Schedule) -> TapeEntry:
+    """The entry recorded by the one statement that wrote every value it
+    needs, when several readers share a written value (the reading map to
+    writers is not injective); else the entry as it is."""
+    sink = isl.UnionMap.from_map(entry.access.relation.intersect_domain(entry.instances))
+    try:
+        flow = (isl.UnionAccessInfo.from_sink(sink).set_must_source(writes)
+                .set_schedule(schedule).compute_flow())
+    except isl.Error:  # isl's dataflow fails on a few strided loops: keep readers
+        return entry
+    sources = maps_of(flow.get_must_dependence())
+    if len(sources) != 1:
+        return entry
+    lookup = sources[0].reverse().coalesce()
+    if not lookup.domain().is_equal(entry.instances) or lookup.is_injective() \
+            or not lookup.is_single_valued():
+        return entry
+    return replace(entry, writer=lookup.get_tuple_name(isl.dim_type.out), lookup=lookup,
+                   recorded=lookup.range().coalesce())

@@ -97,3 +97,21 @@ def test_time_loop_records_only_overwritten_instances():
     counts = sorted(entry.count(sizes) for entry in plan.entries)
     assert counts == [12, 20]
     assert plan.values(sizes) < polyad.grad(kernel, strategy="stack").tape.values(sizes)
+
+
+def test_value_shared_by_a_row_is_recorded_once_by_its_writer():
+    kernel = example("layernorm")
+    sizes = {"n": 4, "d": 9}
+    adjoint = polyad.grad(kernel)
+    by_reader = {(entry.statement, entry.access.text): entry
+                 for entry in adjoint.tape.entries}
+    # Every element of a row reads its mean, overwritten by the next row: the
+    # statement that finishes the mean records it once per row (n - 1 values),
+    # not once per element ((n - 1) * d).
+    mean = by_reader["S8", "mean"]
+    assert mean.recorder == "S3" and mean.count(sizes) == 3
+    # var is read once per row by S7 itself: the reader records it.
+    assert by_reader["S7", "var"].recorder == "S7"
+    assert adjoint.tape.bytes(sizes) == 8 * 12
+    assert any("S3 records them as it writes them" in line
+               for line in adjoint.tape.explain(kernel))
