@@ -39,7 +39,9 @@ $(BENCH_STAMP): $(STAMP) pyproject.toml
 	touch $(BENCH_STAMP)
 
 # Every example against the stack baseline, JAX and (with ENZYME_PLUGIN and
-# CLANG set) Enzyme: bench/out/results.{csv,md,png,json}.
+# CLANG set, in the environment or on the command line) Enzyme:
+# bench/out/results.{csv,md,png,json}. See docs/benchmarks.md.
+export ENZYME_PLUGIN CLANG
 bench: $(BENCH_STAMP)
 	$(MAKE) -C bench run PYTHON=$(abspath $(BIN)/python) DATASET=$(DATASET) THREADS=$(THREADS)
 

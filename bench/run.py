@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import io
 import json
 import os
 import statistics
@@ -28,13 +29,28 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 import polyad  # noqa: E402
 from polyad.bench import bench_inputs, reference_gradient  # noqa: E402
+from polyad.files import write_atomically  # noqa: E402
 from polyad.verify import relative_error  # noqa: E402
 
-try:  # JAX is an optional benchmark dependency (the `bench` extra)
-    from peers.jax_ports import PORTS as JAX_PORTS  # noqa: E402
-    import jax  # noqa: E402
-except ImportError:  # pragma: no cover - depends on the machine
-    JAX_PORTS, jax = {}, None
+JAX_PORTS, jax = {}, None
+
+
+def load_jax(threads: int) -> None:
+    """Import JAX (an optional benchmark dependency, the `bench` extra) with
+    XLA's CPU thread pools sized like the C variants': XLA reads its flags once,
+    at import, so this runs before the first import."""
+    global JAX_PORTS, jax
+    if threads == 1:
+        os.environ["XLA_FLAGS"] = " ".join(filter(None, [
+            os.environ.get("XLA_FLAGS", ""), "--xla_cpu_multi_thread_eigen=false",
+            "intra_op_parallelism_threads=1"]))
+    try:
+        from peers.jax_ports import PORTS
+        import jax as jax_module
+    except ImportError:  # pragma: no cover - depends on the machine
+        print("JAX not installed: no JAX column (pip install .[bench])")
+        return
+    JAX_PORTS, jax = PORTS, jax_module
 
 try:  # matplotlib too
     import matplotlib  # noqa: E402
@@ -90,8 +106,11 @@ def main() -> int:
     parser.add_argument("--repeat", type=int, default=10)
     parser.add_argument("--out", default=str(ROOT / "bench" / "out"))
     parser.add_argument("--only", nargs="*", help="example names (default: all)")
+    parser.add_argument("--no-analysis", action="store_true",
+                        help="skip the simulated-cache analysis of the tape layouts")
     args = parser.parse_args()
     os.environ["OMP_NUM_THREADS"] = str(args.threads)
+    load_jax(args.threads)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     examples = sorted((ROOT / "examples").glob("*.c"))
@@ -122,11 +141,82 @@ def main() -> int:
         print(f"  {example.stem:<12} " + "  ".join(
             f"{v['name']} {v['ratio_to_primal']:.2f}" if v.get("ratio_to_primal")
             else f"{v['name']} -" for v in result["variants"][1:] + peers), flush=True)
-    write_outputs(rows, out, args)
+    analyses = []
+    if not args.no_analysis:
+        scale = 1 if args.dataset == "small" else ANALYSIS_SCALE
+        print(f"\ntape layouts in a simulated cache (polyad analyze, small sizes x {scale}):")
+        for example in examples:
+            if polyad.grad(polyad.parse(example)).tape.entries:
+                analyses.append(run_analysis(example, scale))
+                print("  " + analysis_line(analyses[-1]), flush=True)
+    write_outputs(rows, analyses, out, args)
     print(f"\nwrote {out}/results.csv, results.md, results.png, results.json "
           f"in {time.time() - started:.0f} s")
     print(summary(rows))
+    print(layout_summary(rows, analyses))
     return 0
+
+
+#: ``polyad analyze`` runs on the small sizes times this (for medium and
+#: large): big enough that the stack tape outgrows a 32 KiB cache, small
+#: enough for a trace enumerated in Python (about 2.5 minutes for all).
+ANALYSIS_SCALE = 3
+ANALYZED_LAYOUTS = ("stack", "regions", "stream")
+
+
+def run_analysis(example: Path, scale: int) -> dict:
+    """``polyad analyze --json`` of the stack baseline and the layouts."""
+    kernel = polyad.parse(example)
+    sizes = {name: value * scale for name, value in kernel.sizes("small").items()}
+    command = [sys.executable, "-m", "polyad.cli", "analyze", str(example), "--json"]
+    command += [f"--layout={layout}" for layout in ANALYZED_LAYOUTS]
+    command += [f"-D{name}={value}" for name, value in sizes.items()]
+    done = subprocess.run(command, capture_output=True, text=True, cwd=ROOT)
+    if done.returncode != 0:
+        raise RuntimeError(f"{' '.join(command)} failed: {done.stderr.strip()}")
+    result = json.loads(done.stdout)
+    return {"kernel": example.stem, "sizes": sizes,
+            "layouts": {entry["layout"]: entry for entry in result["layouts"]}}
+
+
+def on_chip_ratio(analysis: dict) -> float | None:
+    """On-chip bytes the stack needs over the best of regions and stream."""
+    stack = analysis["layouts"]["stack"]["on_chip_bytes_for_tape"]
+    best = min((analysis["layouts"][name]["on_chip_bytes_for_tape"] or 0)
+               for name in ANALYZED_LAYOUTS[1:])
+    return stack / best if stack and best else None
+
+
+def analysis_line(analysis: dict) -> str:
+    layouts = analysis["layouts"]
+    ratio = on_chip_ratio(analysis)
+    return (f"{analysis['kernel']:<12} tape " + " / ".join(
+        f"{name} {layouts[name]['tape_bytes']:,}" for name in ANALYZED_LAYOUTS)
+        + " B; on-chip for <1% tape misses " + " / ".join(
+        f"{layouts[name]['on_chip_bytes_for_tape'] or 0:,}" for name in ANALYZED_LAYOUTS)
+        + (f" B ({ratio:.1f}x less than stack)" if ratio else " B"))
+
+
+def layout_summary(rows: list[dict], analyses: list[dict]) -> str:
+    """The tape-layout goals: speed-up over stack on the taped kernels, the
+    part of it the layout alone gives (over exact), and on-chip memory."""
+    taped = [r for r in rows if _entry(r, "exact").get("tape_bytes")]
+    lines = [f"tape layouts over the {len(taped)} kernels with a tape:"]
+    for name in ("regions", "stream"):
+        over_stack = [_entry(r, name).get("speedup_vs_stack") for r in taped]
+        over_exact = [_entry(r, "exact").get("median_s", 0) / _entry(r, name)["median_s"]
+                      for r in taped if _entry(r, name).get("median_s")]
+        over_stack = [x for x in over_stack if x]
+        if over_stack:
+            lines.append(f"  {name:<8} median speed-up over stack {statistics.median(over_stack):.2f}x"
+                         f", over exact (the layout alone) "
+                         f"{statistics.median(over_exact):.2f}x")
+    ratios = [x for x in map(on_chip_ratio, analyses) if x]
+    if ratios:
+        lines.append(f"  on-chip memory for <1% tape read misses, stack over the best layout: "
+                     f"median {statistics.median(ratios):.1f}x less "
+                     f"({sum(x >= 5 for x in ratios)} of {len(ratios)} kernels at least 5x)")
+    return "\n".join(lines)
 
 
 def variant_columns(rows: list[dict]) -> list[str]:
@@ -158,22 +248,24 @@ def summary(rows: list[dict]) -> str:
     return "\n".join(lines)
 
 
-def write_outputs(rows: list[dict], out: Path, args) -> None:
+def write_outputs(rows: list[dict], analyses: list[dict], out: Path, args) -> None:
     columns = variant_columns(rows)
-    with open(out / "results.json", "w") as stream:
-        json.dump({"dataset": args.dataset, "threads": args.threads, "machine": machine(),
-                   "date": time.strftime("%Y-%m-%d"), "kernels": rows}, stream, indent=2)
-    with open(out / "results.csv", "w", newline="") as stream:
-        writer = csv.writer(stream)
-        writer.writerow(["kernel", "sizes", "variant", "median_s", "min_s", "max_s",
-                         "ratio_to_primal", "speedup_vs_stack", "tape_bytes", "verified"])
-        for row in rows:
-            sizes = " ".join(f"{k}={v}" for k, v in row["sizes"].items())
-            for v in row["variants"] + row["peers"]:
-                writer.writerow([row["kernel"], sizes, v["name"], v.get("median_s"),
-                                 v.get("min_s"), v.get("max_s"), v.get("ratio_to_primal"),
-                                 v.get("speedup_vs_stack"), v.get("tape_bytes"),
-                                 v.get("verified", v.get("available"))])
+    write_atomically(out / "results.json", json.dumps(
+        {"dataset": args.dataset, "threads": args.threads, "machine": machine(),
+         "date": time.strftime("%Y-%m-%d"), "kernels": rows, "analyses": analyses},
+        indent=2))
+    table = io.StringIO(newline="")
+    writer = csv.writer(table)
+    writer.writerow(["kernel", "sizes", "variant", "median_s", "min_s", "max_s",
+                     "ratio_to_primal", "speedup_vs_stack", "tape_bytes", "verified"])
+    for row in rows:
+        sizes = " ".join(f"{k}={v}" for k, v in row["sizes"].items())
+        for v in row["variants"] + row["peers"]:
+            writer.writerow([row["kernel"], sizes, v["name"], v.get("median_s"),
+                             v.get("min_s"), v.get("max_s"), v.get("ratio_to_primal"),
+                             v.get("speedup_vs_stack"), v.get("tape_bytes"),
+                             v.get("verified", v.get("available"))])
+    write_atomically(out / "results.csv", table.getvalue())
     header = ["kernel", "sizes", "primal ms"] + [f"{c} ×primal (×stack)" for c in columns] \
         + ["tape exact / stack (bytes)"]
     lines = [f"Dataset {args.dataset}, {args.threads} thread(s), {machine()}, "
@@ -196,8 +288,23 @@ def write_outputs(rows: list[dict], out: Path, args) -> None:
         cells.append(f"{_entry(row, 'exact').get('tape_bytes', 0):,} / "
                      f"{_entry(row, 'stack').get('tape_bytes', 0):,}")
         lines.append("| " + " | ".join(cells) + " |")
-    lines += ["", "```", summary(rows), "```"]
-    (out / "results.md").write_text("\n".join(lines) + "\n")
+    lines += ["", "```", summary(rows), layout_summary(rows, analyses), "```"]
+    if analyses:
+        lines += ["", "Tape layouts in a simulated cache (`polyad analyze`): tape bytes, and the "
+                  "on-chip memory (a fully associative LRU cache) that keeps the reverse "
+                  "sweep's tape read misses under 1%.", "",
+                  "| kernel | sizes | " + " | ".join(f"{n} tape B" for n in ANALYZED_LAYOUTS)
+                  + " | " + " | ".join(f"{n} on-chip B" for n in ANALYZED_LAYOUTS)
+                  + " | stack / best |", "|" + "---|" * (3 + 2 * len(ANALYZED_LAYOUTS))]
+        for analysis in analyses:
+            layouts = analysis["layouts"]
+            ratio = on_chip_ratio(analysis)
+            lines.append("| " + " | ".join(
+                [analysis["kernel"], " ".join(f"{k}={v}" for k, v in analysis["sizes"].items())]
+                + [f"{layouts[n]['tape_bytes']:,}" for n in ANALYZED_LAYOUTS]
+                + [f"{layouts[n]['on_chip_bytes_for_tape'] or 0:,}" for n in ANALYZED_LAYOUTS]
+                + [f"{ratio:.1f}" if ratio else "n/a"]) + " |")
+    write_atomically(out / "results.md", "\n".join(lines) + "\n")
     plot(rows, columns, out / "results.png", args)
 
 
@@ -219,7 +326,10 @@ def plot(rows: list[dict], columns: list[str], path: Path, args) -> None:
     axes.set_title(f"polyad gradients and peers, {args.dataset}, {args.threads} thread(s)")
     axes.legend()
     figure.tight_layout()
-    figure.savefig(path, dpi=120)
+    image = io.BytesIO()
+    figure.savefig(image, format="png", dpi=120)
+    plt.close(figure)
+    write_atomically(path, image.getvalue())
 
 
 def machine() -> str:

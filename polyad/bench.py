@@ -34,6 +34,8 @@ VARIANTS = ("primal", "stack", "exact", "auto", "regions", "stream", "layers")
 DEFAULT_VARIANTS = VARIANTS
 #: Gradients of a variant may differ from exact's by reassociated sums only.
 AGREEMENT = 1e-9
+#: Timing rounds over all variants (see _time_in_rounds).
+ROUNDS = 3
 
 
 @dataclass(frozen=True)
@@ -76,11 +78,11 @@ def bench(kernel: Kernel, sizes: Mapping[str, int], *, variants=DEFAULT_VARIANTS
                                         and "auto" not in variants)
     plans = [_builtin(v) for v in variants if v != "primal"]
     plans += [_from_file(path) for path in schedules if path not in ("auto", "none")]
-    results = []
+    results, timed = [], []
     if "primal" in variants:
         original, _ = codegen.compile_original(kernel)
-        timing = _timed(original, values, repeat, threads)
-        results.append({"name": "primal", **timing, "tape_bytes": 0, "verified": True})
+        results.append({"name": "primal", "tape_bytes": 0, "verified": True})
+        timed.append((results[-1], original, values))
     reference = None
     for plan in [p for p in plans if p.name == "exact"] + [p for p in plans
                                                            if p.name != "exact"]:
@@ -103,9 +105,10 @@ def bench(kernel: Kernel, sizes: Mapping[str, int], *, variants=DEFAULT_VARIANTS
                     default=0.0)
         record = {"name": plan.name, "tape_bytes": adjoint.tape.bytes(sizes),
                   "verified": bool(error <= AGREEMENT), "max_rel_err_vs_exact": error}
-        if record["verified"]:
-            record.update(_timed(function, {**values, **seeds}, repeat, threads))
         results.append(record)
+        if record["verified"]:
+            timed.append((record, function, {**values, **seeds}))
+    _time_in_rounds(timed, repeat, threads)
     _add_ratios(results)
     order = {name: k for k, name in enumerate(["primal", *variants,
                                                *[p.name for p in plans]])}
@@ -137,12 +140,26 @@ def _gradient(function, values, seeds, adjoint: Adjoint) -> dict:
     return {name: np.asarray(out[f"{name}_b"]) for name in adjoint.wrt}
 
 
-def _timed(function, values, repeat: int, threads: int) -> dict:
-    run = time_function(function.library_path, function.symbol, function.arguments,
-                        function.prepare(values), repeat=repeat, threads=threads)
-    seconds = run["seconds"]
-    return {"median_s": statistics.median(seconds), "min_s": min(seconds),
-            "max_s": max(seconds), "peak_rss_bytes": run["peak_rss_bytes"]}
+def _time_in_rounds(timed: list, repeat: int, threads: int) -> None:
+    """Time each (record, function, arguments) and fill in its record.
+
+    The repetitions are split into rounds that visit every variant in turn
+    (A B C A B C ...), so that a slow spell of a shared machine is spread over
+    all variants instead of landing on one of them.
+    """
+    rounds = min(ROUNDS, repeat)
+    seconds: dict[int, list[float]] = {k: [] for k in range(len(timed))}
+    peak: dict[int, int] = {}
+    for round_ in range(rounds):
+        count = repeat // rounds + (1 if round_ < repeat % rounds else 0)
+        for k, (_, function, arguments) in enumerate(timed):
+            run = time_function(function.library_path, function.symbol, function.arguments,
+                                function.prepare(arguments), repeat=count, threads=threads)
+            seconds[k] += run["seconds"]
+            peak[k] = max(peak.get(k, 0), run["peak_rss_bytes"])
+    for k, (record, _, _) in enumerate(timed):
+        record.update({"median_s": statistics.median(seconds[k]), "min_s": min(seconds[k]),
+                       "max_s": max(seconds[k]), "peak_rss_bytes": peak[k]})
 
 
 def _add_ratios(results: list[dict]) -> None:

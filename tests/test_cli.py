@@ -293,8 +293,8 @@ def test_show_tape_of_rnn():
     values: the last s survives); the stack baseline records more."""
     done = polyad_cli("show", "examples/rnn.c", "--tape")
     assert done.returncode == 0, done.stderr
-    assert "S3 reads s at line 18: overwritten by S0 at line 13" in done.stdout
-    assert "Wh[j][k] at line 15: never overwritten" in done.stdout
+    assert "S3 reads s at line 19: overwritten by S0 at line 14" in done.stdout
+    assert "Wh[j][k] at line 16: never overwritten" in done.stdout
     match = re.search(r"at nt=3 nh=5 nx=4: exact records (\d+) values \((\d+) bytes\); "
                       r"stack would record (\d+) \((\d+) bytes\)", done.stdout)
     assert match, done.stdout
