@@ -18,7 +18,7 @@ from codegen.astexpr import AstExprPrinter
 from codegen.cexpr import CExpressionPrinter, negated
 from polyad.errors import PolyadError
 from polyad.program import Buffer, Instruction, Program
-from polyad.schedule_tree import REVERSED_MARK
+from polyad.schedule_tree import REVERSED_MARK, split_mark
 
 PRELUDE = """\
 #include <math.h>
@@ -233,8 +233,12 @@ class _Emitter:
         else:
             raise PolyadError(f"internal error: unexpected AST node {kind}")
 
-    def _for(self, node: isl.AstNode, depth: int, marks: tuple[str, ...]) -> None:
+    def _for(self, node: isl.AstNode, depth: int, pending: tuple[str, ...]) -> None:
         iterator = node.for_get_iterator().get_id().get_name()
+        # Marks travel down to the loops of their band, which may come in
+        # pieces (blocks, ifs) or not at all (one iteration): keep this band's.
+        marks = tuple(kind for kind, band in map(split_mark, pending)
+                      if f"c{band}" == iterator)
         reverse = REVERSED_MARK in marks
         outer, outer_atomic = self.printer, self.atomic
         if reverse:

@@ -28,9 +28,10 @@ from typing import Sequence
 import islpy as isl
 
 from polyad.errors import ScheduleError
+from polyad.gather import gathered_buffers, is_gather_part, single_multi_aff, split_for_gather
 from polyad.model import maps_of, union_of_maps, union_of_sets
 from polyad.program import Program
-from polyad.schedule_tree import flat_schedule, padded, tree_from_flat, with_prefix
+from polyad.schedule_tree import flat_schedule, padded, tree_from_flat, with_prefix, with_suffix
 
 #: Sweeps are told apart by the outermost schedule dimension.
 SWEEPS = {0: "forward", 1: "reverse", 2: "finish"}
@@ -118,6 +119,10 @@ class Schedule:
     trace: tuple[Step, ...] = ()
     reassociate: bool = True
     origin: dict = field(default_factory=dict, compare=False)
+    #: Instruction rewrites the schedule needs, in order: ("gather",
+    #: instruction, buffer) splits (see :meth:`gather`); a program is
+    #: generated from the algorithm with :func:`polyad.gather.rewritten`.
+    rewrites: tuple[tuple[str, str, str], ...] = ()
 
     # --- construction and replay ---------------------------------------
     @staticmethod
@@ -165,7 +170,9 @@ class Schedule:
     # --- reading ----------------------------------------------------------
     def tree(self) -> isl.Schedule:
         """The isl schedule tree, with marks for the loop annotations."""
-        return tree_from_flat(self.flat, marks=self.marks_for)
+        gathered = {i.name for i in self.program.instructions if is_gather_part(i.name)}
+        return tree_from_flat(self.flat, marks=self.marks_for, separate=lambda maps: any(
+            m.get_tuple_name(isl.dim_type.in_) in gathered for m in maps))
 
     def scheduled_program(self) -> Program:
         """The program with this schedule."""
@@ -339,6 +346,64 @@ class Schedule:
             "skew", (("loop", str(inner_handle)), ("outer", str(outer_handle)),
                      ("factor", factor))))
 
+    def gather(self, instruction: str, array: str) -> "Schedule":
+        """Turn the scattered increments of ``array`` by one instruction
+        into a gather: one part per increment, each shifted so that the
+        increments of one element meet in one iteration, and the rest of the
+        instruction (the reset of its own adjoint) after all of them, in the
+        loops outside the shifted ones. The adjoint of a stencil
+        ``A_b[i - 1] += t; A_b[i] += t; A_b[i + 1] += t`` becomes
+        ``A_b[e] += t(e + 1) + t(e) + t(e - 1)``, which vectorises.
+
+        ``array`` is the adjoint buffer (``"A_b"``) or its primal's name.
+        Checked against the dependences like every primitive.
+        """
+        buffers = {b.name for b in self.program.buffers}
+        buffer = f"{array}_b" if f"{array}_b" in buffers else array
+        maps = self._instructions_of(instruction)
+        if len(maps) != 1:
+            raise ScheduleError(f"gather: {instruction} is split in parts "
+                                f"({', '.join(m.get_tuple_name(isl.dim_type.in_) for m in maps)})"
+                                "; gather one of them")
+        current = maps[0]
+        name = current.get_tuple_name(isl.dim_type.in_)
+        base = self.program.flat if self.program.flat is not None \
+            else flat_schedule(self.program.schedule)
+        split = split_for_gather(replace(self.program, flat=union_of_maps(padded(maps_of(base)))),
+                                 name, buffer)
+        timing = single_multi_aff(current)
+        if timing is None:
+            raise ScheduleError(f"gather: the schedule of {name} is piecewise")
+        moved = {d for offset in split.offsets for d, value in enumerate(offset) if value}
+        position = next((p for p in range(timing.dim(isl.dim_type.out))
+                         if any(not timing.get_aff(p).get_coefficient_val(
+                             isl.dim_type.in_, d).is_zero() for d in moved)), None)
+        if position is None:
+            raise ScheduleError(f"gather: no loop of {name} runs along the iterators its "
+                                f"increments of {buffer} are shifted in")
+        domain = self.program.instruction(name).domain
+        placed = []
+        for k, part in enumerate(split.parts):
+            shift = isl.MultiAff.identity(isl.Space.map_from_set(domain.get_space()))
+            for d, value in enumerate(split.offsets[k]):
+                shift = shift.set_aff(d, shift.get_aff(d).add_constant_val(isl.Val(-value)))
+            at = isl.Map.from_multi_aff(timing.pullback_multi_aff(shift))
+            placed.append((part, _inserted(at.intersect_domain(domain), position, 0), k))
+        if split.rest:
+            placed.append((split.rest, _inserted(current, position, 1), len(split.parts)))
+        others = [_inserted(m, position, 0) for m in maps_of(self.flat)
+                  if m.get_tuple_name(isl.dim_type.in_) != name]
+        new = [with_suffix(m.set_tuple_name(isl.dim_type.in_, part), k)
+               for part, m, k in placed]
+        new = [m.intersect_domain(split.program.instruction(
+            m.get_tuple_name(isl.dim_type.in_)).domain) for m in new]
+        program = split.program
+        rebuilt = replace(self, program=program,
+                          dependences=program_dependences(program, program.flat),
+                          rewrites=self.rewrites + (("gather", name, buffer),))
+        step = Step("gather", (("instruction", instruction), ("array", buffer)))
+        return rebuilt._checked(others + new, step)
+
     def color(self, loop: "Loop | str") -> "Schedule":
         """Run a loop's iterations in classes ``x mod C``, one class after
         the other, where C is one more than the largest distance at which
@@ -475,7 +540,31 @@ class Schedule:
         with their increments of unmoved elements accumulated in registers. The forward sweep keeps its order, so primal results
         stay bitwise identical. (On a kernel or tangent program, auto
         reschedules the whole program; dependences are exact, so each value
-        is still computed by the same operations.)"""
+        is still computed by the same operations.)
+
+        First, the scattered increments of stencil adjoints become gathers
+        (:meth:`gather`) wherever that is legal."""
+        return self._with_gathers()._auto(tile)
+
+    def _with_gathers(self) -> "Schedule":
+        """:meth:`gather` on every instruction of the rescheduled sweep that
+        increments one array through shifted references, where legal; the
+        trace stays as it was (``auto`` replays them)."""
+        target = self._rescheduled_sweep()
+        result = self
+        for m in maps_of(self.flat):
+            name = m.get_tuple_name(isl.dim_type.in_)
+            instruction = self.program.instruction(name)
+            if self._sweep(m) != target or instruction.handle != name:
+                continue
+            for buffer in gathered_buffers(instruction, self.program)[:1]:
+                try:
+                    result = result.gather(name, buffer)
+                except ScheduleError:
+                    continue
+        return replace(result, trace=self.trace)
+
+    def _auto(self, tile: int) -> "Schedule":
         target = self._rescheduled_sweep()
         reverse = [m for m in maps_of(self.flat) if self._sweep(m) == target]
         if not reverse:
@@ -838,7 +927,8 @@ class _Verdict:
 
 _PRIMITIVES = {"tile": "tile", "interchange": "interchange", "fuse": "fuse", "color": "color",
                "distribute": "distribute", "skew": "skew", "unroll": "unroll",
-               "vectorize": "vectorize", "parallel": "parallel", "auto": "auto"}
+               "vectorize": "vectorize", "parallel": "parallel", "auto": "auto",
+               "gather": "gather"}
 
 
 def program_dependences(program: Program, flat: isl.UnionMap) -> Dependences:
@@ -1027,6 +1117,12 @@ def _innermost_first_choice(node: isl.ScheduleNode, score) -> isl.ScheduleNode:
         reordered = reordered.add(members[k])
     schedule = isl.MultiUnionPwAff.from_union_pw_aff_list(partial.get_space(), reordered)
     return node.delete().insert_partial_schedule(schedule).band_set_permutable(1)
+
+
+def _inserted(m: isl.Map, position: int, value: int) -> isl.Map:
+    """A constant dimension inserted at ``position``."""
+    return m.insert_dims(isl.dim_type.out, position, 1).fix_val(
+        isl.dim_type.out, position, isl.Val(value))
 
 
 def _fixed(m: isl.Map, position: int) -> int | None:

@@ -14,11 +14,30 @@ from __future__ import annotations
 import islpy as isl
 
 from polyad import dataflow
+from polyad.model import maps_of, union_of_maps, union_of_sets
 
 #: The mark above a band whose loops run backwards (codegen prints them
 #: counting down).
 REVERSED_MARK = "reversed"
-from polyad.model import maps_of, union_of_maps, union_of_sets
+#: Marks name the depth of their band (``simd@2``): the AST generator may
+#: drop a loop (one iteration) or split it in pieces, and a mark must reach
+#: the loops of its own band only, whose iterator is ``c<depth>``.
+MARK_DEPTH = "@"
+
+
+def mark_name(kind: str, depth: int) -> str:
+    """The name of a mark for the band at ``depth``.
+
+    >>> mark_name("simd", 2), split_mark("simd@2")
+    ('simd@2', ('simd', 2))
+    """
+    return f"{kind}{MARK_DEPTH}{depth}"
+
+
+def split_mark(name: str) -> tuple[str, int]:
+    """The kind and band depth of a mark name."""
+    kind, _, depth = name.rpartition(MARK_DEPTH)
+    return kind, int(depth)
 
 
 def flat_schedule(schedule: isl.Schedule) -> isl.UnionMap:
@@ -63,18 +82,20 @@ def padded(maps: list[isl.Map]) -> list[isl.Map]:
     return result
 
 
-def tree_from_flat(flat: isl.UnionMap, marks=None) -> isl.Schedule:
+def tree_from_flat(flat: isl.UnionMap, marks=None, separate=None) -> isl.Schedule:
     """The canonical schedule tree of a flat schedule (same order).
 
     ``marks(maps, position)``, when given, names the marks to put above the
-    band of ``position`` holding the instructions of ``maps``.
+    band of ``position`` holding the instructions of ``maps``;
+    ``separate(maps)``, when true, asks the AST generator to peel the loop
+    into pieces each instruction runs in wholly (no guards in the body).
 
     >>> t = tree_from_flat(isl.UnionMap("{ A[i] -> [0, i]; B[i] -> [1, i] : 0 <= i < 4 }"))
     >>> t.get_root().child(0).get_type() == isl.schedule_node_type.sequence
     True
     """
     maps = padded(maps_of(flat))
-    return _subtree(maps, 0, maps[0].dim(isl.dim_type.out), marks)
+    return _subtree(maps, 0, maps[0].dim(isl.dim_type.out), marks, separate, 0)
 
 
 def _fixed_value(flat: isl.Map, position: int) -> int | None:
@@ -82,27 +103,32 @@ def _fixed_value(flat: isl.Map, position: int) -> int | None:
     return None if value.is_nan() else int(value.to_python())
 
 
-def _subtree(maps: list[isl.Map], position: int, depth: int, marks) -> isl.Schedule:
+def _subtree(maps: list[isl.Map], position: int, depth: int, marks,
+             separate, bands: int) -> isl.Schedule:
     if position == depth:
         return isl.Schedule.from_domain(union_of_sets(m.domain() for m in maps))
     values = [_fixed_value(m, position) for m in maps]
     if all(v is not None for v in values):
         groups = sorted(set(values))
         parts = [_subtree([m for m, v in zip(maps, values) if v == g], position + 1, depth,
-                          marks) for g in groups]
+                          marks, separate, bands) for g in groups]
         result = parts[0]
         for part in parts[1:]:
             result = result.sequence(part)
         return result
     pieces = [m.project_out(isl.dim_type.out, position + 1, depth - position - 1)
               .project_out(isl.dim_type.out, 0, position) for m in maps]
-    child = _subtree(maps, position + 1, depth, marks)
+    child = _subtree(maps, position + 1, depth, marks, separate, bands + 1)
     tree = child.insert_partial_schedule(
         isl.MultiUnionPwAff.from_union_map(union_of_maps(pieces)))
+    if separate is not None and separate(maps):
+        tree = tree.get_root().child(0).band_member_set_ast_loop_type(
+            0, isl.ast_loop_type.separate).get_schedule()
     names = [REVERSED_MARK] if all(_counts_down(piece) for piece in pieces) else []
     names += list(marks(maps, position)) if marks is not None else []
     for name in reversed(names):
-        tree = tree.get_root().child(0).insert_mark(isl.Id(name)).get_schedule()
+        tree = tree.get_root().child(0).insert_mark(
+            isl.Id(mark_name(name, bands))).get_schedule()
     return tree
 
 

@@ -10,6 +10,7 @@ from pathlib import Path
 from polyad import layouts
 from polyad.adjoint import Adjoint, Tangent
 from polyad.errors import UsageError
+from polyad.gather import rewritten
 from polyad.lowering import adjoint_program, tangent_program
 from polyad.model import Kernel
 from polyad.program import primal_program
@@ -58,6 +59,7 @@ def program_of(target: Kernel | Adjoint | Tangent, schedule: Schedule | None = N
         return default
     if schedule is None:
         schedule = target.schedule()
+    default = rewritten(default, schedule.rewrites)
     if {i.name for i in schedule.program.instructions} != {i.name for i in default.instructions} \
             or schedule.program.name != default.name:
         raise UsageError(f"the schedule is for {schedule.program.name}, not {default.name} "
@@ -67,8 +69,8 @@ def program_of(target: Kernel | Adjoint | Tangent, schedule: Schedule | None = N
     # A sequential tape is read in the exact reverse order only: rescheduled,
     # the stack becomes an instance-indexed tape and the stream is refilled
     # in the new order (polyad.layouts).
-    placed = adjoint_program(target, layout="regions" if target.layout == "regions"
-                             else "exact")
+    placed = rewritten(adjoint_program(target, layout="regions" if target.layout == "regions"
+                                       else "exact"), schedule.rewrites)
     if target.layout == "stream":
         return layouts.stream_in_order(placed, schedule)
     if layers:

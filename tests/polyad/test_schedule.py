@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import ctypes
 import ctypes.util
+import re
 
 import islpy as isl
 import numpy as np
@@ -220,3 +221,66 @@ def test_one_and_two_threads_agree(name):
     for name_b in (f"{n}_b" for n in adjoint.wrt):
         one, two = np.asarray(results[0][name_b]), np.asarray(results[1][name_b])
         assert np.allclose(one, two, rtol=1e-12, atol=1e-12 * np.max(np.abs(one))), name_b
+
+
+# --- gather ---------------------------------------------------------------------
+
+def _loop_bodies(code: str) -> list[str]:
+    """The body of every ``for`` loop of generated C, braces balanced."""
+    bodies = []
+    for start in (m.end() for m in re.finditer(r"for \([^)]*\) \{", code)):
+        depth, end = 1, start
+        while depth:
+            depth += {"{": 1, "}": -1}.get(code[end], 0)
+            end += 1
+        bodies.append(code[start:end - 1])
+    return bodies
+
+
+def test_gather_turns_a_scattered_stencil_adjoint_into_a_gather():
+    """Oracles (through _checked): the reverse-mode interpreter, central
+    differences and the dot-product test; and the trace replays."""
+    adjoint = polyad.grad(example("jacobi_1d"))
+    gathered = adjoint.schedule().gather("S1_b", "B")
+    assert gathered.rewrites == (("gather", "S1_b", "B_b"),)
+    assert {"S1_b_gather0", "S1_b_gather1", "S1_b_gather2", "S1_b_rest"} <= {
+        i.name for i in gathered.program.instructions}
+    code = api.generate_c(adjoint, gathered)
+    # Three increments of one element per iteration, the boundary peeled off:
+    # the steady-state loop has no guard.
+    steady = [body for body in _loop_bodies(code)
+              if body.count("B_b[c1 - 1] +=") == 3 and "for (" not in body]
+    assert steady and all("if (" not in body for body in steady), code
+    _checked(adjoint, gathered)
+
+
+@pytest.mark.parametrize("name", ["jacobi_2d", "heat_3d", "fdtd_2d"])
+def test_auto_gathers_stencil_adjoints_and_stays_exact(name):
+    """Oracles (through _checked): the reverse-mode interpreter, central
+    differences and the dot-product test."""
+    adjoint = polyad.grad(example(name))
+    schedule = adjoint.schedule().auto()
+    assert schedule.rewrites and all(kind == "gather" for kind, _, _ in schedule.rewrites)
+    assert [step.primitive for step in schedule.trace] == ["auto"]
+    _checked(adjoint, schedule)
+
+
+def test_gather_refuses_what_would_change_the_gradient():
+    with pytest.raises(ScheduleError, match="uses A_b other than by incrementing it"):
+        api.schedule(polyad.grad(example("seidel_2d"))).gather("S0_b", "A")
+    with pytest.raises(ScheduleError, match="through two or more references"):
+        polyad.grad(GEMM).schedule().gather("S1_b", "C")
+    # A stencil whose neighbours are overwritten: the values come from a tape,
+    # read in the order it was written, so its parts cannot move.
+    kernel = _kernel("for (int t = 0; t < n; t++) {\n"
+                     "  for (int i = 1; i < n - 1; i++) y[i] = x[i - 1] * x[i + 1];\n"
+                     "  for (int i = 1; i < n - 1; i++) x[i] = y[i];\n}")
+    schedule = polyad.grad(kernel).schedule()
+    with pytest.raises(ScheduleError, match="is split in parts"):
+        schedule.gather("S0_b", "x")
+    taped = [i.name for i in schedule.program.instructions
+             if i.name.startswith("S0_b") and i.name != "S0_b"]
+    for part in taped:
+        with pytest.raises(ScheduleError, match="reads a tape|no loop of"):
+            schedule.gather(part, "x")
+    assert schedule.auto().rewrites == ()
