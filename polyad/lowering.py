@@ -169,12 +169,19 @@ def _lower_tapes(adjoint: Adjoint, layout: str) -> dict[tuple[str, sympy.Symbol]
     tapes = {}
     by_statement: dict[str, list[TapeEntry]] = {}
     for entry in adjoint.tape.entries:
-        if entry.writer:  # recorded by its writer: a box indexed by the writer
-            name = f"keep_{entry.writer}_{entry.statement}_{len(tapes)}"
+        if entry.writer or entry.on_entry:
+            # Recorded once per value, by its writer or on entry: a box
+            # indexed by the writer's instance or the element.
+            if entry.writer:
+                name = f"keep_{entry.writer}_{entry.statement}_{len(tapes)}"
+                purpose = f"{entry.access.text} as {entry.writer} writes it, for " \
+                          f"{entry.statement}"
+            else:
+                name = f"entry_{entry.access.array}_{entry.statement}_{len(tapes)}"
+                purpose = f"{entry.access.array} as it was on entry, for {entry.statement}"
             lows, extents = tape_box(entry.records, kernel.context)
-            buffer = Buffer(name, "double", tuple(extents), "local",
-                            purpose=f"{entry.access.text} as {entry.writer} writes it, for "
-                                    f"{entry.statement}", tape=entry.statement)
+            buffer = Buffer(name, "double", tuple(extents), "local", purpose=purpose,
+                            tape=entry.statement)
             relation = _tape_relation(entry.records, lows, name)
             tapes[(entry.statement, entry.symbol)] = _Tape(
                 entry, buffer, relation, entry.lookup.apply_range(relation))
@@ -271,6 +278,17 @@ def adjoint_program(adjoint: Adjoint, *, layout: str | None = None) -> Program:
         instructions.append(primal_instruction(statement))
         schedule.append(with_prefix(with_suffix(flat[statement.name], 1), FORWARD))
     instructions += _records(adjoint, tapes, flat, schedule)
+    entry_records = _entry_records(tapes)
+    if entry_records:
+        # The forward sweep becomes [0, 1, ...] after the records on entry's [0, 0, ...].
+        schedule = [m.insert_dims(isl.dim_type.out, 1, 1).fix_val(isl.dim_type.out, 1,
+                                                                  isl.Val(1)) for m in schedule]
+        for instruction in entry_records:
+            identity = isl.Map.identity(isl.Space.map_from_set(instruction.domain.get_space()))
+            schedule.append(with_prefix(with_prefix(
+                identity.intersect_domain(instruction.domain)
+                .reset_tuple_id(isl.dim_type.out), 0), FORWARD))
+        instructions += entry_records
     for adjoint_statement in adjoint.statements:
         for instruction in _reverse_instructions(adjoint_statement, adjoint, tapes,
                                                  adjoint_buffer):
@@ -298,7 +316,7 @@ def _record_groups(tapes: dict, writers: bool = False) -> dict[str, list[list[_T
     entries recorded by their readers, or (``writers``) by their writers."""
     by_statement: dict[str, list[list[_Tape]]] = {}
     for tape in tapes.values():
-        if bool(tape.entry.writer) != writers:
+        if bool(tape.entry.writer) != writers or tape.entry.on_entry:
             continue
         groups = by_statement.setdefault(tape.entry.recorder, [])
         for group in groups:
@@ -308,6 +326,42 @@ def _record_groups(tapes: dict, writers: bool = False) -> dict[str, list[list[_T
         else:
             groups.append([tape])
     return by_statement
+
+
+def _entry_records(tapes: dict) -> list[Instruction]:
+    """The copies, before the forward sweep, of the input values that
+    entries recorded on entry need: one instruction per array and set of
+    elements."""
+    groups: list[list[_Tape]] = []
+    for tape in tapes.values():
+        if not tape.entry.on_entry:
+            continue
+        for group in groups:
+            if group[0].entry.access.array == tape.entry.access.array \
+                    and group[0].entry.records.is_equal(tape.entry.records):
+                group.append(tape)
+                break
+        else:
+            groups.append([tape])
+    instructions = []
+    for index, group in enumerate(groups):
+        array = group[0].entry.access.array
+        name = f"{array}_entry{index}"
+        domain = group[0].entry.records.set_tuple_name(name)
+        element = isl.Map.identity(isl.Space.map_from_set(domain.get_space()))
+        value = sympy.Symbol("_on_entry", real=True)
+        references = {value: Reference(array, element.intersect_domain(domain)
+                                       .set_tuple_name(isl.dim_type.out, array))}
+        body = []
+        for position, tape in enumerate(group):
+            slot = sympy.Symbol(f"_tape{position}", real=True)
+            references[slot] = Reference(tape.buffer.name, _relation(tape.relation, name))
+            body.append(Assignment(slot, "=", value))
+        readers = ", ".join(sorted({t.entry.statement for t in group}))
+        instructions.append(Instruction(
+            name, domain, references, tuple(body),
+            comment=f"record {array} as it is on entry, for the reverse of {readers}"))
+    return instructions
 
 
 def _records(adjoint: Adjoint, tapes: dict, flat: dict, schedule: list) -> list[Instruction]:

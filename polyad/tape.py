@@ -35,7 +35,11 @@ class TapeEntry:
     one instance of another statement wrote (``mean`` of a row read by every
     element of it), once by that ``writer`` right after it writes: ``lookup``
     maps each reading instance to its writer, ``records`` are the recording
-    instances (of the writer, or the readers themselves).
+    instances (of the writer, or the readers themselves). When the shared
+    values are the kernel's inputs (no instance wrote them: trmm's ``B[k][j]``,
+    read by every row above k before row k is updated), they are recorded
+    ``on_entry``, once per element before the forward sweep: ``lookup`` maps
+    each reading instance to its element, ``records`` are the elements.
     """
 
     statement: str
@@ -45,6 +49,7 @@ class TapeEntry:
     writer: str = ""
     lookup: isl.Map | None = None
     recorded: isl.Set | None = None
+    on_entry: bool = False
 
     @property
     def symbol(self) -> sympy.Symbol:
@@ -112,6 +117,12 @@ class TapePlan:
                 lines.append(f"{where}: overwritten by {by}; its readers share values, so "
                              f"{entry.writer} records them as it writes them (line "
                              f"{written}), for {entry.records}")
+            elif entry.overwriters and entry.on_entry:
+                by = ", ".join(f"{name} at line {kernel.statement(name).location.line}"
+                               for name in entry.overwriters)
+                lines.append(f"{where}: overwritten by {by}; its readers share the values "
+                             f"{entry.access.array} holds on entry, so they are recorded once, "
+                             f"before the kernel runs, for {entry.records}")
             elif entry.overwriters:
                 by = ", ".join(f"{name} at line {kernel.statement(name).location.line}"
                                for name in entry.overwriters)
@@ -188,6 +199,8 @@ def _recorded_by_writer(entry: TapeEntry, writes: isl.UnionMap,
     except isl.Error:  # isl's dataflow fails on a few strided loops: keep readers
         return entry
     sources = maps_of(flow.get_must_dependence())
+    if not sources:
+        return _recorded_on_entry(entry)
     if len(sources) != 1:
         return entry
     lookup = sources[0].reverse().coalesce()
@@ -196,3 +209,16 @@ def _recorded_by_writer(entry: TapeEntry, writes: isl.UnionMap,
         return entry
     return replace(entry, writer=lookup.get_tuple_name(isl.dim_type.out), lookup=lookup,
                    recorded=lookup.range().coalesce())
+
+
+def _recorded_on_entry(entry: TapeEntry) -> TapeEntry:
+    """The entry recorded once per element before the kernel runs, when its
+    readers, which read only values the kernel got, share them (the reading
+    map to elements is not injective); else the entry as it is."""
+    lookup = entry.access.relation.intersect_domain(entry.instances).coalesce()
+    if lookup.is_injective() or not lookup.is_single_valued() \
+            or lookup.range_tuple_dim() == 0:
+        return entry
+    for d in range(lookup.dim(isl.dim_type.out)):  # loops of the record on entry need names
+        lookup = lookup.set_dim_name(isl.dim_type.out, d, f"i{d}")
+    return replace(entry, on_entry=True, lookup=lookup, recorded=lookup.range().coalesce())

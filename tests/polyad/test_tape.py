@@ -8,6 +8,8 @@ from __future__ import annotations
 import pytest
 
 import polyad
+from polyad import verify
+from polyad.model import fix_sizes
 from tests.conftest import EXAMPLES, example
 
 #: Kernels where no value a partial derivative needs is ever overwritten:
@@ -115,3 +117,27 @@ def test_value_shared_by_a_row_is_recorded_once_by_its_writer():
     assert adjoint.tape.bytes(sizes) == 8 * 12
     assert any("S3 records them as it writes them" in line
                for line in adjoint.tape.explain(kernel))
+
+
+def test_input_values_shared_by_readers_are_recorded_once_on_entry():
+    """Oracle: counting by hand on trmm. B[k][j] is read, unchanged since
+    entry, by every row i < k, and overwritten when row k is updated: one
+    value per element of rows 1..m-1, not one per reading instance; and the
+    gradient (interpreter, differences, dot product) stays exact."""
+    kernel = example("trmm")
+    sizes = {"m": 8, "n": 10}
+    adjoint = polyad.grad(kernel)
+    shared = adjoint.tape.entry("S0", next(a.symbol for a in kernel.statement("S0").reads
+                                          if a.text == "B[k][j]"))
+    assert shared.on_entry and shared.count(sizes) == (8 - 1) * 10
+    assert shared.lookup.range().get_tuple_name() == "B"
+    assert adjoint.tape.values(sizes) == (8 - 1) * 10 + 8 * 10  # and S1's alpha * B[i][j]
+    readers = fix_sizes(shared.instances, sizes).count_val().to_python()
+    assert readers == 10 * 8 * 7 // 2
+    assert any("recorded once, before the kernel runs" in line
+               for line in adjoint.tape.explain(kernel))
+    code = polyad.api.generate_c(adjoint)
+    assert "record B as it is on entry" in code
+    for layout in ("exact", "stream", "layers"):
+        result = verify.check_gradient(kernel, sizes, strategy="exact", layout=layout)
+        assert all(c["ok"] for c in result["checks"]), (layout, result["checks"])
