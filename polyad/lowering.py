@@ -168,7 +168,20 @@ def _lower_tapes(adjoint: Adjoint, layout: str) -> dict[tuple[str, sympy.Symbol]
     kernel = adjoint.kernel
     tapes = {}
     by_statement: dict[str, list[TapeEntry]] = {}
+    shared = {entry.shares for entry in adjoint.tape.entries if entry.shares}
     for entry in adjoint.tape.entries:
+        if entry.shares:
+            continue
+        if (entry.statement, entry.symbol) in shared and layout in _SEQUENCES:
+            # Another reader looks values up in it: indexed by instance.
+            name = f"tape_{entry.statement}_shared_{len(tapes)}"
+            lows, extents = tape_box(entry.instances, kernel.context)
+            buffer = Buffer(name, "double", tuple(extents), "local",
+                            purpose=f"{entry.statement} reads {entry.access.text}, line "
+                                    f"{entry.access.location.line}", tape=entry.statement)
+            tapes[(entry.statement, entry.symbol)] = _Tape(
+                entry, buffer, _tape_relation(entry.instances, lows, name))
+            continue
         if entry.writer or entry.on_entry:
             # Recorded once per value, by its writer or on entry: a box
             # indexed by the writer's instance or the element.
@@ -219,6 +232,11 @@ def _lower_tapes(adjoint: Adjoint, layout: str) -> dict[tuple[str, sympy.Symbol]
                                         f"{entry.access.location.line}", tape=statement)
                 tapes[(statement, entry.symbol)] = _Tape(
                     entry, buffer, _tape_relation(entry.instances, lows, name))
+    for entry in adjoint.tape.entries:
+        if entry.shares:
+            source = tapes[entry.shares]
+            tapes[(entry.statement, entry.symbol)] = _Tape(
+                entry, source.buffer, source.relation, entry.lookup.apply_range(source.reading))
     return tapes
 
 
@@ -316,7 +334,7 @@ def _record_groups(tapes: dict, writers: bool = False) -> dict[str, list[list[_T
     entries recorded by their readers, or (``writers``) by their writers."""
     by_statement: dict[str, list[list[_Tape]]] = {}
     for tape in tapes.values():
-        if bool(tape.entry.writer) != writers or tape.entry.on_entry:
+        if bool(tape.entry.writer) != writers or tape.entry.on_entry or tape.entry.shares:
             continue
         groups = by_statement.setdefault(tape.entry.recorder, [])
         for group in groups:

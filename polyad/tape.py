@@ -40,6 +40,11 @@ class TapeEntry:
     read by every row above k before row k is updated), they are recorded
     ``on_entry``, once per element before the forward sweep: ``lookup`` maps
     each reading instance to its element, ``records`` are the elements.
+    When another entry's reader already records every value this one needs
+    (durbin's ``y[k - i - 1]``, read in the same iteration by ``sum += r[..]
+    * y[i]``), this one ``shares`` that entry's tape: ``lookup`` maps each
+    reading instance to the other's reading instance, and nothing more is
+    recorded.
     """
 
     statement: str
@@ -50,6 +55,7 @@ class TapeEntry:
     lookup: isl.Map | None = None
     recorded: isl.Set | None = None
     on_entry: bool = False
+    shares: tuple[str, sympy.Symbol] | None = None
 
     @property
     def symbol(self) -> sympy.Symbol:
@@ -117,6 +123,14 @@ class TapePlan:
                 lines.append(f"{where}: overwritten by {by}; its readers share values, so "
                              f"{entry.writer} records them as it writes them (line "
                              f"{written}), for {entry.records}")
+            elif entry.overwriters and entry.shares:
+                by = ", ".join(f"{name} at line {kernel.statement(name).location.line}"
+                               for name in entry.overwriters)
+                other = self.entry(*entry.shares)
+                lines.append(f"{where}: overwritten by {by}; {other.statement} records the same "
+                             f"values ({other.access.text} at line "
+                             f"{other.access.location.line}), read from its tape, for "
+                             f"{entry.instances}")
             elif entry.overwriters and entry.on_entry:
                 by = ", ".join(f"{name} at line {kernel.statement(name).location.line}"
                                for name in entry.overwriters)
@@ -183,8 +197,43 @@ def plan_tape(kernel: Kernel, needed: Mapping[str, tuple[Access, ...]],
                                  key=lambda name: kernel.statement(name).location.line)
             entry = TapeEntry(statement.name, access, instances[0].coalesce(),
                               tuple(overwriters))
-            entries.append(_recorded_by_writer(entry, writes, kernel.schedule))
+            entry = _recorded_by_writer(entry, writes, kernel.schedule)
+            if not entry.writer and not entry.on_entry:
+                entry = _sharing_a_tape(entry, entries, writes, kernel.schedule)
+            entries.append(entry)
     return TapePlan(strategy, tuple(entries), tuple(from_memory))
+
+
+def _sharing_a_tape(entry: TapeEntry, earlier: list[TapeEntry], writes: isl.UnionMap,
+                    schedule: isl.Schedule) -> TapeEntry:
+    """The entry reading an earlier entry's tape, when that entry's readers
+    read every value this one needs with no write in between; else the entry
+    as it is. isl's dataflow finds, per reading instance, the last access
+    that fixed its value, among the writes and the other entry's reads."""
+    sink = isl.UnionMap.from_map(entry.access.relation.intersect_domain(entry.instances))
+    # A source is told apart from a write by its statement's name: the other
+    # reader must not write the array itself.
+    writers = {m.get_tuple_name(isl.dim_type.in_) for m in maps_of(writes)
+               if m.get_tuple_name(isl.dim_type.out) == entry.access.array}
+    for other in earlier:
+        if other.writer or other.on_entry or other.shares or other.statement == entry.statement \
+                or other.access.array != entry.access.array or other.statement in writers:
+            continue
+        reads = isl.UnionMap.from_map(other.access.relation.intersect_domain(other.instances))
+        try:
+            flow = (isl.UnionAccessInfo.from_sink(sink).set_must_source(writes.union(reads))
+                    .set_schedule(schedule).compute_flow())
+        except isl.Error:
+            continue
+        sources = [m for m in maps_of(flow.get_must_dependence()) if not m.is_empty()]
+        if len(sources) != 1 or sources[0].get_tuple_name(isl.dim_type.in_) != other.statement:
+            continue
+        lookup = sources[0].reverse().coalesce()
+        if lookup.domain().is_equal(entry.instances) and lookup.is_single_valued() \
+                and lookup.range().is_subset(other.instances):
+            return replace(entry, shares=(other.statement, other.symbol), lookup=lookup,
+                           recorded=entry.instances.subtract(entry.instances))
+    return entry
 
 
 def _recorded_by_writer(entry: TapeEntry, writes: isl.UnionMap,

@@ -141,3 +141,26 @@ def test_input_values_shared_by_readers_are_recorded_once_on_entry():
     for layout in ("exact", "stream", "layers"):
         result = verify.check_gradient(kernel, sizes, strategy="exact", layout=layout)
         assert all(c["ok"] for c in result["checks"]), (layout, result["checks"])
+
+
+def test_a_reader_reads_the_tape_of_another_reader_of_the_same_values():
+    """Oracle: counting by hand on durbin. In iteration k, sum += r[..] * y[i]
+    (S5) and z[i] = y[i] + alpha * y[k - i - 1] (S7) read the same k values
+    of y, overwritten at the end of the iteration: recorded once (by S5),
+    k values per iteration; the gradient stays exact in every layout
+    (interpreter, differences, dot product)."""
+    kernel = example("durbin")
+    sizes = {"n": 10}
+    adjoint = polyad.grad(kernel)
+    by_reader = {(entry.statement, entry.access.text): entry
+                 for entry in adjoint.tape.entries}
+    first, second = by_reader["S5", "y[i]"], by_reader["S7", "y[(k - i) - 1]"]
+    assert second.shares == ("S5", first.symbol) and second.count(sizes) == 0
+    assert first.count(sizes) == 10 * 9 // 2
+    # S3 both reads and writes beta: S6's beta is not looked up in S3's tape
+    # (which holds the value before S3 writes).
+    assert not by_reader["S6", "beta"].shares
+    assert any("S5 records the same values" in line for line in adjoint.tape.explain(kernel))
+    for layout in ("exact", "stack", "regions", "stream", "layers"):
+        result = verify.check_gradient(kernel, sizes, strategy="exact", layout=layout)
+        assert all(c["ok"] for c in result["checks"]), (layout, result["checks"])
