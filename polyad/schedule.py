@@ -623,7 +623,9 @@ class Schedule:
         for report in reports:
             if covered & set(report.instructions):
                 continue
-            if not self._worth_a_parallel_region(report, reports):
+            # A mark applies to every piece of its loop: each must be worth it.
+            if not all(self._worth_a_parallel_region(other, reports)
+                       for other in reports if other.loop == report.loop):
                 continue
             # auto's own step records what it does: replaying auto does it again.
             if report.parallel:
