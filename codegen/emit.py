@@ -9,6 +9,7 @@ the printed body uses. Nothing here decides what to compute: it prints.
 from __future__ import annotations
 
 import io
+import re
 from dataclasses import dataclass
 
 import islpy as isl
@@ -249,7 +250,7 @@ class _Emitter:
             value = outer.negated_text(init) if reverse else outer.text(init)
             self.line(depth + 1, f"const int {iterator} = {value};")
         else:
-            accumulators = self._accumulators(node.for_get_body(), marks)
+            accumulators = self._accumulators(node.for_get_body(), marks, iterator)
             for text, name in accumulators.items():
                 self.line(depth, f"double {name} = 0.0;")
             for mark in marks:
@@ -279,10 +280,13 @@ class _Emitter:
                 self.line(depth, f"{text} += {name};")
         self.printer, self.atomic = outer, outer_atomic
 
-    def _accumulators(self, body: isl.AstNode, marks: tuple[str, ...]) -> dict[str, str]:
+    def _accumulators(self, body: isl.AstNode, marks: tuple[str, ...],
+                      iterator: str) -> dict[str, str]:
         """Register variables for the elements a vectorised loop only
         increments and does not move (a simd reduction each): element text
-        -> variable name."""
+        -> variable name. References of the same buffer that the loop moves
+        (the schedule checked they never touch those elements) stay in
+        memory."""
         buffers: set[str] = set()
         for mark in marks:
             kind, _, detail = mark.partition(":")
@@ -299,6 +303,8 @@ class _Emitter:
                 buffer = self.buffers[instruction.references[symbol].buffer]
                 if buffer.name in buffers:
                     text = self._reference_text(buffer, expr)
+                    if re.search(rf"\b{iterator}\b", text):
+                        continue
                     if text not in result:
                         result[text] = f"_acc{self.accumulator_count}"
                         self.accumulator_count += 1

@@ -719,8 +719,14 @@ class Schedule:
         return score
 
     def _accumulable(self, buffer: str, group: list[isl.Map], position: int) -> bool:
-        """Whether, in the loop at ``position``, every reference to ``buffer``
-        is an increment of an element the loop does not move."""
+        """Whether, in the loop at ``position``, the increments of ``buffer``
+        that meet across iterations may be accumulated in registers: they
+        are increments of elements the loop does not move, and no other
+        reference to ``buffer`` in the loop (a read, a write, an increment of
+        a moving element) touches those elements, nor do two of them touch
+        one element from different iterations (checked on the instances)."""
+        invariant: list[isl.Map] = []
+        others: list[isl.Map] = []
         for m in group:
             instruction = self.program.instruction(m.get_tuple_name(isl.dim_type.in_))
             kind, iterator = _classify(m, position)
@@ -733,16 +739,31 @@ class Schedule:
             for symbol, reference in instruction.references.items():
                 if reference.buffer != buffer:
                     continue
-                if symbol in values or reference.relation is None:
-                    return False  # read, not only incremented
-                if not all(assignment.op == "+=" for assignment in instruction.body
-                           if assignment.target == symbol):
+                if reference.relation is None:
                     return False
+                only_incremented = symbol not in values and all(
+                    assignment.op == "+=" for assignment in instruction.body
+                    if assignment.target == symbol)
                 index = isl.PwMultiAff.from_map(reference.relation)
-                for d in range(index.dim(isl.dim_type.out)):
-                    for _, aff in index.get_pw_aff(d).get_pieces():
-                        if not aff.get_coefficient_val(isl.dim_type.in_, dim).is_zero():
-                            return False
+                moves = any(not aff.get_coefficient_val(isl.dim_type.in_, dim).is_zero()
+                            for d in range(index.dim(isl.dim_type.out))
+                            for _, aff in index.get_pw_aff(d).get_pieces())
+                at_points = _on_buffer(reference).apply_domain(m)  # point -> element
+                (invariant if only_incremented and not moves else others).append(at_points)
+        if not invariant:
+            return False
+        if others:
+            kept = union_of_maps(invariant).apply_range(union_of_maps(others).reverse())
+            for pairs in maps_of(kept):  # in one run of the loop: agree outside it
+                agree = isl.Map.universe(pairs.get_space())
+                for d in range(position):
+                    agree = agree.equate(isl.dim_type.in_, d, isl.dim_type.out, d)
+                if not pairs.intersect(agree).is_empty():
+                    return False
+            moving = union_of_maps(others)
+            for pairs in maps_of(moving.apply_range(moving.reverse())):
+                if not pairs.intersect(_carried_at(pairs.get_space(), position)).is_empty():
+                    return False
         return True
 
     def _rank(self, buffer: str) -> int:

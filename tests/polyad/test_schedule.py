@@ -284,3 +284,22 @@ def test_gather_refuses_what_would_change_the_gradient():
         with pytest.raises(ScheduleError, match="reads a tape|no loop of"):
             schedule.gather(part, "x")
     assert schedule.auto().rewrites == ()
+
+
+def test_vectorize_accumulates_an_unmoved_element_next_to_moving_ones_that_never_meet_it():
+    """symm's k loop increments B_b[i][j] (unmoved) and B_b[k][j] (moving,
+    k < i, so never the same element): the first goes to a register, the
+    second stays in memory. covariance's j loop increments data_b[k][i]
+    and data_b[k][j] with j >= i: they meet at j == i, so it is refused.
+    Oracles (through _checked): interpreter, differences, dot product."""
+    adjoint = polyad.grad(example("symm"))
+    schedule = adjoint.schedule().vectorize("S2_b.k")
+    assert ("S2_b.k", "simd:accumulate=alpha_b,B_b") in {
+        (str(h), kind) for h, kind in schedule.annotations}
+    code = api.generate_c(adjoint, schedule)
+    assert re.search(r"B_b\[c0\]\[c1\] \+= _acc\d;", code), code
+    assert re.search(r"B_b\[c2\]\[c1\] \+=", code), code
+    _checked(adjoint, schedule)
+    covariance = polyad.grad(example("covariance")).schedule().auto()
+    with pytest.raises(ScheduleError, match="increments of data_b from different iterations"):
+        covariance.vectorize("S5_b.j")
