@@ -1,5 +1,6 @@
-"""Adjoint stencils as gathers: the instruction rewrite behind
-:meth:`polyad.schedule.Schedule.gather`.
+"""Instruction rewrites behind schedule primitives: adjoint stencils as
+gathers (:meth:`polyad.schedule.Schedule.gather`), and instances split off
+an instruction (:meth:`polyad.schedule.Schedule.peel`).
 
 The adjoint of a stencil statement scatters: ``A_b[i - 1] += t; A_b[i] += t;
 A_b[i + 1] += t``, one loop-carried read-modify-write chain per element that
@@ -135,11 +136,47 @@ def split_for_gather(program: Program, name: str, buffer: str) -> GatherSplit:
 def rewritten(program: Program, rewrites) -> Program:
     """The program with a schedule's instruction rewrites applied (the
     program a layout produced, say, for a schedule made on another)."""
-    for kind, name, buffer in rewrites:
-        if kind != "gather":
+    for kind, name, detail in rewrites:
+        if kind == "gather":
+            program = split_for_gather(program, name, detail).program
+        elif kind == "peel":
+            program = split_instances(program, name, isl.Set(detail))
+        else:
             raise ValueError(f"unknown rewrite {kind}")
-        program = split_for_gather(program, name, buffer).program
     return program
+
+
+#: The instances split off instruction S5_b by :func:`split_instances`.
+PEEL = "_peel"
+
+
+def split_instances(program: Program, name: str, instances: isl.Set) -> Program:
+    """The program with instruction ``name``'s ``instances`` (a subset of
+    its domain, named after it) made an instruction of their own,
+    ``name + PEEL``, that means the same at the same points (see
+    :meth:`polyad.schedule.Schedule.peel`)."""
+    instruction = program.instruction(name)
+    peeled_name = f"{name}{PEEL}"
+    instances = instances.set_tuple_name(name)
+    rest = replace(instruction, domain=instruction.domain.subtract(instances).coalesce())
+    peeled = replace(_restricted(instruction, peeled_name, instruction.body),
+                     domain=instruction.domain.intersect(instances).coalesce()
+                     .set_tuple_name(peeled_name), family=peeled_name)
+    instructions = []
+    for other in program.instructions:
+        instructions += [peeled, rest] if other.name == name else [other]
+    flat = program.flat
+    if flat is not None:
+        maps = []
+        for m in maps_of(flat):
+            if m.get_tuple_name(isl.dim_type.in_) == name:
+                maps.append(m.intersect_domain(peeled.domain.set_tuple_name(name))
+                            .set_tuple_name(isl.dim_type.in_, peeled_name))
+                maps.append(m.intersect_domain(rest.domain))
+            else:
+                maps.append(m)
+        flat = union_of_maps(maps)
+    return replace(program, instructions=tuple(instructions), flat=flat)
 
 
 def _offsets(relations: list[isl.Map], name: str, buffer: str) -> tuple[tuple[int, ...], ...]:
@@ -227,9 +264,9 @@ def _restricted(instruction: Instruction, name: str,
     symbols = set()
     for assignment in body:
         symbols |= assignment.value.free_symbols | {assignment.target}
-    references = {symbol: replace(reference, relation=reference.relation.set_tuple_name(
-        isl.dim_type.in_, name)) for symbol, reference in instruction.references.items()
-        if symbol in symbols}
+    references = {symbol: reference if reference.relation is None else replace(
+        reference, relation=reference.relation.set_tuple_name(isl.dim_type.in_, name))
+        for symbol, reference in instruction.references.items() if symbol in symbols}
     return replace(instruction, name=name, domain=instruction.domain.set_tuple_name(name),
                    references=references, body=body, family=instruction.handle)
 

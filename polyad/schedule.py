@@ -28,7 +28,8 @@ from typing import Sequence
 import islpy as isl
 
 from polyad.errors import ScheduleError
-from polyad.gather import gathered_buffers, is_gather_part, single_multi_aff, split_for_gather
+from polyad.gather import (gathered_buffers, is_gather_part, single_multi_aff, split_for_gather,
+                           split_instances)
 from polyad.model import maps_of, union_of_maps, union_of_sets
 from polyad.program import Program
 from polyad.schedule_tree import flat_schedule, padded, tree_from_flat, with_prefix, with_suffix
@@ -404,6 +405,70 @@ class Schedule:
         step = Step("gather", (("instruction", instruction), ("array", buffer)))
         return rebuilt._checked(others + new, step)
 
+    def peel(self, loop: "Loop | str") -> "Schedule":
+        """Split off, and run before the loop, the iterations where an
+        instruction's increment of an element the loop does not move meets
+        another reference of the same array, so that the rest of the loop
+        may accumulate that element in a register (:meth:`vectorize`).
+
+        Precondition: an innermost loop with such a meeting in one
+        instruction, on fewer instances than the instruction has; the new
+        order is checked against the dependences.
+
+        Before::  for (j = i; j < m; j++) { d_b[k][i] += g * d[k][j];
+                                            d_b[k][j] += g * d[k][i]; }
+        After ``peel("S_b.j")``::
+                  { j = i: the same two increments }
+                  for (j = i + 1; j < m; j++) { ...the same... }
+        """
+        handle = Loop.of(loop)
+        group, position = self._group_of(handle)
+        if any(_classify(m, d)[0] != "const" for m in group
+               for d in range(position + 1, _depth(m))):
+            raise ScheduleError(f"peel: {handle} is not an innermost loop")
+        program = self.program
+        peeled: list[tuple[str, isl.Set]] = []
+        for m in group:
+            name = m.get_tuple_name(isl.dim_type.in_)
+            instruction = program.instruction(name)
+            meeting = _meeting_instances(instruction, m, position, program)
+            if meeting is None or meeting.is_empty():
+                continue
+            if any(r.relation is None or program.buffer(r.buffer).sequence
+                   for r in instruction.references.values()):
+                raise ScheduleError(f"peel: {name} reads a sequential tape, whose order "
+                                    "is fixed")
+            if meeting.is_equal(instruction.domain):
+                raise ScheduleError(f"peel: in {name} the references meet on every instance")
+            peeled.append((name, meeting))
+        if not peeled:
+            raise ScheduleError(f"peel: no increment of an element {handle} does not move "
+                                "meets another reference of its array")
+        flat = self.program.flat if self.program.flat is not None \
+            else flat_schedule(self.program.schedule)
+        program = replace(program, flat=union_of_maps(padded(maps_of(flat))))
+        rewrites = self.rewrites
+        maps = list(maps_of(self.flat))
+        for name, meeting in peeled:
+            program = split_instances(program, name, meeting)
+            rewrites += (("peel", name, meeting.to_str()),)
+            split = []
+            for m in maps:
+                if m.get_tuple_name(isl.dim_type.in_) != name:
+                    split.append(m)
+                    continue
+                split.append(_inserted(m.intersect_domain(meeting), position, 0)
+                             .set_tuple_name(isl.dim_type.in_, name + "_peel"))
+                split.append(_inserted(m.subtract_domain(meeting), position, 1))
+            maps = split
+        names = {n for n, _ in peeled} | {n + "_peel" for n, _ in peeled}
+        maps = [m if m.get_tuple_name(isl.dim_type.in_) in names
+                else _inserted(m, position, 1) for m in maps]
+        rebuilt = replace(self, program=program,
+                          dependences=program_dependences(program, program.flat),
+                          rewrites=rewrites)
+        return rebuilt._checked(maps, Step("peel", (("loop", str(handle)),)))
+
     def color(self, loop: "Loop | str") -> "Schedule":
         """Run a loop's iterations in classes ``x mod C``, one class after
         the other, where C is one more than the largest distance at which
@@ -669,8 +734,14 @@ class Schedule:
                 continue
             try:
                 result = replace(result.vectorize(report.loop), trace=result.trace)
-            except ScheduleError:
-                continue
+            except ScheduleError as error:
+                if "meet" not in str(error):
+                    continue
+                try:  # the iterations where the increments meet go first
+                    peeled = result.peel(report.loop).vectorize(report.loop)
+                    result = replace(peeled, trace=result.trace)
+                except ScheduleError:
+                    continue
         return result
 
     def _rescheduled_sweep(self) -> str:
@@ -951,7 +1022,7 @@ class _Verdict:
 _PRIMITIVES = {"tile": "tile", "interchange": "interchange", "fuse": "fuse", "color": "color",
                "distribute": "distribute", "skew": "skew", "unroll": "unroll",
                "vectorize": "vectorize", "parallel": "parallel", "auto": "auto",
-               "gather": "gather"}
+               "gather": "gather", "peel": "peel"}
 
 
 def program_dependences(program: Program, flat: isl.UnionMap) -> Dependences:
@@ -1140,6 +1211,38 @@ def _innermost_first_choice(node: isl.ScheduleNode, score) -> isl.ScheduleNode:
         reordered = reordered.add(members[k])
     schedule = isl.MultiUnionPwAff.from_union_pw_aff_list(partial.get_space(), reordered)
     return node.delete().insert_partial_schedule(schedule).band_set_permutable(1)
+
+
+def _meeting_instances(instruction, m: isl.Map, position: int,
+                       program: Program) -> isl.Set | None:
+    """The instances of an instruction where one of its increments of an
+    element the loop at ``position`` does not move touches the element of
+    another of its references to the same buffer; None when it has no such
+    increment."""
+    kind, iterator = _classify(m, position)
+    if kind != "loop":
+        return None
+    dim = instruction.iterators.index(iterator)
+    values = set()
+    for assignment in instruction.body:
+        values |= assignment.value.free_symbols
+    meeting = None
+    for symbol, reference in instruction.references.items():
+        if reference.relation is None or symbol in values or not all(
+                a.op == "+=" for a in instruction.body if a.target == symbol):
+            continue
+        index = isl.PwMultiAff.from_map(reference.relation)
+        if any(not aff.get_coefficient_val(isl.dim_type.in_, dim).is_zero()
+               for d in range(index.dim(isl.dim_type.out))
+               for _, aff in index.get_pw_aff(d).get_pieces()):
+            continue
+        for other_symbol, other in instruction.references.items():
+            if other_symbol == symbol or other.buffer != reference.buffer \
+                    or other.relation is None:
+                continue
+            both = reference.relation.intersect(other.relation).domain()
+            meeting = both if meeting is None else meeting.union(both)
+    return None if meeting is None else meeting.coalesce()
 
 
 def _inserted(m: isl.Map, position: int, value: int) -> isl.Map:

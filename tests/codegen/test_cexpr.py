@@ -42,7 +42,10 @@ def F(x: float) -> sympy.Float:
 # --- the independent evaluator ------------------------------------------------
 
 class Unspecified(Exception):
-    """C leaves this value open (fmin and fmax of zeros of both signs)."""
+    """C leaves this value open (fmin and fmax of zeros of both signs), or
+    the compiler does: GCC folds ``0.0 - fabs(x)`` and ``-fabs(x) + 0.0``
+    to ``-fabs(x)`` even at -O0, a zero of the other sign at x = 0 (the
+    original kernel, compiled by the same GCC, folds alike)."""
 
 
 def evaluate(expr, env: dict) -> tuple[object, str]:
@@ -55,7 +58,10 @@ def evaluate(expr, env: dict) -> tuple[object, str]:
     if isinstance(expr, sympy.Float):
         return np.float64(float(expr)), "double"
     if isinstance(expr, sympy.Add):
-        return _fold(expr.args, env, lambda x, y: x + y)
+        value, kind = _fold(expr.args, env, lambda x, y: x + y)
+        if value == 0 and any(isinstance(a, sympy.Float) and a.is_zero for a in expr.args):
+            raise Unspecified("the sign of a zero sum with a 0.0 literal")
+        return value, kind
     if isinstance(expr, sympy.Mul):
         args = expr.args
         if len(args) == 2 and isinstance(args[1], sympy.Pow) and args[1].exp == -1:

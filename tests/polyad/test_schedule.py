@@ -289,9 +289,8 @@ def test_gather_refuses_what_would_change_the_gradient():
 def test_vectorize_accumulates_an_unmoved_element_next_to_moving_ones_that_never_meet_it():
     """symm's k loop increments B_b[i][j] (unmoved) and B_b[k][j] (moving,
     k < i, so never the same element): the first goes to a register, the
-    second stays in memory. covariance's j loop increments data_b[k][i]
-    and data_b[k][j] with j >= i: they meet at j == i, so it is refused.
-    Oracles (through _checked): interpreter, differences, dot product."""
+    second stays in memory (the refusal where they meet is in the peel
+    test). Oracles (through _checked): interpreter, differences, dot product."""
     adjoint = polyad.grad(example("symm"))
     schedule = adjoint.schedule().vectorize("S2_b.k")
     assert ("S2_b.k", "simd:accumulate=alpha_b,B_b") in {
@@ -300,6 +299,39 @@ def test_vectorize_accumulates_an_unmoved_element_next_to_moving_ones_that_never
     assert re.search(r"B_b\[c0\]\[c1\] \+= _acc\d;", code), code
     assert re.search(r"B_b\[c2\]\[c1\] \+=", code), code
     _checked(adjoint, schedule)
+
+
+def test_peel_splits_off_where_increments_meet_so_the_rest_vectorizes():
+    """y[i][j] += x[k][i] * x[k][j] (j >= i), covariance's core: the adjoint
+    increments x_b[k][i] and x_b[k][j], equal at j == i. Peeled, the j > i
+    iterations accumulate x_b[k][i] in a register. Oracles (through
+    _checked): interpreter, differences, dot product; and the trace
+    replays."""
+    kernel = _kernel("for (int i = 0; i < n; i++)\n  for (int k = 0; k < n; k++)\n"
+                     "    for (int j = i; j < n; j++)\n      y[i][j] += x[k][i] * x[k][j];",
+                     params="int n, double x[n][n], double y[n][n]")
+    adjoint = polyad.grad(kernel)
+    schedule = adjoint.schedule()
+    with pytest.raises(ScheduleError, match="increments of x_b from different iterations"):
+        schedule.vectorize("S0_b.j")
+    peeled = schedule.peel("S0_b.j")
+    (kind, name, instances), = peeled.rewrites
+    assert (kind, name) == ("peel", "S0_b")
+    assert isl.Set(instances).is_equal(isl.Set(
+        "[n] -> { S0_b[i, k, j] : j = i and 0 <= i < n and 0 <= k < n }"))
+    vectorized = peeled.vectorize("S0_b.j")
+    assert ("S0_b.j", "simd:accumulate=x_b") in {
+        (str(h), kind) for h, kind in vectorized.annotations}
+    code = api.generate_c(adjoint, vectorized)
+    assert "#pragma omp simd reduction(+: _acc0)" in code
+    _checked(adjoint, vectorized)
     covariance = polyad.grad(example("covariance")).schedule().auto()
-    with pytest.raises(ScheduleError, match="increments of data_b from different iterations"):
-        covariance.vectorize("S5_b.j")
+    assert [kind for kind, _, _ in covariance.rewrites] == ["peel"]
+
+
+def test_peel_refuses_loops_without_a_meeting():
+    schedule = polyad.grad(GEMM).schedule()
+    with pytest.raises(ScheduleError, match="no increment of an element"):
+        schedule.peel("S1_b.j")
+    with pytest.raises(ScheduleError, match="not an innermost loop"):
+        schedule.peel("S1_b.k")
