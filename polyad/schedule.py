@@ -732,6 +732,9 @@ class Schedule:
                          for other in reports)
             if deeper or any(a.startswith("parallel") for a in report.annotations):
                 continue
+            group, position = result._group_of(report.loop)
+            if result._mostly_strided(group, position):
+                continue
             try:
                 result = replace(result.vectorize(report.loop), trace=result.trace)
             except ScheduleError as error:
@@ -770,7 +773,14 @@ class Schedule:
         innermost position for an instruction: references invariant in it
         (+1) or walking the last dimension with stride one (+2) are good,
         others (a stride of a whole row) bad (-2)."""
-        score = 0
+        points = {"invariant": 1, "unit": 2, "strided": -2}
+        return sum(points[kind] for kind in self._strides(instruction, iterator))
+
+    def _strides(self, instruction: str, iterator: int) -> list[str]:
+        """Per memory reference of an instruction, how a loop over domain
+        dimension ``iterator`` walks it: "invariant", "unit" (stride one in
+        the last dimension) or "strided"."""
+        kinds = []
         for reference in self.program.instruction(instruction).references.values():
             if reference.relation is None or reference.relation.dim(isl.dim_type.out) == 0:
                 continue
@@ -782,12 +792,24 @@ class Schedule:
                           for _, aff in index.get_pw_aff(d).get_pieces()}
                 coefficients.append(max(values, key=abs) if values else 0)
             if not any(coefficients):
-                score += 1
+                kinds.append("invariant")
             elif not any(coefficients[:last]) and abs(coefficients[last]) == 1:
-                score += 2
+                kinds.append("unit")
             else:
-                score -= 2
-        return score
+                kinds.append("strided")
+        return kinds
+
+    def _mostly_strided(self, group: list[isl.Map], position: int) -> bool:
+        """Whether the loop at ``position`` walks more references across
+        rows than along them (simd code would gather and scatter)."""
+        kinds = []
+        for m in group:
+            name = m.get_tuple_name(isl.dim_type.in_)
+            kind, iterator = _classify(m, position)
+            if kind == "loop":
+                kinds += self._strides(name, self.program.instruction(name).iterators
+                                       .index(iterator))
+        return kinds.count("strided") > kinds.count("unit")
 
     def _accumulable(self, buffer: str, group: list[isl.Map], position: int) -> bool:
         """Whether, in the loop at ``position``, the increments of ``buffer``
