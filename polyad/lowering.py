@@ -346,6 +346,18 @@ def _record_groups(tapes: dict, writers: bool = False) -> dict[str, list[list[_T
     return by_statement
 
 
+def _copies(group: list[_Tape], name: str, value: sympy.Symbol,
+            source: Reference) -> tuple[dict, list[Assignment]]:
+    """References and body of record instruction ``name`` that copies one
+    value (read through ``source``) into the tape of every entry of a group."""
+    references, body = {value: source}, []
+    for position, tape in enumerate(group):
+        slot = sympy.Symbol(f"_tape{position}", real=True)
+        references[slot] = Reference(tape.buffer.name, _relation(tape.relation, name))
+        body.append(Assignment(slot, "=", value))
+    return references, body
+
+
 def _entry_records(tapes: dict) -> list[Instruction]:
     """The copies, before the forward sweep, of the input values that
     entries recorded on entry need: one instruction per array and set of
@@ -368,13 +380,8 @@ def _entry_records(tapes: dict) -> list[Instruction]:
         domain = group[0].entry.records.set_tuple_name(name)
         element = isl.Map.identity(isl.Space.map_from_set(domain.get_space()))
         value = sympy.Symbol("_on_entry", real=True)
-        references = {value: Reference(array, element.intersect_domain(domain)
-                                       .set_tuple_name(isl.dim_type.out, array))}
-        body = []
-        for position, tape in enumerate(group):
-            slot = sympy.Symbol(f"_tape{position}", real=True)
-            references[slot] = Reference(tape.buffer.name, _relation(tape.relation, name))
-            body.append(Assignment(slot, "=", value))
+        references, body = _copies(group, name, value, Reference(
+            array, element.intersect_domain(domain).set_tuple_name(isl.dim_type.out, array)))
         readers = ", ".join(sorted({t.entry.statement for t in group}))
         instructions.append(Instruction(
             name, domain, references, tuple(body),
@@ -418,12 +425,8 @@ def _records(adjoint: Adjoint, tapes: dict, flat: dict, schedule: list) -> list[
             name = f"{writer_name}_keep{index}"
             domain = group[0].entry.records.set_tuple_name(name)
             written = sympy.Symbol("_written", real=True)
-            references = {written: _reference(writer.write.array, writer.write, name)}
-            body = []
-            for position, tape in enumerate(group):
-                slot = sympy.Symbol(f"_tape{position}", real=True)
-                references[slot] = Reference(tape.buffer.name, _relation(tape.relation, name))
-                body.append(Assignment(slot, "=", written))
+            references, body = _copies(group, name, written,
+                                       _reference(writer.write.array, writer.write, name))
             readers = ", ".join(sorted({t.entry.statement for t in group}))
             instructions.append(Instruction(
                 name, domain, references, tuple(body),

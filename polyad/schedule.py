@@ -826,23 +826,15 @@ class Schedule:
             if kind != "loop":
                 return False
             dim = instruction.iterators.index(iterator)
-            values = set()
-            for assignment in instruction.body:
-                values |= assignment.value.free_symbols
+            incremented = _only_incremented(instruction)
             for symbol, reference in instruction.references.items():
                 if reference.buffer != buffer:
                     continue
                 if reference.relation is None:
                     return False
-                only_incremented = symbol not in values and all(
-                    assignment.op == "+=" for assignment in instruction.body
-                    if assignment.target == symbol)
-                index = isl.PwMultiAff.from_map(reference.relation)
-                moves = any(not aff.get_coefficient_val(isl.dim_type.in_, dim).is_zero()
-                            for d in range(index.dim(isl.dim_type.out))
-                            for _, aff in index.get_pw_aff(d).get_pieces())
                 at_points = _on_buffer(reference).apply_domain(m)  # point -> element
-                (invariant if only_incremented and not moves else others).append(at_points)
+                unmoved = symbol in incremented and not _moves(reference, dim)
+                (invariant if unmoved else others).append(at_points)
         if not invariant:
             return False
         if others:
@@ -1235,6 +1227,24 @@ def _innermost_first_choice(node: isl.ScheduleNode, score) -> isl.ScheduleNode:
     return node.delete().insert_partial_schedule(schedule).band_set_permutable(1)
 
 
+def _only_incremented(instruction) -> set:
+    """The reference symbols an instruction only increments (never reads,
+    never assigns with ``=``)."""
+    values = set()
+    for assignment in instruction.body:
+        values |= assignment.value.free_symbols
+    return {symbol for symbol in instruction.references if symbol not in values and all(
+        a.op == "+=" for a in instruction.body if a.target == symbol)}
+
+
+def _moves(reference, dim: int) -> bool:
+    """Whether a reference's element changes with domain dimension ``dim``."""
+    index = isl.PwMultiAff.from_map(reference.relation)
+    return any(not aff.get_coefficient_val(isl.dim_type.in_, dim).is_zero()
+               for d in range(index.dim(isl.dim_type.out))
+               for _, aff in index.get_pw_aff(d).get_pieces())
+
+
 def _meeting_instances(instruction, m: isl.Map, position: int,
                        program: Program) -> isl.Set | None:
     """The instances of an instruction where one of its increments of an
@@ -1245,18 +1255,11 @@ def _meeting_instances(instruction, m: isl.Map, position: int,
     if kind != "loop":
         return None
     dim = instruction.iterators.index(iterator)
-    values = set()
-    for assignment in instruction.body:
-        values |= assignment.value.free_symbols
+    incremented = _only_incremented(instruction)
     meeting = None
     for symbol, reference in instruction.references.items():
-        if reference.relation is None or symbol in values or not all(
-                a.op == "+=" for a in instruction.body if a.target == symbol):
-            continue
-        index = isl.PwMultiAff.from_map(reference.relation)
-        if any(not aff.get_coefficient_val(isl.dim_type.in_, dim).is_zero()
-               for d in range(index.dim(isl.dim_type.out))
-               for _, aff in index.get_pw_aff(d).get_pieces()):
+        if reference.relation is None or symbol not in incremented \
+                or _moves(reference, dim):
             continue
         for other_symbol, other in instruction.references.items():
             if other_symbol == symbol or other.buffer != reference.buffer \
