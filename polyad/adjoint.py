@@ -134,7 +134,7 @@ class Adjoint:
         return Schedule.of(adjoint_program(self, layout="exact"), reassociate=reassociate,
                            origin={"kernel": self.kernel.name, "mode": "reverse",
                                    "wrt": list(self.wrt), "of": list(self.of),
-                                   "strategy": self.strategy})
+                                   "strategy": self.strategy, "layout": self.layout})
 
 
 @dataclass(frozen=True)

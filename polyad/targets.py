@@ -73,6 +73,10 @@ def program_of(target: Kernel | Adjoint | Tangent, schedule: Schedule | None = N
                                        else "exact"), schedule.rewrites)
     if target.layout == "stream":
         return layouts.stream_in_order(placed, schedule)
+    if layers and any(kind == "peel" for kind, _, _ in schedule.rewrites):
+        raise UsageError("the layers layout does not stage a peeled schedule (the boxes of "
+                         "its pieces take isl too long): use another layout, or a schedule "
+                         "made for the layers adjoint (its auto does not peel)")
     if layers:
         return layouts.staged_layers(placed, schedule, target.scratchpad,
                                      dict(target.layer_sizes))

@@ -327,6 +327,13 @@ def test_peel_splits_off_where_increments_meet_so_the_rest_vectorizes():
     _checked(adjoint, vectorized)
     covariance = polyad.grad(example("covariance")).schedule().auto()
     assert [kind for kind, _, _ in covariance.rewrites] == ["peel"]
+    # Layers do not stage peeled pieces: auto of a layers adjoint does not
+    # peel, and a peeled schedule is refused rather than left to run for
+    # minutes.
+    layered = polyad.grad(kernel).with_layout("layers")
+    assert layered.schedule().auto().rewrites == ()
+    with pytest.raises(polyad.UsageError, match="does not stage a peeled schedule"):
+        api.program_of(layered, peeled)
 
 
 def test_peel_refuses_loops_without_a_meeting():
