@@ -32,6 +32,14 @@ PRELUDE = """\
 #define max(x, y) ((x) > (y) ? (x) : (y))
 #define floord(n, d) (((n) < 0) ? -((-(n) + (d) - 1) / (d)) : (n) / (d))
 #endif
+#ifndef polyad_threads
+#ifdef _OPENMP
+#include <omp.h>
+#define polyad_threads() omp_get_max_threads()
+#else
+#define polyad_threads() 1
+#endif
+#endif
 """
 
 
@@ -241,6 +249,9 @@ class _Emitter:
         marks = tuple(kind for kind, band in map(split_mark, pending)
                       if f"c{band}" == iterator)
         reverse = REVERSED_MARK in marks
+        parallel = not node.for_is_degenerate() and any(
+            mark.split(":")[0] == "parallel" for mark in marks)
+        inner = depth + 1 if parallel else depth
         outer, outer_atomic = self.printer, self.atomic
         if reverse:
             self.printer = AstExprPrinter(outer.reversed_ids | {iterator})
@@ -253,8 +264,12 @@ class _Emitter:
             accumulators = self._accumulators(node.for_get_body(), marks, iterator)
             for text, name in accumulators.items():
                 self.line(depth, f"double {name} = 0.0;")
+            if parallel:
+                # One thread: no parallel region at all (opening one costs
+                # more than a small loop's work).
+                self.line(depth, "if (polyad_threads() > 1) {")
             for mark in marks:
-                self._loop_pragma(mark, depth, tuple(accumulators.values()))
+                self._loop_pragma(mark, inner, tuple(accumulators.values()))
             self.accumulators = {**self.accumulators, **accumulators}
             if reverse:
                 header = self.printer.reversed_loop_header(
@@ -265,11 +280,16 @@ class _Emitter:
                 inc = outer.text(node.for_get_inc())
                 step = f"{iterator}++" if inc == "1" else f"{iterator} += {inc}"
                 header = f"for (int {iterator} = {init}; {cond}; {step})"
-            self.line(depth, header + " {")
+            self.line(inner, header + " {")
         self.iterators.append(iterator)
-        if any(mark.split(":")[0] == "parallel" for mark in marks) \
-                and not node.for_is_degenerate():
-            self.line(depth + 1, self._outlined(node.for_get_body()) + ";")
+        if parallel:
+            call = self._outlined(node.for_get_body()) + ";"
+            self.line(inner + 1, call)
+            self.line(inner, "}")
+            self.line(depth, "} else {")
+            self.line(inner, header + " {")
+            self.line(inner + 1, call)
+            self.line(inner, "}")
         else:
             self._node(node.for_get_body(), depth + 1)
         self.iterators.pop()
