@@ -168,6 +168,9 @@ def test_color_makes_a_stencil_adjoint_parallel_without_atomics():
     code = api.generate_c(adjoint, colored)
     assert "#pragma omp parallel for\n" in code and "atomic" not in code
     assert "-= 3" in code  # three classes: the stencil reaches one element each side
+    # Each parallel loop also comes without a region, for one thread
+    # (test_one_and_two_threads_agree runs both).
+    assert code.count("if (polyad_threads() > 1) {") == code.count("#pragma omp parallel for")
     _checked(adjoint, colored)
 
 
