@@ -58,13 +58,17 @@ def _add_size_arguments(parser: argparse.ArgumentParser) -> None:
                         "(its polyad-sizes line; default small)")
 
 
-def _add_derivative_arguments(parser: argparse.ArgumentParser) -> None:
+def _add_wrt_of(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--wrt", action="append", metavar="NAMES",
                         help="inputs to differentiate with respect to (comma separated or "
                         "repeated; default every floating-point input)")
     parser.add_argument("--of", action="append", metavar="NAMES",
                         help="outputs to differentiate (default every floating-point "
                         "output)")
+
+
+def _add_derivative_arguments(parser: argparse.ArgumentParser) -> None:
+    _add_wrt_of(parser)
     parser.add_argument("--strategy", choices=STRATEGIES, default=None,
                         help="tape strategy: exact (record only values overwritten "
                         "before the reverse sweep reads them) or stack (record every "
@@ -141,8 +145,7 @@ def build_parser() -> argparse.ArgumentParser:
     analyze = commands.add_parser("analyze", help="the memory behaviour of each tape "
                                   "layout: tape bytes, reuse, cache misses, on-chip memory")
     _add_kernel_arguments(analyze)
-    analyze.add_argument("--wrt", action="append", metavar="NAMES", help="as for grad")
-    analyze.add_argument("--of", action="append", metavar="NAMES", help="as for grad")
+    _add_wrt_of(analyze)
     _add_size_arguments(analyze)
     analyze.add_argument("--layout", action="append", choices=LAYOUTS, default=None,
                          help="a layout to analyse (repeatable; default all)")
@@ -160,8 +163,7 @@ def build_parser() -> argparse.ArgumentParser:
     bench = commands.add_parser("bench", help="time the original kernel and gradient "
                                 "variants (each checked against exact first)")
     _add_kernel_arguments(bench)
-    bench.add_argument("--wrt", action="append", metavar="NAMES", help="as for grad")
-    bench.add_argument("--of", action="append", metavar="NAMES", help="as for grad")
+    _add_wrt_of(bench)
     _add_size_arguments(bench)
     bench.add_argument("--variants", default=",".join(DEFAULT_VARIANTS),
                        help=f"comma separated, among {', '.join(VARIANTS)} "

@@ -174,13 +174,9 @@ def _lower_tapes(adjoint: Adjoint, layout: str) -> dict[tuple[str, sympy.Symbol]
             continue
         if (entry.statement, entry.symbol) in shared and layout in _SEQUENCES:
             # Another reader looks values up in it: indexed by instance.
-            name = f"tape_{entry.statement}_shared_{len(tapes)}"
-            lows, extents = tape_box(entry.instances, kernel.context)
-            buffer = Buffer(name, "double", tuple(extents), "local",
-                            purpose=f"{entry.statement} reads {entry.access.text}, line "
-                                    f"{entry.access.location.line}", tape=entry.statement)
-            tapes[(entry.statement, entry.symbol)] = _Tape(
-                entry, buffer, _tape_relation(entry.instances, lows, name))
+            tapes[(entry.statement, entry.symbol)] = _Tape(entry, *_box(
+                f"tape_{entry.statement}_shared_{len(tapes)}", entry.instances,
+                _reads(entry), entry.statement, kernel.context))
             continue
         if entry.writer or entry.on_entry:
             # Recorded once per value, by its writer or on entry: a box
@@ -192,10 +188,8 @@ def _lower_tapes(adjoint: Adjoint, layout: str) -> dict[tuple[str, sympy.Symbol]
             else:
                 name = f"entry_{entry.access.array}_{entry.statement}_{len(tapes)}"
                 purpose = f"{entry.access.array} as it was on entry, for {entry.statement}"
-            lows, extents = tape_box(entry.records, kernel.context)
-            buffer = Buffer(name, "double", tuple(extents), "local", purpose=purpose,
-                            tape=entry.statement)
-            relation = _tape_relation(entry.records, lows, name)
+            buffer, relation = _box(name, entry.records, purpose, entry.statement,
+                                    kernel.context)
             tapes[(entry.statement, entry.symbol)] = _Tape(
                 entry, buffer, relation, entry.lookup.apply_range(relation))
             continue
@@ -225,19 +219,28 @@ def _lower_tapes(adjoint: Adjoint, layout: str) -> dict[tuple[str, sympy.Symbol]
                 tapes[(statement, entry.symbol)] = _Tape(entry, buffer, relation)
         else:
             for index, entry in enumerate(entries):
-                name = f"tape_{statement}_{index}"
-                lows, extents = tape_box(entry.instances, kernel.context)
-                buffer = Buffer(name, "double", tuple(extents), "local",
-                                purpose=f"{statement} reads {entry.access.text}, line "
-                                        f"{entry.access.location.line}", tape=statement)
-                tapes[(statement, entry.symbol)] = _Tape(
-                    entry, buffer, _tape_relation(entry.instances, lows, name))
+                tapes[(statement, entry.symbol)] = _Tape(entry, *_box(
+                    f"tape_{statement}_{index}", entry.instances, _reads(entry), statement,
+                    kernel.context))
     for entry in adjoint.tape.entries:
         if entry.shares:
             source = tapes[entry.shares]
             tapes[(entry.statement, entry.symbol)] = _Tape(
                 entry, source.buffer, source.relation, entry.lookup.apply_range(source.reading))
     return tapes
+
+
+def _box(name: str, points: isl.Set, purpose: str, statement: str,
+         context: isl.Set) -> tuple[Buffer, isl.Map]:
+    """A tape buffer shaped as the box of ``points``, and the map from the
+    points to its elements."""
+    lows, extents = tape_box(points, context)
+    buffer = Buffer(name, "double", tuple(extents), "local", purpose=purpose, tape=statement)
+    return buffer, _tape_relation(points, lows, name)
+
+
+def _reads(entry: TapeEntry) -> str:
+    return f"{entry.statement} reads {entry.access.text}, line {entry.access.location.line}"
 
 
 def adjoint_program(adjoint: Adjoint, *, layout: str | None = None) -> Program:
