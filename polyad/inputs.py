@@ -6,7 +6,13 @@ from typing import Mapping
 
 import numpy as np
 
+from polyad.memory import require_memory
 from polyad.model import Kernel
+
+#: A check holds the inputs, the original's outputs, the gradient's outputs
+#: and its adjoints, the tangent's, and the two shifted runs of finite
+#: differences, at once: about this many copies of the kernel's arrays.
+COPIES_AT_ONCE = 8
 
 
 def random_inputs(kernel: Kernel, sizes: Mapping[str, int], seed: int = 0,
@@ -17,6 +23,9 @@ def random_inputs(kernel: Kernel, sizes: Mapping[str, int], seed: int = 0,
     Output arrays are filled too: a kernel may leave parts of them untouched,
     and those parts must come back as they went in.
     """
+    kernel.check_sizes(sizes)
+    given = ", ".join(f"{p}={sizes[p]}" for p in kernel.params)
+    require_memory(kernel.array_bytes(sizes), COPIES_AT_ONCE, f"sizes {given}")
     rng = np.random.default_rng(seed)
     values: dict[str, object] = dict(sizes)
     for array in kernel.arrays:

@@ -31,7 +31,7 @@ from polyad.errors import ScheduleError
 from polyad.gather import (gathered_buffers, is_gather_part, single_multi_aff, split_for_gather,
                            split_instances)
 from polyad.model import maps_of, union_of_maps, union_of_sets
-from polyad.program import Program
+from polyad.program import Program, fingerprint
 from polyad.schedule_tree import flat_schedule, padded, tree_from_flat, with_prefix, with_suffix
 
 #: Sweeps are told apart by the outermost schedule dimension.
@@ -133,8 +133,9 @@ class Schedule:
         then the exact reverse of it)."""
         flat = program.flat if program.flat is not None else flat_schedule(program.schedule)
         flat = union_of_maps(padded(maps_of(flat)))
+        origin = {**(origin or {}), "fingerprint": fingerprint(program)}
         return Schedule(program, flat, program_dependences(program, flat),
-                        reassociate=reassociate, origin=dict(origin or {}))
+                        reassociate=reassociate, origin=origin)
 
     def to_json(self) -> str:
         """The trace, replayable with :meth:`from_json`."""
@@ -150,10 +151,26 @@ class Schedule:
             steps = list(data["steps"])
         except (ValueError, KeyError, TypeError) as error:
             raise ScheduleError(f"not a polyad schedule trace: {error}") from None
+        base.check_origin(data)
         schedule = replace(base, reassociate=bool(data.get("reassociate", True)))
         for step in steps:
             schedule = schedule.apply(dict(step))
         return schedule
+
+    def check_origin(self, trace: dict) -> None:
+        """Raise a :class:`ScheduleError` unless a trace (as read from JSON)
+        was recorded for this schedule's program: the same kernel, mode,
+        differentiated arrays and program fingerprint, as far as the trace
+        states them (a hand-written trace may state none)."""
+        wrong = [f"{key} {trace[key]!r} (this is {self.origin[key]!r})"
+                 for key in ("kernel", "mode", "wrt", "of", "fingerprint")
+                 if key in trace and key in self.origin and trace[key] != self.origin[key]]
+        if wrong:
+            what = ", ".join(f"{key}={value!r}" for key, value in self.origin.items()
+                             if key in ("kernel", "mode", "wrt", "of"))
+            raise ScheduleError(
+                f"this schedule trace was recorded for another program: {'; '.join(wrong)}; "
+                f"record one for {what} (Schedule.to_json) or use --schedule auto")
 
     def apply(self, step: dict) -> "Schedule":
         """Apply one step given as a dict (as in a JSON trace)."""
