@@ -576,6 +576,7 @@ class Schedule:
         if any(_classify(m, d)[0] != "const" for m in group
                for d in range(dim + 1, _depth(m))):
             raise ScheduleError(f"vectorize: {handle} is not an innermost loop")
+        self._refuse_both_marks(handle, "vectorize", "parallel")
         verdict = self._parallel_verdict(group, dim, invariant_ok=True)
         if not verdict.parallel:
             raise ScheduleError(f"vectorize: {handle}: {verdict.reason}")
@@ -594,6 +595,7 @@ class Schedule:
         """
         handle = Loop.of(loop)
         group, dim = self._group_of(handle)
+        self._refuse_both_marks(handle, "parallel", "simd")
         verdict = self._parallel_verdict(group, dim)
         if not verdict.parallel and not (atomics and verdict.atomics_would_do):
             raise ScheduleError(f"parallel: {handle}: {verdict.reason}")
@@ -711,7 +713,12 @@ class Schedule:
                 continue
             # auto's own step records what it does: replaying auto does it again.
             if report.parallel:
-                result = replace(result.parallel(report.loop), trace=result.trace)
+                # A loop in pieces is named by its first piece: another piece
+                # may be parallel where the one the name reaches is not.
+                try:
+                    result = replace(result.parallel(report.loop), trace=result.trace)
+                except ScheduleError:
+                    continue
                 covered |= set(report.instructions)
             elif report.reason.startswith("increments of"):
                 try:
@@ -887,6 +894,14 @@ class Schedule:
                                              for m in members}:
                 marks.append(kind)
         return marks
+
+    def _refuse_both_marks(self, handle: Loop, primitive: str, other: str) -> None:
+        """A parallel loop's body runs as a function of its own, so a loop
+        is either parallel or vectorised, not both."""
+        group, dim = self._group_of(handle)
+        if any(kind.split(":")[0] == other for kind in self.marks_for(group, dim)):
+            raise ScheduleError(f"{primitive}: {handle} is already marked {other}: a loop "
+                                "runs in parallel or is vectorised, not both")
 
     def _annotated(self, handle: Loop, kind: str, step: Step) -> "Schedule":
         family = kind.split(":")[0]
