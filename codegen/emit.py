@@ -4,6 +4,11 @@ The schedule tree goes to ``isl_ast_build``; at each statement instance the
 build also yields, for every memory reference of the instruction, the C
 access expression in terms of the loop iterators (``A[c0][c2 + 1]``), which
 the printed body uses. Nothing here decides what to compute: it prints.
+
+Every name the printed C introduces (loop iterators, accumulators, popped
+values, counters, outlined functions, helper macros, the trace function)
+comes from a :class:`polyad.names.NameSupply` seeded with every name of the
+program, so none of them can capture a name of the kernel.
 """
 
 from __future__ import annotations
@@ -18,29 +23,32 @@ import sympy
 from codegen.astexpr import AstExprPrinter
 from codegen.cexpr import CExpressionPrinter, negated
 from polyad.errors import PolyadError
+from polyad.model import maps_of
+from polyad.names import NameSupply, program_identifiers
 from polyad.program import Buffer, Instruction, Program
 from polyad.schedule_tree import REVERSED_MARK, split_mark
+
+#: The helper macros generated code uses, by their usual names; a program
+#: whose own names include one gets it under a fresh name.
+HELPERS = ("min", "max", "floord", "polyad_threads")
 
 PRELUDE = """\
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
-#ifndef polyad_helpers
-#define polyad_helpers
 #define min(x, y) ((x) < (y) ? (x) : (y))
 #define max(x, y) ((x) > (y) ? (x) : (y))
 #define floord(n, d) (((n) < 0) ? -((-(n) + (d) - 1) / (d)) : (n) / (d))
-#endif
-#ifndef polyad_threads
 #ifdef _OPENMP
 #include <omp.h>
 #define polyad_threads() omp_get_max_threads()
 #else
 #define polyad_threads() 1
 #endif
-#endif
 """
+
+_HELPER_CALL = re.compile(r"\b(min|max|floord)\(")
 
 
 @dataclass(frozen=True)
@@ -52,16 +60,22 @@ class _InstanceTexts:
     iterators: dict
 
 
-def pw_aff_text(pa: isl.PwAff, context: isl.Set) -> str:
-    """C text of a piecewise affine expression in the size parameters."""
+def pw_aff_text(pa: isl.PwAff, context: isl.Set,
+                helpers: dict[str, str] | None = None) -> str:
+    """C text of a piecewise affine expression in the size parameters;
+    ``helpers`` renames the min/max/floord macros isl's printer calls."""
     build = isl.AstBuild.from_context(context)
-    return build.expr_from_pw_aff(pa.gist_params(context)).to_C_str()
+    text = build.expr_from_pw_aff(pa.gist_params(context)).to_C_str()
+    if helpers:
+        text = _HELPER_CALL.sub(lambda m: helpers.get(m.group(1), m.group(1)) + "(", text)
+    return text
 
 
-def buffer_declarator(buffer: Buffer, context: isl.Set, *, parameter: bool) -> str:
+def buffer_declarator(buffer: Buffer, context: isl.Set, *, parameter: bool,
+                      helpers: dict[str, str] | None = None) -> str:
     """``double A[restrict n][m]`` (a parameter) or the pointer-to-VLA form of
     a heap local, ``double (*A)[m]``."""
-    extents = [pw_aff_text(e, context) for e in buffer.extents]
+    extents = [pw_aff_text(e, context, helpers) for e in buffer.extents]
     if not extents:
         return f"{buffer.dtype} *restrict {buffer.name}" if buffer.by_pointer \
             else f"{buffer.dtype} {buffer.name}"
@@ -73,12 +87,13 @@ def buffer_declarator(buffer: Buffer, context: isl.Set, *, parameter: bool) -> s
         else f"{buffer.dtype} *restrict {buffer.name}"
 
 
-def byte_size_text(buffer: Buffer, context: isl.Set) -> str:
-    extents = "".join(f"[{pw_aff_text(e, context)}]" for e in buffer.extents)
+def byte_size_text(buffer: Buffer, context: isl.Set,
+                   helpers: dict[str, str] | None = None) -> str:
+    extents = "".join(f"[{pw_aff_text(e, context, helpers)}]" for e in buffer.extents)
     return f"sizeof({buffer.dtype}{extents})"
 
 
-def signature(program: Program) -> str:
+def signature(program: Program, helpers: dict[str, str] | None = None) -> str:
     """The C prototype of the program's function."""
     params = []
     for argument in program.arguments:
@@ -86,7 +101,8 @@ def signature(program: Program) -> str:
             params.append(f"int {argument.name}")
         else:
             params.append(buffer_declarator(program.buffer(argument.name),
-                                            program.context, parameter=True))
+                                            program.context, parameter=True,
+                                            helpers=helpers))
     return f"void {program.name}({', '.join(params) or 'void'})"
 
 
@@ -95,32 +111,47 @@ def generate(program: Program, *, comments: bool = True, trace: bool = False) ->
     ``trace``: an instrumented build that writes every memory reference
     (kind, buffer number, element index) to $POLYAD_TRACE_FILE."""
     body = io.StringIO()
-    emitter = _Emitter(program, body, comments)
-    emitter.trace = trace
+    emitter = _Emitter(program, body, comments, trace)
     emitter.body()
     out = io.StringIO()
     title = f" from {program.source}" if program.source else ""
     out.write(f"/* Generated by polyad{title}. */\n")
-    out.write(PRELUDE)
+    out.write(_renamed(PRELUDE, emitter.helpers))
     if trace:
-        out.write(TRACE_PRELUDE)
+        out.write(_renamed(TRACE_PRELUDE, emitter.helpers))
     for function in emitter.functions:
         out.write("\n" + function)
-    out.write("\n" + signature(program) + "\n{\n")
+    out.write("\n" + signature(program, emitter.helpers) + "\n{\n")
     out.write(body.getvalue())
     out.write("}\n")
     return out.getvalue()
 
 
+def _renamed(text: str, helpers: dict[str, str]) -> str:
+    """A prelude with its helper names replaced by the chosen ones."""
+    for usual, chosen in helpers.items():
+        if usual != chosen:
+            text = re.sub(rf"\b{usual}\b", chosen, text)
+    return text
+
+
 class _Emitter:
-    def __init__(self, program: Program, out: io.StringIO, comments: bool):
+    def __init__(self, program: Program, out: io.StringIO, comments: bool, trace: bool):
         self.program = program
         self.out = out
         self.comments = comments
+        self.trace = trace
         self.instructions = {i.name: i for i in program.instructions}
         self.buffers = {b.name: b for b in program.buffers}
         self.texts: list[_InstanceTexts] = []
-        self.printer = AstExprPrinter()
+        self.supply = NameSupply.of(program_identifiers(program))
+        #: usual name -> the name this program's C uses
+        self.helpers = {name: self.fresh(name) for name in HELPERS + TRACE_HELPERS}
+        self.printer = AstExprPrinter(functions=self.helpers)
+        #: loop iterator of each schedule depth (isl names them c0, c1, ...)
+        self.iterator_names: tuple[str, ...] = ()
+        #: counter variables of each sequential buffer
+        self.counters: dict[str, tuple[str, ...]] = {}
         self.atomic: frozenset[str] = frozenset()
         # Loops run in parallel are outlined into functions of their own
         # whose restrict parameters keep the body vectorisable (GCC's own
@@ -129,9 +160,19 @@ class _Emitter:
         self.iterators: list[str] = []
         self.by_address: frozenset[str] = frozenset()
         self.accumulators: dict[str, str] = {}
-        self.trace = False
         self.accumulator_count = 0
         self.failure: BaseException | None = None
+
+    def fresh(self, stem: str) -> str:
+        """A name for something the C introduces, taken from now on."""
+        name = self.supply.fresh(stem)
+        self.supply = self.supply.taking([name])
+        return name
+
+    def block_local(self, stem: str) -> str:
+        """A name for a variable of one instance's block (distinct stems
+        within a block): free of every program-wide name, not kept."""
+        return self.supply.fresh(stem)
 
     def line(self, depth: int, text: str) -> None:
         self.out.write("  " * depth + text + "\n")
@@ -145,7 +186,7 @@ class _Emitter:
         for buffer in program.buffers:
             if buffer.name in argument_names and buffer.zeroed:
                 self.line(1, f"memset({buffer.name}, 0, "
-                          f"{byte_size_text(buffer, program.context)});"
+                          f"{byte_size_text(buffer, program.context, self.helpers)});"
                           if buffer.extents else f"*{buffer.name} = 0.0;")
         if program.instructions:
             root = self._ast()
@@ -158,29 +199,42 @@ class _Emitter:
         context = self.program.context
         comment = (f"  /* {_comment_text(buffer.purpose)} */"
                    if buffer.purpose and self.comments else "")
+        helpers = self.helpers
         if buffer.sequence:
-            size = byte_size_text(buffer, context)
+            size = byte_size_text(buffer, context, helpers)
             self.line(1, f"{buffer.dtype} *restrict {buffer.name} = malloc({size});{comment}")
+            if buffer.sequence == "fifo":
+                written, read = self.fresh(f"{buffer.name}_in"), self.fresh(f"{buffer.name}_out")
+                self.counters[buffer.name] = (written, read)
+                self.line(1, f"long {written} = 0, {read} = 0;")
+                return
+            top = self.fresh(f"{buffer.name}_top")
+            self.counters[buffer.name] = (top,)
             if buffer.sequence == "stream":  # written down from the end, read up
-                self.line(1, f"long {buffer.name}_top = (long)({size} / sizeof(double));")
-            elif buffer.sequence == "fifo":
-                self.line(1, f"long {buffer.name}_in = 0, {buffer.name}_out = 0;")
+                self.line(1, f"long {top} = (long)({size} / sizeof(double));")
             else:
-                self.line(1, f"long {buffer.name}_top = 0;")
+                self.line(1, f"long {top} = 0;")
             return
         if not buffer.extents:
             self.line(1, f"{buffer.dtype} {buffer.name} = 0;{comment}")
             return
-        allocate = (f"calloc(1, {byte_size_text(buffer, context)})" if buffer.zeroed
-                    else f"malloc({byte_size_text(buffer, context)})")
-        self.line(1, f"{buffer_declarator(buffer, context, parameter=False)} = "
+        allocate = (f"calloc(1, {byte_size_text(buffer, context, helpers)})" if buffer.zeroed
+                    else f"malloc({byte_size_text(buffer, context, helpers)})")
+        self.line(1, f"{buffer_declarator(buffer, context, parameter=False, helpers=helpers)} = "
                      f"{allocate};{comment}")
 
     # --- the AST --------------------------------------------------------
     def _ast(self) -> isl.AstNode:
-        build = isl.AstBuild.from_context(self.program.context)
-        build, _handle = build.set_at_each_domain(self._at_each_domain)
         schedule = self.program.schedule
+        # The AST is at most as deep as the schedule has dimensions.
+        depth = max((m.dim(isl.dim_type.out) for m in maps_of(schedule.get_map())),
+                    default=0)
+        self.iterator_names = tuple(self.fresh(f"c{d}") for d in range(depth))
+        iterators = isl.IdList.alloc(isl.DEFAULT_CONTEXT, depth)
+        for name in self.iterator_names:
+            iterators = iterators.add(isl.Id(name))
+        build = isl.AstBuild.from_context(self.program.context).set_iterators(iterators)
+        build, _handle = build.set_at_each_domain(self._at_each_domain)
         root = build.node_from_schedule(schedule)
         if self.failure is not None:
             raise self.failure
@@ -244,17 +298,19 @@ class _Emitter:
 
     def _for(self, node: isl.AstNode, depth: int, pending: tuple[str, ...]) -> None:
         iterator = node.for_get_iterator().get_id().get_name()
+        if iterator not in self.iterator_names:
+            raise PolyadError(f"internal error: isl named a loop iterator {iterator}")
+        position = self.iterator_names.index(iterator)
         # Marks travel down to the loops of their band, which may come in
         # pieces (blocks, ifs) or not at all (one iteration): keep this band's.
-        marks = tuple(kind for kind, band in map(split_mark, pending)
-                      if f"c{band}" == iterator)
+        marks = tuple(kind for kind, band in map(split_mark, pending) if band == position)
         reverse = REVERSED_MARK in marks
         parallel = not node.for_is_degenerate() and any(
             mark.split(":")[0] == "parallel" for mark in marks)
         inner = depth + 1 if parallel else depth
         outer, outer_atomic = self.printer, self.atomic
         if reverse:
-            self.printer = AstExprPrinter(outer.reversed_ids | {iterator})
+            self.printer = outer.reversing(iterator)
         if node.for_is_degenerate():
             self.line(depth, "{")
             init = node.for_get_init()
@@ -267,7 +323,7 @@ class _Emitter:
             if parallel:
                 # One thread: no parallel region at all (opening one costs
                 # more than a small loop's work).
-                self.line(depth, "if (polyad_threads() > 1) {")
+                self.line(depth, f"if ({self.helpers['polyad_threads']}() > 1) {{")
             for mark in marks:
                 self._loop_pragma(mark, inner, tuple(accumulators.values()))
             self.accumulators = {**self.accumulators, **accumulators}
@@ -326,13 +382,13 @@ class _Emitter:
                     if re.search(rf"\b{iterator}\b", text):
                         continue
                     if text not in result:
-                        result[text] = f"_acc{self.accumulator_count}"
+                        result[text] = self.fresh(f"_acc{self.accumulator_count}")
                         self.accumulator_count += 1
         return result
 
     def _traced(self, kind: str, buffer: str, index: str) -> str:
         number = [b.name for b in self.program.buffers].index(buffer)
-        return f"polyad_trace('{kind}', {number}, {index});"
+        return f"{self.helpers['polyad_trace']}('{kind}', {number}, {index});"
 
     def _offset(self, text: str, reference) -> str:
         """The element index of a reference, as C (for traces)."""
@@ -351,7 +407,7 @@ class _Emitter:
         """Print a parallel loop's body as a static function and return the
         call: enclosing iterators, sizes, then every buffer (local scalars
         by address) as restrict parameters."""
-        name = f"{self.program.name}_loop{len(self.functions)}"
+        name = self.fresh(f"{self.program.name}_loop{len(self.functions)}")
         buffers = self.program.buffers
         scalars = frozenset(b.name for b in buffers if not b.extents and not b.by_pointer
                             and b.name not in {a.name for a in self.program.arguments})
@@ -366,7 +422,8 @@ class _Emitter:
                 params.append(f"{buffer.dtype} *restrict {buffer.name}")
                 arguments.append(f"&{buffer.name}")
             else:
-                params.append(buffer_declarator(buffer, self.program.context, parameter=True))
+                params.append(buffer_declarator(buffer, self.program.context, parameter=True,
+                                                helpers=self.helpers))
                 arguments.append(buffer.name)
         saved_out, saved_address = self.out, self.by_address
         self.out, self.by_address = io.StringIO(), scalars
@@ -402,7 +459,7 @@ class _Emitter:
         buffer = self.buffers[name]
         if not buffer.extents:
             return f"{name}[0:1]" if buffer.by_pointer else name
-        return name + "".join(f"[0:{pw_aff_text(e, self.program.context)}]"
+        return name + "".join(f"[0:{pw_aff_text(e, self.program.context, self.helpers)}]"
                               for e in buffer.extents)
 
     # --- instruction bodies ---------------------------------------------
@@ -417,12 +474,13 @@ class _Emitter:
         lines = []
         for symbol, reference in instruction.references.items():
             if reference.relation is None and not reference.push:
-                local = f"_pop{len(lines)}"
-                index = _popped(self.buffers[reference.buffer])
+                local = self.block_local(f"_pop{len(lines)}")
+                index = _popped(self.buffers[reference.buffer], self.counters[reference.buffer])
                 if self.trace:
-                    lines.append(f"const long {local}_at = {index};")
-                    lines.append(self._traced("r", reference.buffer, f"{local}_at"))
-                    index = f"{local}_at"
+                    at = self.block_local(f"_pop{len(lines)}_at")
+                    lines.append(f"const long {at} = {index};")
+                    lines.append(self._traced("r", reference.buffer, at))
+                    index = at
                 lines.append(f"const double {local} = {reference.buffer}[{index}];")
                 names[symbol] = local
 
@@ -452,10 +510,11 @@ class _Emitter:
             target = assignment.target
             reference = instruction.references.get(target)
             if reference is not None and reference.push:
-                index = _pushed(self.buffers[reference.buffer])
+                index = _pushed(self.buffers[reference.buffer], self.counters[reference.buffer])
                 if self.trace:
-                    lines.append(f"const long _push{len(lines)} = {index};")
-                    index = f"_push{len(lines) - 1}"
+                    pushed = self.block_local(f"_push{len(lines)}")
+                    lines.append(f"const long {pushed} = {index};")
+                    index = pushed
                     lines.append(self._traced("w", reference.buffer, index))
                 lines.append(f"{reference.buffer}[{index}] = {value};")
             elif reference is not None:
@@ -483,6 +542,9 @@ class _Emitter:
             self.line(depth, "}")
 
 
+#: The trace prelude's file-scope names, renamed like the helper macros.
+TRACE_HELPERS = ("polyad_trace", "polyad_trace_file", "polyad_trace_path")
+
 TRACE_PRELUDE = """\
 #include <stdio.h>
 /* Address trace of an instrumented build: one line per memory reference. */
@@ -509,18 +571,19 @@ def _comment_text(text: str) -> str:
     return text.replace("*/", "* /").replace("/*", "/ *")
 
 
-def _pushed(buffer: Buffer) -> str:
-    """The index expression of the next write to a sequential buffer."""
-    name = buffer.name
-    return {"stream": f"--{name}_top", "fifo": f"{name}_in++"}.get(buffer.sequence,
-                                                                    f"{name}_top++")
+def _pushed(buffer: Buffer, counters: tuple[str, ...]) -> str:
+    """The index expression of the next write to a sequential buffer, whose
+    counters are ``(top,)`` or, for a FIFO, ``(written, read)``."""
+    if buffer.sequence == "fifo":
+        return f"{counters[0]}++"
+    return f"--{counters[0]}" if buffer.sequence == "stream" else f"{counters[0]}++"
 
 
-def _popped(buffer: Buffer) -> str:
+def _popped(buffer: Buffer, counters: tuple[str, ...]) -> str:
     """The index expression of the next read of a sequential buffer."""
-    name = buffer.name
-    return {"stream": f"{name}_top++", "fifo": f"{name}_out++"}.get(buffer.sequence,
-                                                                   f"--{name}_top")
+    if buffer.sequence == "fifo":
+        return f"{counters[1]}++"
+    return f"{counters[0]}++" if buffer.sequence == "stream" else f"--{counters[0]}"
 
 
 def _instances(node: isl.AstNode) -> list[int]:

@@ -6,7 +6,8 @@
  * x_d, the interpreter's read0). Any of them captured by generated code gives
  * a wrong primal or gradient, or C that does not compile.
  * inputs: c1, c2, x, x_b, x_d, min, floord, polyad_threads, f_loop0,
- *         tape_S0_0, stream_S1   outputs: max, polyad_helpers, f_b_loop0, a_top, out
+ *         tape_S0_0, stream_S4
+ *         outputs: max, polyad_helpers, f_b_loop0, stack_S3_top, out
  * polyad-sizes: small n=7
  */
 #include <math.h>
@@ -14,7 +15,7 @@
 void f(int n, double c1, double c2, double x[n], double x_b[n], double x_d[n],
        double min[n], double max[n], double floord[n][n], double polyad_threads[n],
        double polyad_helpers[n], double f_loop0[n], double f_b_loop0[n],
-       double tape_S0_0[n], double stream_S1[n], double a_top[n][n], double out[n])
+       double tape_S0_0[n], double stream_S4[n], double stack_S3_top[n][n], double out[n])
 {
   double c0, _g, _t0, _acc0, _pop0, _push0, _tape0, _written, _on_entry, read0;
 #pragma scop
@@ -22,7 +23,7 @@ void f(int n, double c1, double c2, double x[n], double x_b[n], double x_d[n],
     /* a loop nest three deep inside which the kernel's c0, c1, c2 are read */
     for (int j = 0; j < n; j++)
       for (int k = 0; k < n; k++)
-        a_top[i][j] += c1 * floord[i][k] * floord[k][j] + c2 * x[k];
+        stack_S3_top[i][j] += c1 * floord[i][k] * floord[k][j] + c2 * x[k];
     c0 = sin(x[i]) * c1;
     _g = c0 * x_b[i] + c2;
     _t0 = _g * _g + x_d[i];
@@ -39,16 +40,16 @@ void f(int n, double c1, double c2, double x[n], double x_b[n], double x_d[n],
   }
   for (int i = 1; i < n; i++) {
     /* in-place updates whose old values the reverse sweep needs */
-    x[i] = sin(x[i - 1]) * x[i] + stream_S1[i];
-    stream_S1[i] = stream_S1[i] * x[i] + c1;
+    x[i] = sin(x[i - 1]) * x[i] + stream_S4[i];
+    stream_S4[i] = stream_S4[i] * x[i] + c1;
   }
   for (int i = 0; i < n; i++) {
-    _tape0 = x[i] * stream_S1[i];
+    _tape0 = x[i] * stream_S4[i];
     _written = _tape0 * _tape0 + c1;
     _on_entry = _written * min[i];
     read0 = _on_entry * _tape0;
     for (int j = 0; j < n; j++)
-      out[j] += read0 * a_top[i][j] + max[j] * c2;
+      out[j] += read0 * stack_S3_top[i][j] + max[j] * c2;
   }
 #pragma endscop
 }
