@@ -85,3 +85,45 @@ def test_adjoint_and_tangent_names_avoid_the_kernels(kernel):
     tangent = polyad.compile(polyad.jvp(kernel, ["x", "x_d"]))
     names = [spec.name for spec in tangent.arguments]
     assert "x_d_d" in names and "x_d_d_d" in names, names
+
+
+def test_interpreter_reads_never_take_an_iterators_name():
+    """Found by the random kernels: a loop iterator named read0 was a second
+    lambdify argument of that name in the interpreter. Oracles: the original C
+    (primal), the interpreter, finite differences, the dot-product test."""
+    kernel = polyad.parse("""
+void k(int c4, double A[c4], double c0[c4][c4]) {
+  double c2 = 0.0;
+#pragma scop
+  for (int c3 = 1; c3 < c4 - 1; c3++)
+    for (int read0 = 1; read0 < c4 - 1; read0++) {
+      c2 = A[c3 - 1] * c0[read0][c3];
+      A[c3] += sin(c2) * A[c3 - 1];
+    }
+#pragma endscop
+}
+""")
+    result = verify.check_gradient(kernel, {"c4": 5}, seed=2)
+    failed = [check for check in result["checks"] if not check["ok"]]
+    assert len(result["checks"]) == 4 and not failed, failed
+
+
+def test_a_parameter_named_like_its_function(tmp_path):
+    """The original's exported wrapper must still call the function when a
+    parameter hides its name (and its entry name must be free in the file).
+    Oracles: the original C compiled by the system compiler against the
+    regenerated primal (bitwise), the interpreter, finite differences, the
+    dot-product test."""
+    path = tmp_path / "k.c"
+    path.write_text("""
+void polyad_entry_k(void) {}
+void k(int n, double x[n], double k[n]) {
+#pragma scop
+  for (int i = 0; i < n; i++) k[i] = x[i] * x[i] + k[i];
+#pragma endscop
+}
+""")
+    kernel = polyad.parse(str(path), function="k")
+    result = verify.check_gradient(kernel, {"n": 4}, seed=1)
+    failed = [check for check in result["checks"] if not check["ok"]]
+    assert len(result["checks"]) == 4 and not failed, failed
