@@ -11,14 +11,18 @@ captured name gives a wrong value in one of them, or C that does not compile.
 
 from __future__ import annotations
 
+import os
 import pathlib
 import re
+import tempfile
 
 import pytest
 
 import codegen
 import polyad
-from polyad import verify
+from codegen.build import shared_library
+from codegen.compile import argument_specs
+from polyad import analysis, verify
 from polyad.targets import load_schedule, program_of
 
 KERNEL = pathlib.Path(__file__).resolve().parent.parent / "kernels" / "hygiene.c"
@@ -127,3 +131,28 @@ void k(int n, double x[n], double k[n]) {
     result = verify.check_gradient(kernel, {"n": 4}, seed=1)
     failed = [check for check in result["checks"] if not check["ok"]]
     assert len(result["checks"]) == 4 and not failed, failed
+
+
+@pytest.mark.parametrize("layout", ["stack", "stream"])
+def test_instrumented_build_traces_what_the_model_says(kernel, layout):
+    """The trace build (``polyad analyze``) with a kernel array named
+    polyad_trace, like the trace function. Oracle: the address trace the
+    model predicts (polyad.analysis.trace) against the instrumented build."""
+    adjoint = polyad.grad(kernel, strategy="stack" if layout == "stack" else "exact")
+    adjoint = adjoint.with_layout(layout, sizes=SIZES)
+    program = program_of(adjoint, None)
+    source = codegen.generate(program, trace=True)
+    function = codegen.CompiledFunction(shared_library(source), program.name,
+                                        argument_specs(program), program.context)
+    with tempfile.TemporaryDirectory() as directory:
+        path = os.path.join(directory, "trace")
+        os.environ["POLYAD_TRACE_FILE"] = path
+        try:
+            function(**verify.kernel_inputs(kernel, SIZES, seed=0))
+        finally:
+            del os.environ["POLYAD_TRACE_FILE"]
+        traced = [tuple(line.split()) for line in open(path)]
+    names = [b.name for b in program.buffers]
+    modelled = [(a.kind, str(names.index(a.buffer)), str(a.index))
+                for a in analysis.trace(program, SIZES)]
+    assert modelled and traced == modelled
