@@ -156,3 +156,24 @@ def test_instrumented_build_traces_what_the_model_says(kernel, layout):
     modelled = [(a.kind, str(names.index(a.buffer)), str(a.index))
                 for a in analysis.trace(program, SIZES)]
     assert modelled and traced == modelled
+
+
+def test_gather_names_a_primal_whose_adjoint_name_was_taken():
+    """jacobi-1d with a kernel array named B_b: the adjoint of B is B_b_b,
+    and gather(..., "B") must gather it (it took the kernel's B_b before).
+    Oracles: the reverse-mode interpreter, finite differences, the
+    dot-product test and the original C (primal), on the gathered schedule."""
+    kernel = polyad.parse("""
+void k(int n, double A[n], double B[n], double B_b[n]) {
+#pragma scop
+  for (int i = 1; i < n - 1; i++) B[i] = 0.33333 * (A[i - 1] + A[i] + A[i + 1]) * B_b[i];
+  for (int i = 1; i < n - 1; i++) A[i] = 0.33333 * (B[i - 1] + B[i] + B[i + 1]);
+#pragma endscop
+}
+""")
+    adjoint = polyad.grad(kernel)
+    gathered = adjoint.schedule().gather("S1_b", "B")
+    assert gathered.rewrites == (("gather", "S1_b", "B_b_b"),)
+    result = verify.check_gradient(kernel, {"n": 8}, schedule=lambda _: gathered, seed=4)
+    failed = [check for check in result["checks"] if not check["ok"]]
+    assert len(result["checks"]) == 4 and not failed, failed
