@@ -14,6 +14,8 @@ from __future__ import annotations
 import os
 import pathlib
 import re
+import subprocess
+import sys
 import tempfile
 
 import pytest
@@ -177,3 +179,12 @@ void k(int n, double A[n], double B[n], double B_b[n]) {
     result = verify.check_gradient(kernel, {"n": 8}, schedule=lambda _: gathered, seed=4)
     failed = [check for check in result["checks"] if not check["ok"]]
     assert len(result["checks"]) == 4 and not failed, failed
+
+
+@pytest.mark.parametrize("options", [["--layout", "stack"], ["--schedule", "auto"]])
+def test_polyad_check_passes_on_the_hygiene_kernel(options):
+    """The CLI's verdict: exit 0 only when all four oracles pass."""
+    done = subprocess.run([sys.executable, "-m", "polyad.cli", "check", str(KERNEL), *options],
+                          capture_output=True, text=True)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert done.stdout.count(" ok ") == 4, done.stdout
