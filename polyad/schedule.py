@@ -376,8 +376,11 @@ class Schedule:
         ``array`` is the adjoint buffer (``"A_b"``) or its primal's name.
         Checked against the dependences like every primitive.
         """
-        buffers = {b.name for b in self.program.buffers}
-        buffer = f"{array}_b" if f"{array}_b" in buffers else array
+        # A primal's adjoint is named by polyad.lowering.derivative_names
+        # (x_b_b when the kernel has its own x_b): find it by what it holds.
+        adjoint_of = {b.purpose[len("adjoint of "):]: b.name for b in self.program.buffers
+                      if b.purpose.startswith("adjoint of ")}
+        buffer = adjoint_of.get(array, array)
         maps = self._instructions_of(instruction)
         if len(maps) != 1:
             raise ScheduleError(f"gather: {instruction} is split in parts "

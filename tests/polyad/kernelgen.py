@@ -9,13 +9,33 @@ read-only scalar parameter, selects and nonlinear operators. Every
 subscript stays in bounds by construction: arrays have extent n in each
 dimension, loops run within 1 <= v < n - 1, and subscripts add an offset in
 {-1, 0, 1} to an iterator.
+
+Each identifier (the function, the size, the arrays, the scalars, the
+iterators) keeps its plain name or takes one from :data:`GENERATED_NAMES`,
+the names polyad itself generates, so that random kernels also check that
+generated names never capture the kernel's (issue 12).
 """
 
 from __future__ import annotations
 
+import re
+
 from hypothesis import strategies as st
 
 ARRAYS = {"A": 1, "B": 1, "C": 2, "D": 2}
+#: Plain identifiers of the generated text, which a kernel may rename.
+PLAIN_NAMES = ("k", "n", "alpha", "A", "B", "C", "D", "s", "i", "j", "kk", "t")
+#: Names of every family polyad generates: isl iterators, tapes and their
+#: counters, accumulators, block locals, the seed, CSE locals, record and
+#: copy symbols, helper macros, outlined functions, derivative names, the
+#: interpreter's reads, statement names.
+GENERATED_NAMES = (
+    "c0", "c1", "c2", "c3", "c4", "_g", "_t0", "_t1", "_acc0", "_acc1", "_pop0", "_pop1",
+    "_push0", "_tape0", "_written", "_on_entry", "_value0", "_stream0", "_source",
+    "_target", "tape_S0_0", "tape_S1_0", "stack_S0", "stack_S1_top", "stream_S0",
+    "region_S0", "keep_S0_S1_0", "scratch0_A_0", "min", "max", "floord",
+    "polyad_threads", "polyad_helpers", "polyad_trace", "k_loop0", "k_b_loop0",
+    "A_b", "A_d", "s_b", "s_d", "read0", "read1", "S0", "S1_b")
 UNARY = ["sin", "cos", "tanh", "sqrt1", "log1", "exp_small", "fabs", "square", "root"]
 #: A read-only scalar parameter of every kernel (differentiated like an input).
 PARAMETER = "alpha"
@@ -109,7 +129,7 @@ def loop_header(draw, outer: list[str], iterator: str) -> str:
 
 @st.composite
 def loop_nest(draw, outer: list[str], depth: int, scalars: list[str]) -> list[str]:
-    names = ["i", "j", "k"]
+    names = ["i", "j", "kk"]
     iterator = names[len(outer)]
     header = draw(loop_header(outer, iterator))
     inner = outer + [iterator]
@@ -159,7 +179,11 @@ def kernels(draw) -> str:
         else:
             statements += draw(loop_nest([], draw(st.integers(1, 3)), ["s"]))
     body = "\n".join("  " + line for line in statements)
-    return ("#include <math.h>\n"
-            f"void k(int n, double {PARAMETER}, double A[n], double B[n], double C[n][n], "
+    text = (f"void k(int n, double {PARAMETER}, double A[n], double B[n], double C[n][n], "
             "double D[n][n])\n"
             "{\n  double s = 0.0;\n#pragma scop\n" + body + "\n#pragma endscop\n}\n")
+    # Distinct names: each keeps its own or takes the next unused generated one.
+    pool = iter(draw(st.permutations(GENERATED_NAMES)))
+    names = {plain: next(pool) if draw(st.booleans()) else plain for plain in PLAIN_NAMES}
+    renamed = re.sub(r"\b[A-Za-z_]\w*\b", lambda m: names.get(m.group(0), m.group(0)), text)
+    return "#include <math.h>\n" + renamed
