@@ -140,6 +140,11 @@ class _Emitter:
         program = self.program
         argument_names = {a.name for a in program.arguments}
         locals_ = [b for b in program.buffers if b.name not in argument_names]
+        if program.sizes:
+            # Code specialized to some sizes must not run at others.
+            fixed = " && ".join(f"{name} == {value}" for name, value in program.sizes)
+            self.line(1, f"if (!({fixed}))")
+            self.line(2, "abort();  /* generated for these sizes only */")
         for buffer in locals_:
             self._declare_local(buffer)
         for buffer in program.buffers:
