@@ -17,6 +17,7 @@ import sympy
 
 from codegen.astexpr import AstExprPrinter
 from codegen.cexpr import CExpressionPrinter, negated
+from polyad.bounds import bounded
 from polyad.errors import PolyadError
 from polyad.program import Buffer, Instruction, Program
 from polyad.schedule_tree import REVERSED_MARK, split_mark
@@ -186,7 +187,9 @@ class _Emitter:
         build = isl.AstBuild.from_context(self.program.context)
         build, _handle = build.set_at_each_domain(self._at_each_domain)
         schedule = self.program.schedule
-        root = build.node_from_schedule(schedule)
+        with bounded(f"printing the C of {self.program.name}",
+                     "use --layout exact and --schedule none"):
+            root = build.node_from_schedule(schedule)
         if self.failure is not None:
             raise self.failure
         return root
