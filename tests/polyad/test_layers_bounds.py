@@ -97,7 +97,8 @@ def test_heat2d_layers_and_auto_are_clean_under_the_sanitizers(monkeypatch):
                                   schedule="auto"))
 
 
-@pytest.mark.parametrize("name", ["jacobi_2d", "lu"])
+@pytest.mark.parametrize("name", ["jacobi_2d", pytest.param("lu", marks=pytest.mark.slow),
+                                  pytest.param("rnn", marks=pytest.mark.slow)])
 def test_examples_in_layers_and_auto_are_clean_under_the_sanitizers(name, monkeypatch):
     monkeypatch.setenv("POLYAD_SANITIZE", "1")
     kernel = example(name)
