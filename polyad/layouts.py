@@ -227,6 +227,8 @@ def _prefix(m: isl.Map, position: int) -> tuple:
 
 def _layered(program, every, group, position, scratchpad, sizes) -> list[Layer]:
     low, high = _loop_range(group, position, sizes)
+    if low > high:  # no iteration at these sizes: nothing to stage
+        return []
     candidates = sorted({high - low + 1} | {1 << k for k in range(max(high - low, 1)
                                                                    .bit_length())},
                         reverse=True)
@@ -260,6 +262,8 @@ def _loop_range(group: list[isl.Map], position: int, sizes) -> tuple[int, int]:
             isl.dim_type.set, position + 1, m.dim(isl.dim_type.out) - position - 1
         ).project_out(isl.dim_type.set, 0, position)
         values = piece if values is None else values | piece
+    if values is None or values.is_empty():
+        return 0, -1
     low = int(values.dim_min(0).min_val().to_python())
     high = int(values.dim_max(0).max_val().to_python())
     return low, high

@@ -21,7 +21,7 @@ from polyad.schedule import Schedule
 
 #: POLYAD_FUZZ_LAYOUTS and POLYAD_FUZZ_SCHEDULES (comma separated) narrow
 #: the paths, to chase one bug.
-LAYOUTS = tuple(os.environ.get("POLYAD_FUZZ_LAYOUTS", "exact,stack,regions,stream")
+LAYOUTS = tuple(os.environ.get("POLYAD_FUZZ_LAYOUTS", "exact,stack,regions,stream,layers")
                 .split(","))
 SCHEDULES = tuple(os.environ.get("POLYAD_FUZZ_SCHEDULES", "none,auto,random").split(","))
 PRIMITIVES = ("tile", "interchange", "skew", "unroll", "vectorize", "parallel")

@@ -23,7 +23,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, assume, given, note, seed, settings
+from hypothesis import HealthCheck, Phase, assume, given, note, seed, settings
 from hypothesis import strategies as st
 
 import codegen
@@ -38,6 +38,11 @@ from tests.polyad.kernelgen import kernels
 EXAMPLES = int(os.environ.get("POLYAD_FUZZ_EXAMPLES", "320"))
 SHARDS = int(os.environ.get("POLYAD_FUZZ_SHARDS", "8"))
 FIRST_SEED = int(os.environ.get("POLYAD_FUZZ_SEED", "0"))
+#: Shrinking a failing kernel can take hypothesis many minutes (each try
+#: compiles C): the suite reports the kernel as found, POLYAD_FUZZ_SHRINK=1
+#: asks for the smallest one.
+PHASES = tuple(Phase) if os.environ.get("POLYAD_FUZZ_SHRINK") else (
+    Phase.explicit, Phase.generate)
 TOLERANCE = 1e-9
 #: Where each shard writes the case it is about to run: generated code that
 #: crashes the process (a heap overflow) leaves its kernel and path there.
@@ -113,6 +118,7 @@ def _check_scheduled_tangent(kernel, sizes, values, path) -> None:
 def _shard_test(shard_seed: int, count: int):
     @seed(shard_seed)
     @settings(max_examples=count, deadline=None, database=None, derandomize=False,
+              phases=PHASES,
               suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large,
                                      HealthCheck.filter_too_much])
     @given(text=kernels(), path=paths(), n=st.integers(4, 6))

@@ -148,3 +148,13 @@ def test_bounded_passes_other_errors_through_and_restores_isl():
             del os.environ["POLYAD_ISL_MAX_OPERATIONS"]
     assert context.get_max_operations() == before
     assert str(isl.Set("{ [i] : 0 <= i < 3 }").lexmin()) == "{ [i = 0] }"
+
+
+@pytest.mark.parametrize("n", [4, 5])
+def test_layers_of_a_loop_without_iterations_at_the_sizes(n):
+    """Oracles of polyad check (original C bitwise, interpreter, dot product,
+    finite differences): a nest that runs no iteration at n = 4 is staged
+    in no layer."""
+    kernel = polyad.parse(str(ROOT / "tests" / "kernels" / "empty_nest_layers.c"))
+    result = api.check(kernel, {"n": n}, layout="layers")
+    assert all(c["ok"] for c in result["checks"]), result["checks"]
