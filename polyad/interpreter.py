@@ -135,14 +135,13 @@ class Interpreter:
                 memory[array.name] = np.zeros(shape, dtype=dtype)
         return memory
 
-    def gradient(self, values: Mapping[str, object], seeds: Mapping[str, np.ndarray],
-                 wrt: tuple[str, ...]) -> tuple[dict, dict]:
-        """(final memory, gradients of ``wrt``) for the given seeds of the
-        outputs (outputs without a seed get zero)."""
-        sizes = {p: int(values[p]) for p in self.kernel.params}
+    def _forward(self, values: Mapping[str, object], sizes: Mapping[str, int],
+                 tape: list | None, locations: dict):
+        """Run every instance in order on fresh memory, appending
+        (compiled, slots, operands) to ``tape`` when given; stop at the first
+        instance giving a non-finite value from finite reads when
+        ``tape`` is None. Returns (memory, first non-finite or None)."""
         memory = self.memory(values, sizes)
-        locations = self._locations(sizes)
-        tape = []
         for _, name, instance in self.instances(sizes):
             compiled = self.compiled[name]
             slots = locations[(name, instance)]
@@ -150,8 +149,35 @@ class Interpreter:
                      for k, a in enumerate(compiled.statement.read_accesses().values())]
             indices = list(instance) + [sizes[p] for p in self.kernel.params]
             result = compiled.value(*reads, *indices)
-            tape.append((compiled, slots, reads + indices))
+            if tape is not None:
+                tape.append((compiled, slots, reads + indices))
+            elif not math.isfinite(result) and all(math.isfinite(r) for r in reads):
+                return memory, NonFinite(compiled.statement, instance, float(result),
+                                         tuple(zip(_read_texts(compiled.statement, slots),
+                                                   map(float, reads))))
             memory[compiled.statement.write.array][slots[0]] = result
+        return memory, None
+
+    def first_nonfinite(self, values: Mapping[str, object]) -> "NonFinite | None":
+        """The first statement instance, in execution order, that computes
+        a NaN or an infinity from finite values (None if there is none).
+        Precondition: ``values`` holds every size and argument."""
+        sizes = {p: int(values[p]) for p in self.kernel.params}
+        with np.errstate(all="ignore"):
+            _, found = self._forward(values, sizes, None, self._locations(sizes))
+        return found
+
+    def gradient(self, values: Mapping[str, object], seeds: Mapping[str, np.ndarray],
+                 wrt: tuple[str, ...]) -> tuple[dict, dict]:
+        """(final memory, gradients of ``wrt``) for the given seeds of the
+        outputs (outputs without a seed get zero)."""
+        with np.errstate(all="ignore"):
+            return self._gradient(values, seeds, wrt)
+
+    def _gradient(self, values, seeds, wrt):
+        sizes = {p: int(values[p]) for p in self.kernel.params}
+        tape: list = []
+        memory, _ = self._forward(values, sizes, tape, self._locations(sizes))
         adjoints = {a.name: np.zeros_like(memory[a.name], dtype=np.float64)
                     for a in self.kernel.arrays if a.is_float}
         for name, seed in seeds.items():
@@ -171,6 +197,34 @@ class Interpreter:
                 adjoints[accesses[position].array][slots[1 + position]] += \
                     partial(*operands) * seed
         return memory, {name: adjoints[name] for name in wrt}
+
+
+@dataclass(frozen=True)
+class NonFinite:
+    """A statement instance that computed a NaN or an infinity from finite
+    reads: the statement, its iterator values, the value and the reads
+    (element as text, value)."""
+
+    statement: Statement
+    instance: tuple[int, ...]
+    value: float
+    reads: tuple[tuple[str, float], ...]
+
+    def describe(self) -> str:
+        """One sentence: where, what it computed, from which values."""
+        where = ", ".join(f"{i}={v}" for i, v in zip(self.statement.iterators,
+                                                      self.instance))
+        reads = ", ".join(f"{text} = {value:.6g}" for text, value in self.reads)
+        return (f"{self.statement.location}: {self.statement.name} "
+                f"({self.statement.text.strip()}) gives {self.value} at "
+                f"{where or 'its only instance'}" + (f" from {reads}" if reads else ""))
+
+
+def _read_texts(statement: Statement, slots: list) -> list[str]:
+    """The elements a statement instance reads, as ``A[1][2]``."""
+    accesses = list(statement.read_accesses().values())
+    return [access.array + "".join(f"[{i}]" for i in slots[1 + k])
+            for k, access in enumerate(accesses)]
 
 
 def _points(points: isl.Set) -> list[tuple[int, ...]]:
