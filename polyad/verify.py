@@ -119,11 +119,11 @@ def refuse_nothing_to_differentiate(kernel: Kernel, wrt=None, of=None) -> None:
             "assigns to a scalar parameter such as 'double loss': declare "
             "'double loss[1]' and assign 'loss[0]')")
     if of is None and not floating_outputs(kernel) or of is not None and not list(of):
-        raise UsageError(f"nothing to differentiate: {kernel.name} has no floating-point "
-                         f"output; {hint}")
+        raise UsageError(f"nothing to differentiate: no floating-point output in "
+                         f"{kernel.name}; {hint}")
     if wrt is None and not floating_inputs(kernel) or wrt is not None and not list(wrt):
-        raise UsageError(f"nothing to differentiate: {kernel.name} has no floating-point "
-                         "input (a double array or scalar argument the kernel reads)")
+        raise UsageError(f"nothing to differentiate: no floating-point input in "
+                         f"{kernel.name} (a double array or scalar argument it reads)")
 
 
 def _inner(a: Mapping[str, object], b: Mapping[str, object]) -> tuple[float, float]:
