@@ -55,8 +55,14 @@ MEANINGFUL = 1e-6
 FD_SAFETY = 10.0
 FD_NOISE = 10.0
 FD_MEANINGFUL = 1e-4
-#: The condition estimate perturbs every floating input by this relative size.
-PERTURBATION = 1e-6
+#: The condition estimate perturbs every floating input by these relative
+#: sizes in turn, going to the next while the response is not small (outside
+#: the linear range, the estimate saturates near 1 / perturbation).
+PERTURBATIONS = (1e-6, 1e-9, 1e-12)
+LINEAR_RANGE = 1e-2
+#: Above this condition estimate the gradient at these inputs carries fewer
+#: than about eight correct digits: ill-conditioned, whatever the oracles say.
+CONDITION_LIMIT = 1e8
 #: The interpreter runs in Python (about 40 us per statement instance):
 #: beyond this many instances it runs at reduced sizes, and says so.
 INTERPRETER_BUDGET = 60_000
@@ -229,24 +235,32 @@ def _nonfinite(kernel: Kernel, values: Mapping[str, object], outputs: Mapping[st
     return record
 
 
-def _perturbed(kernel: Kernel, values: Mapping[str, object], rng) -> dict[str, object]:
-    """Every floating argument multiplied by (1 + PERTURBATION * (+-1))."""
+def _perturbed(kernel: Kernel, values: Mapping[str, object], size: float,
+               rng) -> dict[str, object]:
+    """Every floating argument multiplied by (1 + size * (+-1))."""
     moved = dict(values)
     for array in kernel.arrays:
         if array.storage == "parameter" and array.is_float and array.name in values:
             data = np.asarray(values[array.name], dtype=float)
             signs = rng.choice([-1.0, 1.0], size=data.shape)
-            moved[array.name] = (float(data * (1 + PERTURBATION * signs)) if array.is_scalar
-                                 else data * (1 + PERTURBATION * signs))
+            moved[array.name] = (float(data * (1 + size * signs)) if array.is_scalar
+                                 else data * (1 + size * signs))
     return moved
 
 
 def _condition(kernel: Kernel, gradient_at: Callable[[Mapping], dict],
                values: Mapping[str, object], base: dict, seed: int) -> float:
-    """The gradient's condition estimate at ``values`` (two perturbations)."""
-    rng = np.random.default_rng(seed + 2)
-    moved = [gradient_at(_perturbed(kernel, values, rng)) for _ in range(2)]
-    return numerics.condition_estimate(base, moved, PERTURBATION)
+    """The gradient's condition estimate at ``values``: two random relative
+    perturbations per size of PERTURBATIONS, smaller while the response
+    leaves the linear range."""
+    estimate = 1.0
+    for size in PERTURBATIONS:
+        rng = np.random.default_rng(seed + 2)
+        moved = [gradient_at(_perturbed(kernel, values, size, rng)) for _ in range(2)]
+        estimate = numerics.condition_estimate(base, moved, size)
+        if not np.isfinite(estimate) or estimate * size <= LINEAR_RANGE:
+            break
+    return estimate
 
 
 def _record(oracle: str, error: float, tolerance: float, meaningful: float,
@@ -256,13 +270,15 @@ def _record(oracle: str, error: float, tolerance: float, meaningful: float,
             "max_rel_err": error, "tolerance": tolerance, "detail": detail}
 
 
-def overall_verdict(checks: list[dict]) -> str:
+def overall_verdict(checks: list[dict], condition: float) -> str:
     """wrong gradient if any oracle says wrong, else ill-conditioned if any
-    says so, else ok."""
+    says so or the condition estimate exceeds CONDITION_LIMIT, else ok."""
     verdicts = {c["verdict"] for c in checks}
     if WRONG in verdicts:
         return VERDICT_WRONG
-    return VERDICT_ILL if ILL_CONDITIONED in verdicts else VERDICT_OK
+    if ILL_CONDITIONED in verdicts or not condition <= CONDITION_LIMIT:
+        return VERDICT_ILL
+    return VERDICT_OK
 
 
 def check_gradient(kernel: Kernel, sizes: Mapping[str, int], *, wrt=None, of=None,
@@ -348,7 +364,7 @@ def check_gradient(kernel: Kernel, sizes: Mapping[str, int], *, wrt=None, of=Non
             say("finite differences of the original C")
             checks.append(_check_finite_differences(
                 original, values, adjoint, seeds, directions, pulled, rounding))
-    return {**result, "verdict": overall_verdict(checks), "checks": checks}
+    return {**result, "verdict": overall_verdict(checks, condition), "checks": checks}
 
 
 def _check_forward_sweeps(expected, reverse, forward) -> dict:
