@@ -21,7 +21,7 @@ import codegen
 from codegen.driver import time_function
 from polyad.adjoint import Adjoint, grad
 from polyad.errors import UsageError
-from polyad.inputs import InitKind, check_init
+from polyad.inputs import InitKind, check_init, parse_init
 from polyad.model import Kernel
 from polyad.schedule import Schedule
 from polyad.targets import program_of
@@ -71,7 +71,7 @@ def _from_file(path: str) -> Variant:
 def bench(kernel: Kernel, sizes: Mapping[str, int], *, variants=DEFAULT_VARIANTS,
           schedules: tuple[str, ...] = (), repeat: int = 10, threads: int = 1,
           seed: int = 0, wrt=None, of=None,
-          init: Mapping[str, InitKind] | None = None) -> dict:
+          init: Mapping[str, InitKind | str] | None = None) -> dict:
     """Time the variants; the JSON of ``polyad bench --json``. ``init``
     chooses how input arrays are filled (``--init``; see polyad.inputs)."""
     sizes = dict(sizes)
@@ -126,7 +126,8 @@ def bench_inputs(kernel: Kernel, sizes: Mapping[str, int], seed: int,
                  init: Mapping[str, InitKind] | None = None) -> tuple[dict, dict]:
     """The inputs a benchmark run uses, and the seeds ``{"Y_b": ...}`` of the
     outputs ``of`` (so that peers measured elsewhere get the same data)."""
-    check_init(kernel, init or {})
+    init = parse_init(init)
+    check_init(kernel, init)
     values = kernel_inputs(kernel, sizes, seed, init=init)
     rng = np.random.default_rng(seed + 1)
     seeds = {f"{name}_b": rng.standard_normal(kernel.array(name).shape(sizes)) for name in of}
