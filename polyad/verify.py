@@ -63,12 +63,14 @@ LINEAR_RANGE = 1e-2
 #: Above this condition estimate the gradient at these inputs carries fewer
 #: than about eight correct digits: ill-conditioned, whatever the oracles say.
 CONDITION_LIMIT = 1e8
-#: The interpreter runs in Python (about 40 us per statement instance):
-#: beyond this many instances it runs at reduced sizes, and says so.
+#: The interpreter runs in Python (about 40 us per statement instance for
+#: the gradient): beyond this many instances it runs at reduced sizes, and
+#: says so.
 INTERPRETER_BUDGET = 60_000
 #: Searching for the first non-finite value runs the interpreter forward
-#: only; beyond this many instances polyad does not search.
-SEARCH_BUDGET = 2_000_000
+#: only (about 20 us per instance); beyond this many instances polyad does
+#: not search, and says so.
+SEARCH_BUDGET = 500_000
 
 
 def kernel_inputs(kernel: Kernel, sizes: Mapping[str, int], seed: int,

@@ -357,3 +357,17 @@ def test_show_tape_of_rnn():
     assert plan["tape_bytes"] == 8 * (4 * 5 - 1) < plan["stack_tape_bytes"]
     assert [e["read"] for e in plan["entries"]] == ["s"]
     assert plan["entries"][0]["overwritten_by"] == ["S0", "S1", "S2"]
+
+
+def test_bench_takes_init():
+    """Oracle: numpy's eigenvalues of the matrix bench uses (bench_inputs is
+    what bench runs on), and the CLI's exit codes for a good and a bad kind."""
+    from polyad.bench import bench_inputs
+    kernel = polyad.parse("examples/cholesky.c")
+    values, _ = bench_inputs(kernel, {"n": 6}, 0, ("A",), {"A": "spd"})
+    assert np.min(np.linalg.eigvalsh(values["A"])) > 0
+    done = polyad_cli("bench", "examples/cholesky.c", "--init", "A=spd", "--variants",
+                      "primal,exact", "--repeat", "1", "-D", "n=6")
+    assert done.returncode == 0, done.stdout + done.stderr
+    done = polyad_cli("bench", "examples/cholesky.c", "--init", "A=sspd")
+    assert done.returncode == 2 and "unknown input kind 'sspd'" in done.stderr
