@@ -357,7 +357,10 @@ def check_gradient(kernel: Kernel, sizes: Mapping[str, int], *, wrt=None, of=Non
         projected, projected_cancel = _inner(seeds, {n: forward[d[n]] for n in adjoint.of})
         pulled, pulled_cancel = _inner(gradient, directions)
         if "dot" in oracles:
-            tolerance = max(FLOOR, rounding * max(projected_cancel, pulled_cancel))
+            # Not finite on either side: no tolerance can judge it (the
+            # interpreter tells a bug from a derivative that does not exist).
+            tolerance = (max(FLOOR, rounding * max(projected_cancel, pulled_cancel))
+                         if np.isfinite(projected) and np.isfinite(pulled) else float("inf"))
             checks.append(_record(
                 "dot product <w, J v> = <J^T w, v>", _ratio(projected, pulled), tolerance,
                 MEANINGFUL, f"tolerance {tolerance:.2g} (condition estimate "
@@ -410,9 +413,28 @@ def _check_interpreter(kernel, sizes, adjoint_at, schedule, values, seeds, gradi
         result["interpreter_sizes"] = at
     say(f"reverse-mode interpreter: {instance_count(kernel, at)} statement instances")
     _, reference = Interpreter(kernel).gradient(values, seeds, tuple(gradient))
-    errors = {name: relative_error(gradient[name], reference[name]) for name in gradient}
-    worst = max(errors.values(), default=0.0)
     tolerance = max(FLOOR, ROUNDING_FACTOR * EPS * condition)
+    finite = {name: (np.isfinite(np.asarray(gradient[name], dtype=float)),
+                     np.isfinite(np.asarray(reference[name], dtype=float)))
+              for name in gradient}
+    if any(not np.array_equal(mine, theirs) for mine, theirs in finite.values()):
+        differing = [name for name, (mine, theirs) in finite.items()
+                     if not np.array_equal(mine, theirs)]
+        return {"oracle": "reverse-mode interpreter", "verdict": WRONG, "ok": False,
+                "max_rel_err": float("inf"), "tolerance": tolerance,
+                "detail": "NaN or inf in different elements of " + ", ".join(differing)
+                          + note}
+    errors = {name: relative_error(np.asarray(gradient[name])[mine],
+                                   np.asarray(reference[name])[mine])
+              for name, (mine, _) in finite.items()}
+    worst = max(errors.values(), default=0.0)
+    if not all(np.all(mine) for mine, _ in finite.values()):
+        # Both give NaN or inf in the same elements: the derivative does not
+        # exist there (sqrt at 0), which no tolerance can judge.
+        record = _record("reverse-mode interpreter", worst, worst, MEANINGFUL, "")
+        return {**record, "verdict": ILL_CONDITIONED, "ok": False, "tolerance": float("inf"),
+                "detail": "the gradient is NaN or inf at these inputs, in the same "
+                          f"elements as the interpreter's (no derivative there){note}"}
     return _record("reverse-mode interpreter", worst, tolerance, MEANINGFUL,
                    f"tolerance {tolerance:.2g} (condition estimate {condition:.2g}); "
                    f"worst {max(errors, key=errors.get) if errors else '-'}{note}")

@@ -226,3 +226,39 @@ def test_ridders_error_estimate_covers_its_error():
     exact = 3.0 * np.exp(3.0)
     assert abs(estimate.value - exact) <= 10 * estimate.error + 1e-14 * exact
     assert abs(estimate.value - exact) < 1e-10 * exact
+
+
+SQRT = "#include <math.h>\nvoid r(int n, double x[n], double y[n]) {\n" \
+       "  for (int i = 0; i < n; i++)\n    y[i] = sqrt(x[i]);\n}\n"
+
+
+def test_a_derivative_that_does_not_exist_is_ill_conditioned_not_wrong():
+    """Oracle: the interpreter (sympy's d sqrt(x)/dx = inf at 0, in the same
+    element as the adjoint's). sqrt is finite at 0, its derivative is not."""
+    kernel = polyad.parse(SQRT)
+    x = np.array([1.0, 0.0, 2.0, 3.0])
+    result = verify.check_gradient(kernel, {"n": 4}, given={"x": x})
+    assert by_oracle(result)["reverse-mode"]["verdict"] == "ill-conditioned"
+    assert result["verdict"] == "ill-conditioned", result["checks"]
+
+
+def test_a_nan_gradient_where_the_interpreter_is_finite_is_wrong(monkeypatch):
+    """Oracle: the interpreter. An adjoint that returns NaN in one element
+    (a bug, not the numerics) is a wrong gradient, even though the NaN makes
+    the condition estimate infinite."""
+    real = codegen.compile_program
+
+    def compile_program(program):
+        function = real(program)
+
+        def broken(**values):
+            out = function(**values)
+            if "x_b" in out:
+                out["x_b"] = np.array(out["x_b"], dtype=float)
+                out["x_b"][1] = np.nan
+            return out
+        return broken
+    monkeypatch.setattr(verify.codegen, "compile_program", compile_program)
+    result = verify.check_gradient(polyad.parse(SQRT), {"n": 4})
+    assert by_oracle(result)["reverse-mode"]["verdict"] == "wrong"
+    assert result["verdict"] == "wrong gradient"
