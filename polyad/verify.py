@@ -21,7 +21,6 @@ from typing import Callable, Mapping
 import numpy as np
 
 import codegen
-from polyad import numerics
 from polyad.activity import floating_inputs, floating_outputs
 from polyad.adjoint import grad, jvp
 from polyad.errors import UsageError
@@ -29,7 +28,10 @@ from polyad.inputs import InitKind, check_init, random_inputs
 from polyad.interpreter import Interpreter
 from polyad.lowering import derivative_names, tangent_program
 from polyad.model import Kernel, fix_sizes
-from polyad.numerics import EPS, ILL_CONDITIONED, OK, WRONG
+from polyad.oracles import (CONDITION_LIMIT, MEANINGFUL, VERDICT_ILL,  # noqa: F401
+                            VERDICT_OK, VERDICT_WRONG, check_dot, check_finite_differences,
+                            check_forward_sweeps, compare_with_interpreter, condition_of,
+                            inner, overall_verdict, relative_error)
 from polyad.program import ADJOINT_SUFFIX, TANGENT_SUFFIX, primal_program
 from polyad.schedule import Schedule
 from polyad.targets import load_schedule, program_of
@@ -37,32 +39,9 @@ from polyad.tape import count_points
 
 #: The oracles ``check_gradient`` can run, in the order it runs them.
 ORACLES = ("primal", "interpreter", "dot", "fd")
-#: Overall verdicts (see the module docstring).
-VERDICT_OK, VERDICT_WRONG = "ok", "wrong gradient"
-VERDICT_ILL, VERDICT_BAD_INPUTS = "ill-conditioned", "bad inputs"
+#: The verdict when the original kernel computes NaN or inf on the inputs.
+VERDICT_BAD_INPUTS = "bad inputs"
 
-#: The interpreter and the dot-product test compare the same quantity
-#: computed in a different order: they differ by rounding, which is about
-#: eps times the condition estimate (ROUNDING_FACTOR absorbs the number of
-#: operations along a path). Agreement to FLOOR always counts.
-ROUNDING_FACTOR = 1e3
-FLOOR = 1e-10
-#: Above this relative tolerance an agreement says nothing about the
-#: gradient: the verdict is ill-conditioned.
-MEANINGFUL = 1e-6
-#: Finite differences: the tolerance is FD_SAFETY times Ridders' error
-#: estimate, plus the adjoint's own rounding; FD_MEANINGFUL as above.
-FD_SAFETY = 10.0
-FD_NOISE = 10.0
-FD_MEANINGFUL = 1e-4
-#: The condition estimate perturbs every floating input by these relative
-#: sizes in turn, going to the next while the response is not small (outside
-#: the linear range, the estimate saturates near 1 / perturbation).
-PERTURBATIONS = (1e-6, 1e-9, 1e-12)
-LINEAR_RANGE = 1e-2
-#: Above this condition estimate the gradient at these inputs carries fewer
-#: than about eight correct digits: ill-conditioned, whatever the oracles say.
-CONDITION_LIMIT = 1e8
 #: The interpreter runs in Python (about 40 us per statement instance for
 #: the gradient): beyond this many instances it runs at reduced sizes, and
 #: says so.
@@ -108,18 +87,6 @@ def check_primal(kernel: Kernel, values: Mapping[str, object]) -> dict:
             else f"{len(expected)} arrays identical"}
 
 
-def relative_error(got, expected) -> float:
-    """max |got - expected| / max(|expected|) over all elements (0 for empty)."""
-    got = np.asarray(got, dtype=float)
-    expected = np.asarray(expected, dtype=float)
-    if expected.size == 0:
-        return 0.0
-    if not (np.all(np.isfinite(got)) and np.all(np.isfinite(expected))):
-        return float("inf")
-    scale = max(float(np.max(np.abs(expected))), 1e-300)
-    return float(np.max(np.abs(got - expected))) / scale
-
-
 def refuse_nothing_to_differentiate(kernel: Kernel, wrt=None, of=None) -> None:
     """Raise UsageError when the kernel has no floating-point output (or
     input) to differentiate: a check would compare zeros with zeros."""
@@ -132,22 +99,6 @@ def refuse_nothing_to_differentiate(kernel: Kernel, wrt=None, of=None) -> None:
     if wrt is None and not floating_inputs(kernel) or wrt is not None and not list(wrt):
         raise UsageError(f"nothing to differentiate: no floating-point input in "
                          f"{kernel.name} (a double array or scalar argument it reads)")
-
-
-def _inner(a: Mapping[str, object], b: Mapping[str, object]) -> tuple[float, float]:
-    """<a, b> over the arrays of a, and its cancellation factor."""
-    terms = np.concatenate([np.asarray(a[name], dtype=float).ravel()
-                            * np.asarray(b[name], dtype=float).ravel() for name in a]
-                           or [np.zeros(0)])
-    return float(np.sum(terms)), numerics.cancellation(terms)
-
-
-def _ratio(a: float, b: float) -> float:
-    """|a - b| / max(|a|, |b|); infinite when either is not finite."""
-    if not (np.isfinite(a) and np.isfinite(b)):
-        return float("inf")
-    scale = max(abs(a), abs(b))
-    return abs(a - b) / scale if scale > 0 else 0.0
 
 
 def _random_like(kernel: Kernel, names, sizes, rng) -> dict[str, object]:
@@ -237,52 +188,6 @@ def _nonfinite(kernel: Kernel, values: Mapping[str, object], outputs: Mapping[st
     return record
 
 
-def _perturbed(kernel: Kernel, values: Mapping[str, object], size: float,
-               rng) -> dict[str, object]:
-    """Every floating argument multiplied by (1 + size * (+-1))."""
-    moved = dict(values)
-    for array in kernel.arrays:
-        if array.storage == "parameter" and array.is_float and array.name in values:
-            data = np.asarray(values[array.name], dtype=float)
-            signs = rng.choice([-1.0, 1.0], size=data.shape)
-            moved[array.name] = (float(data * (1 + size * signs)) if array.is_scalar
-                                 else data * (1 + size * signs))
-    return moved
-
-
-def _condition(kernel: Kernel, gradient_at: Callable[[Mapping], dict],
-               values: Mapping[str, object], base: dict, seed: int) -> float:
-    """The gradient's condition estimate at ``values``: two random relative
-    perturbations per size of PERTURBATIONS, smaller while the response
-    leaves the linear range."""
-    estimate = 1.0
-    for size in PERTURBATIONS:
-        rng = np.random.default_rng(seed + 2)
-        moved = [gradient_at(_perturbed(kernel, values, size, rng)) for _ in range(2)]
-        estimate = numerics.condition_estimate(base, moved, size)
-        if not np.isfinite(estimate) or estimate * size <= LINEAR_RANGE:
-            break
-    return estimate
-
-
-def _record(oracle: str, error: float, tolerance: float, meaningful: float,
-            detail: str) -> dict:
-    verdict = numerics.verdict(error, tolerance, meaningful)
-    return {"oracle": oracle, "verdict": verdict, "ok": verdict == OK,
-            "max_rel_err": error, "tolerance": tolerance, "detail": detail}
-
-
-def overall_verdict(checks: list[dict], condition: float) -> str:
-    """wrong gradient if any oracle says wrong, else ill-conditioned if any
-    says so or the condition estimate exceeds CONDITION_LIMIT, else ok."""
-    verdicts = {c["verdict"] for c in checks}
-    if WRONG in verdicts:
-        return VERDICT_WRONG
-    if ILL_CONDITIONED in verdicts or not condition <= CONDITION_LIMIT:
-        return VERDICT_ILL
-    return VERDICT_OK
-
-
 def check_gradient(kernel: Kernel, sizes: Mapping[str, int], *, wrt=None, of=None,
                    strategy: str = "exact", seed: int = 0,
                    given: Mapping[str, object] | None = None,
@@ -344,44 +249,25 @@ def check_gradient(kernel: Kernel, sizes: Mapping[str, int], *, wrt=None, of=Non
         gradient = {name: reverse[b[name]] for name in adjoint.wrt}
         forward = tangent_fn(**values, **{d[name]: directions[name] for name in adjoint.wrt})
         say("estimating the condition of the gradient")
-        condition = _condition(kernel, gradient_at, values, gradient, seed)
+        condition = condition_of(kernel, gradient_at, values, gradient, seed)
         result["condition_estimate"] = condition
         checks = []
         if "primal" in oracles:
-            checks.append(_check_forward_sweeps(expected, reverse, forward))
+            checks.append(check_forward_sweeps(expected, reverse, forward))
         if "interpreter" in oracles:
             checks.append(_check_interpreter(
                 kernel, sizes, adjoint_at, schedule,
                 values, seeds, gradient, condition, seed, given, init, say, result))
-        rounding = max(FLOOR, ROUNDING_FACTOR * EPS * condition)
-        projected, projected_cancel = _inner(seeds, {n: forward[d[n]] for n in adjoint.of})
-        pulled, pulled_cancel = _inner(gradient, directions)
+        projected, projected_cancel = inner(seeds, {n: forward[d[n]] for n in adjoint.of})
+        pulled, pulled_cancel = inner(gradient, directions)
         if "dot" in oracles:
-            # Not finite on either side: no tolerance can judge it (the
-            # interpreter tells a bug from a derivative that does not exist).
-            tolerance = (max(FLOOR, rounding * max(projected_cancel, pulled_cancel))
-                         if np.isfinite(projected) and np.isfinite(pulled) else float("inf"))
-            checks.append(_record(
-                "dot product <w, J v> = <J^T w, v>", _ratio(projected, pulled), tolerance,
-                MEANINGFUL, f"tolerance {tolerance:.2g} (condition estimate "
-                f"{condition:.2g}); {projected:.12g} vs {pulled:.12g}"))
+            checks.append(check_dot(projected, projected_cancel, pulled, pulled_cancel,
+                                    condition))
         if "fd" in oracles:
             say("finite differences of the original C")
-            checks.append(_check_finite_differences(
-                original, values, adjoint, seeds, directions, pulled, rounding))
+            checks.append(_finite_differences(original, values, adjoint, seeds,
+                                              directions, pulled, condition))
     return {**result, "verdict": overall_verdict(checks, condition), "checks": checks}
-
-
-def _check_forward_sweeps(expected, reverse, forward) -> dict:
-    differing = [name for name, value in expected.items()
-                 if not (np.array_equal(value, reverse[name], equal_nan=True)
-                         and np.array_equal(value, forward[name], equal_nan=True))]
-    error = max([relative_error(reverse[n], expected[n]) for n in differing] or [0.0])
-    return {"oracle": "primal vs original C (bitwise)",
-            "verdict": WRONG if differing else OK, "ok": not differing,
-            "max_rel_err": error, "tolerance": 0.0,
-            "detail": ("forward sweeps differ on " + ", ".join(differing)) if differing
-            else "adjoint and tangent forward sweeps identical"}
 
 
 def _check_interpreter(kernel, sizes, adjoint_at, schedule, values, seeds, gradient,
@@ -407,78 +293,35 @@ def _check_interpreter(kernel, sizes, adjoint_at, schedule, values, seeds, gradi
             return {name: out[b[name]] for name in adjoint.wrt}
 
         gradient = gradient_at(values)
-        condition = _condition(kernel, gradient_at, values, gradient, seed)
+        condition = condition_of(kernel, gradient_at, values, gradient, seed)
         shown = " ".join(f"{k}={v}" for k, v in at.items())
         note = f"; at reduced sizes {shown} ({count} instances are too many to interpret)"
         result["interpreter_sizes"] = at
     say(f"reverse-mode interpreter: {instance_count(kernel, at)} statement instances")
     _, reference = Interpreter(kernel).gradient(values, seeds, tuple(gradient))
-    tolerance = max(FLOOR, ROUNDING_FACTOR * EPS * condition)
-    finite = {name: (np.isfinite(np.asarray(gradient[name], dtype=float)),
-                     np.isfinite(np.asarray(reference[name], dtype=float)))
-              for name in gradient}
-    if any(not np.array_equal(mine, theirs) for mine, theirs in finite.values()):
-        differing = [name for name, (mine, theirs) in finite.items()
-                     if not np.array_equal(mine, theirs)]
-        return {"oracle": "reverse-mode interpreter", "verdict": WRONG, "ok": False,
-                "max_rel_err": float("inf"), "tolerance": tolerance,
-                "detail": "NaN or inf in different elements of " + ", ".join(differing)
-                          + note}
-    errors = {name: relative_error(np.asarray(gradient[name])[mine],
-                                   np.asarray(reference[name])[mine])
-              for name, (mine, _) in finite.items()}
-    worst = max(errors.values(), default=0.0)
-    if not all(np.all(mine) for mine, _ in finite.values()):
-        # Both give NaN or inf in the same elements: the derivative does not
-        # exist there (sqrt at 0), which no tolerance can judge.
-        record = _record("reverse-mode interpreter", worst, worst, MEANINGFUL, "")
-        return {**record, "verdict": ILL_CONDITIONED, "ok": False, "tolerance": float("inf"),
-                "detail": "the gradient is NaN or inf at these inputs, in the same "
-                          f"elements as the interpreter's (no derivative there){note}"}
-    return _record("reverse-mode interpreter", worst, tolerance, MEANINGFUL,
-                   f"tolerance {tolerance:.2g} (condition estimate {condition:.2g}); "
-                   f"worst {max(errors, key=errors.get) if errors else '-'}{note}")
+    return compare_with_interpreter(gradient, reference, condition, note)
 
 
-def _check_finite_differences(original, values, adjoint, seeds, directions, pulled,
-                              rounding) -> dict:
-    """<w, J v> by Ridders' extrapolation of central differences of the
-    original C along v, from a step chosen for this direction, against the
-    adjoint's <J^T w, v>."""
+def _finite_differences(original, values, adjoint, seeds, directions, pulled,
+                        condition) -> dict:
+    """Finite differences of the original C along ``directions``."""
     def phi(step: float) -> float:
         shifted = dict(values)
         for name in adjoint.wrt:
             shifted[name] = np.asarray(values[name], dtype=float) + step * np.asarray(
                 directions[name])
         outputs = original(**shifted)
-        return _inner(seeds, {name: outputs[name] for name in adjoint.of})[0]
+        return inner(seeds, {name: outputs[name] for name in adjoint.of})[0]
 
-    size = max([float(np.max(np.abs(values[n]))) for n in adjoint.wrt
-                if np.size(values[n])] + [0.0]) or 1.0
-    reach = max([float(np.max(np.abs(directions[n]))) for n in adjoint.wrt
-                 if np.size(directions[n])] + [0.0]) or 1.0
-    start = numerics.choose_step(phi, 1e-2 * size / reach)
-    estimate = numerics.ridders(phi, start)
-    scale = max(abs(estimate.value), abs(pulled))
+    def largest(arrays) -> float:
+        return max([float(np.max(np.abs(arrays[n]))) for n in adjoint.wrt
+                    if np.size(arrays[n])] + [0.0]) or 1.0
+
     outputs = original(**values)
     size_of_sum = sum(float(np.sum(np.abs(np.asarray(seeds[n]) * np.asarray(outputs[n]))))
                       for n in adjoint.of)
-    # The rounding of the two primal runs of one central difference.
-    noise = FD_NOISE * EPS * size_of_sum / estimate.step
-    allowed = FD_SAFETY * estimate.error + rounding * abs(pulled)
-    if not np.isfinite(estimate.value):
-        error, tolerance = float("inf"), float("inf")
-    elif pulled == 0.0 and abs(estimate.value) <= max(noise, allowed):
-        error, tolerance = 0.0, max(noise, allowed)  # a zero derivative, confirmed
-    else:
-        error = abs(estimate.value - pulled) / scale
-        # Relative to the finite difference itself: an error estimate that is
-        # large against it means the differences did not converge.
-        tolerance = allowed / abs(estimate.value) if estimate.value else float("inf")
-    return _record("central finite differences", error, tolerance, FD_MEANINGFUL,
-                   f"Ridders from h = {start:.2g} to {estimate.step:.2g}, error estimate "
-                   f"{estimate.error:.2g}, tolerance {tolerance:.2g}; "
-                   f"{estimate.value:.10g} vs {pulled:.10g}")
+    return check_finite_differences(phi, largest(values), largest(directions), size_of_sum,
+                                    pulled, condition)
 
 
 def _schedule_name(spec, chosen: Schedule | None) -> str:
