@@ -371,3 +371,35 @@ def test_bench_takes_init():
     assert done.returncode == 0, done.stdout + done.stderr
     done = polyad_cli("bench", "examples/cholesky.c", "--init", "A=sspd")
     assert done.returncode == 2 and "unknown input kind 'sspd'" in done.stderr
+
+
+def test_check_of_an_overflowing_loop_names_the_statement_without_warnings(tmp_path):
+    """Oracle: the original C's outputs (inf) and the interpreter run
+    forward: squaring 20 times overflows; bad inputs (exit 4) naming line 4,
+    and no numpy RuntimeWarning on stderr."""
+    path = tmp_path / "squaring.c"
+    path.write_text("void squaring(int n, int m, double x[m]) {\n"
+                    "  for (int t = 0; t < n; t++)\n    for (int i = 0; i < m; i++)\n"
+                    "      x[i] = x[i] * x[i];\n}\n")
+    done = polyad_cli("check", str(path), "-D", "n=20", "-D", "m=3")
+    assert done.returncode == 4, done.stdout + done.stderr
+    assert f"bad inputs: {path}:4:" in done.stdout and "gives inf at t=" in done.stdout
+    assert done.stderr == ""
+    done = polyad_cli("check", str(path), "-D", "n=12", "-D", "m=3")
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert done.stderr == ""
+
+
+def test_check_of_a_rank_deficient_gram_schmidt_exits_3(tmp_path):
+    """Oracle: the condition estimate (the compiled gradient at perturbed
+    inputs): two columns 1e-10 apart are ill-conditioned, said with the
+    estimate, exit 3; not a wrong gradient."""
+    rng = np.random.default_rng(3)
+    A = rng.uniform(0.5, 1.5, (10, 8))
+    A[:, 3] = A[:, 2] + 1e-10 * rng.standard_normal(10)
+    path = tmp_path / "deficient.npz"
+    np.savez(path, A=A, m=10, n=8)
+    done = polyad_cli("check", "examples/gramschmidt.c", "--inputs", str(path))
+    assert done.returncode == 3, done.stdout + done.stderr
+    assert "verdict: ill-conditioned at these inputs (condition estimate" in done.stdout
+    assert "WRONG" not in done.stdout
