@@ -181,11 +181,35 @@ def _nonfinite(kernel: Kernel, values: Mapping[str, object], outputs: Mapping[st
     if found is None:
         record["message"] = (f"the original C computes NaN or inf in {', '.join(broken)}")
         return record
+    sources = inputs_reaching(kernel, found.statement)
     record.update(statement=found.statement.name, line=found.statement.location.line,
                   instance=dict(zip(found.statement.iterators, found.instance)),
-                  reads={text: value for text, value in found.reads},
-                  message=found.describe())
+                  reads={text: value for text, value in found.reads}, inputs=sources,
+                  message=found.describe() + (f"; it depends on the input "
+                                              f"{', '.join(sources)}" if sources else ""))
     return record
+
+
+def inputs_reaching(kernel: Kernel, statement) -> list[str]:
+    """The floating-point arguments whose values can flow into a statement:
+    the arrays it reads, and through every statement writing one of them,
+    what that statement reads (array by array, an over-approximation)."""
+    writers: dict[str, list] = {}
+    for other in kernel.statements:
+        writers.setdefault(other.write.array, []).append(other)
+    seen, pending, found = set(), [statement], set()
+    while pending:
+        current = pending.pop()
+        if current.name in seen:
+            continue
+        seen.add(current.name)
+        for access in current.reads:
+            array = kernel.array(access.array)
+            if array.storage == "parameter" and array.is_float and array.role in (
+                    "input", "inout"):
+                found.add(array.name)
+            pending += writers.get(access.array, [])
+    return [a.name for a in kernel.arrays if a.name in found]
 
 
 def check_gradient(kernel: Kernel, sizes: Mapping[str, int], *, wrt=None, of=None,

@@ -15,6 +15,7 @@ import os
 import re
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -22,6 +23,7 @@ import pytest
 
 import polyad
 from codegen.build import compiler_command
+from polyad.bench import bench_inputs
 
 ROOT = Path(__file__).resolve().parent.parent
 GOLDEN = ROOT / "tests" / "golden"
@@ -215,7 +217,7 @@ def test_check_names_the_sqrt_of_a_matrix_that_is_not_positive_definite(tmp_path
     assert done.returncode == 4, done.stdout + done.stderr
     assert "bad inputs: examples/cholesky.c:22:" in done.stdout
     assert "sqrt(sum)" in done.stdout and "gives nan at i=0" in done.stdout
-    assert "sum = -0.9" in done.stdout
+    assert "sum = -0.9" in done.stdout and "it depends on the input A" in done.stdout
     assert done.stderr == ""
 
 
@@ -362,7 +364,6 @@ def test_show_tape_of_rnn():
 def test_bench_takes_init():
     """Oracle: numpy's eigenvalues of the matrix bench uses (bench_inputs is
     what bench runs on), and the CLI's exit codes for a good and a bad kind."""
-    from polyad.bench import bench_inputs
     kernel = polyad.parse("examples/cholesky.c")
     values, _ = bench_inputs(kernel, {"n": 6}, 0, ("A",), {"A": "spd"})
     assert np.min(np.linalg.eigvalsh(values["A"])) > 0
@@ -403,3 +404,14 @@ def test_check_of_a_rank_deficient_gram_schmidt_exits_3(tmp_path):
     assert done.returncode == 3, done.stdout + done.stderr
     assert "verdict: ill-conditioned at these inputs (condition estimate" in done.stdout
     assert "WRONG" not in done.stdout
+
+
+def test_check_at_the_medium_preset_ends_within_a_minute():
+    """Oracle: the clock, and the four oracles at gemm's medium sizes (the
+    interpreter at reduced sizes, which the row says)."""
+    start = time.monotonic()
+    done = polyad_cli("check", "examples/gemm.c", "--dataset", "medium", "--progress")
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert time.monotonic() - start < 60
+    assert "at reduced sizes ni=8 nj=9 nk=10" in done.stdout
+    assert "polyad: reverse-mode interpreter: 792 statement instances" in done.stderr

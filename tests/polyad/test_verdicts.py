@@ -83,6 +83,16 @@ def test_repeated_squaring_passes_finite_differences():
     assert result["verdict"] == "ok"
 
 
+def test_repeated_squaring_still_catches_a_wrong_gradient(monkeypatch):
+    """Oracle: finite differences alone: the step search and Ridders'
+    tolerance do not let a gradient 1e-5 off pass on x^4096."""
+    _perturb_adjoint(monkeypatch, 1 + 1e-5)
+    result = verify.check_gradient(polyad.parse(SQUARING), {"n": 12, "m": 3},
+                                   oracles=("fd",))
+    assert by_oracle(result)["central"]["verdict"] == "wrong", result["checks"]
+    assert result["verdict"] == "wrong gradient"
+
+
 def _perturb_adjoint(monkeypatch, factor: float) -> None:
     """Every gradient output of compiled adjoint code multiplied by factor."""
     real = codegen.compile_program
@@ -173,6 +183,7 @@ def test_overflowing_squaring_loop_is_bad_inputs_naming_the_statement():
     assert bad["line"] == 4 and bad["statement"] == kernel.statements[0].name
     assert bad["instance"]["t"] < 20
     assert "x[i] = x[i] * x[i]" in bad["message"] and "gives inf" in bad["message"]
+    assert bad["inputs"] == ["x"]
     (value,) = bad["reads"].values()
     assert value * value == np.inf
 
