@@ -46,6 +46,7 @@ VERDICT_BAD_INPUTS = "bad inputs"
 #: the gradient): beyond this many instances it runs at reduced sizes, and
 #: says so.
 INTERPRETER_BUDGET = 60_000
+SECONDS_PER_INSTANCE = 4e-5
 #: Searching for the first non-finite value runs the interpreter forward
 #: only (about 20 us per instance); beyond this many instances polyad does
 #: not search, and says so.
@@ -321,7 +322,9 @@ def _check_interpreter(kernel, sizes, adjoint_at, schedule, values, seeds, gradi
         shown = " ".join(f"{k}={v}" for k, v in at.items())
         note = f"; at reduced sizes {shown} ({count} instances are too many to interpret)"
         result["interpreter_sizes"] = at
-    say(f"reverse-mode interpreter: {instance_count(kernel, at)} statement instances")
+    instances = instance_count(kernel, at)
+    say(f"reverse-mode interpreter: {instances} statement instances"
+        + (f" (about {instances * SECONDS_PER_INSTANCE:.0f} s)" if instances > 100_000 else ""))
     _, reference = Interpreter(kernel).gradient(values, seeds, tuple(gradient))
     return compare_with_interpreter(gradient, reference, condition, note)
 

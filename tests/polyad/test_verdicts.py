@@ -215,6 +215,7 @@ def test_interpreter_runs_at_reduced_sizes_beyond_its_budget(monkeypatch):
 
 
 def test_unknown_oracle_is_a_usage_error():
+    """Oracle: the documented list of oracles; anything else is refused."""
     with pytest.raises(UsageError, match="unknown oracle fft"):
         verify.check_gradient(example("gemm"), example("gemm").sizes(), oracles=("fft",))
 
@@ -224,6 +225,9 @@ def test_unknown_oracle_is_a_usage_error():
     (1e-3, 1e-2, "ill-conditioned"), (1e-12, 1e-2, "ok"),
     (float("inf"), float("inf"), "ill-conditioned")])
 def test_verdict_rule(error, tolerance, expected):
+    """Oracle: the rule as docs/cli.md states it (ok within a meaningful
+    tolerance, ill-conditioned when the tolerance is not meaningful, else
+    wrong; a NaN error is never ok)."""
     assert numerics.verdict(error, tolerance, 1e-6) == expected
 
 
