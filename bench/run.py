@@ -30,6 +30,8 @@ sys.path.insert(0, str(ROOT / "bench"))
 import polyad  # noqa: E402
 from polyad.bench import bench_inputs, reference_gradient  # noqa: E402
 from polyad.files import write_atomically  # noqa: E402
+from polyad.lowering import derivative_names  # noqa: E402
+from polyad.program import ADJOINT_SUFFIX  # noqa: E402
 from polyad.verify import relative_error  # noqa: E402
 
 JAX_PORTS, jax = {}, None
@@ -79,7 +81,8 @@ def run_jax(name: str, kernel, sizes: dict, repeat: int, reference: dict) -> dic
         return {"name": "jax", "available": False, "reason": "no JAX port of this kernel"}
     adjoint = polyad.grad(kernel)
     values, seeds = bench_inputs(kernel, sizes, 0, adjoint.of)
-    plain_seeds = {key[:-len("_b")]: value for key, value in seeds.items()}
+    adjoint_names = derivative_names(kernel, ADJOINT_SUFFIX)
+    plain_seeds = {name: seeds[adjoint_names[name]] for name in adjoint.of}
     fn, args, unpack = JAX_PORTS[name].make(sizes, values, plain_seeds)
     start = time.perf_counter()
     result = jax.block_until_ready(fn(*args))

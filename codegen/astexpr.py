@@ -10,6 +10,8 @@ the iterators it is told are reversed, and otherwise prints as isl does.
 
 from __future__ import annotations
 
+from typing import Mapping
+
 import islpy as isl
 
 _OP = isl.ast_expr_op_type
@@ -29,10 +31,20 @@ _MIRROR = {_OP.le: ">=", _OP.lt: ">", _OP.ge: "<=", _OP.gt: "<"}
 
 class AstExprPrinter:
     """Prints isl AST expressions; ``reversed_ids`` are iterators printed as
-    their negation."""
+    their negation; ``functions`` renames the ``min``, ``max`` and ``floord``
+    helpers (to the names the generated prelude defines them under)."""
 
-    def __init__(self, reversed_ids: frozenset[str] = frozenset()):
+    def __init__(self, reversed_ids: frozenset[str] = frozenset(),
+                 functions: Mapping[str, str] | None = None):
         self.reversed_ids = reversed_ids
+        self.functions = dict(functions or {})
+
+    def reversing(self, iterator: str) -> "AstExprPrinter":
+        """The printer with ``iterator`` printed negated as well."""
+        return AstExprPrinter(self.reversed_ids | {iterator}, self.functions)
+
+    def _function(self, name: str) -> str:
+        return self.functions.get(name, name)
 
     def text(self, expr: isl.AstExpr) -> str:
         return self._print(expr)[0]
@@ -70,13 +82,14 @@ class AstExprPrinter:
             return (f"{self._operand(args[0], level)} {symbol} "
                     f"{self._operand(args[1], level, right=True)}"), level
         if op in (_OP.min, _OP.max):
-            name = "min" if op == _OP.min else "max"
+            name = self._function("min" if op == _OP.min else "max")
             text = self.text(args[0])
             for arg in args[1:]:
                 text = f"{name}({text}, {self.text(arg)})"
             return text, _ATOM
         if op == _OP.fdiv_q:
-            return f"floord({self.text(args[0])}, {self.text(args[1])})", _ATOM
+            return (f"{self._function('floord')}({self.text(args[0])}, "
+                    f"{self.text(args[1])})"), _ATOM
         if op in (_OP.cond, _OP.select):
             return (f"{self._operand(args[0], _OR)} ? {self._operand(args[1], _OR)} : "
                     f"{self._operand(args[2], _CONDITIONAL)}"), _CONDITIONAL
@@ -116,7 +129,7 @@ class AstExprPrinter:
             return f"{first_text} {symbol} {self._operand(args[1], _ADDITIVE, right=True)}", \
                 _ADDITIVE
         if op in (_OP.min, _OP.max):
-            name = "max" if op == _OP.min else "min"
+            name = self._function("max" if op == _OP.min else "min")
             text = self.negated_text(args[0])
             for arg in args[1:]:
                 text = f"{name}({text}, {self.negated_text(arg)})"

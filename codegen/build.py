@@ -16,7 +16,7 @@ import subprocess
 import tempfile
 from pathlib import Path
 
-from polyad.errors import CompileError
+from polyad.errors import CompileError, UsageError
 from polyad.files import write_atomically
 
 #: Flags used unless $CFLAGS says otherwise. -ffp-contract=off keeps every
@@ -30,7 +30,15 @@ def cache_dir() -> Path:
     root = os.environ.get("POLYAD_CACHE") or os.path.join(
         os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "polyad")
     path = Path(root)
-    path.mkdir(parents=True, exist_ok=True)
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        # A directory we may list but not write in fails later, at the first
+        # build, with a less helpful message: try a write now.
+        tempfile.TemporaryFile(dir=path).close()
+    except OSError as error:
+        variable = "POLYAD_CACHE" if os.environ.get("POLYAD_CACHE") else "XDG_CACHE_HOME"
+        raise UsageError(f"cannot use the build cache {path}: {error.strerror}; set "
+                         f"{variable} to a writable directory") from None
     return path
 
 

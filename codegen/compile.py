@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import os
+import re
 
 from codegen.binding import ArgumentSpec, CompiledFunction
 from codegen.build import shared_library
 from codegen.emit import generate, signature
 from polyad.model import Kernel
+from polyad.names import NameSupply
 from polyad.program import Program, primal_program
 
 
@@ -37,8 +39,15 @@ def compile_program(program: Program) -> CompiledFunction:
                             program.context, source)
 
 
+def _source_supply(kernel: Kernel) -> NameSupply:
+    """Every identifier of the user's file taken (the wrappers are compiled
+    with all of it)."""
+    return NameSupply.of(re.findall(r"[A-Za-z_]\w*", kernel.source.text))
+
+
 def entry_point_name(kernel: Kernel, function: str) -> str:
-    return f"polyad_entry_{function}"
+    """The exported wrapper of one function of the user's file."""
+    return _source_supply(kernel).fresh(f"polyad_entry_{function}")
 
 
 def compile_original(kernel: Kernel) -> tuple[CompiledFunction, CompiledFunction | None]:
@@ -53,10 +62,17 @@ def compile_original(kernel: Kernel) -> tuple[CompiledFunction, CompiledFunction
     functions = [kernel.name] + ([kernel.source.init_function]
                                  if kernel.source.init_function else [])
     wrappers = []
+    supply = _source_supply(kernel)
     for function in functions:
         entry = Program(entry_point_name(kernel, function), shape.arguments, shape.buffers,
                         (), shape.schedule, shape.context)
-        wrappers.append(f"{signature(entry)}\n{{\n  {function}({', '.join(names)});\n}}\n")
+        callee = function
+        if function in names:
+            # A parameter of the function's own name would hide it in the
+            # wrapper: call it through a pointer declared outside.
+            callee = supply.fresh(f"polyad_call_{function}")
+            wrappers.append(f"static void (*const {callee})() = {function};")
+        wrappers.append(f"{signature(entry)}\n{{\n  {callee}({', '.join(names)});\n}}\n")
     source = (kernel.source.text + "\n\n/* polyad: exported entry points */\n"
               + "\n".join(wrappers))
     include_dir = (os.path.dirname(os.path.abspath(kernel.source.path))

@@ -9,9 +9,10 @@ from pycparser import c_ast, c_parser
 from pycparser.c_parser import ParseError
 
 from frontend.builder import KernelBuilder
-from frontend.preprocess import preprocess
+from frontend.preprocess import located_error, preprocess
 from polyad.errors import KernelError, PolyadError, SourceLocation, UsageError
 from polyad.model import Kernel, KernelSource
+from polyad.names import HEADER_MACROS, RUNTIME_FUNCTIONS
 
 _PARSE_ERROR = re.compile(r"^(.*?):(\d+):(\d+): (.*)$")
 _SIZES = re.compile(r"polyad-sizes:\s*([^\n*]*)")
@@ -49,9 +50,33 @@ def parse_kernel(text: str, path: str | None = None, function: str | None = None
     except AssertionError as error:  # pycparser's lexer asserts on some input
         raise PolyadError(f"{display}: cannot parse: {error}") from None
     funcdef = _choose_function(ast, function, display)
+    _refuse_reserved_names(funcdef, pre)
     source = KernelSource(path=display, text=text, function=funcdef.decl.name,
                           presets=size_presets(text), init_function=init_function(text))
     return KernelBuilder(pre, funcdef, source, _file_scope(ast)).build()
+
+
+def _refuse_reserved_names(funcdef: c_ast.FuncDef, pre) -> None:
+    """The kernel's function, parameters and locals may not take a name the
+    generated C needs: a library function it calls (whether or not the
+    kernel calls it) or a macro of a header it includes."""
+    for decl in _declarations(funcdef):
+        if decl.name in RUNTIME_FUNCTIONS:
+            raise located_error(pre, decl, f"name {decl.name}",
+                                f"the generated C calls the C library's {decl.name}, which "
+                                "this name would hide; rename it", verb="reserved")
+        if decl.name in HEADER_MACROS:
+            raise located_error(pre, decl, f"name {decl.name}",
+                                f"{decl.name} is a macro of the C headers the generated "
+                                "code includes; rename it", verb="reserved")
+
+
+def _declarations(node: c_ast.Node):
+    """Every declaration in a node, the node itself included."""
+    if isinstance(node, c_ast.Decl) and node.name:
+        yield node
+    for _, child in node.children():
+        yield from _declarations(child)
 
 
 def _syntax_error(message: str, pre) -> KernelError:

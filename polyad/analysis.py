@@ -22,6 +22,7 @@ from typing import Mapping
 import islpy as isl
 
 from polyad.errors import UsageError
+from polyad.memory import parse_bytes
 from polyad.model import ELEMENT_BYTES, evaluate_pw_aff, fix_sizes, maps_of
 from polyad.program import Program
 from polyad.schedule_tree import flat_schedule
@@ -65,21 +66,6 @@ class Cache:
         if line <= 0 or ways <= 0 or size < line * ways or size % (line * ways):
             raise UsageError(f"cache {text}: size must be a multiple of line x ways")
         return Cache(size, line, ways)
-
-
-def parse_bytes(text: str) -> int:
-    """``32KiB`` -> 32768, ``64B`` -> 64, ``1MiB`` -> 1048576, ``4096`` -> 4096."""
-    units = {"kib": 1024, "kb": 1000, "mib": 1 << 20, "mb": 1000 ** 2, "gib": 1 << 30,
-             "b": 1, "": 1}
-    stripped = text.strip().lower()
-    number = stripped.rstrip("abcdefghijklmnopqrstuvwxyz")
-    unit = stripped[len(number):]
-    if unit not in units or not number:
-        raise UsageError(f"not a size in bytes: {text!r} (write e.g. 32KiB, 64B, 4096)")
-    try:
-        return int(float(number) * units[unit])
-    except ValueError:
-        raise UsageError(f"not a size in bytes: {text!r}") from None
 
 
 def trace(program: Program, sizes: Mapping[str, int]) -> list[Access]:
@@ -300,8 +286,14 @@ def analyze(program: Program, sizes: Mapping[str, int], cache: Cache,
     return {
         "sizes": dict(sizes),
         "cache": {"size": cache.size, "line": cache.line, "ways": cache.ways},
-        "tape_bytes": sum(element[b] * math.prod(evaluate_pw_aff(e, sizes)
-                                                 for e in buffers[b].extents) for b in tape),
+        # One definition of a tape's size everywhere (the plan's, show --tape,
+        # check, bench): the bytes of the values recorded. The buffers holding
+        # them may be larger (boxes around triangular domains): that is
+        # tape_allocated_bytes.
+        "tape_bytes": sum(element[name] for name, _ in written),
+        "tape_allocated_bytes": sum(element[b] * math.prod(evaluate_pw_aff(e, sizes)
+                                                           for e in buffers[b].extents)
+                                    for b in tape),
         "tape_values_written": len(written),
         "peak_live_tape_bytes": peak * 8,
         "reverse_sweep_bytes_moved": moved,

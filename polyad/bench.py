@@ -22,7 +22,9 @@ from codegen.driver import time_function
 from polyad.adjoint import Adjoint, grad
 from polyad.errors import UsageError
 from polyad.inputs import InitKind, check_init, parse_init
+from polyad.lowering import derivative_names
 from polyad.model import Kernel
+from polyad.program import ADJOINT_SUFFIX
 from polyad.schedule import Schedule
 from polyad.targets import program_of
 from polyad.verify import kernel_inputs, relative_error
@@ -125,12 +127,15 @@ def bench_inputs(kernel: Kernel, sizes: Mapping[str, int], seed: int,
                  of: tuple[str, ...],
                  init: Mapping[str, InitKind] | None = None) -> tuple[dict, dict]:
     """The inputs a benchmark run uses, and the seeds ``{"Y_b": ...}`` of the
-    outputs ``of`` (so that peers measured elsewhere get the same data)."""
+    outputs ``of``, by adjoint name (:func:`polyad.lowering.derivative_names`;
+    so that peers measured elsewhere get the same data)."""
     init = parse_init(init)
     check_init(kernel, init)
     values = kernel_inputs(kernel, sizes, seed, init=init)
     rng = np.random.default_rng(seed + 1)
-    seeds = {f"{name}_b": rng.standard_normal(kernel.array(name).shape(sizes)) for name in of}
+    adjoint = derivative_names(kernel, ADJOINT_SUFFIX)
+    seeds = {adjoint[name]: rng.standard_normal(kernel.array(name).shape(sizes))
+             for name in of}
     return values, seeds
 
 
@@ -143,7 +148,8 @@ def reference_gradient(kernel: Kernel, sizes: Mapping[str, int], seed: int = 0) 
 
 def _gradient(function, values, seeds, adjoint: Adjoint) -> dict:
     out = function(**values, **seeds)
-    return {name: np.asarray(out[f"{name}_b"]) for name in adjoint.wrt}
+    names = derivative_names(adjoint.kernel, ADJOINT_SUFFIX)
+    return {name: np.asarray(out[names[name]]) for name in adjoint.wrt}
 
 
 def _time_in_rounds(timed: list, repeat: int, threads: int) -> None:

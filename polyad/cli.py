@@ -22,7 +22,8 @@ from polyad.bench import DEFAULT_VARIANTS, VARIANTS
 from polyad.errors import PolyadError, UsageError
 from polyad.files import write_atomically
 from polyad import reports
-from polyad.analysis import Cache, parse_bytes
+from polyad.analysis import Cache
+from polyad.memory import parse_bytes
 from polyad.lowering import LAYOUTS
 from polyad.tape import STRATEGIES
 
@@ -277,7 +278,16 @@ def _show(args) -> int:
     return EXIT_OK
 
 
+def _refuse_overwriting_input(output: str | None, source: str) -> None:
+    """Generated code never replaces the user's kernel file."""
+    if output and os.path.exists(output) and os.path.exists(source) \
+            and os.path.samefile(output, source):
+        raise UsageError(f"-o {output} is the kernel's own source file: polyad never "
+                         "writes over its input (name another file)")
+
+
 def _grad(args) -> int:
+    _refuse_overwriting_input(args.output, args.kernel)
     kernel = api.parse(args.kernel, args.function)
     if args.mode == "primal":
         target = kernel

@@ -9,7 +9,13 @@ from typing import Mapping, Sequence
 import numpy as np
 
 from polyad.errors import UsageError
+from polyad.memory import require_memory
 from polyad.model import Array, Kernel
+
+#: A check holds the inputs, the original's outputs, the gradient's outputs
+#: and its adjoints, the tangent's, and the two shifted runs of finite
+#: differences, at once: about this many copies of the kernel's arrays.
+COPIES_AT_ONCE = 8
 
 #: The kinds of ``--init NAME=KIND``; ``uniform`` and ``int`` take optional
 #: bounds after colons (``uniform:-1:1``, ``int:0:9``), ``normal`` a mean and
@@ -112,6 +118,9 @@ def random_inputs(kernel: Kernel, sizes: Mapping[str, int], seed: int = 0,
     and those parts must come back as they went in. Precondition:
     ``check_init(kernel, init)`` holds.
     """
+    kernel.check_sizes(sizes)
+    given = ", ".join(f"{p}={sizes[p]}" for p in kernel.params)
+    require_memory(kernel.array_bytes(sizes), COPIES_AT_ONCE, f"sizes {given}")
     init = dict(init or {})
     rng = np.random.default_rng(seed)
     values: dict[str, object] = dict(sizes)

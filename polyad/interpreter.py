@@ -22,6 +22,7 @@ from polyad.dataflow import schedule_map
 from polyad.errors import UsageError
 from polyad.expr import MATH, to_double
 from polyad.model import Kernel, Statement, fix_sizes, maps_of
+from polyad.names import NameSupply, kernel_identifiers
 
 # The kernel's C functions as sympy's own, so that sympy.diff knows them.
 _AS_SYMPY = {
@@ -77,8 +78,11 @@ class Interpreter:
         symbols = tuple(accesses)
         index_names = statement.iterators + self.kernel.params
         index_symbols = [sympy.Symbol(n, integer=True) for n in index_names]
-        # Plain real names for the reads ("A[i - 1]" is no Python name).
-        plain = {s: sympy.Symbol(f"read{k}", real=True) for k, s in enumerate(symbols)}
+        # Plain real names for the reads ("A[i - 1]" is no Python name),
+        # none of them an iterator's or a size's.
+        supply = NameSupply.of(kernel_identifiers(self.kernel))
+        plain = {s: sympy.Symbol(supply.fresh(f"read{k}"), real=True)
+                 for k, s in enumerate(symbols)}
         expr = as_sympy(statement.expr).xreplace(plain)
         symbols = tuple(plain[s] for s in symbols)
         arguments = list(symbols) + index_symbols

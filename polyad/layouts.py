@@ -25,6 +25,7 @@ from polyad.model import ELEMENT_BYTES, fix_sizes, maps_of, union_of_maps
 from polyad.program import Assignment, Buffer, Instruction, Program, Reference
 from polyad.schedule import Schedule, _constant, _dims, _fixed, _map
 from polyad.lowering import tape_box
+from polyad.names import NameSupply, program_identifiers
 from polyad.schedule_tree import padded, tree_from_flat, with_prefix
 
 FORWARD, COPY, REVERSE = 0, 1, 2
@@ -39,6 +40,7 @@ def stream_in_order(program: Program, schedule: Schedule) -> Program:
     filled, just before the reverse sweep, in the reverse sweep's order."""
     flats = {m.get_tuple_name(isl.dim_type.in_): m for m in maps_of(schedule.flat)}
     buffers = {b.name: b for b in program.buffers}
+    supply = NameSupply.of(program_identifiers(program))
     streams: dict[str, Buffer] = {}
     instructions, maps, reading = [], [], set()
     for instruction in program.instructions:
@@ -60,12 +62,13 @@ def stream_in_order(program: Program, schedule: Schedule) -> Program:
             reference = instruction.references[symbol]
             tape = buffers[reference.buffer]
             stream = streams.setdefault((tape.name, instruction.name), replace(
-                tape, name=f"stream_{tape.name}_{instruction.name}", sequence="fifo",
+                tape, name=supply.fresh(f"stream_{tape.name}_{instruction.name}"),
+                sequence="fifo",
                 extents=tuple(capacity) or (isl.PwAff.val_on_domain(program.context,
                                                                       isl.Val(1)),),
                 purpose=f"{tape.purpose}, in the reverse sweep's order"))
-            value = sympy.Symbol(f"_value{position}", real=True)
-            slot = sympy.Symbol(f"_stream{position}", real=True)
+            value = sympy.Symbol(supply.fresh(f"_value{position}"), real=True)
+            slot = sympy.Symbol(supply.fresh(f"_stream{position}"), real=True)
             references[value] = Reference(tape.name, reference.relation.set_tuple_name(
                 isl.dim_type.in_, name))
             references[slot] = Reference(stream.name, None, push=True)
@@ -289,6 +292,7 @@ def staged_layers(program: Program, schedule: Schedule, scratchpad: int,
     maps = padded(maps_of(schedule.flat))
     instructions = list(program.instructions)
     buffers = list(program.buffers)
+    supply = NameSupply.of(program_identifiers(program))
     for index, layer in sorted(enumerate(layers), key=lambda x: -x[1].position):
         names = set(layer.instructions)
         by_name = {m.get_tuple_name(isl.dim_type.in_): m for m in maps}
@@ -297,7 +301,7 @@ def staged_layers(program: Program, schedule: Schedule, scratchpad: int,
         for staged in layer.buffers:
             original = next(b for b in buffers if b.name == staged.name)
             scratch[staged.name, staged.part] = Buffer(
-                f"scratch{index}_{staged.name}" + (f"_{staged.part}" if staged.part else ""),
+                supply.fresh(f"scratch{index}_{staged.name}_{staged.part}"),
                 original.dtype, staged.extents, "local",
                 purpose=f"layer {index}'s copy of part of {staged.name}")
             buffers.append(scratch[staged.name, staged.part])
@@ -315,7 +319,8 @@ def staged_layers(program: Program, schedule: Schedule, scratchpad: int,
             # after, each at its own position so that their order is fixed.
             order = number - len(copies) if direction == "in" else 2 + number
             instruction, flat = _copy(index, staged, scratch[staged.name, staged.part],
-                                      images.coalesce(), direction, order, layer.position)
+                                      images.coalesce(), direction, order, layer.position,
+                                      supply)
             instructions.append(instruction)
             maps.append(flat)
     flat = union_of_maps(padded(maps))
@@ -366,7 +371,8 @@ def _on_scratch(instruction: Instruction, key: isl.Map, layer: Layer,
 
 
 def _copy(index: int, staged: StagedBuffer, scratch: Buffer, layers: isl.Set,
-          direction: str, order: int, position: int) -> tuple[Instruction, isl.Map]:
+          direction: str, order: int, position: int,
+          supply: NameSupply) -> tuple[Instruction, isl.Map]:
     """A copy of a staged box into (``in``) or out of its scratch buffer, for
     every layer key in ``layers``, and its schedule: at the layer, at
     ``order`` (below 1 before the layer's instructions, above after)."""
@@ -405,7 +411,8 @@ def _copy(index: int, staged: StagedBuffer, scratch: Buffer, layers: isl.Set,
         return (result.intersect_domain(domain).set_tuple_name(isl.dim_type.in_, name)
                 .set_tuple_name(isl.dim_type.out, buffer_name))
 
-    source, target = sympy.Symbol("_source", real=True), sympy.Symbol("_target", real=True)
+    source = sympy.Symbol(supply.fresh("_source"), real=True)
+    target = sympy.Symbol(supply.fresh("_target"), real=True)
     outer, inner = ((staged.name, scratch.name) if direction == "in"
                     else (scratch.name, staged.name))
     pieces = {staged.name: original, scratch.name: copied}

@@ -9,6 +9,7 @@ statement's tangent just before it.
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -17,6 +18,7 @@ import sympy
 
 from polyad.errors import UsageError
 from polyad.model import Access, Array, Kernel, maps_of, union_of_maps
+from polyad.names import NameSupply, kernel_identifiers
 from polyad.program import (ADJOINT_SUFFIX, TANGENT_SUFFIX, Argument, Assignment, Buffer,
                             Instruction, Program, Reference,
                             array_buffer, kernel_arguments, primal_instruction)
@@ -27,14 +29,16 @@ from polyad.tape import TapeEntry
 if TYPE_CHECKING:  # the algorithm values lowered here; adjoint.py imports this module
     from polyad.adjoint import Adjoint, AdjointStatement, Tangent
 
-_SEED = sympy.Symbol("_g", real=True)
 FORWARD, REVERSE, FINISH = 0, 1, 2
 
 
 def derivative_names(kernel: Kernel, suffix: str) -> dict[str, str]:
     """The name of each array's derivative (``A`` -> ``A_b``), made unique
-    against the kernel's own names by repeating the suffix."""
-    taken = {a.name for a in kernel.arrays} | set(kernel.params)
+    against the kernel's own names by repeating the suffix (in a kernel with
+    arrays ``x`` and ``x_b``, ``x_b_b`` and ``x_b_b_b``), in the kernel's
+    order of arrays. The generated functions' arguments and every report of
+    adjoint or tangent names use these."""
+    taken = set(kernel_identifiers(kernel))
     names = {}
     for array in kernel.arrays:
         name = array.name + suffix
@@ -53,8 +57,20 @@ def _reference(buffer: str, access: Access, instruction: str) -> Reference:
     return Reference(buffer, _relation(access.relation, instruction))
 
 
-def _derivative_symbol(access: Access, suffix: str) -> sympy.Symbol:
-    return sympy.Symbol(access.text + suffix, real=True)
+def _derivative_symbol(access: Access, derivative: str, mark: str = "") -> sympy.Symbol:
+    """The symbol of the derivative of an accessed element: named after the
+    derivative buffer (``A_b[i][k]``, ``s_b``), so that it never meets a
+    kernel scalar's read symbol; ``mark`` tells a written tangent apart."""
+    return sympy.Symbol(derivative + access.text[len(access.array):] + mark, real=True)
+
+
+def _generated_supply(kernel: Kernel, *derived: dict[str, str]) -> NameSupply:
+    """The names taken before lowering adds its own: the kernel's and its
+    derivatives'."""
+    supply = NameSupply.of(kernel_identifiers(kernel))
+    for names in derived:
+        supply = supply.taking(names.values())
+    return supply
 
 
 def _flat_by_statement(kernel: Kernel) -> dict[str, isl.Map]:
@@ -62,10 +78,12 @@ def _flat_by_statement(kernel: Kernel) -> dict[str, isl.Map]:
             for m in maps_of(flat_schedule(kernel.schedule))}
 
 
-def _cse_body(updates: list[tuple[sympy.Symbol, str, sympy.Expr]]) -> tuple[Assignment, ...]:
+def _cse_body(updates: list[tuple[sympy.Symbol, str, sympy.Expr]],
+              supply: NameSupply) -> tuple[Assignment, ...]:
     """Assignments with common subexpressions shared in ``_t`` locals."""
     values = [value for _, _, value in updates]
-    replacements, reduced = sympy.cse(values, symbols=sympy.numbered_symbols("_t", real=True))
+    temporaries = (sympy.Symbol(supply.fresh(f"_t{k}"), real=True) for k in itertools.count())
+    replacements, reduced = sympy.cse(values, symbols=temporaries)
     body = [Assignment(symbol, "=", value) for symbol, value in replacements]
     body += [Assignment(target, op, value)
              for (target, op, _), value in zip(updates, reduced)]
@@ -162,9 +180,11 @@ LAYOUTS = ("stack", "exact", "regions", "stream", "layers")
 _SEQUENCES = {"stack": "lifo", "stream": "stream"}
 
 
-def _lower_tapes(adjoint: Adjoint, layout: str) -> dict[tuple[str, sympy.Symbol], _Tape]:
+def _lower_tapes(adjoint: Adjoint, layout: str,
+                 supply: NameSupply) -> dict[tuple[str, sympy.Symbol], _Tape]:
     """Buffers and index relations of the tape in a layout (relation None
-    for the sequential layouts, which codegen addresses with counters)."""
+    for the sequential layouts, which codegen addresses with counters);
+    buffer names come from ``supply``, each from a stem of its own."""
     kernel = adjoint.kernel
     tapes = {}
     by_statement: dict[str, list[TapeEntry]] = {}
@@ -175,18 +195,19 @@ def _lower_tapes(adjoint: Adjoint, layout: str) -> dict[tuple[str, sympy.Symbol]
         if (entry.statement, entry.symbol) in shared and layout in _SEQUENCES:
             # Another reader looks values up in it: indexed by instance.
             tapes[(entry.statement, entry.symbol)] = _Tape(entry, *_box(
-                f"tape_{entry.statement}_shared_{len(tapes)}", entry.instances,
+                supply.fresh(f"tape_{entry.statement}_shared_{len(tapes)}"), entry.instances,
                 _reads(entry), entry.statement, kernel.context))
             continue
         if entry.writer or entry.on_entry:
             # Recorded once per value, by its writer or on entry: a box
             # indexed by the writer's instance or the element.
             if entry.writer:
-                name = f"keep_{entry.writer}_{entry.statement}_{len(tapes)}"
+                name = supply.fresh(f"keep_{entry.writer}_{entry.statement}_{len(tapes)}")
                 purpose = f"{entry.access.text} as {entry.writer} writes it, for " \
                           f"{entry.statement}"
             else:
-                name = f"entry_{entry.access.array}_{entry.statement}_{len(tapes)}"
+                name = supply.fresh(
+                    f"entry_{entry.access.array}_{entry.statement}_{len(tapes)}")
                 purpose = f"{entry.access.array} as it was on entry, for {entry.statement}"
             buffer, relation = _box(name, entry.records, purpose, entry.statement,
                                     kernel.context)
@@ -200,7 +221,7 @@ def _lower_tapes(adjoint: Adjoint, layout: str) -> dict[tuple[str, sympy.Symbol]
             domain = kernel.statement(statement).domain
             _, extents = tape_box(domain, kernel.context)
             count = isl.PwAff.val_on_domain(kernel.context, isl.Val(len(entries)))
-            buffer = Buffer(f"{layout}_{statement}", "double", tuple(extents) + (count,),
+            buffer = Buffer(supply.fresh(f"{layout}_{statement}"), "double", tuple(extents) + (count,),
                             "local", sequence=_SEQUENCES[layout],
                             purpose=f"{purpose}, {layout}", tape=statement)
             for entry in entries:
@@ -211,7 +232,7 @@ def _lower_tapes(adjoint: Adjoint, layout: str) -> dict[tuple[str, sympy.Symbol]
                 union = union | entry.instances
             lows, extents = tape_box(union.coalesce(), kernel.context)
             fields = isl.PwAff.val_on_domain(kernel.context, isl.Val(len(entries)))
-            name = f"region_{statement}"
+            name = supply.fresh(f"region_{statement}")
             buffer = Buffer(name, "double", tuple(extents) + (fields,), "local",
                             purpose=f"{purpose}, one struct per instance", tape=statement)
             for field, entry in enumerate(entries):
@@ -220,7 +241,7 @@ def _lower_tapes(adjoint: Adjoint, layout: str) -> dict[tuple[str, sympy.Symbol]
         else:
             for index, entry in enumerate(entries):
                 tapes[(statement, entry.symbol)] = _Tape(entry, *_box(
-                    f"tape_{statement}_{index}", entry.instances, _reads(entry), statement,
+                    supply.fresh(f"tape_{statement}_{index}"), entry.instances, _reads(entry), statement,
                     kernel.context))
     for entry in adjoint.tape.entries:
         if entry.shares:
@@ -257,6 +278,7 @@ def adjoint_program(adjoint: Adjoint, *, layout: str | None = None) -> Program:
         raise UsageError(f"unknown tape layout {layout!r} (choose {', '.join(LAYOUTS)})")
     kernel = adjoint.kernel
     names = derivative_names(kernel, ADJOINT_SUFFIX)
+    supply = _generated_supply(kernel, names)
     active = adjoint.activity.active
     interface = set(adjoint.wrt) | set(adjoint.of)
     buffers = [array_buffer(a) for a in kernel.arrays]
@@ -275,7 +297,7 @@ def adjoint_program(adjoint: Adjoint, *, layout: str | None = None) -> Program:
                     and array.role == "inout":
                 # Its seed must be zero while the gradient accumulates into
                 # the caller's buffer: work in a zeroed local, add at the end.
-                work = name + "_work"
+                work = supply.fresh(name + "_work")
                 buffers.append(Buffer(work, "double", array.extents, "local", zeroed=True,
                                       purpose=f"adjoint of {array.name} during the sweep"))
                 adjoint_buffer[array.name] = work
@@ -285,7 +307,7 @@ def adjoint_program(adjoint: Adjoint, *, layout: str | None = None) -> Program:
                                   purpose=f"adjoint of {array.name}"))
             adjoint_buffer[array.name] = name
 
-    tapes = _lower_tapes(adjoint, "exact" if layout == "layers" else layout)
+    tapes = _lower_tapes(adjoint, "exact" if layout == "layers" else layout, supply)
     seen_buffers = set()
     for tape in tapes.values():
         if tape.buffer.name not in seen_buffers:
@@ -298,8 +320,8 @@ def adjoint_program(adjoint: Adjoint, *, layout: str | None = None) -> Program:
     for statement in kernel.statements:
         instructions.append(primal_instruction(statement))
         schedule.append(with_prefix(with_suffix(flat[statement.name], 1), FORWARD))
-    instructions += _records(adjoint, tapes, flat, schedule)
-    entry_records = _entry_records(tapes)
+    instructions += _records(adjoint, tapes, flat, schedule, supply)
+    entry_records = _entry_records(tapes, supply)
     if entry_records:
         # The forward sweep becomes [0, 1, ...] after the records on entry's [0, 0, ...].
         schedule = [m.insert_dims(isl.dim_type.out, 1, 1).fix_val(isl.dim_type.out, 1,
@@ -312,7 +334,7 @@ def adjoint_program(adjoint: Adjoint, *, layout: str | None = None) -> Program:
         instructions += entry_records
     for adjoint_statement in adjoint.statements:
         for instruction in _reverse_instructions(adjoint_statement, adjoint, tapes,
-                                                 adjoint_buffer):
+                                                 adjoint_buffer, names, supply):
             instructions.append(instruction)
             reverse = renamed(negated(with_suffix(flat[adjoint_statement.statement.name], 0)),
                               instruction.name)
@@ -349,19 +371,19 @@ def _record_groups(tapes: dict, writers: bool = False) -> dict[str, list[list[_T
     return by_statement
 
 
-def _copies(group: list[_Tape], name: str, value: sympy.Symbol,
-            source: Reference) -> tuple[dict, list[Assignment]]:
+def _copies(group: list[_Tape], name: str, value: sympy.Symbol, source: Reference,
+            supply: NameSupply) -> tuple[dict, list[Assignment]]:
     """References and body of record instruction ``name`` that copies one
     value (read through ``source``) into the tape of every entry of a group."""
     references, body = {value: source}, []
     for position, tape in enumerate(group):
-        slot = sympy.Symbol(f"_tape{position}", real=True)
+        slot = sympy.Symbol(supply.fresh(f"_tape{position}"), real=True)
         references[slot] = Reference(tape.buffer.name, _relation(tape.relation, name))
         body.append(Assignment(slot, "=", value))
     return references, body
 
 
-def _entry_records(tapes: dict) -> list[Instruction]:
+def _entry_records(tapes: dict, supply: NameSupply) -> list[Instruction]:
     """The copies, before the forward sweep, of the input values that
     entries recorded on entry need: one instruction per array and set of
     elements."""
@@ -382,9 +404,10 @@ def _entry_records(tapes: dict) -> list[Instruction]:
         name = f"{array}_entry{index}"
         domain = group[0].entry.records.set_tuple_name(name)
         element = isl.Map.identity(isl.Space.map_from_set(domain.get_space()))
-        value = sympy.Symbol("_on_entry", real=True)
+        value = sympy.Symbol(supply.fresh("_on_entry"), real=True)
         references, body = _copies(group, name, value, Reference(
-            array, element.intersect_domain(domain).set_tuple_name(isl.dim_type.out, array)))
+            array, element.intersect_domain(domain).set_tuple_name(isl.dim_type.out, array)),
+            supply)
         readers = ", ".join(sorted({t.entry.statement for t in group}))
         instructions.append(Instruction(
             name, domain, references, tuple(body),
@@ -392,7 +415,8 @@ def _entry_records(tapes: dict) -> list[Instruction]:
     return instructions
 
 
-def _records(adjoint: Adjoint, tapes: dict, flat: dict, schedule: list) -> list[Instruction]:
+def _records(adjoint: Adjoint, tapes: dict, flat: dict, schedule: list,
+             supply: NameSupply) -> list[Instruction]:
     """The forward sweep's tape writes, just before their statement, one
     record instruction after the other (so that sequential tapes are
     written in a known order)."""
@@ -406,7 +430,7 @@ def _records(adjoint: Adjoint, tapes: dict, flat: dict, schedule: list) -> list[
             references, body = {}, []
             for position, tape in enumerate(group):
                 value = tape.entry.symbol
-                slot = sympy.Symbol(f"_tape{position}", real=True)
+                slot = sympy.Symbol(supply.fresh(f"_tape{position}"), real=True)
                 references[value] = _reference(tape.entry.access.array, tape.entry.access,
                                                name)
                 if tape.relation is None:
@@ -427,9 +451,10 @@ def _records(adjoint: Adjoint, tapes: dict, flat: dict, schedule: list) -> list[
         for index, group in enumerate(groups):
             name = f"{writer_name}_keep{index}"
             domain = group[0].entry.records.set_tuple_name(name)
-            written = sympy.Symbol("_written", real=True)
+            written = sympy.Symbol(supply.fresh("_written"), real=True)
             references, body = _copies(group, name, written,
-                                       _reference(writer.write.array, writer.write, name))
+                                       _reference(writer.write.array, writer.write, name),
+                                       supply)
             readers = ", ".join(sorted({t.entry.statement for t in group}))
             instructions.append(Instruction(
                 name, domain, references, tuple(body),
@@ -442,8 +467,10 @@ def _records(adjoint: Adjoint, tapes: dict, flat: dict, schedule: list) -> list[
 
 
 def _reverse_instructions(adjoint_statement: AdjointStatement, adjoint: Adjoint,
-                          tapes: dict, adjoint_buffer: dict) -> list[Instruction]:
+                          tapes: dict, adjoint_buffer: dict, names: dict[str, str],
+                          supply: NameSupply) -> list[Instruction]:
     statement = adjoint_statement.statement
+    seed = sympy.Symbol(supply.fresh("_g"), real=True)
     if not adjoint_statement.resets and not adjoint_statement.increments:
         return []
     needed = adjoint_statement.needed()
@@ -472,22 +499,22 @@ def _reverse_instructions(adjoint_statement: AdjointStatement, adjoint: Adjoint,
             else:
                 references[access.symbol] = _reference(access.array, access, name)
         write = statement.write
-        written = _derivative_symbol(write, ADJOINT_SUFFIX)
+        written = _derivative_symbol(write, names[write.array])
         references[written] = _reference(adjoint_buffer[write.array], write, name)
         updates: list[tuple[sympy.Symbol, str, sympy.Expr]] = []
         self_partial = adjoint_statement.self_partial
         if adjoint_statement.resets:
-            kept = sympy.Integer(0) if self_partial is None else self_partial * _SEED
+            kept = sympy.Integer(0) if self_partial is None else self_partial * seed
             updates.append((written, "=", kept))
         accesses = statement.read_accesses()
         for symbol, partial in adjoint_statement.increments.items():
             access = accesses[symbol]
-            target = _derivative_symbol(access, ADJOINT_SUFFIX)
+            target = _derivative_symbol(access, names[access.array])
             references[target] = _reference(adjoint_buffer[access.array], access, name)
-            updates.append((target, "+=", partial * _SEED))
-        body = _cse_body(updates)
-        if any(_SEED in a.value.free_symbols for a in body):
-            body = (Assignment(_SEED, "=", written),) + body
+            updates.append((target, "+=", partial * seed))
+        body = _cse_body(updates, supply)
+        if any(seed in a.value.free_symbols for a in body):
+            body = (Assignment(seed, "=", written),) + body
         instructions.append(Instruction(
             name, domain, references, body,
             comment=f"adjoint of line {statement.location.line}: {statement.text}",
@@ -524,6 +551,7 @@ def tangent_program(tangent: Tangent) -> Program:
     """
     kernel = tangent.kernel
     names = derivative_names(kernel, TANGENT_SUFFIX)
+    supply = _generated_supply(kernel, names)
     varied = tangent.activity.varied
     outputs = {a.name for a in kernel.arrays if a.is_float and a.storage == "parameter"
                and a.role in ("output", "inout")}
@@ -549,18 +577,18 @@ def tangent_program(tangent: Tangent) -> Program:
         name = f"{statement.name}{TANGENT_SUFFIX}"
         references = {access.symbol: _reference(access.array, access, name)
                       for access in statement.read_accesses().values()}
-        written = _derivative_symbol(statement.write, TANGENT_SUFFIX + "'")
+        written = _derivative_symbol(statement.write, names[statement.write.array], "'")
         references[written] = _reference(names[statement.write.array], statement.write, name)
         accesses = statement.read_accesses()
         total = sympy.Integer(0)
         for symbol, partial in tangent_statement.partials.items():
             access = accesses[symbol]
-            direction = _derivative_symbol(access, TANGENT_SUFFIX)
+            direction = _derivative_symbol(access, names[access.array])
             references[direction] = _reference(names[access.array], access, name)
             total += partial * direction
         instructions.append(Instruction(
             name, statement.domain.set_tuple_name(name), references,
-            _cse_body([(written, "=", total)]),
+            _cse_body([(written, "=", total)], supply),
             comment=f"tangent of line {statement.location.line}: {statement.text}"))
         schedule.append(renamed(with_suffix(flat[statement.name], 0), name))
     return Program(

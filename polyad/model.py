@@ -256,7 +256,57 @@ class Kernel:
         chosen = presets.get(preset or "small", {})
         sizes = {p: int(chosen.get(p, default)) for p in self.params}
         sizes.update({k: int(v) for k, v in overrides.items()})
+        self.check_sizes(sizes)
         return sizes
+
+    def check_sizes(self, sizes: Mapping[str, int]) -> None:
+        """Raise a :class:`UsageError` naming the sizes unless every size
+        parameter has a value, the values satisfy what the kernel's loops and
+        extents assume (its context), and every array extent is non-negative.
+
+        >>> import polyad
+        >>> k = polyad.parse("void f(int n, double x[n]) { for (int i = 0; i < n; i++) x[i] = 0.0; }")
+        >>> k.check_sizes({"n": -3})
+        Traceback (most recent call last):
+        ...
+        polyad.errors.UsageError: sizes n=-3 are outside what f assumes (n > 0)
+        """
+        missing = [p for p in self.params if p not in sizes]
+        if missing:
+            raise UsageError(f"no value given for size parameter {', '.join(missing)} "
+                             f"of {self.name} (give it with -D NAME=VALUE)")
+        point = self.context
+        for d in range(point.dim(isl.dim_type.param)):
+            name = point.get_dim_name(isl.dim_type.param, d)
+            if name in sizes:
+                point = point.fix_val(isl.dim_type.param, d, isl.Val(int(sizes[name])))
+        if point.is_empty():
+            given = ", ".join(f"{p}={sizes[p]}" for p in self.params)
+            raise UsageError(f"sizes {given} are outside what {self.name} assumes "
+                             f"({_constraints_text(self.context)})")
+        for array in self.arrays:
+            for dimension, value in enumerate(array.shape(sizes)):
+                if value < 0:
+                    given = ", ".join(f"{p}={sizes[p]}" for p in self.params)
+                    raise UsageError(
+                        f"at sizes {given}, dimension {dimension} of array {array.name} "
+                        f"of {self.name} would have the negative extent {value}")
+
+    def array_bytes(self, sizes: Mapping[str, int]) -> dict[str, int]:
+        """Bytes of each array and scalar of the kernel at ``sizes``."""
+        result = {}
+        for array in self.arrays:
+            count = 1
+            for value in array.shape(sizes):
+                count *= max(value, 0)
+            result[array.name] = count * ELEMENT_BYTES[array.dtype]
+        return result
+
+
+def _constraints_text(context: isl.Set) -> str:
+    """``n > 0 and m > 0``: a parameter set's constraints as isl prints them."""
+    text = context.to_str()
+    return text.split(":", 1)[1].strip(" }") if ":" in text else "no constraint"
 
 
 def union_of_sets(sets, space: isl.Space | None = None) -> isl.UnionSet:

@@ -14,6 +14,7 @@ and the adjoint are all programs; codegen prints any of them the same way.
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from typing import Mapping
 
@@ -150,6 +151,22 @@ class Program:
     def domain(self) -> isl.UnionSet:
         return union_of_sets([i.domain for i in self.instructions],
                              self.context.get_space())
+
+
+def fingerprint(program: Program) -> str:
+    """A short hash of what a schedule of ``program`` depends on: its
+    buffers, and its instructions with their domains, references and
+    bodies. Two programs with the same fingerprint accept the same traces.
+    """
+    parts = [program.name]
+    parts += [f"{b.name}:{b.dtype}:{[e.to_str() for e in b.extents]}" for b in program.buffers]
+    for instruction in program.instructions:
+        parts.append(f"{instruction.name}|{instruction.domain.to_str()}")
+        parts += [f"{symbol}={reference.buffer}:{reference.relation}"
+                  for symbol, reference in sorted(instruction.references.items(),
+                                                  key=lambda item: str(item[0]))]
+        parts += [f"{a.target}{a.op}{a.value}" for a in instruction.body]
+    return hashlib.sha256("\n".join(parts).encode()).hexdigest()[:16]
 
 
 def kernel_arguments(kernel: Kernel) -> list[Argument]:

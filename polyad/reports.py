@@ -200,15 +200,19 @@ def format_analysis(summary: dict) -> str:
     cache = first["cache"]
     lines = [f"analyze {summary['kernel']} at {sizes}, schedule {summary['schedule']}; "
              f"cache {cache['size']} B, {cache['line']} B lines, {cache['ways']} ways",
-             f"  {'layout':<8} {'tape B':>9} {'peak live B':>11} {'rev. moved B':>12} "
+             f"  {'layout':<8} {'tape B':>9} {'alloc. B':>9} {'peak live B':>11} "
+             f"{'rev. moved B':>12} "
              f"{'tape reads':>10} {'tape miss':>9} {'rev. miss':>9} "
              f"{'on-chip B':>10}"]
     for r in summary["layouts"]:
         on_chip = r["on_chip_bytes_for_tape"]
-        lines.append(f"  {r['layout']:<8} {r['tape_bytes']:>9} {r['peak_live_tape_bytes']:>11} "
+        lines.append(f"  {r['layout']:<8} {r['tape_bytes']:>9} {r['tape_allocated_bytes']:>9} "
+                     f"{r['peak_live_tape_bytes']:>11} "
                      f"{r['reverse_sweep_bytes_moved']:>12} {r['tape_reads']:>10} "
                      f"{r['tape_read_misses']:>9} {r['reverse_sweep_misses']:>9} "
                      f"{on_chip if on_chip is not None else '-':>10}")
+    lines.append("  tape B: bytes of the values recorded (as in show --tape and check); "
+                 "alloc. B: of the buffers holding them")
     lines.append(f"  on-chip B: the fully associative LRU cache that keeps tape read misses "
                  f"under {first['miss_threshold']:.0%}")
     for r in summary["layouts"]:

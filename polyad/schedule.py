@@ -31,7 +31,7 @@ from polyad.errors import ScheduleError
 from polyad.gather import (gathered_buffers, is_gather_part, single_multi_aff, split_for_gather,
                            split_instances)
 from polyad.model import maps_of, union_of_maps, union_of_sets
-from polyad.program import Program
+from polyad.program import Program, fingerprint
 from polyad.schedule_tree import flat_schedule, padded, tree_from_flat, with_prefix, with_suffix
 
 #: Sweeps are told apart by the outermost schedule dimension.
@@ -133,8 +133,9 @@ class Schedule:
         then the exact reverse of it)."""
         flat = program.flat if program.flat is not None else flat_schedule(program.schedule)
         flat = union_of_maps(padded(maps_of(flat)))
+        origin = {**(origin or {}), "fingerprint": fingerprint(program)}
         return Schedule(program, flat, program_dependences(program, flat),
-                        reassociate=reassociate, origin=dict(origin or {}))
+                        reassociate=reassociate, origin=origin)
 
     def to_json(self) -> str:
         """The trace, replayable with :meth:`from_json`."""
@@ -150,10 +151,26 @@ class Schedule:
             steps = list(data["steps"])
         except (ValueError, KeyError, TypeError) as error:
             raise ScheduleError(f"not a polyad schedule trace: {error}") from None
+        base.check_origin(data)
         schedule = replace(base, reassociate=bool(data.get("reassociate", True)))
         for step in steps:
             schedule = schedule.apply(dict(step))
         return schedule
+
+    def check_origin(self, trace: dict) -> None:
+        """Raise a :class:`ScheduleError` unless a trace (as read from JSON)
+        was recorded for this schedule's program: the same kernel, mode,
+        differentiated arrays and program fingerprint, as far as the trace
+        states them (a hand-written trace may state none)."""
+        wrong = [f"{key} {trace[key]!r} (this is {self.origin[key]!r})"
+                 for key in ("kernel", "mode", "wrt", "of", "fingerprint")
+                 if key in trace and key in self.origin and trace[key] != self.origin[key]]
+        if wrong:
+            what = ", ".join(f"{key}={value!r}" for key, value in self.origin.items()
+                             if key in ("kernel", "mode", "wrt", "of"))
+            raise ScheduleError(
+                f"this schedule trace was recorded for another program: {'; '.join(wrong)}; "
+                f"record one for {what} (Schedule.to_json) or use --schedule auto")
 
     def apply(self, step: dict) -> "Schedule":
         """Apply one step given as a dict (as in a JSON trace)."""
@@ -359,8 +376,11 @@ class Schedule:
         ``array`` is the adjoint buffer (``"A_b"``) or its primal's name.
         Checked against the dependences like every primitive.
         """
-        buffers = {b.name for b in self.program.buffers}
-        buffer = f"{array}_b" if f"{array}_b" in buffers else array
+        # A primal's adjoint is named by polyad.lowering.derivative_names
+        # (x_b_b when the kernel has its own x_b): find it by what it holds.
+        adjoint_of = {b.purpose[len("adjoint of "):]: b.name for b in self.program.buffers
+                      if b.purpose.startswith("adjoint of ")}
+        buffer = adjoint_of.get(array, array)
         maps = self._instructions_of(instruction)
         if len(maps) != 1:
             raise ScheduleError(f"gather: {instruction} is split in parts "
@@ -559,6 +579,7 @@ class Schedule:
         if any(_classify(m, d)[0] != "const" for m in group
                for d in range(dim + 1, _depth(m))):
             raise ScheduleError(f"vectorize: {handle} is not an innermost loop")
+        self._refuse_both_marks(handle, "vectorize", "parallel")
         verdict = self._parallel_verdict(group, dim, invariant_ok=True)
         if not verdict.parallel:
             raise ScheduleError(f"vectorize: {handle}: {verdict.reason}")
@@ -577,6 +598,7 @@ class Schedule:
         """
         handle = Loop.of(loop)
         group, dim = self._group_of(handle)
+        self._refuse_both_marks(handle, "parallel", "simd")
         verdict = self._parallel_verdict(group, dim)
         if not verdict.parallel and not (atomics and verdict.atomics_would_do):
             raise ScheduleError(f"parallel: {handle}: {verdict.reason}")
@@ -694,7 +716,12 @@ class Schedule:
                 continue
             # auto's own step records what it does: replaying auto does it again.
             if report.parallel:
-                result = replace(result.parallel(report.loop), trace=result.trace)
+                # A loop in pieces is named by its first piece: another piece
+                # may be parallel where the one the name reaches is not.
+                try:
+                    result = replace(result.parallel(report.loop), trace=result.trace)
+                except ScheduleError:
+                    continue
                 covered |= set(report.instructions)
             elif report.reason.startswith("increments of"):
                 try:
@@ -870,6 +897,14 @@ class Schedule:
                                              for m in members}:
                 marks.append(kind)
         return marks
+
+    def _refuse_both_marks(self, handle: Loop, primitive: str, other: str) -> None:
+        """A parallel loop's body runs as a function of its own, so a loop
+        is either parallel or vectorised, not both."""
+        group, dim = self._group_of(handle)
+        if any(kind.split(":")[0] == other for kind in self.marks_for(group, dim)):
+            raise ScheduleError(f"{primitive}: {handle} is already marked {other}: a loop "
+                                "runs in parallel or is vectorised, not both")
 
     def _annotated(self, handle: Loop, kind: str, step: Step) -> "Schedule":
         family = kind.split(":")[0]

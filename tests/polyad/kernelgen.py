@@ -1,19 +1,44 @@
 """A hypothesis strategy for random valid kernels, as C text.
 
-Kernels have loop nests up to depth 3 with rectangular and triangular affine
-bounds, several statements, in-place updates, overwrites of values that
-partial derivatives need, scalar recurrences and nonlinear operators. Every
+Kernels have loop nests up to depth 3 with rectangular, triangular (below
+or above an outer iterator) and reversed affine bounds, several statements,
+in-place updates, chained assignments, overwrites of values that partial
+derivatives need, scalar recurrences (reset in a loop, or carried across
+iterations and across loop nests), time loops that swap two buffers, a
+read-only scalar parameter, selects and nonlinear operators. Every
 subscript stays in bounds by construction: arrays have extent n in each
-dimension, loops run over 1 <= v < n - 1 (or 1 <= v < u for an outer u), and
-subscripts add an offset in {-1, 0, 1} to an iterator.
+dimension, loops run within 1 <= v < n - 1, and subscripts add an offset in
+{-1, 0, 1} to an iterator.
+
+Each identifier (the function, the size, the arrays, the scalars, the
+iterators) keeps its plain name or takes one from :data:`GENERATED_NAMES`,
+the names polyad itself generates, so that random kernels also check that
+generated names never capture the kernel's (issue 12).
 """
 
 from __future__ import annotations
 
+import re
+
 from hypothesis import strategies as st
 
 ARRAYS = {"A": 1, "B": 1, "C": 2, "D": 2}
-UNARY = ["sin", "cos", "tanh", "sqrt1", "log1", "exp_small", "fabs"]
+#: Plain identifiers of the generated text, which a kernel may rename.
+PLAIN_NAMES = ("k", "n", "alpha", "A", "B", "C", "D", "s", "i", "j", "kk", "t")
+#: Names of every family polyad generates: isl iterators, tapes and their
+#: counters, accumulators, block locals, the seed, CSE locals, record and
+#: copy symbols, helper macros, outlined functions, derivative names, the
+#: interpreter's reads, statement names.
+GENERATED_NAMES = (
+    "c0", "c1", "c2", "c3", "c4", "_g", "_t0", "_t1", "_acc0", "_acc1", "_pop0", "_pop1",
+    "_push0", "_tape0", "_written", "_on_entry", "_value0", "_stream0", "_source",
+    "_target", "tape_S0_0", "tape_S1_0", "stack_S0", "stack_S1_top", "stream_S0",
+    "region_S0", "keep_S0_S1_0", "scratch0_A_0", "min", "max", "floord",
+    "polyad_threads", "polyad_helpers", "polyad_trace", "k_loop0", "k_b_loop0",
+    "A_b", "A_d", "s_b", "s_d", "read0", "read1", "S0", "S1_b")
+UNARY = ["sin", "cos", "tanh", "sqrt1", "log1", "exp_small", "fabs", "square", "root"]
+#: A read-only scalar parameter of every kernel (differentiated like an input).
+PARAMETER = "alpha"
 
 
 @st.composite
@@ -45,7 +70,7 @@ def expression(draw, iterators: list[str], scalars: list[str], depth: int = 0) -
     if kind == "ref":
         return draw(reference(iterators, scalars))
     if kind == "const":
-        return draw(st.sampled_from(["0.5", "2.0", "1.25", "3"]))
+        return draw(st.sampled_from(["0.5", "2.0", "1.25", "3", PARAMETER]))
     left = draw(expression(iterators, scalars, depth + 1))
     if kind == "unary":
         function = draw(st.sampled_from(UNARY))
@@ -55,6 +80,10 @@ def expression(draw, iterators: list[str], scalars: list[str], depth: int = 0) -
             return f"log({left} * {left} + 1.0)"
         if function == "exp_small":
             return f"exp(0.25 * {left})"
+        if function == "square":
+            return f"pow({left}, 2.0)"
+        if function == "root":
+            return f"sqrt(fabs({left}) + 1.0)"
         return f"{function}({left})"
     right = draw(expression(iterators, scalars, depth + 1))
     if kind == "select":
@@ -76,36 +105,85 @@ def assignment(draw, iterators: list[str], scalars: list[str]) -> str:
 
 
 @st.composite
+def chained(draw, iterators: list[str]) -> str:
+    """``A[..] = C[..] = value;``: two arrays written with one value."""
+    first, second = draw(st.permutations(list(ARRAYS)))[:2]
+    targets = [name + "".join(f"[{draw(subscript(iterators))}]" for _ in range(ARRAYS[name]))
+               for name in (first, second)]
+    return f"{targets[0]} = {targets[1]} = {draw(expression(iterators, []))};"
+
+
+@st.composite
+def loop_header(draw, outer: list[str], iterator: str) -> str:
+    kind = draw(st.sampled_from(["up", "up", "reversed"] + (["below", "above"] if outer else [])))
+    if kind == "below":
+        return f"for (int {iterator} = 1; {iterator} < {draw(st.sampled_from(outer))}; " \
+               f"{iterator}++)"
+    if kind == "above":
+        return f"for (int {iterator} = {draw(st.sampled_from(outer))} + 1; " \
+               f"{iterator} < n - 1; {iterator}++)"
+    if kind == "reversed":
+        return f"for (int {iterator} = n - 2; {iterator} >= 1; {iterator}--)"
+    return f"for (int {iterator} = 1; {iterator} < n - 1; {iterator}++)"
+
+
+@st.composite
 def loop_nest(draw, outer: list[str], depth: int, scalars: list[str]) -> list[str]:
-    names = ["i", "j", "k"]
+    names = ["i", "j", "kk"]
     iterator = names[len(outer)]
-    if outer and draw(st.booleans()):
-        header = f"for (int {iterator} = 1; {iterator} < {draw(st.sampled_from(outer))}; " \
-                 f"{iterator}++)"
-    else:
-        header = f"for (int {iterator} = 1; {iterator} < n - 1; {iterator}++)"
+    header = draw(loop_header(outer, iterator))
     inner = outer + [iterator]
     body: list[str] = []
     for _ in range(draw(st.integers(1, 2))):
         if depth > 1 and draw(st.booleans()):
             body += draw(loop_nest(inner, depth - 1, scalars))
-        elif draw(st.integers(0, 3)) == 0:
+            continue
+        kind = draw(st.integers(0, 7))
+        if kind == 0:
             # A scalar recurrence: s is reset, accumulated, then used.
             body.append(f"s = {draw(expression(inner, []))};")
             body.append(f"s += {draw(expression(inner, ['s']))};")
             body.append(f"{draw(reference(inner, []))} = {draw(expression(inner, ['s']))};")
+        elif kind == 1:
+            # Carried across iterations (and on into later nests).
+            body.append(f"s += {draw(expression(inner, []))};")
+        elif kind == 2:
+            body.append(draw(chained(inner)))
         else:
             body.append(draw(assignment(inner, scalars)))
     return [header + " {"] + ["  " + line for line in body] + ["}"]
 
 
 @st.composite
+def time_loop(draw) -> list[str]:
+    """A time loop whose steps read one buffer and write the other, then
+    back: the state every step overwrites."""
+    first, second = draw(st.sampled_from([("A", "B"), ("B", "A")]))
+    steps = draw(st.integers(2, 3))
+    lines = [f"for (int t = 0; t < {steps}; t++) {{"]
+    for source, target in ((first, second), (second, first)):
+        stencil = f"{source}[i - 1] + {source}[i] * {draw(expression(['i'], []))} " \
+                  f"+ {source}[i + 1]"
+        lines += [f"  for (int i = 1; i < n - 1; i++)",
+                  f"    {target}[i] = 0.25 * ({stencil});"]
+    return lines + ["}"]
+
+
+@st.composite
 def kernels(draw) -> str:
-    """C text of a random valid kernel ``void k(int n, double A[n], ...)``."""
+    """C text of a random valid kernel ``void k(int n, double alpha, double A[n], ...)``."""
     statements: list[str] = []
     for _ in range(draw(st.integers(1, 3))):
-        statements += draw(loop_nest([], draw(st.integers(1, 3)), ["s"]))
+        if draw(st.integers(0, 5)) == 0:
+            statements += draw(time_loop())
+        else:
+            statements += draw(loop_nest([], draw(st.integers(1, 3)), ["s"]))
     body = "\n".join("  " + line for line in statements)
-    return ("#include <math.h>\n"
-            "void k(int n, double A[n], double B[n], double C[n][n], double D[n][n])\n"
+    text = (f"void k(int n, double {PARAMETER}, double A[n], double B[n], double C[n][n], "
+            "double D[n][n])\n"
             "{\n  double s = 0.0;\n#pragma scop\n" + body + "\n#pragma endscop\n}\n")
+    # Distinct names: each keeps its own or takes the next unused generated one.
+    pool = iter(draw(st.permutations(GENERATED_NAMES)))
+    names = {plain: next(pool) if draw(st.booleans()) else plain for plain in PLAIN_NAMES}
+    renamed = re.sub(r"\b[A-Za-z_]\w*\b", lambda m: names.get(m.group(0), m.group(0)), text)
+    return "#include <math.h>\n" + renamed

@@ -1,0 +1,64 @@
+"""``auto`` never fails on a kernel polyad accepts, and never marks a loop
+both parallel and vectorised. Both kernels were found by the random-kernel
+tests (tests/polyad/test_fuzz.py).
+
+Oracles: polyad check's (the original C for the primal, bitwise; the
+reverse-mode interpreter; the dot-product test), and the C compiler, which
+rejected a loop under both `omp parallel for` and `omp simd`.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+import polyad
+from polyad import ScheduleError
+from polyad.api import check
+
+#: Two pieces of one loop, S1_b.i, after isl's scheduler: one may run in
+#: parallel, the one the name reaches may not; auto asked for parallel on
+#: the name and exited with "parallel: S1_b.i: carries a dependence".
+PIECES = """
+#include <math.h>
+void k(int n, double A[n], double B[n])
+{
+  double s = 0.0;
+  for (int i = 1; i < n - 1; i++)
+    B[i - 1] -= (exp(0.25 * s) > B[i + 1] ? exp(0.25 * s) : B[i + 1]);
+}
+"""
+
+#: A colored reverse loop that auto marked parallel, then vectorised.
+COLORED = """
+#include <math.h>
+void k(int n, double A[n], double B[n], double C[n][n], double D[n][n])
+{
+  double s = 0.0;
+  for (int i = 1; i < n - 1; i++)
+    D[i + 1][i - 1] += sin(D[i - 1][i]);
+  for (int i = 1; i < n - 1; i++) {
+    D[i + 1][i] = ((B[i] > 2.0 ? B[i] : 2.0) * sin(2.0));
+    s = fmax((fmin(3, 3) * B[i + 1]), C[i][i]);
+    s += (sin(D[i - 1][i]) * 3);
+    A[i - 1] = ((3 - B[i - 1]) > sin(2.0) ? (3 - B[i - 1]) : sin(2.0));
+  }
+}
+"""
+
+
+@pytest.mark.parametrize("text", [PIECES, COLORED], ids=["pieces", "colored"])
+@pytest.mark.parametrize("layout", ["exact", "regions"])
+def test_auto_passes_every_oracle(text, layout):
+    result = check(polyad.parse(text), {"n": 5}, schedule="auto", layout=layout)
+    assert all(c["ok"] for c in result["checks"]), result["checks"]
+
+
+def test_a_loop_is_parallel_or_vectorised_not_both():
+    adjoint = polyad.grad(polyad.parse(
+        "void f(int n, double x[n], double y[n]) "
+        "{ for (int i = 0; i < n; i++) y[i] = 2.0 * x[i]; }"))
+    schedule = adjoint.schedule()
+    with pytest.raises(ScheduleError, match="already marked parallel"):
+        schedule.parallel("S0_b.i").vectorize("S0_b.i")
+    with pytest.raises(ScheduleError, match="already marked simd"):
+        schedule.vectorize("S0_b.i").parallel("S0_b.i")
