@@ -13,7 +13,7 @@ FUZZ_SHARDS ?= 100
 FUZZ_SEED ?= 1
 BENCH_STAMP := $(VENV)/.bench-installed
 
-.PHONY: install demo test test-all fuzz bench clean
+.PHONY: install demo test test-all fuzz sanitize bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -39,6 +39,25 @@ fuzz: $(STAMP)
 	POLYAD_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) POLYAD_FUZZ_SHARDS=$(FUZZ_SHARDS) \
 	POLYAD_FUZZ_SEED=$(FUZZ_SEED) $(BIN)/python -m pytest -q -n $(JOBS) -p no:cacheprovider \
 	tests/polyad/test_fuzz.py
+
+# Every example in every layout, with and without --schedule auto, checked by
+# `polyad check` with the generated code also run under AddressSanitizer and
+# UBSan (POLYAD_SANITIZE=1, see docs/cli.md). Prints each failure, then fails.
+SANITIZE_LAYOUTS ?= exact stack regions stream layers
+SANITIZE_SCHEDULES ?= none auto
+SANITIZE_EXAMPLES ?= $(wildcard examples/*.c) tests/kernels/heat2d.c
+sanitize: $(STAMP)
+	@failed=0; for kernel in $(SANITIZE_EXAMPLES); do \
+	  for layout in $(SANITIZE_LAYOUTS); do for schedule in $(SANITIZE_SCHEDULES); do \
+	    if POLYAD_SANITIZE=1 timeout 600 $(BIN)/polyad check $$kernel --layout $$layout \
+	        --schedule $$schedule > /tmp/polyad-sanitize.$$$$ 2>&1; then \
+	      echo "ok      $$kernel --layout $$layout --schedule $$schedule"; \
+	    else \
+	      echo "FAILED  $$kernel --layout $$layout --schedule $$schedule"; \
+	      sed 's/^/        /' /tmp/polyad-sanitize.$$$$; failed=$$((failed + 1)); \
+	    fi; \
+	  done; done; done; rm -f /tmp/polyad-sanitize.$$$$; \
+	echo "$$failed failed"; test $$failed -eq 0
 
 $(BENCH_STAMP): $(STAMP) pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[test,bench]'

@@ -67,18 +67,21 @@ def compiler_version(command: tuple[str, ...]) -> str:
 
 
 def shared_library(source: str, *, openmp: bool = False, include_dir: str | None = None,
-                   what: str = "generated code") -> Path:
-    """The path of a shared library built from C ``source`` (cached)."""
-    flags = compiler_flags(openmp)
+                   what: str = "generated code", extra_flags: tuple[str, ...] = ()) -> Path:
+    """The path of a shared library built from C ``source`` (cached), with
+    ``extra_flags`` after the usual ones (the cache key includes them)."""
+    flags = compiler_flags(openmp) + list(extra_flags)
     if include_dir:
         flags += ["-I", include_dir]
     return _built(source, flags + ["-shared", "-fPIC"], ".so", what, include_dir)
 
 
-def executable(source: str, *, what: str = "a benchmark driver") -> Path:
+def executable(source: str, *, what: str = "a benchmark driver",
+               extra_flags: tuple[str, ...] = ()) -> Path:
     """The path of a program built from C ``source`` (cached), linked with
     libdl for drivers that load shared libraries."""
-    return _built(source, compiler_flags(False), "", what, None, libraries=["-ldl"])
+    return _built(source, compiler_flags(False) + list(extra_flags), "", what, None,
+                  libraries=["-ldl"])
 
 
 def _built(source: str, flags: list[str], suffix: str, what: str,

@@ -8,6 +8,7 @@ import re
 from codegen.binding import ArgumentSpec, CompiledFunction
 from codegen.build import shared_library
 from codegen.emit import generate, signature
+from codegen.sanitize import SanitizedFunction, sanitizing
 from polyad.model import Kernel
 from polyad.names import NameSupply
 from polyad.program import Program, primal_program
@@ -32,10 +33,13 @@ def argument_specs(program: Program) -> tuple[ArgumentSpec, ...]:
 
 def compile_program(program: Program) -> CompiledFunction:
     """Generate, compile (cached) and load a program's C function; with
-    OpenMP only when the code has a parallel or simd loop."""
+    OpenMP only when the code has a parallel or simd loop; with
+    $POLYAD_SANITIZE set, every call first runs under the sanitizers
+    (codegen.sanitize)."""
     source = generate(program)
     library = shared_library(source, openmp="#pragma omp" in source)
-    return CompiledFunction(library, program.name, argument_specs(program),
+    kind = SanitizedFunction if sanitizing() else CompiledFunction
+    return kind(library, program.name, argument_specs(program),
                             program.context, source)
 
 

@@ -24,6 +24,7 @@ from codegen.astexpr import AstExprPrinter
 from codegen.cexpr import CExpressionPrinter, negated
 from codegen.prelude import (HELPERS, PRELUDE, TRACE_HELPERS, TRACE_PRELUDE,
                              renamed_helper_calls, with_helper_names)
+from polyad.bounds import bounded
 from polyad.errors import PolyadError
 from polyad.model import maps_of
 from polyad.names import NameSupply, program_identifiers
@@ -151,6 +152,11 @@ class _Emitter:
         program = self.program
         argument_names = {a.name for a in program.arguments}
         locals_ = [b for b in program.buffers if b.name not in argument_names]
+        if program.sizes:
+            # Code specialized to some sizes must not run at others.
+            fixed = " && ".join(f"{name} == {value}" for name, value in program.sizes)
+            self.line(1, f"if (!({fixed}))")
+            self.line(2, "abort();  /* generated for these sizes only */")
         for buffer in locals_:
             self._declare_local(buffer)
         for buffer in program.buffers:
@@ -205,7 +211,9 @@ class _Emitter:
             iterators = iterators.add(isl.Id(name))
         build = isl.AstBuild.from_context(self.program.context).set_iterators(iterators)
         build, _handle = build.set_at_each_domain(self._at_each_domain)
-        root = build.node_from_schedule(schedule)
+        with bounded(f"printing the C of {self.program.name}",
+                     "use --layout exact and --schedule none"):
+            root = build.node_from_schedule(schedule)
         if self.failure is not None:
             raise self.failure
         return root

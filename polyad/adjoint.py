@@ -91,7 +91,7 @@ class Adjoint:
         stages the reverse sweep through a scratchpad of ``scratchpad``
         bytes (default 32 KiB), with layers as large as fit at ``sizes``
         (default the kernel's medium preset, else its default sizes; the
-        code is correct at every size).
+        layers code is specialized to these sizes and refuses others).
 
         >>> import polyad
         >>> k = polyad.parse("examples/rnn.c")           # doctest: +SKIP

@@ -136,44 +136,96 @@ def plan_layers(program: Program, schedule: Schedule, scratchpad: int,
     """Layers of the reverse sweep whose staged footprint fits ``scratchpad``
     bytes at ``sizes``: each top-level nest is layered along its outermost
     loop, as many iterations per layer as fit; a nest of which not even one
-    iteration fits is layered along its inner loops instead."""
-    reverse = [m for m in maps_of(schedule.flat) if _fixed(m, 0) == 1]
+    iteration fits is layered along its inner loops instead. Precondition:
+    ``sizes`` gives every size parameter of ``program``."""
+    specialized, maps = specialize(program, schedule, sizes)
+    return _plan(specialized, maps, scratchpad, sizes)
+
+
+def specialize(program: Program, schedule: Schedule,
+               sizes: Mapping[str, int]) -> tuple[Program, list[isl.Map]]:
+    """The program and its flat schedule maps with every size parameter
+    fixed at ``sizes``. Why: the boxes of parametric footprints are
+    piecewise in the sizes (a stencil's pieces exist for n = 3, n >= 4, ...),
+    and isl took minutes and gigabytes to print the copies of such boxes;
+    fixed, every box is a constant."""
+    missing = sorted(set(program.context.get_space().get_var_dict(isl.dim_type.param))
+                     - set(sizes))
+    if missing:
+        raise UsageError(f"--layout layers needs a value for every size: missing "
+                         f"{', '.join(missing)} (give -D NAME=VALUE or --dataset)")
+    context = fix_sizes(program.context, sizes)
+    if context.is_empty():
+        raise UsageError(f"sizes {dict(sizes)} are outside the kernel's domain "
+                         f"{program.context}")
+    instructions = tuple(replace(
+        instruction, domain=fix_sizes(instruction.domain, sizes),
+        references={symbol: (replace(reference, relation=fix_sizes(reference.relation, sizes))
+                             if reference.relation is not None else reference)
+                    for symbol, reference in instruction.references.items()})
+        for instruction in program.instructions)
+    maps = [fix_sizes(m, sizes) for m in maps_of(schedule.flat)]
+    fixed = tuple(sorted((name, int(value)) for name, value in sizes.items()
+                         if name in program.context.get_space().get_var_dict(
+                             isl.dim_type.param)))
+    return replace(program, instructions=instructions, context=context,
+                   sizes=fixed), maps
+
+
+def _plan(program: Program, maps: list[isl.Map], scratchpad: int,
+          sizes: Mapping[str, int]) -> list[Layer]:
+    reverse = [m for m in maps if _fixed(m, 0) == 1]
     layers: list[Layer] = []
-    for group, position in _nests(schedule, reverse, 1):
-        layers += _layered(program, schedule, group, position, scratchpad, sizes)
+    for group, position in _nests(maps, reverse, 1):
+        layers += _layered(program, maps, group, position, scratchpad, sizes)
+    staged = [name for layer in layers for name in layer.instructions]
+    if len(staged) != len(set(staged)):
+        # Staging an instruction twice makes the outer layer index the inner
+        # layer's scratch buffers with the outer boxes: out of bounds.
+        raise AssertionError(f"instructions in two layers: {sorted(staged)}")
     return layers
 
 
-def _nests(schedule: Schedule, maps: list[isl.Map], start: int):
+def _nests(every: list[isl.Map], maps: list[isl.Map], start: int):
     """(band members, loop dimension) of the outermost loops at or after
-    ``start`` among ``maps``; every instruction in at most one of them."""
+    ``start`` among ``maps`` (a part of the schedule ``every``); every
+    instruction in at most one of them.
+
+    Loops are taken outermost first: an instruction with a constant at a
+    dimension where others loop runs between their iterations, so it belongs
+    to their layer even if its own first loop is deeper (taken in the order
+    of ``maps``, such an instruction would get a layer of its own inside the
+    outer one, whose boxes would then index the inner scratch buffers)."""
     names = {g.get_tuple_name(isl.dim_type.in_) for g in maps}
     covered: set[str] = set()
     found = []
-    for m in maps:
-        if m.get_tuple_name(isl.dim_type.in_) in covered:
-            continue
-        for position in range(start, m.dim(isl.dim_type.out)):
-            if _fixed(m, position) is None:
-                group = [g for g in _band_members(schedule, m, position)
-                         if g.get_tuple_name(isl.dim_type.in_) in names]
-                covered |= {g.get_tuple_name(isl.dim_type.in_) for g in group}
-                found.append((group, position))
-                break
+    depth = max((m.dim(isl.dim_type.out) for m in maps), default=0)
+    for position in range(start, depth):
+        for m in maps:
+            if (m.get_tuple_name(isl.dim_type.in_) in covered
+                    or m.dim(isl.dim_type.out) <= position or _fixed(m, position) is not None):
+                continue
+            group = [g for g in _band_members(every, m, position)
+                     if g.get_tuple_name(isl.dim_type.in_) in names - covered]
+            covered |= {g.get_tuple_name(isl.dim_type.in_) for g in group}
+            found.append((group, position))
     return found
 
 
-def _band_members(schedule: Schedule, m: isl.Map, position: int) -> list[isl.Map]:
+def _band_members(every: list[isl.Map], m: isl.Map, position: int) -> list[isl.Map]:
     """Every instruction in the band of ``m``'s loop at ``position``: the
     same dimensions before it, whether or not it loops there itself (an
     instruction with a constant there runs between the loop's iterations)."""
-    key = schedule._group_key(m, position)
-    return [other for other in maps_of(schedule.flat)
-            if other.dim(isl.dim_type.out) > position
-            and schedule._group_key(other, position) == key]
+    key = _prefix(m, position)
+    return [other for other in every
+            if other.dim(isl.dim_type.out) > position and _prefix(other, position) == key]
 
 
-def _layered(program, schedule, group, position, scratchpad, sizes) -> list[Layer]:
+def _prefix(m: isl.Map, position: int) -> tuple:
+    return tuple(_fixed(m, d) for d in range(position))
+
+
+def _layered(program, every, group, position, scratchpad, sizes) -> list[Layer]:
     low, high = _loop_range(group, position, sizes)
     candidates = sorted({high - low + 1} | {1 << k for k in range(max(high - low, 1)
                                                                    .bit_length())},
@@ -189,7 +241,7 @@ def _layered(program, schedule, group, position, scratchpad, sizes) -> list[Laye
             return [Layer(tuple(sorted(g.get_tuple_name(isl.dim_type.in_) for g in group)),
                           position, size, tuple(buffers))]
     names = {g.get_tuple_name(isl.dim_type.in_) for g in group}
-    inner = [(g2, p2) for g2, p2 in _nests(schedule, group, position + 1)]
+    inner = _nests(every, group, position + 1)
     if not inner:
         raise UsageError(
             f"no layer of the reverse sweep of {', '.join(sorted(names))} fits a scratchpad "
@@ -197,7 +249,7 @@ def _layered(program, schedule, group, position, scratchpad, sizes) -> list[Laye
             f"{smallest} bytes")
     layers = []
     for inner_group, inner_position in inner:
-        layers += _layered(program, schedule, inner_group, inner_position, scratchpad, sizes)
+        layers += _layered(program, every, inner_group, inner_position, scratchpad, sizes)
     return layers
 
 
@@ -254,11 +306,38 @@ def _footprints(program, group, position, size, sizes) -> list[StagedBuffer]:
             parts[buffer.name] = kept + [merged]
     staged = []
     for name, groups in parts.items():
-        for number, (footprint, members, written) in enumerate(groups):
-            staged.append(_staged(name, number, footprint.coalesce(), frozenset(members),
-                                  written.coalesce() if written is not None else None,
-                                  buffers[name].dtype, sizes))
+        boxes = [_staged(name, number, footprint.coalesce(), frozenset(members),
+                         written.coalesce() if written is not None else None,
+                         buffers[name].dtype, sizes)
+                 for number, (footprint, members, written) in enumerate(groups)]
+        staged += _merged(boxes, groups, buffers[name].dtype, sizes)
     return staged
+
+
+#: One box for all references to a buffer when it holds at most this many
+#: times the elements of their separate boxes.
+MERGE_SLACK = 2
+
+
+def _merged(boxes: list[StagedBuffer], groups, dtype, sizes) -> list[StagedBuffer]:
+    """``boxes`` of one buffer, or a single box around them all when that is
+    not much larger (MERGE_SLACK) at ``sizes``. Why: pieces of one statement
+    (a stencil's boundary rows and columns, split by the adjoint) touch
+    disjoint but adjacent elements; a box and a copy per piece made dozens of
+    parametric copies whose code isl took minutes and gigabytes to build."""
+    if len(boxes) < 2:
+        return boxes
+    footprint, written = None, None
+    for part, _, writes in groups:
+        footprint = part if footprint is None else footprint.union(part)
+        if writes is not None:
+            written = writes if written is None else written.union(writes)
+    members = frozenset().union(*(box.references for box in boxes))
+    whole = _staged(boxes[0].name, 0, footprint.coalesce(), members,
+                    written.coalesce() if written is not None else None, dtype, sizes)
+    if whole.bytes <= MERGE_SLACK * sum(box.bytes for box in boxes):
+        return [whole]
+    return boxes
 
 
 def _staged(name, number, footprint, members, written, dtype, sizes) -> StagedBuffer:
@@ -288,8 +367,9 @@ def staged_layers(program: Program, schedule: Schedule, scratchpad: int,
     touches are copied into scratch buffers (together at most ``scratchpad``
     bytes at ``sizes``); the layer works on the scratch copies; after it, the
     boxes it wrote are copied back."""
-    layers = plan_layers(program, schedule, scratchpad, sizes)
-    maps = padded(maps_of(schedule.flat))
+    program, maps = specialize(program, schedule, sizes)
+    layers = _plan(program, maps, scratchpad, sizes)
+    maps = padded(maps)
     instructions = list(program.instructions)
     buffers = list(program.buffers)
     supply = NameSupply.of(program_identifiers(program))

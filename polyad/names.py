@@ -42,7 +42,7 @@ C_KEYWORDS = frozenset("""
 #: function (derivative rules introduce cos for sin, log for pow, ...). A
 #: kernel identifier of this name would hide the function from the generated
 #: code, so the frontend refuses it (docs/kernel-language.md).
-RUNTIME_FUNCTIONS = frozenset({"malloc", "calloc", "free", "memset",
+RUNTIME_FUNCTIONS = frozenset({"malloc", "calloc", "free", "memset", "abort",
                                "omp_get_max_threads"}) | frozenset(MATH_ARITY)
 
 #: Object-like macros of the headers generated code includes (math.h,

@@ -124,7 +124,9 @@ class Program:
 
     ``schedule`` is the isl schedule tree codegen prints; ``flat``, when the
     program was built from one, the flat schedule map the tree came from
-    (its outermost dimension tells the sweeps apart).
+    (its outermost dimension tells the sweeps apart). ``sizes``: the size
+    parameters' values a program is specialized to (its context fixes them;
+    the layers layout), empty when it is correct at every size.
     """
 
     name: str
@@ -135,6 +137,7 @@ class Program:
     context: isl.Set
     source: str = ""
     flat: isl.UnionMap | None = None
+    sizes: tuple[tuple[str, int], ...] = ()
 
     def buffer(self, name: str) -> Buffer:
         for buffer in self.buffers:

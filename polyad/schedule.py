@@ -551,7 +551,7 @@ class Schedule:
         """Ask the C compiler to unroll a loop ``factor`` times
         (``#pragma GCC unroll``); always legal."""
         handle = Loop.of(loop)
-        self._group_of(handle)
+        self._refuse_two_pragmas(handle, "unroll")
         if int(factor) < 1:
             raise ScheduleError("unroll factor must be at least 1")
         return self._annotated(handle, f"unroll:{int(factor)}",
@@ -579,7 +579,7 @@ class Schedule:
         if any(_classify(m, d)[0] != "const" for m in group
                for d in range(dim + 1, _depth(m))):
             raise ScheduleError(f"vectorize: {handle} is not an innermost loop")
-        self._refuse_both_marks(handle, "vectorize", "parallel")
+        self._refuse_two_pragmas(handle, "vectorize")
         verdict = self._parallel_verdict(group, dim, invariant_ok=True)
         if not verdict.parallel:
             raise ScheduleError(f"vectorize: {handle}: {verdict.reason}")
@@ -598,7 +598,7 @@ class Schedule:
         """
         handle = Loop.of(loop)
         group, dim = self._group_of(handle)
-        self._refuse_both_marks(handle, "parallel", "simd")
+        self._refuse_two_pragmas(handle, "parallel")
         verdict = self._parallel_verdict(group, dim)
         if not verdict.parallel and not (atomics and verdict.atomics_would_do):
             raise ScheduleError(f"parallel: {handle}: {verdict.reason}")
@@ -898,13 +898,18 @@ class Schedule:
                 marks.append(kind)
         return marks
 
-    def _refuse_both_marks(self, handle: Loop, primitive: str, other: str) -> None:
-        """A parallel loop's body runs as a function of its own, so a loop
-        is either parallel or vectorised, not both."""
+    def _refuse_two_pragmas(self, handle: Loop, primitive: str) -> None:
+        """A loop is parallel, vectorised or unrolled, one at most: a
+        parallel loop's body runs as a function of its own, and GCC takes
+        neither ``omp simd`` nor ``GCC unroll`` unless a loop follows."""
         group, dim = self._group_of(handle)
-        if any(kind.split(":")[0] == other for kind in self.marks_for(group, dim)):
-            raise ScheduleError(f"{primitive}: {handle} is already marked {other}: a loop "
-                                "runs in parallel or is vectorised, not both")
+        mine = {"parallel": "parallel", "vectorize": "simd", "unroll": "unroll"}[primitive]
+        for kind in self.marks_for(group, dim):
+            other = kind.split(":")[0]
+            if other in ("parallel", "simd", "unroll") and other != mine:
+                raise ScheduleError(f"{primitive}: {handle} is already marked {other}: a loop "
+                                    "runs in parallel, is vectorised or is unrolled, one "
+                                    "at most")
 
     def _annotated(self, handle: Loop, kind: str, step: Step) -> "Schedule":
         family = kind.split(":")[0]

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from polyad import layouts
 from polyad.adjoint import Adjoint, Tangent
+from polyad.bounds import bounded
 from polyad.errors import UsageError
 from polyad.gather import rewritten
 from polyad.lowering import adjoint_program, tangent_program
@@ -35,7 +36,9 @@ def load_schedule(target: Kernel | Adjoint | Tangent, spec: str | None) -> Sched
         return None
     base = schedule(target)
     if spec == "auto":
-        return base.auto()
+        with bounded("--schedule auto", "use --schedule none, or a schedule file made "
+                     "with fewer transformations"):
+            return base.auto()
     try:
         text = Path(spec).read_text()
     except OSError as error:
@@ -46,7 +49,23 @@ def load_schedule(target: Kernel | Adjoint | Tangent, spec: str | None) -> Sched
 def program_of(target: Kernel | Adjoint | Tangent, schedule: Schedule | None = None):
     """The program of a kernel (its primal), an adjoint or a tangent, in the
     given schedule (default: the original order, reversed for the reverse
-    sweep) and, for an adjoint, its tape layout."""
+    sweep) and, for an adjoint, its tape layout; within the isl bounds
+    (polyad.bounds), past which the error names the layout or schedule."""
+    layout = target.layout if isinstance(target, Adjoint) else None
+    if layout == "layers":
+        option, instead = ("--layout layers", "use --layout stream or exact, or smaller "
+                           "sizes (-D) to plan the layers at")
+    elif schedule is not None and schedule.trace:
+        option, instead = ("--schedule", "use --schedule none or a schedule with fewer "
+                           "transformations")
+    else:
+        option, instead = (f"--layout {layout or 'exact'}", "use --layout exact")
+    with bounded(option + (" with --schedule" if layout == "layers" and schedule is not None
+                           and schedule.trace else ""), instead):
+        return _program_of(target, schedule)
+
+
+def _program_of(target, schedule):
     if isinstance(target, Adjoint):
         default = adjoint_program(target)
     elif isinstance(target, Tangent):

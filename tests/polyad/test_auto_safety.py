@@ -62,3 +62,21 @@ def test_a_loop_is_parallel_or_vectorised_not_both():
         schedule.parallel("S0_b.i").vectorize("S0_b.i")
     with pytest.raises(ScheduleError, match="already marked simd"):
         schedule.vectorize("S0_b.i").parallel("S0_b.i")
+
+
+def test_a_loop_is_unrolled_or_vectorised_not_both():
+    """Found by the random-kernel tests: `#pragma GCC unroll` and
+    `#pragma omp simd` on one loop is a compile error ("for statement
+    expected before '#pragma'"), in either order."""
+    adjoint = polyad.grad(polyad.parse(
+        "void k(int n, double A[n]) { for (int i = 1; i < n - 1; i++) A[i] = A[i] * A[i]; }"))
+    schedule = adjoint.schedule()
+    with pytest.raises(ScheduleError, match="already marked unroll"):
+        schedule.unroll("S0_b.i", 2).vectorize("S0_b.i")
+    with pytest.raises(ScheduleError, match="already marked simd"):
+        schedule.vectorize("S0_b.i").unroll("S0_b.i", 2)
+    with pytest.raises(ScheduleError, match="already marked parallel"):
+        schedule.parallel("S0_b.i").unroll("S0_b.i", 2)
+    again = schedule.unroll("S0_b.i", 2).unroll("S0_b.i", 4)  # a new factor replaces the old
+    result = check(adjoint.kernel, {"n": 6}, schedule=lambda base: base.unroll("S0_b.i", 4))
+    assert all(c["ok"] for c in result["checks"]) and again.annotations[-1][1] == "unroll:4"

@@ -122,9 +122,12 @@ def test_skew_shifts_a_loop_by_an_outer_one():
 
 
 def test_unroll_and_vectorize_emit_pragmas():
-    schedule = api.schedule(GEMM).unroll("S1.j", 4).vectorize("S1.j")
+    schedule = api.schedule(GEMM).unroll("S1.k", 4).vectorize("S1.j")
     code = api.generate_c(GEMM, schedule)
     assert "#pragma GCC unroll 4" in code and "#pragma omp simd" in code
+    api.compile(GEMM, schedule=schedule)  # GCC takes both (on one loop it takes neither)
+    with pytest.raises(ScheduleError, match="already marked unroll"):
+        api.schedule(GEMM).unroll("S1.j", 4).vectorize("S1.j")
     with pytest.raises(ScheduleError, match="at least 1"):
         api.schedule(GEMM).unroll("S1.j", 0)
     with pytest.raises(ScheduleError, match="not an innermost loop"):
