@@ -10,6 +10,7 @@ from frontend.parse import parse_kernel
 from polyad import verify
 from polyad.adjoint import Adjoint, Tangent, grad, jvp
 from polyad.errors import UsageError
+from polyad.inputs import parse_init
 from polyad.model import Kernel
 from polyad.program import primal_program
 from polyad.schedule import Schedule
@@ -60,14 +61,23 @@ def compile(target: Kernel | Adjoint | Tangent,  # noqa: A001  (the API's verb)
 def check(kernel: Kernel, sizes: dict | None = None, *, wrt=None, of=None,
           strategy: str = "exact", seed: int = 0, inputs: dict | None = None,
           schedule: str | None = None, layout: str | None = None,
-          scratchpad: int | None = None) -> dict:
+          scratchpad: int | None = None, init: dict | None = None,
+          oracles=verify.ORACLES, progress=None) -> dict:
     """Generate, compile and check a kernel's gradient (see ``polyad check``);
-    ``schedule`` is ``none``, ``auto`` or a trace file, for the adjoint.
+    ``schedule`` is ``none``, ``auto`` or a trace file, for the adjoint;
+    ``init`` maps input names to kinds (``{"A": "spd"}``, see ``--init``);
+    ``oracles`` picks among ``primal``, ``interpreter``, ``dot``, ``fd``;
+    ``progress`` is called with a line of text before each slow step.
 
-    Returns ``{"kernel", "sizes", "tape_bytes", "strategy", "checks": [...]}``
-    where each check is ``{"oracle", "max_rel_err", "ok", "detail"}``.
+    Returns ``{"kernel", "sizes", "tape_bytes", "strategy", "verdict",
+    "checks": [...]}`` where ``verdict`` is ``ok``, ``wrong gradient``,
+    ``ill-conditioned`` or ``bad inputs`` and each check is ``{"oracle",
+    "verdict", "ok", "max_rel_err", "tolerance", "detail"}``. Raises
+    UsageError for a kernel with nothing to differentiate.
     """
     sizes = kernel.sizes(None, sizes)
     return verify.check_gradient(kernel, sizes, wrt=wrt, of=of, strategy=strategy,
                                  seed=seed, given=inputs, schedule=schedule,
-                                 layout=layout, scratchpad=scratchpad)
+                                 layout=layout, scratchpad=scratchpad,
+                                 init=parse_init(init), oracles=oracles,
+                                 progress=progress)

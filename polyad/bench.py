@@ -21,6 +21,7 @@ import codegen
 from codegen.driver import time_function
 from polyad.adjoint import Adjoint, grad
 from polyad.errors import UsageError
+from polyad.inputs import InitKind, check_init, parse_init
 from polyad.lowering import derivative_names
 from polyad.model import Kernel
 from polyad.program import ADJOINT_SUFFIX
@@ -71,11 +72,13 @@ def _from_file(path: str) -> Variant:
 
 def bench(kernel: Kernel, sizes: Mapping[str, int], *, variants=DEFAULT_VARIANTS,
           schedules: tuple[str, ...] = (), repeat: int = 10, threads: int = 1,
-          seed: int = 0, wrt=None, of=None) -> dict:
-    """Time the variants; the JSON of ``polyad bench --json``."""
+          seed: int = 0, wrt=None, of=None,
+          init: Mapping[str, InitKind | str] | None = None) -> dict:
+    """Time the variants; the JSON of ``polyad bench --json``. ``init``
+    chooses how input arrays are filled (``--init``; see polyad.inputs)."""
     sizes = dict(sizes)
     reference_adjoint = grad(kernel, wrt, of, "exact")
-    values, seeds = bench_inputs(kernel, sizes, seed, reference_adjoint.of)
+    values, seeds = bench_inputs(kernel, sizes, seed, reference_adjoint.of, init)
     variants = tuple(variants) + tuple(s for s in schedules if s == "auto"
                                         and "auto" not in variants)
     plans = [_builtin(v) for v in variants if v != "primal"]
@@ -121,11 +124,14 @@ def bench(kernel: Kernel, sizes: Mapping[str, int], *, variants=DEFAULT_VARIANTS
 
 
 def bench_inputs(kernel: Kernel, sizes: Mapping[str, int], seed: int,
-                 of: tuple[str, ...]) -> tuple[dict, dict]:
+                 of: tuple[str, ...],
+                 init: Mapping[str, InitKind] | None = None) -> tuple[dict, dict]:
     """The inputs a benchmark run uses, and the seeds ``{"Y_b": ...}`` of the
     outputs ``of``, by adjoint name (:func:`polyad.lowering.derivative_names`;
     so that peers measured elsewhere get the same data)."""
-    values = kernel_inputs(kernel, sizes, seed)
+    init = parse_init(init)
+    check_init(kernel, init)
+    values = kernel_inputs(kernel, sizes, seed, init=init)
     rng = np.random.default_rng(seed + 1)
     adjoint = derivative_names(kernel, ADJOINT_SUFFIX)
     seeds = {adjoint[name]: rng.standard_normal(kernel.array(name).shape(sizes))

@@ -1,7 +1,9 @@
 """The ``polyad`` command line.
 
-Every error caused by the input is one line on stderr and exit code 2; a
-failed check exits with 1; success with 0.
+Every error caused by the input is one line on stderr and exit code 2 (a
+kernel with nothing to differentiate is refused so, too); ``check`` exits
+with 0 (ok), 1 (wrong gradient), 3 (ill-conditioned at the inputs) or 4 (the
+kernel computes NaN or inf on the inputs: bad inputs); see docs/cli.md.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ import traceback
 
 import numpy as np
 
-from polyad import __version__, analysis, api, bench, layouts, lowering
+from polyad import __version__, analysis, api, bench, layouts, lowering, verify
 from polyad.bench import DEFAULT_VARIANTS, VARIANTS
 from polyad.errors import PolyadError, UsageError
 from polyad.files import write_atomically
@@ -26,6 +28,11 @@ from polyad.lowering import LAYOUTS
 from polyad.tape import STRATEGIES
 
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT, EXIT_INTERNAL = 0, 1, 2, 70
+EXIT_ILL_CONDITIONED, EXIT_NON_FINITE = 3, 4
+#: The exit code of each overall verdict of ``polyad check``.
+CHECK_EXIT_CODES = {verify.VERDICT_OK: EXIT_OK, verify.VERDICT_WRONG: EXIT_FAILED,
+                    verify.VERDICT_ILL: EXIT_ILL_CONDITIONED,
+                    verify.VERDICT_BAD_INPUTS: EXIT_NON_FINITE}
 
 
 class _Parser(argparse.ArgumentParser):
@@ -57,6 +64,13 @@ def _add_size_arguments(parser: argparse.ArgumentParser) -> None:
                         help="a size parameter's value (repeatable)")
     parser.add_argument("--dataset", help="a size preset of the kernel file "
                         "(its polyad-sizes line; default small)")
+
+
+def _add_init_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--init", action="append", metavar="NAME=KIND", default=None,
+                        help="how to fill an input array (repeatable): uniform "
+                        "(default; uniform:LO:HI), normal (normal:MEAN:STD), positive, "
+                        "spd, diagonally-dominant, orthogonal, int:LO:HI")
 
 
 def _add_wrt_of(parser: argparse.ArgumentParser) -> None:
@@ -141,6 +155,13 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("--seed", type=int, default=0, help="seed of the random inputs "
                        "(default 0)")
     check.add_argument("--json", action="store_true", help="print one JSON object")
+    _add_init_argument(check)
+    check.add_argument("--oracles", default=",".join(verify.ORACLES),
+                       metavar=",".join(verify.ORACLES),
+                       help="the oracles to run, comma separated (default all)")
+    check.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
+                       help="say on stderr what check is doing (default: when stderr "
+                       "is a terminal)")
     _add_schedule_argument(check)
 
     analyze = commands.add_parser("analyze", help="the memory behaviour of each tape "
@@ -176,6 +197,7 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--repeat", type=int, default=10, help="timed calls (default 10)")
     bench.add_argument("--threads", type=int, default=1, help="OMP_NUM_THREADS (default 1)")
     bench.add_argument("--seed", type=int, default=0, help="seed of the random inputs")
+    _add_init_argument(bench)
     bench.add_argument("--json", action="store_true", help="print one JSON object")
     return parser
 
@@ -297,17 +319,24 @@ def _check(args) -> int:
     sizes = kernel.sizes(args.dataset, {**from_file, **_sizes(args.sizes)})
     if args.scratchpad is not None and args.layout != "layers":
         raise UsageError("--scratchpad applies to --layout layers only")
+    show_progress = sys.stderr.isatty() if args.progress is None else args.progress
     result = api.check(kernel, sizes, wrt=_names(args.wrt), of=_names(args.of),
                        strategy=args.strategy or ("stack" if args.layout == "stack"
                                                   else "exact"),
                        seed=args.seed, inputs=given, schedule=args.schedule,
                        layout=args.layout,
-                       scratchpad=parse_bytes(args.scratchpad) if args.scratchpad else None)
+                       scratchpad=parse_bytes(args.scratchpad) if args.scratchpad else None,
+                       init=api.parse_init(args.init), oracles=_names([args.oracles]),
+                       progress=_progress if show_progress else None)
     if args.json:
         _emit(_json(result), None)
     else:
         _emit(reports.format_check(result), None)
-    return EXIT_OK if all(c["ok"] for c in result["checks"]) else EXIT_FAILED
+    return CHECK_EXIT_CODES[result["verdict"]]
+
+
+def _progress(text: str) -> None:
+    print(f"polyad: {text}", file=sys.stderr, flush=True)
 
 
 def _bench(args) -> int:
@@ -318,7 +347,8 @@ def _bench(args) -> int:
     variants = tuple(v.strip() for v in args.variants.split(",") if v.strip())
     result = bench.bench(kernel, sizes, variants=variants, schedules=tuple(args.schedule),
                          repeat=args.repeat, threads=args.threads, seed=args.seed,
-                         wrt=_names(args.wrt), of=_names(args.of))
+                         wrt=_names(args.wrt), of=_names(args.of),
+                         init=api.parse_init(args.init))
     _emit(_json(result) if args.json else reports.format_bench(result), None)
     failed = [v for v in result["variants"] if v["verified"] is False]
     return EXIT_FAILED if failed else EXIT_OK

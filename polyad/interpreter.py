@@ -9,6 +9,7 @@ walks the tape backwards with partial derivatives from ``sympy.diff``.
 
 from __future__ import annotations
 
+import itertools
 import math
 from dataclasses import dataclass
 from typing import Mapping
@@ -105,7 +106,13 @@ class Interpreter:
         for statement in self.kernel.statements:
             relation = fix_sizes(smap.intersect_domain(isl.UnionSet.from_set(
                 statement.domain)), sizes)
-            for m in maps_of(relation):
+            points = integer_points(fix_sizes(statement.domain, sizes), sizes)
+            images = [affine_images(m, points, sizes) for m in maps_of(relation)]
+            if len(images) == 1 and images[0] is not None:
+                found += zip(map(tuple, images[0].tolist()), itertools.repeat(statement.name),
+                             map(tuple, points.tolist()))
+                continue
+            for m in maps_of(relation):  # not one affine function: point by point
                 depth = m.dim(isl.dim_type.in_)
                 for point in _points(m.wrap()):
                     found.append((point[depth:], statement.name, point[:depth]))
@@ -117,8 +124,17 @@ class Interpreter:
         locations: dict = {}
         for statement in self.kernel.statements:
             accesses = [statement.write] + list(statement.read_accesses().values())
+            points = integer_points(fix_sizes(statement.domain, sizes), sizes)
+            keys = list(map(tuple, points.tolist()))
+            for key in keys:
+                locations[(statement.name, key)] = [None] * len(accesses)
             for position, access in enumerate(accesses):
                 relation = fix_sizes(access.relation, sizes)
+                images = affine_images(relation, points, sizes)
+                if images is not None:
+                    for key, element in zip(keys, map(tuple, images.tolist())):
+                        locations[(statement.name, key)][position] = element
+                    continue
                 depth = relation.dim(isl.dim_type.in_)
                 for point in _points(relation.wrap()):
                     slots = locations.setdefault((statement.name, point[:depth]),
@@ -139,23 +155,51 @@ class Interpreter:
                 memory[array.name] = np.zeros(shape, dtype=dtype)
         return memory
 
+    def _forward(self, values: Mapping[str, object], sizes: Mapping[str, int],
+                 tape: list | None, locations: dict):
+        """Run every instance in order on fresh memory, appending
+        (compiled, slots, operands) to ``tape`` when given; stop at the first
+        instance giving a non-finite value from finite reads when
+        ``tape`` is None. Returns (memory, first non-finite or None)."""
+        memory = self.memory(values, sizes)
+        read_arrays = {s.name: [memory[a.array] for a in s.read_accesses().values()]
+                       for s in self.kernel.statements}
+        params = [sizes[p] for p in self.kernel.params]
+        for _, name, instance in self.instances(sizes):
+            compiled = self.compiled[name]
+            slots = locations[(name, instance)]
+            reads = [array[slots[1 + k]] for k, array in enumerate(read_arrays[name])]
+            indices = list(instance) + params
+            result = compiled.value(*reads, *indices)
+            if tape is not None:
+                tape.append((compiled, slots, reads + indices))
+            elif not math.isfinite(result) and all(math.isfinite(r) for r in reads):
+                return memory, NonFinite(compiled.statement, instance, float(result),
+                                         tuple(zip(_read_texts(compiled.statement, slots),
+                                                   map(float, reads))))
+            memory[compiled.statement.write.array][slots[0]] = result
+        return memory, None
+
+    def first_nonfinite(self, values: Mapping[str, object]) -> "NonFinite | None":
+        """The first statement instance, in execution order, that computes
+        a NaN or an infinity from finite values (None if there is none).
+        Precondition: ``values`` holds every size and argument."""
+        sizes = {p: int(values[p]) for p in self.kernel.params}
+        with np.errstate(all="ignore"):
+            _, found = self._forward(values, sizes, None, self._locations(sizes))
+        return found
+
     def gradient(self, values: Mapping[str, object], seeds: Mapping[str, np.ndarray],
                  wrt: tuple[str, ...]) -> tuple[dict, dict]:
         """(final memory, gradients of ``wrt``) for the given seeds of the
         outputs (outputs without a seed get zero)."""
+        with np.errstate(all="ignore"):
+            return self._gradient(values, seeds, wrt)
+
+    def _gradient(self, values, seeds, wrt):
         sizes = {p: int(values[p]) for p in self.kernel.params}
-        memory = self.memory(values, sizes)
-        locations = self._locations(sizes)
-        tape = []
-        for _, name, instance in self.instances(sizes):
-            compiled = self.compiled[name]
-            slots = locations[(name, instance)]
-            reads = [memory[a.array][slots[1 + k]]
-                     for k, a in enumerate(compiled.statement.read_accesses().values())]
-            indices = list(instance) + [sizes[p] for p in self.kernel.params]
-            result = compiled.value(*reads, *indices)
-            tape.append((compiled, slots, reads + indices))
-            memory[compiled.statement.write.array][slots[0]] = result
+        tape: list = []
+        memory, _ = self._forward(values, sizes, tape, self._locations(sizes))
         adjoints = {a.name: np.zeros_like(memory[a.name], dtype=np.float64)
                     for a in self.kernel.arrays if a.is_float}
         for name, seed in seeds.items():
@@ -177,6 +221,34 @@ class Interpreter:
         return memory, {name: adjoints[name] for name in wrt}
 
 
+@dataclass(frozen=True)
+class NonFinite:
+    """A statement instance that computed a NaN or an infinity from finite
+    reads: the statement, its iterator values, the value and the reads
+    (element as text, value)."""
+
+    statement: Statement
+    instance: tuple[int, ...]
+    value: float
+    reads: tuple[tuple[str, float], ...]
+
+    def describe(self) -> str:
+        """One sentence: where, what it computed, from which values."""
+        where = ", ".join(f"{i}={v}" for i, v in zip(self.statement.iterators,
+                                                      self.instance))
+        reads = ", ".join(f"{text} = {value:.6g}" for text, value in self.reads)
+        return (f"{self.statement.location}: {self.statement.name} "
+                f"({self.statement.text.strip()}) gives {self.value} at "
+                f"{where or 'its only instance'}" + (f" from {reads}" if reads else ""))
+
+
+def _read_texts(statement: Statement, slots: list) -> list[str]:
+    """The elements a statement instance reads, as ``A[1][2]``."""
+    accesses = list(statement.read_accesses().values())
+    return [access.array + "".join(f"[{i}]" for i in slots[1 + k])
+            for k, access in enumerate(accesses)]
+
+
 def _points(points: isl.Set) -> list[tuple[int, ...]]:
     if points.is_empty():
         return []
@@ -192,3 +264,71 @@ def _points(points: isl.Set) -> list[tuple[int, ...]]:
     points.foreach_point(visit)
     return found
 
+
+
+def integer_points(points: isl.Set, sizes: Mapping[str, int]) -> np.ndarray:
+    """The integer points of a bounded set whose parameters are fixed, one
+    per row (in no particular order). Basic sets without existentials are
+    enumerated with numpy: their bounding box filtered by their constraints
+    (isl's point-by-point enumeration costs about 10 us per point)."""
+    dims = points.dim(isl.dim_type.set)
+    if points.is_empty():
+        return np.zeros((0, dims), dtype=np.int64)
+    if not points.is_bounded():
+        raise UsageError(f"interpreter: unbounded set {points}")
+    parts = []
+    for basic in points.get_basic_sets():
+        box = isl.Set.from_basic_set(basic)
+        if basic.dim(isl.dim_type.div) > 0 or box.is_empty():
+            parts.append(np.array(_points(box), dtype=np.int64).reshape(-1, dims))
+            continue
+        axes = [np.arange(int(box.dim_min_val(d).to_python()),
+                          int(box.dim_max_val(d).to_python()) + 1) for d in range(dims)]
+        grid = (np.stack(np.meshgrid(*axes, indexing="ij"), axis=-1).reshape(-1, dims)
+                if dims else np.zeros((1, 0), dtype=np.int64))
+        keep = np.ones(len(grid), dtype=bool)
+        for constraint in basic.get_constraints():
+            value = _affine_value(constraint, grid, isl.dim_type.set, sizes)
+            keep &= (value == 0) if constraint.is_equality() else (value >= 0)
+        parts.append(grid[keep].astype(np.int64))
+    found = np.concatenate(parts) if parts else np.zeros((0, dims), dtype=np.int64)
+    return np.unique(found, axis=0) if len(parts) > 1 else found
+
+
+def _affine_value(form, points: np.ndarray, dim_type, sizes: Mapping[str, int]) -> np.ndarray:
+    """An isl constraint or aff with integer coefficients evaluated at each
+    row of ``points``, its parameters at ``sizes``."""
+    constant = int(form.get_constant_val().to_python())
+    space = form.get_space()
+    for p in range(space.dim(isl.dim_type.param)):
+        coefficient = int(form.get_coefficient_val(isl.dim_type.param, p).to_python())
+        if coefficient:
+            constant += coefficient * int(sizes[space.get_dim_name(isl.dim_type.param, p)])
+    value = np.full(len(points), constant, dtype=np.int64)
+    for d in range(points.shape[1]):
+        coefficient = int(form.get_coefficient_val(dim_type, d).to_python())
+        if coefficient:
+            value += coefficient * points[:, d]
+    return value
+
+
+def affine_images(relation: isl.Map, points: np.ndarray, sizes: Mapping[str, int]):
+    """The image of each row of ``points`` under a single-valued relation
+    that is one affine function with integer coefficients (parameters
+    fixed), or None when it is not (then enumerate point by point)."""
+    relation = fix_sizes(relation, sizes)
+    if not relation.is_single_valued():
+        return None
+    pieces = []
+    isl.PwMultiAff.from_map(relation).foreach_piece(lambda domain, ma: pieces.append(ma))
+    if len(pieces) != 1:
+        return None
+    (function,) = pieces
+    columns = []
+    for k in range(function.dim(isl.dim_type.out)):
+        aff = function.get_at(k)
+        if aff.dim(isl.dim_type.div) > 0 or not aff.get_denominator_val().is_one():
+            return None
+        columns.append(_affine_value(aff, points, isl.dim_type.in_, sizes))
+    return (np.stack(columns, axis=1) if columns
+            else np.zeros((len(points), 0), dtype=np.int64))

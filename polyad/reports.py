@@ -80,16 +80,35 @@ def format_kernel(kernel: Kernel) -> str:
 
 
 def format_check(result: dict) -> str:
-    """The table of ``polyad check``."""
+    """The table of ``polyad check`` and its verdict line."""
     sizes = " ".join(f"{k}={v}" for k, v in result["sizes"].items())
     lines = [f"check {result['kernel']} at {sizes}"]
     if "strategy" in result:
         lines[0] += f", strategy {result['strategy']}, tape {result['tape_bytes']} bytes"
+    if result.get("init"):
+        lines[0] += ", inputs " + " ".join(f"{k}={v}" for k, v in result["init"].items())
+    verdict = result.get("verdict")
+    if verdict == "bad inputs":
+        bad = result["nonfinite"]
+        lines += [f"bad inputs: {bad['message']}; no oracle was run on these values",
+                  f"  {bad['hint']}"]
+        return "\n".join(lines)
     lines.append(f"  {'oracle':<34} {'max rel err':>12}  result")
     for check in result["checks"]:
-        verdict = "ok" if check["ok"] else "FAILED"
-        lines.append(f"  {check['oracle']:<34} {check['max_rel_err']:>12.3g}  {verdict}"
+        shown = {"ok": "ok", "wrong": "WRONG", "ill-conditioned": "ILL-CONDITIONED"}.get(
+            check.get("verdict"), "ok" if check["ok"] else "FAILED")
+        lines.append(f"  {check['oracle']:<34} {check['max_rel_err']:>12.3g}  {shown}"
                      f"  ({check['detail']})")
+    if verdict == "wrong gradient":
+        lines.append("verdict: WRONG GRADIENT (an oracle disagrees beyond the rounding "
+                     "and truncation its numerics allow)")
+    elif verdict == "ill-conditioned":
+        lines.append("verdict: ill-conditioned at these inputs (condition estimate "
+                     f"{result.get('condition_estimate', float('nan')):.2g}): the oracles "
+                     "cannot tell a right gradient from a wrong one here; try better "
+                     "conditioned inputs (--init, --inputs)")
+    elif verdict == "ok":
+        lines.append("verdict: ok")
     return "\n".join(lines)
 
 

@@ -1,6 +1,17 @@
 """Checking generated code against oracles that share none of its code.
 
-Each check returns a record ``{"oracle", "max_rel_err", "ok", "detail"}``.
+``check_gradient`` returns one record per oracle, ``{"oracle", "verdict",
+"ok", "max_rel_err", "tolerance", "detail"}``, and an overall ``verdict``:
+
+- ``ok``: every oracle agrees within a tolerance derived from the numerics at
+  these inputs (a condition estimate, a finite-difference error estimate);
+- ``wrong gradient``: an oracle disagrees by more than that tolerance;
+- ``ill-conditioned``: the tolerance itself is too large to tell a right
+  gradient from a wrong one at these inputs (the estimate is reported);
+- ``bad inputs``: the original kernel computes a NaN or an infinity on the
+  inputs, so no oracle is run; the first statement that did is named.
+
+A kernel with nothing to differentiate is refused (UsageError).
 """
 
 from __future__ import annotations
@@ -10,24 +21,51 @@ from typing import Callable, Mapping
 import numpy as np
 
 import codegen
+from polyad.activity import floating_inputs, floating_outputs
 from polyad.adjoint import grad, jvp
-from polyad.inputs import random_inputs
+from polyad.errors import UsageError
+from polyad.inputs import InitKind, check_init, random_inputs
 from polyad.interpreter import Interpreter
 from polyad.lowering import derivative_names, tangent_program
-from polyad.model import Kernel
+from polyad.model import Kernel, fix_sizes
+from polyad.oracles import (CONDITION_LIMIT, MEANINGFUL, VERDICT_ILL,  # noqa: F401
+                            VERDICT_OK, VERDICT_WRONG, check_dot, check_finite_differences,
+                            check_forward_sweeps, compare_with_interpreter, condition_of,
+                            inner, overall_verdict, relative_error)
 from polyad.program import ADJOINT_SUFFIX, TANGENT_SUFFIX, primal_program
 from polyad.schedule import Schedule
 from polyad.targets import load_schedule, program_of
+from polyad.tape import count_points
+
+#: The oracles ``check_gradient`` can run, in the order it runs them.
+ORACLES = ("primal", "interpreter", "dot", "fd")
+#: The verdict when the original kernel computes NaN or inf on the inputs.
+VERDICT_BAD_INPUTS = "bad inputs"
+
+#: The interpreter runs in Python (about 40 us per statement instance for
+#: the gradient): beyond this many instances it runs at reduced sizes, and
+#: says so.
+INTERPRETER_BUDGET = 60_000
+SECONDS_PER_INSTANCE = 4e-5
+#: Searching for the first non-finite value runs the interpreter forward
+#: only (about 20 us per instance); beyond this many instances polyad does
+#: not search, and says so.
+SEARCH_BUDGET = 500_000
 
 
 def kernel_inputs(kernel: Kernel, sizes: Mapping[str, int], seed: int,
-                  given: Mapping[str, object] | None = None) -> dict[str, object]:
+                  given: Mapping[str, object] | None = None,
+                  init: Mapping[str, InitKind] | None = None) -> dict[str, object]:
     """Inputs for a run: random ones, then the file's init function, then
-    ``given`` arrays (from ``--inputs``), which win."""
+    the kinds of ``init`` (``--init``), then ``given`` arrays (``--inputs``):
+    each later source wins. Precondition: ``check_init(kernel, init)``."""
     values = random_inputs(kernel, sizes, seed)
-    _, init = codegen.compile_original(kernel)
-    if init is not None:
-        values.update(init(**values))
+    _, function = codegen.compile_original(kernel)
+    if function is not None:
+        values.update(function(**values))
+    if init:
+        chosen = random_inputs(kernel, sizes, seed, init=init)
+        values.update({name: chosen[name] for name in init})
     if given:
         values.update(given)
     return values
@@ -50,46 +88,18 @@ def check_primal(kernel: Kernel, values: Mapping[str, object]) -> dict:
             else f"{len(expected)} arrays identical"}
 
 
-def relative_error(got, expected) -> float:
-    """max |got - expected| / max(|expected|) over all elements (0 for empty)."""
-    got = np.asarray(got, dtype=float)
-    expected = np.asarray(expected, dtype=float)
-    if expected.size == 0:
-        return 0.0
-    if not (np.all(np.isfinite(got)) and np.all(np.isfinite(expected))):
-        return float("inf")
-    scale = max(float(np.max(np.abs(expected))), 1e-300)
-    return float(np.max(np.abs(got - expected))) / scale
-
-
-#: Tolerances. The interpreter and the dot-product test compare the same
-#: mathematical quantity computed in a different order: only rounding
-#: differs, far below 1e-10 for the examples' sizes and O(1) values.
-INTERPRETER_TOLERANCE = 1e-10
-DOT_TOLERANCE = 1e-10
-#: Central differences: truncation error O(h^2) times the third derivative,
-#: and rounding error about eps |f| / h per output. With h = 1e-6 on O(1) data
-#: the truncation part stays under 1e-9 relative (tolerance 1e-6 leaves room
-#: for kernels that amplify, such as time loops and exp); the rounding part is
-#: bounded by FD_ROUNDING * eps / h * sum |w_i f_i| (absolute), which matters
-#: when the directional derivative is tiny (a saturated tanh).
-FD_STEP = 1e-6
-FD_TOLERANCE = 1e-6
-FD_ROUNDING = 1e3
-
-
-def _inner(a: Mapping[str, object], b: Mapping[str, object]) -> float:
-    return float(sum(np.vdot(np.asarray(a[name], dtype=float).ravel(),
-                             np.asarray(b[name], dtype=float).ravel()) for name in a))
-
-
-def _ratio(a: float, b: float) -> float:
-    """|a - b| / max(|a|, |b|); infinite when either is not finite, so that
-    a NaN never passes a tolerance."""
-    if not (np.isfinite(a) and np.isfinite(b)):
-        return float("inf")
-    scale = max(abs(a), abs(b))
-    return abs(a - b) / scale if scale > 0 else 0.0
+def refuse_nothing_to_differentiate(kernel: Kernel, wrt=None, of=None) -> None:
+    """Raise UsageError when the kernel has no floating-point output (or
+    input) to differentiate: a check would compare zeros with zeros."""
+    hint = ("write the result into an array argument (C discards what a kernel "
+            "assigns to a scalar parameter such as 'double loss': declare "
+            "'double loss[1]' and assign 'loss[0]')")
+    if of is None and not floating_outputs(kernel) or of is not None and not list(of):
+        raise UsageError(f"nothing to differentiate: no floating-point output in "
+                         f"{kernel.name}; {hint}")
+    if wrt is None and not floating_inputs(kernel) or wrt is not None and not list(wrt):
+        raise UsageError(f"nothing to differentiate: no floating-point input in "
+                         f"{kernel.name} (a double array or scalar argument it reads)")
 
 
 def _random_like(kernel: Kernel, names, sizes, rng) -> dict[str, object]:
@@ -101,92 +111,244 @@ def _random_like(kernel: Kernel, names, sizes, rng) -> dict[str, object]:
     return result
 
 
+def instance_count(kernel: Kernel, sizes: Mapping[str, int]) -> int:
+    """Statement instances of the kernel at the sizes."""
+    return sum(count_points(s.domain, sizes) for s in kernel.statements)
+
+
+def reduced_sizes(kernel: Kernel, sizes: Mapping[str, int], budget: int) -> dict[str, int]:
+    """Sizes with at most ``budget`` instances: ``sizes`` themselves if they
+    fit, else the file's small preset if it fits, else every size scaled
+    down alike (within the kernel's context). Precondition: sizes are valid."""
+    if instance_count(kernel, sizes) <= budget:
+        return dict(sizes)
+    candidates = []
+    if "small" in kernel.source.presets:
+        candidates.append(kernel.sizes("small"))
+    factor = 1.0
+    for _ in range(40):
+        factor *= 0.8
+        candidates.append({p: max(1, int(v * factor)) for p, v in sizes.items()})
+    for candidate in candidates:
+        if all(candidate[p] <= sizes[p] for p in sizes) and not fix_sizes(
+                kernel.context, candidate).is_empty() and 0 < instance_count(kernel, candidate) <= budget:
+            return candidate
+    return dict(sizes)
+
+
+
+
+def _checked_oracles(oracles) -> tuple[str, ...]:
+    chosen = tuple(oracles)
+    unknown = [o for o in chosen if o not in ORACLES]
+    if unknown or not chosen:
+        raise UsageError(f"unknown oracle {', '.join(unknown) or '(none given)'} (choose "
+                         f"among {', '.join(ORACLES)})")
+    return chosen
+
+
+def _nonfinite(kernel: Kernel, values: Mapping[str, object], outputs: Mapping[str, object],
+               say: Callable[[str], None]) -> dict | None:
+    """Where the original kernel's run on ``values`` stops being finite:
+    None if every input and output is finite, else a record naming the
+    input element, or the first statement (with its source line) that
+    computed a NaN or an infinity and the values it read."""
+    hint = ("give inputs the kernel is meant for: --init NAME=KIND (spd, "
+            "diagonally-dominant, positive, normal, uniform:LO:HI, orthogonal, int:LO:HI), "
+            "a polyad-init function named in the file, or --inputs FILE.npz")
+    for array in kernel.arrays:
+        if array.storage != "parameter" or not array.is_float or array.name not in values:
+            continue
+        data = np.asarray(values[array.name], dtype=float)
+        bad = np.argwhere(~np.isfinite(data))
+        if bad.size:
+            where = array.name + "".join(f"[{i}]" for i in bad[0])
+            return {"input": array.name, "statement": None, "line": None,
+                    "message": f"input {where} is {data[tuple(bad[0])]}", "hint": hint}
+    broken = [name for name, value in outputs.items()
+              if not np.all(np.isfinite(np.asarray(value, dtype=float)))]
+    if not broken:
+        return None
+    record = {"input": None, "statement": None, "line": None, "outputs": broken,
+              "hint": hint}
+    count = instance_count(kernel, {p: int(values[p]) for p in kernel.params})
+    if count > SEARCH_BUDGET:
+        record["message"] = (f"the original C computes NaN or inf in {', '.join(broken)} "
+                             f"(the first statement was not searched: {count} instances; "
+                             "check at smaller sizes to find it)")
+        return record
+    say(f"finding the first non-finite value ({count} statement instances)")
+    found = Interpreter(kernel).first_nonfinite(values)
+    if found is None:
+        record["message"] = (f"the original C computes NaN or inf in {', '.join(broken)}")
+        return record
+    sources = inputs_reaching(kernel, found.statement)
+    record.update(statement=found.statement.name, line=found.statement.location.line,
+                  instance=dict(zip(found.statement.iterators, found.instance)),
+                  reads={text: value for text, value in found.reads}, inputs=sources,
+                  message=found.describe() + (f"; it depends on the input "
+                                              f"{', '.join(sources)}" if sources else ""))
+    return record
+
+
+def inputs_reaching(kernel: Kernel, statement) -> list[str]:
+    """The floating-point arguments whose values can flow into a statement:
+    the arrays it reads, and through every statement writing one of them,
+    what that statement reads (array by array, an over-approximation)."""
+    writers: dict[str, list] = {}
+    for other in kernel.statements:
+        writers.setdefault(other.write.array, []).append(other)
+    seen, pending, found = set(), [statement], set()
+    while pending:
+        current = pending.pop()
+        if current.name in seen:
+            continue
+        seen.add(current.name)
+        for access in current.reads:
+            array = kernel.array(access.array)
+            if array.storage == "parameter" and array.is_float and array.role in (
+                    "input", "inout"):
+                found.add(array.name)
+            pending += writers.get(access.array, [])
+    return [a.name for a in kernel.arrays if a.name in found]
+
+
 def check_gradient(kernel: Kernel, sizes: Mapping[str, int], *, wrt=None, of=None,
                    strategy: str = "exact", seed: int = 0,
                    given: Mapping[str, object] | None = None,
                    schedule: "str | Callable[[Schedule], Schedule] | None" = None,
-                   layout: str | None = None, scratchpad: int | None = None) -> dict:
+                   layout: str | None = None, scratchpad: int | None = None,
+                   init: Mapping[str, InitKind] | None = None,
+                   oracles=ORACLES, progress: Callable[[str], None] | None = None) -> dict:
     """Compile the adjoint and tangent of a kernel and check them against
     the original C (bitwise primal), the interpreter, finite differences of
-    the original C, and each other (dot-product test)."""
-    adjoint = grad(kernel, wrt, of, strategy)
-    if layout is not None:
-        adjoint = adjoint.with_layout(layout, scratchpad, sizes=sizes)
-    tangent = jvp(kernel, adjoint.wrt)
-    values = kernel_inputs(kernel, sizes, seed, given)
+    the original C, and each other (dot-product test); ``oracles`` picks
+    some of ORACLES, ``progress`` receives a line before each slow step.
+
+    Precondition: ``sizes`` are valid sizes of the kernel. Raises UsageError
+    for a kernel with nothing to differentiate or a bad ``init``.
+    """
+    say = progress or (lambda text: None)
+    oracles = _checked_oracles(oracles)
+    refuse_nothing_to_differentiate(kernel, wrt, of)
+    init = dict(init or {})
+    check_init(kernel, init)
+    sizes = dict(sizes)
+
+    def adjoint_at(at_sizes):
+        adjoint = grad(kernel, wrt, of, strategy)
+        if layout is not None:
+            adjoint = adjoint.with_layout(layout, scratchpad, sizes=at_sizes)
+        return adjoint
+
+    adjoint = adjoint_at(sizes)
+    values = kernel_inputs(kernel, sizes, seed, given, init)
     original, _ = codegen.compile_original(kernel)
-    if callable(schedule):
-        chosen = schedule(adjoint.schedule())
-    else:
-        chosen = load_schedule(adjoint, schedule)
-    adjoint_fn = codegen.compile_program(program_of(adjoint, chosen))
-    tangent_fn = codegen.compile_program(tangent_program(tangent))
-    rng = np.random.default_rng(seed + 1)
-    seeds = _random_like(kernel, adjoint.of, sizes, rng)
-    directions = _random_like(kernel, adjoint.wrt, sizes, rng)
-    b = derivative_names(kernel, ADJOINT_SUFFIX)
-    d = derivative_names(kernel, TANGENT_SUFFIX)
+    chosen = schedule(adjoint.schedule()) if callable(schedule) else load_schedule(
+        adjoint, schedule)
+    result = {"kernel": kernel.name, "sizes": dict(sizes),
+              "tape_bytes": adjoint.tape.bytes(sizes), "strategy": strategy,
+              "layout": adjoint.layout, "schedule": _schedule_name(schedule, chosen),
+              "wrt": list(adjoint.wrt), "of": list(adjoint.of),
+              "init": {name: str(kind) for name, kind in init.items()}}
+    with np.errstate(all="ignore"):
+        say("running the original C")
+        expected = original(**values)
+        bad = _nonfinite(kernel, values, expected, say)
+        if bad is not None:
+            return {**result, "verdict": VERDICT_BAD_INPUTS, "nonfinite": bad, "checks": []}
+        say("compiling the adjoint and the tangent")
+        adjoint_fn = codegen.compile_program(program_of(adjoint, chosen))
+        tangent_fn = codegen.compile_program(tangent_program(jvp(kernel, adjoint.wrt)))
+        b = derivative_names(kernel, ADJOINT_SUFFIX)
+        d = derivative_names(kernel, TANGENT_SUFFIX)
+        rng = np.random.default_rng(seed + 1)
+        seeds = _random_like(kernel, adjoint.of, sizes, rng)
+        directions = _random_like(kernel, adjoint.wrt, sizes, rng)
 
-    expected = original(**values)
-    reverse = adjoint_fn(**values, **{b[name]: seeds[name] for name in adjoint.of})
-    gradient = {name: reverse[b[name]] for name in adjoint.wrt}
-    forward = tangent_fn(**values, **{d[name]: directions[name] for name in adjoint.wrt})
-    checks = []
+        def gradient_at(at_values, function=adjoint_fn, at_seeds=seeds):
+            out = function(**at_values, **{b[n]: at_seeds[n] for n in adjoint.of})
+            return {name: out[b[name]] for name in adjoint.wrt}
 
-    differing = [name for name, value in expected.items()
-                 if not (np.array_equal(value, reverse[name], equal_nan=True)
-                         and np.array_equal(value, forward[name], equal_nan=True))]
-    checks.append({"oracle": "primal vs original C (bitwise)",
-                   "max_rel_err": max([relative_error(reverse[n], expected[n])
-                                       for n in differing] or [0.0]),
-                   "ok": not differing,
-                   "detail": ("forward sweeps differ on " + ", ".join(differing)) if differing
-                   else "adjoint and tangent forward sweeps identical"})
+        reverse = adjoint_fn(**values, **{b[name]: seeds[name] for name in adjoint.of})
+        gradient = {name: reverse[b[name]] for name in adjoint.wrt}
+        forward = tangent_fn(**values, **{d[name]: directions[name] for name in adjoint.wrt})
+        say("estimating the condition of the gradient")
+        condition = condition_of(kernel, gradient_at, values, gradient, seed)
+        result["condition_estimate"] = condition
+        checks = []
+        if "primal" in oracles:
+            checks.append(check_forward_sweeps(expected, reverse, forward))
+        if "interpreter" in oracles:
+            checks.append(_check_interpreter(
+                kernel, sizes, adjoint_at, schedule,
+                values, seeds, gradient, condition, seed, given, init, say, result))
+        projected, projected_cancel = inner(seeds, {n: forward[d[n]] for n in adjoint.of})
+        pulled, pulled_cancel = inner(gradient, directions)
+        if "dot" in oracles:
+            checks.append(check_dot(projected, projected_cancel, pulled, pulled_cancel,
+                                    condition))
+        if "fd" in oracles:
+            say("finite differences of the original C")
+            checks.append(_finite_differences(original, values, adjoint, seeds,
+                                              directions, pulled, condition))
+    return {**result, "verdict": overall_verdict(checks, condition), "checks": checks}
 
-    _, reference = Interpreter(kernel).gradient(values, seeds, adjoint.wrt)
-    errors = {name: relative_error(gradient[name], reference[name]) for name in adjoint.wrt}
-    finite = all(np.all(np.isfinite(np.asarray(g))) for g in gradient.values())
-    worst = max(errors.values(), default=0.0) if finite else float("inf")
-    checks.append({"oracle": "reverse-mode interpreter", "max_rel_err": worst,
-                   "ok": finite and worst <= INTERPRETER_TOLERANCE,
-                   "detail": f"tolerance {INTERPRETER_TOLERANCE:g}; worst "
-                             f"{max(errors, key=errors.get) if errors else '-'}"})
 
-    projected = _inner(seeds, {name: forward[d[name]] for name in adjoint.of})
-    pulled = _inner(gradient, directions)
-    checks.append({"oracle": "dot product <w, J v> = <J^T w, v>",
-                   "max_rel_err": _ratio(projected, pulled),
-                   "ok": _ratio(projected, pulled) <= DOT_TOLERANCE,
-                   "detail": f"tolerance {DOT_TOLERANCE:g}; {projected:.12g} vs {pulled:.12g}"})
+def _check_interpreter(kernel, sizes, adjoint_at, schedule, values, seeds, gradient,
+                       condition, seed, given, init, say, result) -> dict:
+    """The gradient against the reverse-mode interpreter; at reduced sizes
+    (recorded in ``result["interpreter_sizes"]``) when the sizes have more
+    than INTERPRETER_BUDGET instances and the inputs are random."""
+    count = instance_count(kernel, sizes)
+    at = dict(sizes) if given else reduced_sizes(kernel, sizes, INTERPRETER_BUDGET)
+    note = ""
+    if at != sizes:
+        adjoint = adjoint_at(at)
+        chosen = schedule(adjoint.schedule()) if callable(schedule) else load_schedule(
+            adjoint, schedule)
+        function = codegen.compile_program(program_of(adjoint, chosen))
+        values = kernel_inputs(kernel, at, seed, None, init)
+        rng = np.random.default_rng(seed + 1)
+        seeds = _random_like(kernel, adjoint.of, at, rng)
+        b = derivative_names(kernel, ADJOINT_SUFFIX)
 
-    def outputs_at(step: float) -> dict:
+        def gradient_at(at_values):
+            out = function(**at_values, **{b[n]: seeds[n] for n in adjoint.of})
+            return {name: out[b[name]] for name in adjoint.wrt}
+
+        gradient = gradient_at(values)
+        condition = condition_of(kernel, gradient_at, values, gradient, seed)
+        shown = " ".join(f"{k}={v}" for k, v in at.items())
+        note = f"; at reduced sizes {shown} ({count} instances are too many to interpret)"
+        result["interpreter_sizes"] = at
+    instances = instance_count(kernel, at)
+    say(f"reverse-mode interpreter: {instances} statement instances"
+        + (f" (about {instances * SECONDS_PER_INSTANCE:.0f} s)" if instances > 100_000 else ""))
+    _, reference = Interpreter(kernel).gradient(values, seeds, tuple(gradient))
+    return compare_with_interpreter(gradient, reference, condition, note)
+
+
+def _finite_differences(original, values, adjoint, seeds, directions, pulled,
+                        condition) -> dict:
+    """Finite differences of the original C along ``directions``."""
+    def phi(step: float) -> float:
         shifted = dict(values)
         for name in adjoint.wrt:
             shifted[name] = np.asarray(values[name], dtype=float) + step * np.asarray(
                 directions[name])
-        result = original(**shifted)
-        return {name: result[name] for name in adjoint.of}
+        outputs = original(**shifted)
+        return inner(seeds, {name: outputs[name] for name in adjoint.of})[0]
 
-    plus, minus = outputs_at(FD_STEP), outputs_at(-FD_STEP)
-    differences = {name: (plus[name] - minus[name]) / (2 * FD_STEP) for name in adjoint.of}
-    finite_difference = _inner(seeds, differences)
-    rounding = FD_ROUNDING * np.finfo(float).eps / FD_STEP * sum(
-        float(np.sum(np.abs(np.asarray(seeds[n]) * np.asarray(plus[n])))) for n in adjoint.of)
-    scale = max(abs(finite_difference), abs(pulled), 1e-300)
-    fd_error = abs(finite_difference - pulled) / scale
-    # The tolerance is relative, plus the rounding of the two primal runs.
-    allowed = FD_TOLERANCE + rounding / scale
-    checks.append({"oracle": "central finite differences",
-                   "max_rel_err": fd_error,
-                   "ok": bool(np.isfinite(finite_difference) and fd_error <= allowed),
-                   "detail": f"h = {FD_STEP:g}, tolerance {allowed:.2g} (rounding "
-                             f"included); {finite_difference:.10g} vs {pulled:.10g}"})
-    return {"kernel": kernel.name, "sizes": dict(sizes),
-            "tape_bytes": adjoint.tape.bytes(sizes), "strategy": strategy,
-            "layout": adjoint.layout,
-            "schedule": _schedule_name(schedule, chosen),
-            "wrt": list(adjoint.wrt), "of": list(adjoint.of), "checks": checks}
+    def largest(arrays) -> float:
+        return max([float(np.max(np.abs(arrays[n]))) for n in adjoint.wrt
+                    if np.size(arrays[n])] + [0.0]) or 1.0
 
+    outputs = original(**values)
+    size_of_sum = sum(float(np.sum(np.abs(np.asarray(seeds[n]) * np.asarray(outputs[n]))))
+                      for n in adjoint.of)
+    return check_finite_differences(phi, largest(values), largest(directions), size_of_sum,
+                                    pulled, condition)
 
 
 def _schedule_name(spec, chosen: Schedule | None) -> str:

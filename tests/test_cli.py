@@ -15,6 +15,7 @@ import os
 import re
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -22,6 +23,7 @@ import pytest
 
 import polyad
 from codegen.build import compiler_command
+from polyad.bench import bench_inputs
 
 ROOT = Path(__file__).resolve().parent.parent
 GOLDEN = ROOT / "tests" / "golden"
@@ -141,7 +143,7 @@ def test_version():
 
 # --- check ----------------------------------------------------------------------
 
-CHECK_KEYS = {"kernel", "sizes", "tape_bytes", "strategy", "checks"}
+CHECK_KEYS = {"kernel", "sizes", "tape_bytes", "strategy", "verdict", "checks"}
 
 
 def test_check_succeeds_on_gemm():
@@ -180,37 +182,85 @@ def _gemm_with_nan(tmp_path) -> Path:
     return path
 
 
-def test_check_fails_honestly(tmp_path):
-    """Oracle: a NaN in A makes alpha's gradient NaN, which no oracle can
-    confirm: exit 1 and a FAILED line (not an error: the input is valid)."""
+def test_check_nan_input_is_bad_inputs(tmp_path):
+    """Oracle: the input file itself. A NaN in A makes the original C's
+    output NaN: no oracle is run on it; the verdict names the input element
+    and exits 4 (not an error: the input file is valid)."""
     done = polyad_cli("check", "examples/gemm.c", "--inputs", str(_gemm_with_nan(tmp_path)),
                       "-D", "nj=2")
-    assert done.returncode == 1, done.stdout + done.stderr
+    assert done.returncode == 4, done.stdout + done.stderr
     assert done.stdout.startswith("check gemm at ni=2 nj=2 nk=3")
-    assert "reverse-mode interpreter" in done.stdout and "FAILED" in done.stdout
-    assert "Traceback" not in done.stderr
+    assert "bad inputs: input A[0][1] is nan" in done.stdout
+    assert "--init" in done.stdout and "reverse-mode interpreter" not in done.stdout
+    assert "Traceback" not in done.stderr and "Warning" not in done.stderr
 
 
-def test_check_json_of_a_failure_is_json(tmp_path):
-    """Oracle: strict JSON, and every check on a NaN gradient fails."""
+def test_check_json_of_bad_inputs_is_json(tmp_path):
+    """Oracle: strict JSON; the verdict and the offending input, no checks."""
     done = polyad_cli("check", "examples/gemm.c", "--json", "--inputs",
                       str(_gemm_with_nan(tmp_path)), "-D", "nj=2")
-    assert done.returncode == 1
+    assert done.returncode == 4
     result = _strict_json(done.stdout)
     assert set(result) >= CHECK_KEYS
-    by_oracle = {c["oracle"]: c for c in result["checks"]}
-    assert not by_oracle["reverse-mode interpreter"]["ok"]
-    assert not by_oracle["dot product <w, J v> = <J^T w, v>"]["ok"]
+    assert result["verdict"] == "bad inputs" and result["checks"] == []
+    assert result["nonfinite"]["input"] == "A"
 
 
-def test_check_fails_on_a_matrix_that_is_not_positive_definite(tmp_path):
-    """Oracle: Cholesky of a matrix that is not positive definite takes the
-    sqrt of a negative number, so the gradient is NaN: a failed check (1)."""
+def test_check_names_the_sqrt_of_a_matrix_that_is_not_positive_definite(tmp_path):
+    """Oracle: the original C, run by the interpreter statement by statement.
+    Cholesky of a matrix that is not positive definite takes the sqrt of a
+    negative number at A[1][1] (line 22): bad inputs, exit 4, the statement,
+    its line and the value read are named, and no numpy warning is printed."""
     path = tmp_path / "indefinite.npz"
     np.savez(path, A=0.1 * np.ones((4, 4)) - np.eye(4), n=4)
     done = polyad_cli("check", "examples/cholesky.c", "--inputs", str(path))
-    assert done.returncode == 1, done.stdout + done.stderr
-    assert "FAILED" in done.stdout
+    assert done.returncode == 4, done.stdout + done.stderr
+    assert "bad inputs: examples/cholesky.c:22:" in done.stdout
+    assert "sqrt(sum)" in done.stdout and "gives nan at i=0" in done.stdout
+    assert "sum = -0.9" in done.stdout and "it depends on the input A" in done.stdout
+    assert done.stderr == ""
+
+
+def test_check_of_random_cholesky_inputs_is_bad_inputs_and_spd_fixes_it():
+    """Oracle: the original C. Uniform random entries are not positive
+    definite: bad inputs (exit 4) naming the sqrt; --init A=spd gives a
+    matrix Cholesky accepts and every oracle passes (exit 0)."""
+    done = polyad_cli("check", "examples/cholesky.c", "--init", "A=uniform")
+    assert done.returncode == 4, done.stdout + done.stderr
+    assert "cholesky.c:22:" in done.stdout and "gives nan" in done.stdout
+    done = polyad_cli("check", "examples/cholesky.c", "--init", "A=spd")
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "inputs A=spd" in done.stdout and done.stdout.count("  ok  ") == 4
+
+
+def test_check_refuses_a_kernel_with_nothing_to_differentiate(tmp_path):
+    """Oracle: C semantics. A scalar parameter assigned in the body is
+    discarded by C, so the kernel has no output: refused, exit 2, one line
+    saying how to write a scalar output."""
+    path = tmp_path / "loss.c"
+    path.write_text("void loss_of(int n, double loss, double x[n]) {\n"
+                    "  for (int i = 0; i < n; i++)\n    loss = loss + x[i] * x[i];\n}\n")
+    done = polyad_cli("check", str(path))
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert done.stdout == ""
+    assert done.stderr.startswith("polyad: error: nothing to differentiate: no "
+                                  "floating-point output in loss_of")
+    assert "double loss[1]" in done.stderr and len(done.stderr.splitlines()) == 1
+
+
+def test_check_oracles_and_progress():
+    """Oracle: the options' contract. --oracles runs exactly those oracles;
+    --progress says what runs on stderr, stdout keeps the table."""
+    done = polyad_cli("check", "examples/gemm.c", "--oracles", "fd,dot", "--progress",
+                      "--json")
+    assert done.returncode == 0, done.stdout + done.stderr
+    result = _strict_json(done.stdout)
+    assert [c["oracle"] for c in result["checks"]] == [
+        "dot product <w, J v> = <J^T w, v>", "central finite differences"]
+    assert "polyad: finite differences of the original C" in done.stderr
+    assert "interpreter" not in done.stderr
+    done = polyad_cli("check", "examples/gemm.c", "--oracles", "fd,magic")
+    assert done.returncode == 2 and "unknown oracle magic" in done.stderr
 
 
 # --- grad -----------------------------------------------------------------------
@@ -309,3 +359,59 @@ def test_show_tape_of_rnn():
     assert plan["tape_bytes"] == 8 * (4 * 5 - 1) < plan["stack_tape_bytes"]
     assert [e["read"] for e in plan["entries"]] == ["s"]
     assert plan["entries"][0]["overwritten_by"] == ["S0", "S1", "S2"]
+
+
+def test_bench_takes_init():
+    """Oracle: numpy's eigenvalues of the matrix bench uses (bench_inputs is
+    what bench runs on), and the CLI's exit codes for a good and a bad kind."""
+    kernel = polyad.parse("examples/cholesky.c")
+    values, _ = bench_inputs(kernel, {"n": 6}, 0, ("A",), {"A": "spd"})
+    assert np.min(np.linalg.eigvalsh(values["A"])) > 0
+    done = polyad_cli("bench", "examples/cholesky.c", "--init", "A=spd", "--variants",
+                      "primal,exact", "--repeat", "1", "-D", "n=6")
+    assert done.returncode == 0, done.stdout + done.stderr
+    done = polyad_cli("bench", "examples/cholesky.c", "--init", "A=sspd")
+    assert done.returncode == 2 and "unknown input kind 'sspd'" in done.stderr
+
+
+def test_check_of_an_overflowing_loop_names_the_statement_without_warnings(tmp_path):
+    """Oracle: the original C's outputs (inf) and the interpreter run
+    forward: squaring 20 times overflows; bad inputs (exit 4) naming line 4,
+    and no numpy RuntimeWarning on stderr."""
+    path = tmp_path / "squaring.c"
+    path.write_text("void squaring(int n, int m, double x[m]) {\n"
+                    "  for (int t = 0; t < n; t++)\n    for (int i = 0; i < m; i++)\n"
+                    "      x[i] = x[i] * x[i];\n}\n")
+    done = polyad_cli("check", str(path), "-D", "n=20", "-D", "m=3")
+    assert done.returncode == 4, done.stdout + done.stderr
+    assert f"bad inputs: {path}:4:" in done.stdout and "gives inf at t=" in done.stdout
+    assert done.stderr == ""
+    done = polyad_cli("check", str(path), "-D", "n=12", "-D", "m=3")
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert done.stderr == ""
+
+
+def test_check_of_a_rank_deficient_gram_schmidt_exits_3(tmp_path):
+    """Oracle: the condition estimate (the compiled gradient at perturbed
+    inputs): two columns 1e-10 apart are ill-conditioned, said with the
+    estimate, exit 3; not a wrong gradient."""
+    rng = np.random.default_rng(3)
+    A = rng.uniform(0.5, 1.5, (10, 8))
+    A[:, 3] = A[:, 2] + 1e-10 * rng.standard_normal(10)
+    path = tmp_path / "deficient.npz"
+    np.savez(path, A=A, m=10, n=8)
+    done = polyad_cli("check", "examples/gramschmidt.c", "--inputs", str(path))
+    assert done.returncode == 3, done.stdout + done.stderr
+    assert "verdict: ill-conditioned at these inputs (condition estimate" in done.stdout
+    assert "WRONG" not in done.stdout
+
+
+def test_check_at_the_medium_preset_ends_within_a_minute():
+    """Oracle: the clock, and the four oracles at gemm's medium sizes (the
+    interpreter at reduced sizes, which the row says)."""
+    start = time.monotonic()
+    done = polyad_cli("check", "examples/gemm.c", "--dataset", "medium", "--progress")
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert time.monotonic() - start < 60
+    assert "at reduced sizes ni=8 nj=9 nk=10" in done.stdout
+    assert "polyad: reverse-mode interpreter: 792 statement instances" in done.stderr

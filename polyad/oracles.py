@@ -1,0 +1,203 @@
+"""The oracles' comparisons: each turns what an oracle measured into a
+record ``{"oracle", "verdict", "ok", "max_rel_err", "tolerance", "detail"}``
+with a tolerance derived from the numerics at the inputs (a condition
+estimate, Ridders' error estimate), so that a failed oracle means a wrong
+gradient and numerics that cannot tell say so (see polyad.numerics)."""
+
+from __future__ import annotations
+
+from typing import Callable, Mapping
+
+import numpy as np
+
+from polyad import numerics
+from polyad.model import Kernel
+from polyad.numerics import EPS, ILL_CONDITIONED, OK, WRONG
+
+#: The interpreter and the dot-product test compare the same quantity
+#: computed in a different order: they differ by rounding, which is about
+#: eps times the condition estimate (ROUNDING_FACTOR absorbs the number of
+#: operations along a path). Agreement to FLOOR always counts.
+ROUNDING_FACTOR = 1e3
+FLOOR = 1e-10
+#: Above this relative tolerance an agreement says nothing about the
+#: gradient: the verdict is ill-conditioned.
+MEANINGFUL = 1e-6
+#: Finite differences: the tolerance is FD_SAFETY times Ridders' error
+#: estimate, plus the adjoint's own rounding; FD_MEANINGFUL as above.
+FD_SAFETY = 10.0
+FD_NOISE = 10.0
+FD_MEANINGFUL = 1e-4
+#: The condition estimate perturbs every floating input by these relative
+#: sizes in turn, going to the next while the response is not small (outside
+#: the linear range, the estimate saturates near 1 / perturbation).
+PERTURBATIONS = (1e-6, 1e-9, 1e-12)
+LINEAR_RANGE = 1e-2
+#: Above this condition estimate the gradient at these inputs carries fewer
+#: than about eight correct digits: ill-conditioned, whatever the oracles say.
+CONDITION_LIMIT = 1e8
+#: Overall verdicts of a check (polyad.verify adds "bad inputs").
+VERDICT_OK, VERDICT_WRONG, VERDICT_ILL = "ok", "wrong gradient", "ill-conditioned"
+
+
+def relative_error(got, expected) -> float:
+    """max |got - expected| / max(|expected|) over all elements (0 for empty)."""
+    got = np.asarray(got, dtype=float)
+    expected = np.asarray(expected, dtype=float)
+    if expected.size == 0:
+        return 0.0
+    if not (np.all(np.isfinite(got)) and np.all(np.isfinite(expected))):
+        return float("inf")
+    scale = max(float(np.max(np.abs(expected))), 1e-300)
+    return float(np.max(np.abs(got - expected))) / scale
+
+
+def inner(a: Mapping[str, object], b: Mapping[str, object]) -> tuple[float, float]:
+    """<a, b> over the arrays of a, and its cancellation factor."""
+    terms = np.concatenate([np.asarray(a[name], dtype=float).ravel()
+                            * np.asarray(b[name], dtype=float).ravel() for name in a]
+                           or [np.zeros(0)])
+    return float(np.sum(terms)), numerics.cancellation(terms)
+
+
+def ratio(a: float, b: float) -> float:
+    """|a - b| / max(|a|, |b|); infinite when either is not finite."""
+    if not (np.isfinite(a) and np.isfinite(b)):
+        return float("inf")
+    scale = max(abs(a), abs(b))
+    return abs(a - b) / scale if scale > 0 else 0.0
+
+
+def perturbed(kernel: Kernel, values: Mapping[str, object], size: float,
+               rng) -> dict[str, object]:
+    """Every floating argument multiplied by (1 + size * (+-1))."""
+    moved = dict(values)
+    for array in kernel.arrays:
+        if array.storage == "parameter" and array.is_float and array.name in values:
+            data = np.asarray(values[array.name], dtype=float)
+            signs = rng.choice([-1.0, 1.0], size=data.shape)
+            moved[array.name] = (float(data * (1 + size * signs)) if array.is_scalar
+                                 else data * (1 + size * signs))
+    return moved
+
+
+def condition_of(kernel: Kernel, gradient_at: Callable[[Mapping], dict],
+               values: Mapping[str, object], base: dict, seed: int) -> float:
+    """The gradient's condition estimate at ``values``: two random relative
+    perturbations per size of PERTURBATIONS, smaller while the response
+    leaves the linear range."""
+    estimate = 1.0
+    for size in PERTURBATIONS:
+        rng = np.random.default_rng(seed + 2)
+        moved = [gradient_at(perturbed(kernel, values, size, rng)) for _ in range(2)]
+        estimate = numerics.condition_estimate(base, moved, size)
+        if not np.isfinite(estimate) or estimate * size <= LINEAR_RANGE:
+            break
+    return estimate
+
+
+def record(oracle: str, error: float, tolerance: float, meaningful: float,
+            detail: str) -> dict:
+    verdict = numerics.verdict(error, tolerance, meaningful)
+    return {"oracle": oracle, "verdict": verdict, "ok": verdict == OK,
+            "max_rel_err": error, "tolerance": tolerance, "detail": detail}
+
+
+def overall_verdict(checks: list[dict], condition: float) -> str:
+    """wrong gradient if any oracle says wrong, else ill-conditioned if any
+    says so or the condition estimate exceeds CONDITION_LIMIT, else ok."""
+    verdicts = {c["verdict"] for c in checks}
+    if WRONG in verdicts:
+        return VERDICT_WRONG
+    if ILL_CONDITIONED in verdicts or not condition <= CONDITION_LIMIT:
+        return VERDICT_ILL
+    return VERDICT_OK
+
+
+def check_forward_sweeps(expected, reverse, forward) -> dict:
+    differing = [name for name, value in expected.items()
+                 if not (np.array_equal(value, reverse[name], equal_nan=True)
+                         and np.array_equal(value, forward[name], equal_nan=True))]
+    error = max([relative_error(reverse[n], expected[n]) for n in differing] or [0.0])
+    return {"oracle": "primal vs original C (bitwise)",
+            "verdict": WRONG if differing else OK, "ok": not differing,
+            "max_rel_err": error, "tolerance": 0.0,
+            "detail": ("forward sweeps differ on " + ", ".join(differing)) if differing
+            else "adjoint and tangent forward sweeps identical"}
+
+
+def compare_with_interpreter(gradient: Mapping[str, object], reference: Mapping[str, object],
+                             condition: float, note: str = "") -> dict:
+    """The record of the interpreter oracle: the gradient against the
+    interpreter's ``reference`` with the tolerance of a condition estimate;
+    ``note`` ends the detail. Precondition: both have the same arrays."""
+    tolerance = max(FLOOR, ROUNDING_FACTOR * EPS * condition)
+    finite = {name: (np.isfinite(np.asarray(gradient[name], dtype=float)),
+                     np.isfinite(np.asarray(reference[name], dtype=float)))
+              for name in gradient}
+    if any(not np.array_equal(mine, theirs) for mine, theirs in finite.values()):
+        differing = [name for name, (mine, theirs) in finite.items()
+                     if not np.array_equal(mine, theirs)]
+        return {"oracle": "reverse-mode interpreter", "verdict": WRONG, "ok": False,
+                "max_rel_err": float("inf"), "tolerance": tolerance,
+                "detail": "NaN or inf in different elements of " + ", ".join(differing)
+                          + note}
+    errors = {name: relative_error(np.asarray(gradient[name])[mine],
+                                   np.asarray(reference[name])[mine])
+              for name, (mine, _) in finite.items()}
+    worst = max(errors.values(), default=0.0)
+    if not all(np.all(mine) for mine, _ in finite.values()):
+        # Both give NaN or inf in the same elements: the derivative does not
+        # exist there (sqrt at 0), which no tolerance can judge.
+        measured = record("reverse-mode interpreter", worst, worst, MEANINGFUL, "")
+        return {**measured, "verdict": ILL_CONDITIONED, "ok": False, "tolerance": float("inf"),
+                "detail": "the gradient is NaN or inf at these inputs, in the same "
+                          f"elements as the interpreter's (no derivative there){note}"}
+    return record("reverse-mode interpreter", worst, tolerance, MEANINGFUL,
+                   f"tolerance {tolerance:.2g} (condition estimate {condition:.2g}); "
+                   f"worst {max(errors, key=errors.get) if errors else '-'}{note}")
+
+
+def check_dot(projected: float, projected_cancel: float, pulled: float,
+              pulled_cancel: float, condition: float) -> dict:
+    """The record of the dot-product test <w, J v> (tangent) against
+    <J^T w, v> (adjoint), each with the cancellation factor of its sum."""
+    rounding = max(FLOOR, ROUNDING_FACTOR * EPS * condition)
+    # Not finite on either side: no tolerance can judge it (the interpreter
+    # tells a bug from a derivative that does not exist).
+    tolerance = (max(FLOOR, rounding * max(projected_cancel, pulled_cancel))
+                 if np.isfinite(projected) and np.isfinite(pulled) else float("inf"))
+    return record("dot product <w, J v> = <J^T w, v>", ratio(projected, pulled), tolerance,
+                  MEANINGFUL, f"tolerance {tolerance:.2g} (condition estimate "
+                  f"{condition:.2g}); {projected:.12g} vs {pulled:.12g}")
+
+
+def check_finite_differences(phi: Callable[[float], float], size: float, reach: float,
+                             size_of_sum: float, pulled: float, condition: float) -> dict:
+    """The record of finite differences: d phi / dh at 0, where phi(h) is
+    <w, F(x + h v)> of the original C, by Ridders' extrapolation of central
+    differences from a step chosen for this direction (``size`` = max |x|,
+    ``reach`` = max |v|), against the adjoint's <J^T w, v> = ``pulled``;
+    ``size_of_sum`` is sum |w F(x)|, for the rounding of phi itself."""
+    start = numerics.choose_step(phi, 1e-2 * size / reach)
+    estimate = numerics.ridders(phi, start)
+    scale = max(abs(estimate.value), abs(pulled))
+    rounding = max(FLOOR, ROUNDING_FACTOR * EPS * condition)
+    # The rounding of the two primal runs of one central difference.
+    noise = FD_NOISE * EPS * size_of_sum / estimate.step
+    allowed = FD_SAFETY * estimate.error + rounding * abs(pulled)
+    if not np.isfinite(estimate.value):
+        error, tolerance = float("inf"), float("inf")
+    elif pulled == 0.0 and abs(estimate.value) <= max(noise, allowed):
+        error, tolerance = 0.0, max(noise, allowed)  # a zero derivative, confirmed
+    else:
+        error = abs(estimate.value - pulled) / scale
+        # Relative to the finite difference itself: an error estimate that is
+        # large against it means the differences did not converge.
+        tolerance = allowed / abs(estimate.value) if estimate.value else float("inf")
+    return record("central finite differences", error, tolerance, FD_MEANINGFUL,
+                  f"Ridders from h = {start:.2g} to {estimate.step:.2g}, error estimate "
+                  f"{estimate.error:.2g}, tolerance {tolerance:.2g}; "
+                  f"{estimate.value:.10g} vs {pulled:.10g}")
+
+

@@ -1,0 +1,52 @@
+"""The interpreter's enumeration of statement instances and accessed
+elements with numpy agrees with isl's own point-by-point enumeration
+(oracle: isl's foreach_point on the sets and the wrapped access maps)."""
+
+from __future__ import annotations
+
+import islpy as isl
+import pytest
+
+from polyad.interpreter import affine_images, integer_points
+from polyad.model import fix_sizes
+from tests.conftest import EXAMPLES, example
+
+
+def isl_points(points: isl.Set) -> list[tuple[int, ...]]:
+    found = []
+    dims = points.dim(isl.dim_type.set)
+    points.foreach_point(lambda p: found.append(tuple(
+        int(p.get_coordinate_val(isl.dim_type.set, d).to_python()) for d in range(dims))))
+    return sorted(found)
+
+
+@pytest.mark.parametrize("text", [
+    "[n] -> { S[i, j] : 0 <= j < i < n and (i + j) mod 3 = 0 }",
+    "[n] -> { S[i, j] : 0 <= j < i < n or (i = n + 2 and j = 0) }",
+    "[n, m] -> { S[i, j, k] : 0 <= j < i < n and i <= k < m + 1 - j }",
+    "[n] -> { S[i] : 2i >= n and i < n }",
+    "{ S[] }",
+    "[n] -> { S[i] : i > n and i < n }",
+])
+def test_integer_points_of_sets(text):
+    sizes = {"n": 7, "m": 5}
+    fixed = fix_sizes(isl.Set(text), sizes)
+    assert sorted(map(tuple, integer_points(fixed, sizes).tolist())) == isl_points(fixed)
+
+
+@pytest.mark.parametrize("name", EXAMPLES)
+def test_instances_and_elements_of_every_example(name):
+    kernel = example(name)
+    sizes = {p: v + 1 for p, v in kernel.sizes("small").items()}
+    for statement in kernel.statements:
+        domain = fix_sizes(statement.domain, sizes)
+        points = integer_points(domain, sizes)
+        assert sorted(map(tuple, points.tolist())) == isl_points(domain)
+        for access in [statement.write, *statement.reads]:
+            relation = fix_sizes(access.relation, sizes)
+            images = affine_images(relation, points, sizes)
+            if images is None:
+                continue
+            pairs = sorted(tuple(p) + tuple(e)
+                           for p, e in zip(points.tolist(), images.tolist()))
+            assert pairs == isl_points(relation.intersect_domain(domain).wrap())
