@@ -33,7 +33,7 @@ test-all: $(STAMP)
 	$(BIN)/python -m pytest -q -n $(JOBS) -m ''
 
 # Ten thousand random kernels through random paths (layouts, schedules,
-# threads) against the oracles; the suite runs 320 (seed 0). A failure names
+# threads) against the oracles; the suite runs 300 (seed 0). A failure names
 # its seed and shard; FUZZ_SEED=2 draws other kernels.
 fuzz: $(STAMP)
 	POLYAD_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) POLYAD_FUZZ_SHARDS=$(FUZZ_SHARDS) \

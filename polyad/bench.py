@@ -96,11 +96,11 @@ def bench(kernel: Kernel, sizes: Mapping[str, int], *, variants=DEFAULT_VARIANTS
             adjoint = adjoint.with_layout(plan.layout, sizes=sizes)
         try:
             program = program_of(adjoint, plan.schedule(adjoint))
-        except UsageError as error:  # e.g. no layer fits the scratchpad
+            function = codegen.compile_program(program)
+        except UsageError as error:  # no layer fits the scratchpad, an isl bound, ...
             results.append({"name": plan.name, "tape_bytes": adjoint.tape.bytes(sizes),
                             "verified": None, "not_applicable": str(error)})
             continue
-        function = codegen.compile_program(program)
         gradient = _gradient(function, values, seeds, adjoint)
         if reference is None:
             reference = gradient if plan.name == "exact" else _gradient(

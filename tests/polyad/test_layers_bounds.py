@@ -9,6 +9,7 @@ generated code; the CLI's exit-code contract (2 and one line for a bound)."""
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -158,3 +159,18 @@ def test_layers_of_a_loop_without_iterations_at_the_sizes(n):
     kernel = polyad.parse(str(ROOT / "tests" / "kernels" / "empty_nest_layers.c"))
     result = api.check(kernel, {"n": n}, layout="layers")
     assert all(c["ok"] for c in result["checks"]), result["checks"]
+
+
+def test_bench_goes_on_when_a_variant_exceeds_a_bound(monkeypatch):
+    """Oracle: the CLI's contract. heat2d at tsteps=50, n=200 ran past the
+    isl bound in layers and ended the whole bench with exit 2; a variant past
+    a bound is now reported not applicable, with the reason, and the others
+    are timed (here the bound is lowered so that small sizes show it)."""
+    from tests.test_cli import polyad_cli
+    monkeypatch.setenv("POLYAD_ISL_MAX_OPERATIONS", "1000000")
+    done = polyad_cli("bench", "tests/kernels/heat2d.c", "-D", "tsteps=2", "-D", "n=20",
+                      "--repeat", "1", "--variants", "primal,exact,layers", "--json")
+    assert done.returncode == 0, done.stderr
+    rows = {row["name"]: row for row in json.loads(done.stdout)["variants"]}
+    assert rows["exact"]["verified"] is True and rows["exact"]["median_s"] > 0
+    assert "isl operations" in rows["layers"]["not_applicable"]
