@@ -174,3 +174,14 @@ def test_bench_goes_on_when_a_variant_exceeds_a_bound(monkeypatch):
     rows = {row["name"]: row for row in json.loads(done.stdout)["variants"]}
     assert rows["exact"]["verified"] is True and rows["exact"]["median_s"] > 0
     assert "isl operations" in rows["layers"]["not_applicable"]
+
+
+def test_heat2d_layers_at_the_issues_sizes_is_within_the_bounds():
+    """Oracles of polyad check (original C bitwise, interpreter). At
+    tsteps=2, n=100 printing the layers code ran past isl's default
+    operation bound (after 33 s): rebuilding each instruction's schedule
+    from its piecewise dimensions multiplied their pieces."""
+    kernel = polyad.parse(str(ROOT / "tests" / "kernels" / "heat2d.c"))
+    result = api.check(kernel, {"tsteps": 2, "n": 100}, layout="layers",
+                       oracles=("primal", "interpreter"))
+    assert all(c["ok"] for c in result["checks"]), result["checks"]
