@@ -176,6 +176,7 @@ def test_bench_goes_on_when_a_variant_exceeds_a_bound(monkeypatch):
     assert "isl operations" in rows["layers"]["not_applicable"]
 
 
+@pytest.mark.slow
 def test_heat2d_layers_at_the_issues_sizes_is_within_the_bounds():
     """Oracles of polyad check (original C bitwise, interpreter). At
     tsteps=2, n=100 printing the layers code ran past isl's default
