@@ -24,9 +24,8 @@ from polyad.program import (ADJOINT_SUFFIX, TANGENT_SUFFIX, Argument, Assignment
                             array_buffer, kernel_arguments, primal_instruction)
 from polyad.schedule_tree import (flat_schedule, negated, padded, renamed, tree_from_flat,
                                   with_prefix, with_suffix)
+from polyad.sweeps import FINISH, FORWARD, REVERSE
 from polyad.tape import TapeEntry
-
-FORWARD, REVERSE, FINISH = 0, 1, 2
 
 
 def derivative_names(kernel: Kernel, suffix: str) -> dict[str, str]:
