@@ -5,10 +5,10 @@ from __future__ import annotations
 import os
 import re
 
-from codegen.binding import ArgumentSpec, CompiledFunction
-from codegen.build import shared_library
-from codegen.emit import generate, signature
-from codegen.sanitize import SanitizedFunction, sanitizing
+from polyad.codegen.binding import ArgumentSpec, CompiledFunction
+from polyad.codegen.build import shared_library
+from polyad.codegen.emit import generate, signature
+from polyad.codegen.sanitize import SanitizedFunction, sanitizing
 from polyad.model import Kernel
 from polyad.names import NameSupply
 from polyad.program import Program, primal_program

@@ -20,8 +20,8 @@ from typing import Mapping
 
 import numpy as np
 
-from codegen.binding import NUMPY_TYPES, ArgumentSpec
-from codegen.build import executable
+from polyad.codegen.binding import NUMPY_TYPES, ArgumentSpec
+from polyad.codegen.build import executable
 from polyad.errors import CompileError
 
 _C_TYPES = {"size": "int", "scalar": "double"}

@@ -20,9 +20,9 @@ from dataclasses import dataclass
 import islpy as isl
 import sympy
 
-from codegen.astexpr import AstExprPrinter
-from codegen.cexpr import CExpressionPrinter, negated
-from codegen.prelude import (HELPERS, PRELUDE, TRACE_HELPERS, TRACE_PRELUDE,
+from polyad.codegen.astexpr import AstExprPrinter
+from polyad.codegen.cexpr import CExpressionPrinter, negated
+from polyad.codegen.prelude import (HELPERS, PRELUDE, TRACE_HELPERS, TRACE_PRELUDE,
                              renamed_helper_calls, with_helper_names)
 from polyad.bounds import bounded
 from polyad.errors import PolyadError

@@ -18,9 +18,9 @@ import tempfile
 from pathlib import Path
 from typing import Mapping
 
-from codegen.binding import ArgumentSpec, CompiledFunction
-from codegen.build import executable, shared_library
-from codegen.driver import driver_source, write_inputs
+from polyad.codegen.binding import ArgumentSpec, CompiledFunction
+from polyad.codegen.build import executable, shared_library
+from polyad.codegen.driver import driver_source, write_inputs
 
 #: Flags added to the usual ones: the checks, and frames for readable reports.
 SANITIZE_FLAGS = ("-fsanitize=address,undefined", "-fno-sanitize-recover=all",

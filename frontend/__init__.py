@@ -4,7 +4,6 @@ It knows C syntax (through the system preprocessor and pycparser) and the
 polyhedral model it builds; it knows nothing of differentiation.
 """
 
-from polyad import model  # noqa: F401  (the model this package builds; import it first)
-from frontend.parse import parse_kernel
+from polyad.frontend.parse import parse_kernel
 
 __all__ = ["parse_kernel"]

@@ -13,7 +13,7 @@ from typing import Callable
 import islpy as isl
 from pycparser import c_ast, c_generator
 
-from frontend.preprocess import Preprocessed, located_error
+from polyad.frontend.preprocess import Preprocessed, located_error
 
 _COMPARISONS = {"<": "lt_set", "<=": "le_set", ">": "gt_set", ">=": "ge_set",
                 "==": "eq_set", "!=": "ne_set"}

@@ -13,9 +13,9 @@ from dataclasses import dataclass, field
 import islpy as isl
 from pycparser import c_ast
 
-from frontend.affine import AffineTranslator, Scope, describe, integer_literal, type_names
-from frontend.preprocess import Preprocessed, located_error
-from frontend.values import Typed, ValueTranslator, add, divide, multiply, subtract
+from polyad.frontend.affine import AffineTranslator, Scope, describe, integer_literal, type_names
+from polyad.frontend.preprocess import Preprocessed, located_error
+from polyad.frontend.values import Typed, ValueTranslator, add, divide, multiply, subtract
 from polyad import dataflow
 from polyad.errors import KernelError, SourceLocation
 from polyad.expr import read_symbol

@@ -8,8 +8,8 @@ import re
 from pycparser import c_ast, c_parser
 from pycparser.c_parser import ParseError
 
-from frontend.builder import KernelBuilder
-from frontend.preprocess import located_error, preprocess
+from polyad.frontend.builder import KernelBuilder
+from polyad.frontend.preprocess import located_error, preprocess
 from polyad.errors import KernelError, PolyadError, SourceLocation, UsageError
 from polyad.model import Kernel, KernelSource
 from polyad.names import HEADER_MACROS, RUNTIME_FUNCTIONS

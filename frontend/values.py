@@ -16,7 +16,7 @@ from typing import Callable
 import sympy
 from pycparser import c_ast
 
-from frontend.affine import AffineTranslator, Scope, describe, integer_literal, type_names
+from polyad.frontend.affine import AffineTranslator, Scope, describe, integer_literal, type_names
 from polyad.expr import MATH, MATH_ARITY, integer_symbol, select, to_double
 
 _RELATIONS = {

@@ -6,7 +6,6 @@
 
 __version__ = "0.1.0"
 
-from polyad import model  # noqa: F401,E402  (first: frontend and codegen build on it)
 from polyad.api import compile, generate_c, grad, jvp, parse
 from polyad.errors import (CompileError, KernelError, PolyadError, ScheduleError,
                            UsageError)

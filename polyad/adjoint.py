@@ -22,14 +22,16 @@ from typing import Mapping, Sequence
 
 import sympy
 
-from polyad.activity import (Activity, Differentiated, analyze_activity, checked_names,
+from polyad.activity import (Differentiated, analyze_activity, checked_names,
                              differentiate_statement, floating_inputs, floating_outputs)
 from polyad.errors import UsageError
 from polyad.lowering import LAYOUTS, adjoint_program, tangent_program
-from polyad.model import Access, Kernel, Statement
+from polyad.model import Access, Kernel
+from polyad.modes import (AdjointStatement, ReverseMode,
+                          TangentMode, TangentStatement)
 from polyad.program import ADJOINT_SUFFIX, TANGENT_SUFFIX  # noqa: F401  (re-exported)
 from polyad.schedule import Schedule
-from polyad.tape import TapePlan, plan_tape
+from polyad.tape import plan_tape
 
 
 #: Scratchpad of the layers layout, bytes, unless given.
@@ -37,53 +39,9 @@ DEFAULT_SCRATCHPAD = 32 * 1024
 
 
 @dataclass(frozen=True)
-class AdjointStatement:
-    """The reverse-sweep work of one statement.
-
-    ``self_partial`` is the partial with respect to the statement's read of
-    the very element it writes (None when it does not read it: the write
-    then resets that adjoint); ``increments`` the partials with respect to
-    the other active reads.
-    """
-
-    statement: Statement
-    self_partial: sympy.Expr | None
-    increments: Mapping[sympy.Symbol, sympy.Expr]
-
-    @property
-    def resets(self) -> bool:
-        """Whether the adjoint of the written element changes (it keeps its
-        value only for ``W = W + ...``)."""
-        return self.self_partial is None or self.self_partial != 1
-
-    def needed(self) -> tuple[Access, ...]:
-        """The reads whose primal values the partials use (one per symbol)."""
-        used: set[sympy.Symbol] = set()
-        for partial in [self.self_partial, *self.increments.values()]:
-            if partial is not None:
-                used |= partial.free_symbols
-        accesses = self.statement.read_accesses()
-        return tuple(access for symbol, access in accesses.items() if symbol in used)
-
-
-@dataclass(frozen=True)
-class Adjoint:
-    """Reverse mode of a kernel: ``wrt`` inputs, ``of`` outputs, the adjoint
-    statements (forward order) and the tape plan."""
-
-    kernel: Kernel
-    activity: Activity
-    statements: tuple[AdjointStatement, ...]
-    tape: TapePlan
-    tape_layout: str = ""
-    scratchpad: int | None = None
-    layer_sizes: tuple[tuple[str, int], ...] = ()
-
-    @property
-    def layout(self) -> str:
-        """Where the tape lives (see polyad.lowering.LAYOUTS): by default
-        ``stack`` for the stack strategy, ``exact`` otherwise."""
-        return self.tape_layout or ("stack" if self.strategy == "stack" else "exact")
+class Adjoint(ReverseMode):
+    """Reverse mode of a kernel (the values in :class:`polyad.modes.ReverseMode`),
+    with its tape layout, tape strategy and schedule to change."""
 
     def with_layout(self, layout: str, scratchpad: int | None = None,
                     sizes: Mapping[str, int] | None = None) -> "Adjoint":
@@ -110,18 +68,6 @@ class Adjoint:
         return replace(self, tape_layout=layout, scratchpad=scratchpad,
                        layer_sizes=tuple(sorted(dict(sizes).items())))
 
-    @property
-    def wrt(self) -> tuple[str, ...]:
-        return self.activity.wrt
-
-    @property
-    def of(self) -> tuple[str, ...]:
-        return self.activity.of
-
-    @property
-    def strategy(self) -> str:
-        return self.tape.strategy
-
     def with_strategy(self, strategy: str) -> "Adjoint":
         """The same adjoint with another tape strategy."""
         return replace(self, tape=plan_tape(self.kernel, _needed(self.statements), strategy))
@@ -138,25 +84,9 @@ class Adjoint:
 
 
 @dataclass(frozen=True)
-class TangentStatement:
-    """The tangent of one statement writing a varied array: the partials
-    with respect to its varied reads."""
-
-    statement: Statement
-    partials: Mapping[sympy.Symbol, sympy.Expr]
-
-
-@dataclass(frozen=True)
-class Tangent:
-    """Forward (tangent) mode of a kernel."""
-
-    kernel: Kernel
-    activity: Activity
-    statements: tuple[TangentStatement, ...]
-
-    @property
-    def wrt(self) -> tuple[str, ...]:
-        return self.activity.wrt
+class Tangent(TangentMode):
+    """Forward (tangent) mode of a kernel (the values in
+    :class:`polyad.modes.TangentMode`), with its schedule."""
 
     def schedule(self) -> Schedule:
         """The schedule of the tangent program (see :class:`Schedule`)."""

@@ -5,8 +5,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-import codegen
-from frontend.parse import parse_kernel
+from polyad import codegen
+from polyad.frontend.parse import parse_kernel
 from polyad import verify
 from polyad.adjoint import Adjoint, Tangent, grad, jvp
 from polyad.errors import UsageError

@@ -17,8 +17,8 @@ from typing import Callable, Mapping
 
 import numpy as np
 
-import codegen
-from codegen.driver import time_function
+from polyad import codegen
+from polyad.codegen.driver import time_function
 from polyad.adjoint import Adjoint, grad
 from polyad.errors import UsageError
 from polyad.inputs import InitKind, check_init, parse_init

@@ -23,12 +23,12 @@ import sympy
 from polyad.errors import UsageError
 from polyad.model import ELEMENT_BYTES, fix_sizes, maps_of, union_of_maps
 from polyad.program import Assignment, Buffer, Instruction, Program, Reference
-from polyad.schedule import Schedule, _constant, _dims, _fixed, _map
+from polyad.schedule import Schedule
 from polyad.lowering import tape_box
 from polyad.names import NameSupply, program_identifiers
-from polyad.schedule_tree import padded, tree_from_flat, with_prefix
-
-FORWARD, COPY, REVERSE = 0, 1, 2
+from polyad.schedule_tree import (constant_piece, fixed_value, map_from_pieces, output_pieces,
+                                  padded, tree_from_flat, with_prefix)
+from polyad.sweeps import FORWARD, REVERSE, STREAM_COPY, streamed
 
 
 def _with_sweep(flat: isl.Map, sweep: int) -> isl.Map:
@@ -45,13 +45,13 @@ def stream_in_order(program: Program, schedule: Schedule) -> Program:
     instructions, maps, reading = [], [], set()
     for instruction in program.instructions:
         flat = flats[instruction.name]
-        sweep = _fixed(flat, 0)
+        sweep = fixed_value(flat, 0)
         taped = [symbol for symbol, reference in instruction.references.items()
                  if reference.relation is not None and buffers[reference.buffer].tape
-                 and sweep == 1]
+                 and sweep == REVERSE]
         if not taped:
             instructions.append(instruction)
-            maps.append(flat if sweep == 0 else _with_sweep(flat, sweep + 1))
+            maps.append(flat if sweep == FORWARD else _with_sweep(flat, streamed(sweep)))
             continue
         name = f"{instruction.name}_stream"
         references, body, popped = {}, [], {}
@@ -77,11 +77,11 @@ def stream_in_order(program: Program, schedule: Schedule) -> Program:
         instructions.append(Instruction(
             name, instruction.domain.set_tuple_name(name), references, tuple(body),
             comment=f"stream the tape of the {instruction.comment}"))
-        maps.append(_with_sweep(flat.set_tuple_name(isl.dim_type.in_, name), COPY))
+        maps.append(_with_sweep(flat.set_tuple_name(isl.dim_type.in_, name), STREAM_COPY))
         instructions.append(replace(instruction, references={
             symbol: popped.get(symbol, reference)
             for symbol, reference in instruction.references.items()}))
-        maps.append(_with_sweep(flat, REVERSE))
+        maps.append(_with_sweep(flat, streamed(REVERSE)))
         reading.add(instruction.name)
 
     def marks(group: list[isl.Map], position: int) -> list[str]:
@@ -174,7 +174,7 @@ def specialize(program: Program, schedule: Schedule,
 
 def _plan(program: Program, maps: list[isl.Map], scratchpad: int,
           sizes: Mapping[str, int]) -> list[Layer]:
-    reverse = [m for m in maps if _fixed(m, 0) == 1]
+    reverse = [m for m in maps if fixed_value(m, 0) == REVERSE]
     layers: list[Layer] = []
     for group, position in _nests(maps, reverse, 1):
         layers += _layered(program, maps, group, position, scratchpad, sizes)
@@ -203,7 +203,7 @@ def _nests(every: list[isl.Map], maps: list[isl.Map], start: int):
     for position in range(start, depth):
         for m in maps:
             if (m.get_tuple_name(isl.dim_type.in_) in covered
-                    or m.dim(isl.dim_type.out) <= position or _fixed(m, position) is not None):
+                    or m.dim(isl.dim_type.out) <= position or fixed_value(m, position) is not None):
                 continue
             group = [g for g in _band_members(every, m, position)
                      if g.get_tuple_name(isl.dim_type.in_) in names - covered]
@@ -222,7 +222,7 @@ def _band_members(every: list[isl.Map], m: isl.Map, position: int) -> list[isl.M
 
 
 def _prefix(m: isl.Map, position: int) -> tuple:
-    return tuple(_fixed(m, d) for d in range(position))
+    return tuple(fixed_value(m, d) for d in range(position))
 
 
 def _layered(program, every, group, position, scratchpad, sizes) -> list[Layer]:
@@ -271,7 +271,7 @@ def _loop_range(group: list[isl.Map], position: int, sizes) -> tuple[int, int]:
 
 def _key(m: isl.Map, position: int, size: int) -> isl.Map:
     """instance -> (schedule dimensions before ``position``, layer index)."""
-    dims = _dims(m)
+    dims = output_pieces(m)
     layer = dims[position].scale_down_val(isl.Val(size)).floor()
     result = isl.Map.from_pw_aff(dims[0]) if position else isl.Map.from_pw_aff(layer)
     for piece in dims[1:position] + ([layer] if position else []):
@@ -522,5 +522,5 @@ def _copy(index: int, staged: StagedBuffer, scratch: Buffer, layers: isl.Set,
     # Schedule: the key dimensions, then the order (0 before, 2 after), then
     # the element; the key's last dimension is the layer index.
     dims = [isl.PwAff.var_on_domain(local, isl.dim_type.set, d) for d in range(keys)]
-    flat_dims = dims[:position] + [dims[position], _constant(domain, order)] + original
-    return instruction, _map(name, domain, flat_dims)
+    flat_dims = dims[:position] + [dims[position], constant_piece(domain, order)] + original
+    return instruction, map_from_pieces(name, domain, flat_dims)

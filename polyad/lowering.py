@@ -11,25 +11,21 @@ from __future__ import annotations
 
 import itertools
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 import islpy as isl
 import sympy
 
 from polyad.errors import UsageError
 from polyad.model import Access, Array, Kernel, maps_of, union_of_maps
+from polyad.modes import AdjointStatement, ReverseMode, TangentMode
 from polyad.names import NameSupply, kernel_identifiers
 from polyad.program import (ADJOINT_SUFFIX, TANGENT_SUFFIX, Argument, Assignment, Buffer,
                             Instruction, Program, Reference,
                             array_buffer, kernel_arguments, primal_instruction)
 from polyad.schedule_tree import (flat_schedule, negated, padded, renamed, tree_from_flat,
                                   with_prefix, with_suffix)
+from polyad.sweeps import FINISH, FORWARD, REVERSE
 from polyad.tape import TapeEntry
-
-if TYPE_CHECKING:  # the algorithm values lowered here; adjoint.py imports this module
-    from polyad.adjoint import Adjoint, AdjointStatement, Tangent
-
-FORWARD, REVERSE, FINISH = 0, 1, 2
 
 
 def derivative_names(kernel: Kernel, suffix: str) -> dict[str, str]:
@@ -180,7 +176,7 @@ LAYOUTS = ("stack", "exact", "regions", "stream", "layers")
 _SEQUENCES = {"stack": "lifo", "stream": "stream"}
 
 
-def _lower_tapes(adjoint: Adjoint, layout: str,
+def _lower_tapes(adjoint: ReverseMode, layout: str,
                  supply: NameSupply) -> dict[tuple[str, sympy.Symbol], _Tape]:
     """Buffers and index relations of the tape in a layout (relation None
     for the sequential layouts, which codegen addresses with counters);
@@ -264,7 +260,7 @@ def _reads(entry: TapeEntry) -> str:
     return f"{entry.statement} reads {entry.access.text}, line {entry.access.location.line}"
 
 
-def adjoint_program(adjoint: Adjoint, *, layout: str | None = None) -> Program:
+def adjoint_program(adjoint: ReverseMode, *, layout: str | None = None) -> Program:
     """The C function computing the primal outputs and the gradient.
 
     Its arguments are the kernel's, then the adjoint ``X_b`` of each array
@@ -415,7 +411,7 @@ def _entry_records(tapes: dict, supply: NameSupply) -> list[Instruction]:
     return instructions
 
 
-def _records(adjoint: Adjoint, tapes: dict, flat: dict, schedule: list,
+def _records(adjoint: ReverseMode, tapes: dict, flat: dict, schedule: list,
              supply: NameSupply) -> list[Instruction]:
     """The forward sweep's tape writes, just before their statement, one
     record instruction after the other (so that sequential tapes are
@@ -466,7 +462,7 @@ def _records(adjoint: Adjoint, tapes: dict, flat: dict, schedule: list,
     return instructions
 
 
-def _reverse_instructions(adjoint_statement: AdjointStatement, adjoint: Adjoint,
+def _reverse_instructions(adjoint_statement: AdjointStatement, adjoint: ReverseMode,
                           tapes: dict, adjoint_buffer: dict, names: dict[str, str],
                           supply: NameSupply) -> list[Instruction]:
     statement = adjoint_statement.statement
@@ -542,7 +538,7 @@ def _accumulate(array: Array, work: str, target: str) -> Instruction:
 
 
 # --- tangent mode -----------------------------------------------------------
-def tangent_program(tangent: Tangent) -> Program:
+def tangent_program(tangent: TangentMode) -> Program:
     """The C function computing the primal outputs and their tangents.
 
     Arguments: the kernel's, then ``X_d`` for each ``wrt`` input (tangent in)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import islpy as isl
 
-from codegen.cexpr import CExpressionPrinter
+from polyad.codegen.cexpr import CExpressionPrinter
 from polyad import dataflow
 from polyad.model import Kernel, Statement
 

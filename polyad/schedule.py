@@ -32,10 +32,11 @@ from polyad.gather import (gathered_buffers, is_gather_part, single_multi_aff, s
                            split_instances)
 from polyad.model import maps_of, union_of_maps, union_of_sets
 from polyad.program import Program, fingerprint
-from polyad.schedule_tree import flat_schedule, padded, tree_from_flat, with_prefix, with_suffix
+from polyad.schedule_tree import (constant_piece, fixed_value, flat_schedule, map_from_pieces,
+                                  output_pieces, padded, tree_from_flat, with_prefix,
+                                  with_suffix)
+from polyad.sweeps import REVERSE, SWEEP_NAMES
 
-#: Sweeps are told apart by the outermost schedule dimension.
-SWEEPS = {0: "forward", 1: "reverse", 2: "finish"}
 #: Buffers of at most this many dimensions (scalars) get an OpenMP reduction when the
 #: increments of a parallel loop's iterations meet on them; a private copy of
 #: a larger array per thread costs as much as the loop itself.
@@ -82,7 +83,7 @@ class Step:
 
 
 @dataclass(frozen=True)
-class Dependences:
+class OrderingDependences:
     """The program's dependences, as pairs of instances in original order.
 
     ``ordered`` must keep their order (a write and a read or write of the
@@ -115,7 +116,7 @@ class Schedule:
 
     program: Program
     flat: isl.UnionMap
-    dependences: Dependences
+    dependences: OrderingDependences
     annotations: tuple[tuple[Loop, str], ...] = ()
     trace: tuple[Step, ...] = ()
     reassociate: bool = True
@@ -230,7 +231,7 @@ class Schedule:
                     tuple(sorted(g.get_tuple_name(isl.dim_type.in_) for g in group)),
                     tuple(kind for handle, kind in self.annotations if handle == loop),
                     verdict.parallel, verdict.reason,
-                    order=tuple(_fixed(m, d) or 0 for d in range(position + 1))))
+                    order=tuple(fixed_value(m, d) or 0 for d in range(position + 1))))
         reports.sort(key=lambda r: r.order)
         return reports
 
@@ -298,31 +299,31 @@ class Schedule:
         if dim_a != dim_b or dim_a == 0:
             raise ScheduleError(f"fuse: {a} and {b} are not loops of one sequence")
         sequence = dim_a - 1
-        value_a = _fixed(group_a[0], sequence)
-        value_b = _fixed(group_b[0], sequence)
-        prefix_a = [_fixed(group_a[0], d) for d in range(sequence)]
-        prefix_b = [_fixed(group_b[0], d) for d in range(sequence)]
+        value_a = fixed_value(group_a[0], sequence)
+        value_b = fixed_value(group_b[0], sequence)
+        prefix_a = [fixed_value(group_a[0], d) for d in range(sequence)]
+        prefix_b = [fixed_value(group_b[0], d) for d in range(sequence)]
         if value_a is None or value_b is None or prefix_a != prefix_b or value_a >= value_b:
             raise ScheduleError(f"fuse: {a} must come before {b} in one sequence")
         names_b = {m.get_tuple_name(isl.dim_type.in_) for m in group_b}
         between = [m for m in maps_of(self.flat)
-                   if [_fixed(m, d) for d in range(sequence)] == prefix_a
-                   and _fixed(m, sequence) is not None
-                   and value_a < _fixed(m, sequence) < value_b]
+                   if [fixed_value(m, d) for d in range(sequence)] == prefix_a
+                   and fixed_value(m, sequence) is not None
+                   and value_a < fixed_value(m, sequence) < value_b]
         if between:
             raise ScheduleError(f"fuse: {a} and {b} are not adjacent "
                                 f"({between[0].get_tuple_name(isl.dim_type.in_)} runs "
                                 "between them)")
         maps = []
         for m in maps_of(self.flat):
-            dims = _dims(m)
+            dims = output_pieces(m)
             domain = m.domain()
             name = m.get_tuple_name(isl.dim_type.in_)
             inner = 1 if name in names_b else 0
             if name in names_b:
-                dims[sequence] = _constant(domain, value_a)
-            dims = dims[:dim_a + 1] + [_constant(domain, inner)] + dims[dim_a + 1:]
-            maps.append(_map(name, domain, dims))
+                dims[sequence] = constant_piece(domain, value_a)
+            dims = dims[:dim_a + 1] + [constant_piece(domain, inner)] + dims[dim_a + 1:]
+            maps.append(map_from_pieces(name, domain, dims))
         return self._checked(maps, Step("fuse", (("first", str(a)), ("second", str(b)))))
 
     def distribute(self, loop: "Loop | str") -> "Schedule":
@@ -334,7 +335,7 @@ class Schedule:
         handle = Loop.of(loop)
         group, dim = self._group_of(handle)
         inner = dim + 1
-        values = {_fixed(m, inner) for m in group} if inner < _depth(group[0]) else {None}
+        values = {fixed_value(m, inner) for m in group} if inner < _depth(group[0]) else {None}
         if None in values or len(values) < 2:
             raise ScheduleError(f"distribute: the body of {handle} is not a sequence")
 
@@ -679,7 +680,7 @@ class Schedule:
                         annotations=kept)._parallelize_reverse()
         if tree is None or any(_skewed(m) for m in scheduled):
             return plain
-        candidate = [with_prefix(m, 1) if target == "reverse" else m for m in scheduled]
+        candidate = [with_prefix(m, REVERSE) if target == "reverse" else m for m in scheduled]
         rescheduled = replace(self._checked(padded(maps + candidate), step),
                               annotations=kept)._parallelize_reverse()
         # isl's order wins on better strides of the innermost loops, or on
@@ -782,7 +783,7 @@ class Schedule:
     def _sweep(self, m: isl.Map) -> str:
         if self.origin.get("mode") != "reverse":
             return "forward"
-        return SWEEPS.get(_fixed(m, 0), "?")
+        return SWEEP_NAMES.get(fixed_value(m, 0), "?")
 
     def _stride_score(self, maps: list[isl.Map]) -> int:
         """The sum over instructions of how well their innermost loop suits
@@ -946,14 +947,14 @@ class Schedule:
                             f"{', '.join(available) or 'none'})")
 
     def _group_key(self, m: isl.Map, position: int) -> tuple:
-        return tuple(_fixed(m, d) for d in range(position))
+        return tuple(fixed_value(m, d) for d in range(position))
 
     def _group(self, m: isl.Map, position: int) -> list[isl.Map]:
         key = self._group_key(m, position)
         return [other for other in maps_of(self.flat)
                 if other.dim(isl.dim_type.out) > position
                 and self._group_key(other, position) == key
-                and _fixed(other, position) is None]
+                and fixed_value(other, position) is None]
 
     def _group_of(self, handle: Loop) -> tuple[list[isl.Map], int]:
         m, position = self._resolve(handle)
@@ -983,14 +984,14 @@ class Schedule:
         names = {m.get_tuple_name(isl.dim_type.in_) for m in group}
         maps = []
         for m in maps_of(self.flat):
-            dims = _dims(m)
+            dims = output_pieces(m)
             domain = m.domain()
             name = m.get_tuple_name(isl.dim_type.in_)
             if name in names:
                 dims = change(dims, domain)
             elif inserted:
-                dims = dims[:insert_at] + [_constant(domain, 0)] * inserted + dims[insert_at:]
-            maps.append(_map(name, domain, dims))
+                dims = dims[:insert_at] + [constant_piece(domain, 0)] * inserted + dims[insert_at:]
+            maps.append(map_from_pieces(name, domain, dims))
         return self._checked(maps, step)
 
     def _checked(self, maps: list[isl.Map], step: Step) -> "Schedule":
@@ -1081,7 +1082,7 @@ _PRIMITIVES = {"tile": "tile", "interchange": "interchange", "fuse": "fuse", "co
                "gather": "gather", "peel": "peel"}
 
 
-def program_dependences(program: Program, flat: isl.UnionMap) -> Dependences:
+def program_dependences(program: Program, flat: isl.UnionMap) -> OrderingDependences:
     """Memory-based dependences of a program in the order of ``flat``:
     every pair of accesses to one element, at least one a write (or an
     increment against a plain access), oriented by execution order."""
@@ -1120,7 +1121,7 @@ def program_dependences(program: Program, flat: isl.UnionMap) -> Dependences:
         buffer = increment.get_tuple_name(isl.dim_type.out)
         for pair in ordered(isl.UnionMap.from_map(increment), i):
             by_buffer.append((buffer, pair))
-    return Dependences(tuple(_merged(kept)), tuple(by_buffer))
+    return OrderingDependences(tuple(_merged(kept)), tuple(by_buffer))
 
 
 def _merged(maps: list[isl.Map]) -> list[isl.Map]:
@@ -1318,35 +1319,14 @@ def _inserted(m: isl.Map, position: int, value: int) -> isl.Map:
         isl.dim_type.out, position, isl.Val(value))
 
 
-def _fixed(m: isl.Map, position: int) -> int | None:
-    value = m.plain_get_val_if_fixed(isl.dim_type.out, position)
-    return None if value.is_nan() else int(value.to_python())
-
-
 def _depth(m: isl.Map) -> int:
     return m.dim(isl.dim_type.out)
-
-
-def _dims(m: isl.Map) -> list[isl.PwAff]:
-    multi = isl.PwMultiAff.from_map(m)
-    return [multi.get_pw_aff(d) for d in range(m.dim(isl.dim_type.out))]
-
-
-def _constant(domain: isl.Set, value: int) -> isl.PwAff:
-    return isl.PwAff.val_on_domain(domain, isl.Val(value))
-
-
-def _map(name: str, domain: isl.Set, dims: list[isl.PwAff]) -> isl.Map:
-    result = isl.Map.from_pw_aff(dims[0])
-    for piece in dims[1:]:
-        result = result.flat_range_product(isl.Map.from_pw_aff(piece))
-    return result.intersect_domain(domain).set_tuple_name(isl.dim_type.in_, name)
 
 
 def _classify(m: isl.Map, position: int) -> tuple[str, str | None]:
     """("const", None), ("loop", iterator) or ("tile", iterator) for one
     dimension of an instruction's schedule."""
-    if _fixed(m, position) is not None:
+    if fixed_value(m, position) is not None:
         return "const", None
     names = [m.get_dim_name(isl.dim_type.in_, d) for d in range(m.dim(isl.dim_type.in_))]
     piece = isl.PwMultiAff.from_map(m).get_pw_aff(position)

@@ -64,6 +64,41 @@ def with_prefix(flat: isl.Map, value: int) -> isl.Map:
                                                            isl.Val(value))
 
 
+def fixed_value(flat: isl.Map, position: int) -> int | None:
+    """The constant of output dimension ``position`` of one statement's flat
+    map, or None where that dimension varies (a loop).
+
+    Precondition: ``position`` < the map's output dimension."""
+    value = flat.plain_get_val_if_fixed(isl.dim_type.out, position)
+    return None if value.is_nan() else int(value.to_python())
+
+
+def output_pieces(flat: isl.Map) -> list[isl.PwAff]:
+    """The output dimensions of one statement's flat map, each as a piecewise
+    affine function of the statement's instance (outermost first).
+
+    Precondition: the map is single-valued."""
+    multi = isl.PwMultiAff.from_map(flat)
+    return [multi.get_pw_aff(d) for d in range(flat.dim(isl.dim_type.out))]
+
+
+def constant_piece(domain: isl.Set, value: int) -> isl.PwAff:
+    """The constant ``value`` on ``domain``: a fixed dimension for
+    :func:`map_from_pieces`."""
+    return isl.PwAff.val_on_domain(domain, isl.Val(value))
+
+
+def map_from_pieces(name: str, domain: isl.Set, pieces: list[isl.PwAff]) -> isl.Map:
+    """The flat map of statement ``name`` on ``domain`` whose output dimensions
+    are ``pieces`` (the inverse of :func:`output_pieces`).
+
+    Precondition: ``pieces`` is not empty and every piece is defined on ``domain``'s space."""
+    result = isl.Map.from_pw_aff(pieces[0])
+    for piece in pieces[1:]:
+        result = result.flat_range_product(isl.Map.from_pw_aff(piece))
+    return result.intersect_domain(domain).set_tuple_name(isl.dim_type.in_, name)
+
+
 def negated(flat: isl.Map) -> isl.Map:
     """Every dimension negated: the exact reverse order."""
     space = isl.Space.map_from_set(flat.get_space().range())

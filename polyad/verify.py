@@ -20,7 +20,7 @@ from typing import Callable, Mapping
 
 import numpy as np
 
-import codegen
+from polyad import codegen
 from polyad.activity import floating_inputs, floating_outputs
 from polyad.adjoint import grad, jvp
 from polyad.errors import UsageError

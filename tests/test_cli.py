@@ -22,7 +22,7 @@ import numpy as np
 import pytest
 
 import polyad
-from codegen.build import compiler_command
+from polyad.codegen.build import compiler_command
 from polyad.bench import bench_inputs
 
 ROOT = Path(__file__).resolve().parent.parent

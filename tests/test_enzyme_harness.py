@@ -15,7 +15,7 @@ import subprocess
 import pytest
 
 from bench.peers.enzyme import SYMBOL, enzyme_available, wrapper_source
-from codegen.emit import signature
+from polyad.codegen.emit import signature
 from polyad.adjoint import grad
 from polyad.lowering import adjoint_program
 from tests.conftest import example

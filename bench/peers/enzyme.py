@@ -17,11 +17,11 @@ import subprocess
 import tempfile
 from pathlib import Path
 
-import codegen
-from codegen.binding import CompiledFunction
-from codegen.compile import argument_specs
-from codegen.driver import time_function
-from codegen.emit import signature
+from polyad import codegen
+from polyad.codegen.binding import CompiledFunction
+from polyad.codegen.compile import argument_specs
+from polyad.codegen.driver import time_function
+from polyad.codegen.emit import signature
 from polyad.adjoint import grad
 from polyad.bench import bench_inputs
 from polyad.lowering import adjoint_program

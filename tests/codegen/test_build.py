@@ -17,8 +17,8 @@ from pathlib import Path
 
 import pytest
 
-from codegen import build
-from codegen.build import shared_library
+from polyad.codegen import build
+from polyad.codegen.build import shared_library
 from polyad.errors import CompileError, PolyadError
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -116,7 +116,7 @@ def test_missing_compiler_is_a_compile_error(cache, monkeypatch):
 _CHILD = textwrap.dedent("""
     import ctypes, os, sys, time
     from pathlib import Path
-    from codegen.build import shared_library
+    from polyad.codegen.build import shared_library
     source, barrier, me = sys.argv[1], Path(sys.argv[2]), sys.argv[3]
     (barrier / me).touch()
     deadline = time.time() + 60

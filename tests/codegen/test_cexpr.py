@@ -24,9 +24,9 @@ import sympy
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from codegen.build import shared_library
-from codegen.cexpr import CExpressionPrinter
-from frontend.values import add, divide, multiply, negate, subtract
+from polyad.codegen.build import shared_library
+from polyad.codegen.cexpr import CExpressionPrinter
+from polyad.frontend.values import add, divide, multiply, negate, subtract
 from polyad.expr import MATH, integer_symbol, select, to_double
 
 SYMBOLS = sympy.symbols("a b c", real=True)

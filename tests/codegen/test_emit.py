@@ -16,7 +16,7 @@ import subprocess
 import pytest
 
 import polyad
-from codegen.build import compiler_command
+from polyad.codegen.build import compiler_command
 from polyad import verify
 from polyad.model import fix_sizes
 from tests.conftest import example
@@ -204,7 +204,7 @@ def test_double_negation_is_not_a_decrement():
 
 def test_comments_can_be_left_out():
     """Oracle: the text (no comment at all, same code lines otherwise)."""
-    from codegen.emit import generate
+    from polyad.codegen.emit import generate
     from polyad.program import primal_program
 
     program = primal_program(example("gemm"))

@@ -26,7 +26,7 @@ import pytest
 from hypothesis import HealthCheck, Phase, assume, given, note, seed, settings
 from hypothesis import strategies as st
 
-import codegen
+from polyad import codegen
 import polyad
 from polyad import verify
 from polyad.activity import floating_inputs, floating_outputs

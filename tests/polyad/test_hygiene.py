@@ -20,10 +20,10 @@ import tempfile
 
 import pytest
 
-import codegen
+from polyad import codegen
 import polyad
-from codegen.build import shared_library
-from codegen.compile import argument_specs
+from polyad.codegen.build import shared_library
+from polyad.codegen.compile import argument_specs
 from polyad import analysis, verify
 from polyad.targets import load_schedule, program_of
 

@@ -19,10 +19,10 @@ import islpy as isl
 import numpy as np
 import pytest
 
-import codegen
+from polyad import codegen
 import polyad
-from codegen.sanitize import SanitizerError, run_sanitized
-from codegen.binding import ArgumentSpec
+from polyad.codegen.sanitize import SanitizerError, run_sanitized
+from polyad.codegen.binding import ArgumentSpec
 from polyad import api, verify
 from polyad.bounds import BoundExceeded, bounded
 from polyad.errors import UsageError

@@ -12,11 +12,11 @@ import tempfile
 
 import pytest
 
-import codegen
+from polyad import codegen
 import polyad
-from codegen.binding import CompiledFunction
-from codegen.build import shared_library
-from codegen.compile import argument_specs
+from polyad.codegen.binding import CompiledFunction
+from polyad.codegen.build import shared_library
+from polyad.codegen.compile import argument_specs
 from polyad import analysis, api, verify
 from polyad.errors import UsageError
 from polyad.layouts import plan_layers

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 import sympy
 
-import codegen
+from polyad import codegen
 import polyad
 from polyad import derivatives, numerics, verify
 from polyad.errors import UsageError
