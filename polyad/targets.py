@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import replace
 from pathlib import Path
 
-from polyad import layouts
+from polyad import layouts, streams
 from polyad.adjoint import Adjoint, Tangent
 from polyad.bounds import bounded
 from polyad.errors import UsageError
@@ -91,7 +91,7 @@ def _program_of(target, schedule):
     placed = rewritten(adjoint_program(target, layout="regions" if target.layout == "regions"
                                        else "exact"), schedule.rewrites)
     if target.layout == "stream":
-        return layouts.stream_in_order(placed, schedule)
+        return streams.stream_in_order(placed, schedule)
     if layers and any(kind == "peel" for kind, _, _ in schedule.rewrites):
         raise UsageError("the layers layout does not stage a peeled schedule (the boxes of "
                          "its pieces take isl too long): use another layout, or a schedule "
