@@ -129,7 +129,12 @@ def tree_from_flat(flat: isl.UnionMap, marks=None, separate=None) -> isl.Schedul
     >>> t.get_root().child(0).get_type() == isl.schedule_node_type.sequence
     True
     """
-    maps = padded(maps_of(flat))
+    # An instruction without instances (code specialised to sizes at which
+    # it never runs) has no place in the tree, and isl cannot build a band
+    # of nothing but such pieces.
+    maps = [m for m in padded(maps_of(flat)) if not m.is_empty()]
+    if not maps:
+        return isl.Schedule.from_domain(flat.domain())
     return _subtree(maps, 0, maps[0].dim(isl.dim_type.out), marks, separate, 0)
 
 

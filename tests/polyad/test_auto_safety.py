@@ -9,6 +9,8 @@ rejected a loop under both `omp parallel for` and `omp simd`.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 import polyad
@@ -80,3 +82,14 @@ def test_a_loop_is_unrolled_or_vectorised_not_both():
     again = schedule.unroll("S0_b.i", 2).unroll("S0_b.i", 4)  # a new factor replaces the old
     result = check(adjoint.kernel, {"n": 6}, schedule=lambda base: base.unroll("S0_b.i", 4))
     assert all(c["ok"] for c in result["checks"]) and again.annotations[-1][1] == "unroll:4"
+
+
+@pytest.mark.parametrize("name, layout", [("peel_every_instance", "regions"),
+                                          ("empty_copy_layers_auto", "layers")])
+def test_auto_on_kernels_make_fuzz_found(name, layout):
+    """make fuzz (seed 1) found both: a peel of every instance (KeyError) and
+    a layers copy without instances (an isl error on an empty band)."""
+    path = Path(__file__).resolve().parents[1] / "kernels" / f"{name}.c"
+    result = check(polyad.parse(str(path)), {"n": 6 if layout == "regions" else 4},
+                   schedule="auto", layout=layout)
+    assert all(c["ok"] for c in result["checks"]), result["checks"]
