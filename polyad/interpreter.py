@@ -45,7 +45,10 @@ _NUMERIC = {"sqrt": _nan_outside(math.sqrt), "log": _nan_outside(math.log),
             "exp": _nan_outside(math.exp), "pow": _nan_outside(math.pow),
             "select": lambda condition, then, otherwise: then if condition else otherwise,
             "Heaviside": lambda x, *_: 1.0 if x > 0 else (0.0 if x < 0 else 0.5),
-            "sign": lambda x: float(np.sign(x)), "Abs": abs, "Min": min, "Max": max}
+            "sign": lambda x: float(np.sign(x)), "Abs": abs, "Min": min, "Max": max,
+            # sympy differentiates |x ** 2.0| through re(), not knowing that a
+            # float power of a real is real; every value here is real.
+            "re": lambda x: x, "im": lambda x: 0.0}
 
 
 def as_sympy(expr: sympy.Basic) -> sympy.Basic:

@@ -7,6 +7,8 @@ from __future__ import annotations
 import islpy as isl
 import pytest
 
+import polyad
+
 from polyad.interpreter import affine_images, integer_points
 from polyad.model import fix_sizes
 from tests.conftest import EXAMPLES, example
@@ -50,3 +52,14 @@ def test_instances_and_elements_of_every_example(name):
             pairs = sorted(tuple(p) + tuple(e)
                            for p, e in zip(points.tolist(), images.tolist()))
             assert pairs == isl_points(relation.intersect_domain(domain).wrap())
+
+
+def test_the_interpreter_evaluates_sympys_re_of_a_float_power():
+    """Found by make fuzz (seed 2): the interpreter oracle itself failed
+    (NameError: re) on fabs(... + pow(x, 2.0)). Oracles of polyad check."""
+    from pathlib import Path
+
+    from polyad.api import check
+    path = Path(__file__).resolve().parents[1] / "kernels" / "abs_of_float_power.c"
+    result = check(polyad.parse(str(path)), {"n": 6}, layout="stream")
+    assert all(c["ok"] for c in result["checks"]), result["checks"]
