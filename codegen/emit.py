@@ -281,7 +281,10 @@ class _Emitter:
         position = self.iterator_names.index(iterator)
         # Marks travel down to the loops of their band, which may come in
         # pieces (blocks, ifs) or not at all (one iteration): keep this band's.
-        marks = tuple(kind for kind, band in map(split_mark, pending) if band == position)
+        # Two handles may name one loop (pieces of instructions a gather or
+        # peel split): the same mark twice is one pragma.
+        marks = tuple(dict.fromkeys(kind for kind, band in map(split_mark, pending)
+                                    if band == position))
         reverse = REVERSED_MARK in marks
         parallel = not node.for_is_degenerate() and any(
             mark.split(":")[0] == "parallel" for mark in marks)

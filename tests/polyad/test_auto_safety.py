@@ -85,7 +85,8 @@ def test_a_loop_is_unrolled_or_vectorised_not_both():
 
 
 @pytest.mark.parametrize("name, layout", [("peel_every_instance", "regions"),
-                                          ("empty_copy_layers_auto", "layers")])
+                                          ("empty_copy_layers_auto", "layers"),
+                                          ("two_handles_one_loop", "exact")])
 def test_auto_on_kernels_make_fuzz_found(name, layout):
     """make fuzz (seed 1) found both: a peel of every instance (KeyError) and
     a layers copy without instances (an isl error on an empty band)."""
