@@ -482,6 +482,13 @@ class Schedule:
                              .set_tuple_name(isl.dim_type.in_, name + "_peel"))
                 split.append(_inserted(m.subtract_domain(meeting), position, 1))
             maps = split
+        ordered_names = {m.get_tuple_name(isl.dim_type.in_) for m in maps_of(program.flat)}
+        unordered = [i.name for i in program.instructions if i.name not in ordered_names]
+        if unordered:
+            # The original order covers fewer instances than a split piece
+            # has (make fuzz, seed 2: a KeyError on S1_b4_peel).
+            raise ScheduleError(f"peel: {handle}: the original order has no place for "
+                                f"{', '.join(unordered)}")
         names = {n for n, _ in peeled} | {n + "_peel" for n, _ in peeled}
         maps = [m if m.get_tuple_name(isl.dim_type.in_) in names
                 else _inserted(m, position, 1) for m in maps]

@@ -86,11 +86,14 @@ def test_a_loop_is_unrolled_or_vectorised_not_both():
 
 @pytest.mark.parametrize("name, layout", [("peel_every_instance", "regions"),
                                           ("empty_copy_layers_auto", "layers"),
-                                          ("two_handles_one_loop", "exact")])
+                                          ("two_handles_one_loop", "exact"),
+                                          ("peel_outside_order", "stream")])
 def test_auto_on_kernels_make_fuzz_found(name, layout):
     """make fuzz (seed 1) found both: a peel of every instance (KeyError) and
     a layers copy without instances (an isl error on an empty band)."""
     path = Path(__file__).resolve().parents[1] / "kernels" / f"{name}.c"
-    result = check(polyad.parse(str(path)), {"n": 6 if layout == "regions" else 4},
-                   schedule="auto", layout=layout)
+    kernel = polyad.parse(str(path))
+    size = 6 if layout == "regions" else 5 if layout == "stream" else 4
+    result = check(kernel, {name: size for name in kernel.params}, schedule="auto",
+                   layout=layout)
     assert all(c["ok"] for c in result["checks"]), result["checks"]
