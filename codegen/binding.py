@@ -13,7 +13,7 @@ import islpy as isl
 import numpy as np
 
 from polyad.errors import UsageError
-from polyad.model import evaluate_pw_aff, fix_sizes
+from polyad.model.kernel import evaluate_pw_aff, fix_sizes
 
 NUMPY_TYPES = {"double": np.float64, "int": np.int32, "char": np.int8}
 

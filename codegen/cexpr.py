@@ -16,7 +16,7 @@ from sympy.logic.boolalg import ITE, Equivalent, Implies, Xor
 from sympy.functions.elementary.piecewise import ExprCondPair
 
 from polyad.errors import PolyadError
-from polyad.expr import select
+from polyad.model.expr import select
 
 # C precedence levels, higher binds tighter.
 _CONDITIONAL, _OR, _AND, _EQUALITY, _RELATIONAL, _ADDITIVE, _MULTIPLICATIVE, \

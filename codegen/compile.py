@@ -9,9 +9,9 @@ from polyad.codegen.binding import ArgumentSpec, CompiledFunction
 from polyad.codegen.build import shared_library
 from polyad.codegen.emit import generate, signature
 from polyad.codegen.sanitize import SanitizedFunction, sanitizing
-from polyad.model import Kernel
-from polyad.names import NameSupply
-from polyad.program import Program, primal_program
+from polyad.model.kernel import Kernel
+from polyad.program.names import NameSupply
+from polyad.program.ir import Program, primal_program
 
 
 def argument_specs(program: Program) -> tuple[ArgumentSpec, ...]:

@@ -1,4 +1,4 @@
-"""A :class:`polyad.program.Program` to C text through the isl AST generator.
+"""A :class:`polyad.program.ir.Program` to C text through the isl AST generator.
 
 The schedule tree goes to ``isl_ast_build``; at each statement instance the
 build also yields, for every memory reference of the instruction, the C
@@ -7,7 +7,7 @@ the printed body uses. Nothing here decides what to compute: it prints.
 
 Every name the printed C introduces (loop iterators, accumulators, popped
 values, counters, outlined functions, helper macros, the trace function)
-comes from a :class:`polyad.names.NameSupply` seeded with every name of the
+comes from a :class:`polyad.program.names.NameSupply` seeded with every name of the
 program, so none of them can capture a name of the kernel.
 """
 
@@ -26,10 +26,10 @@ from polyad.codegen.prelude import (HELPERS, PRELUDE, TRACE_HELPERS, TRACE_PRELU
                              renamed_helper_calls, with_helper_names)
 from polyad.bounds import bounded
 from polyad.errors import PolyadError
-from polyad.model import maps_of
-from polyad.names import NameSupply, program_identifiers
-from polyad.program import Buffer, Instruction, Program
-from polyad.schedule_tree import REVERSED_MARK, split_mark
+from polyad.model.kernel import maps_of
+from polyad.program.names import NameSupply, program_identifiers
+from polyad.program.ir import Buffer, Instruction, Program
+from polyad.schedule.tree import REVERSED_MARK, split_mark
 
 
 @dataclass(frozen=True)

@@ -20,7 +20,7 @@ import time
 import numpy as np
 
 import polyad
-from polyad import verify
+from polyad.check import verify
 from polyad.errors import ScheduleError
 
 
@@ -77,7 +77,7 @@ def main() -> None:
     for name, schedule in candidates(adjoint.schedule()):
         small = verify.check_gradient(kernel, kernel.sizes("small"),
                                       schedule=lambda base, s=schedule:
-                                      polyad.schedule.Schedule.replay(base, s.to_json()))
+                                      polyad.schedule.schedule.Schedule.replay(base, s.to_json()))
         verdict = "ok" if all(c["ok"] for c in small["checks"]) else "FAILED"
         seconds = measure(polyad.compile(adjoint, schedule), values)
         baseline = baseline or seconds

@@ -1,4 +1,4 @@
-"""The C frontend: a kernel's source text to a :class:`polyad.model.Kernel`.
+"""The C frontend: a kernel's source text to a :class:`polyad.model.kernel.Kernel`.
 
 It knows C syntax (through the system preprocessor and pycparser) and the
 polyhedral model it builds; it knows nothing of differentiation.

@@ -1,4 +1,4 @@
-"""From a pycparser function definition to a :class:`polyad.model.Kernel`.
+"""From a pycparser function definition to a :class:`polyad.model.kernel.Kernel`.
 
 The walk builds, bottom up, each statement's iteration domain (from the loops
 and conditions around it), its accesses, its right-hand side, and the isl
@@ -16,10 +16,10 @@ from pycparser import c_ast
 from polyad.frontend.affine import AffineTranslator, Scope, describe, integer_literal, type_names
 from polyad.frontend.preprocess import Preprocessed, located_error
 from polyad.frontend.values import Typed, ValueTranslator, add, divide, multiply, subtract
-from polyad import dataflow
+from polyad.model import dataflow
 from polyad.errors import KernelError, SourceLocation
-from polyad.expr import read_symbol
-from polyad.model import (ELEMENT_BYTES, Access, Array, Kernel, KernelSource, Param,
+from polyad.model.expr import read_symbol
+from polyad.model.kernel import (ELEMENT_BYTES, Access, Array, Kernel, KernelSource, Param,
                           Statement, maps_of, sets_of, union_of_maps)
 
 _SIZE_TYPES = ({"int"}, {"long"}, {"unsigned"}, {"unsigned", "int"}, {"long", "int"},

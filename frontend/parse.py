@@ -11,8 +11,8 @@ from pycparser.c_parser import ParseError
 from polyad.frontend.builder import KernelBuilder
 from polyad.frontend.preprocess import located_error, preprocess
 from polyad.errors import KernelError, PolyadError, SourceLocation, UsageError
-from polyad.model import Kernel, KernelSource
-from polyad.names import HEADER_MACROS, RUNTIME_FUNCTIONS
+from polyad.model.kernel import Kernel, KernelSource
+from polyad.program.names import HEADER_MACROS, RUNTIME_FUNCTIONS
 
 _PARSE_ERROR = re.compile(r"^(.*?):(\d+):(\d+): (.*)$")
 _SIZES = re.compile(r"polyad-sizes:\s*([^\n*]*)")

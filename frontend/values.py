@@ -17,7 +17,7 @@ import sympy
 from pycparser import c_ast
 
 from polyad.frontend.affine import AffineTranslator, Scope, describe, integer_literal, type_names
-from polyad.expr import MATH, MATH_ARITY, integer_symbol, select, to_double
+from polyad.model.expr import MATH, MATH_ARITY, integer_symbol, select, to_double
 
 _RELATIONS = {
     "<": sympy.StrictLessThan, "<=": sympy.LessThan, ">": sympy.StrictGreaterThan,

@@ -9,7 +9,7 @@ __version__ = "0.1.0"
 from polyad.api import compile, generate_c, grad, jvp, parse
 from polyad.errors import (CompileError, KernelError, PolyadError, ScheduleError,
                            UsageError)
-from polyad.model import Array, Kernel, Statement
+from polyad.model.kernel import Array, Kernel, Statement
 
 __all__ = ["parse", "grad", "jvp", "compile", "generate_c", "Kernel", "Array", "Statement", "PolyadError", "KernelError",
            "UsageError", "CompileError", "ScheduleError"]

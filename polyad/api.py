@@ -7,14 +7,14 @@ from pathlib import Path
 
 from polyad import codegen
 from polyad.frontend.parse import parse_kernel
-from polyad import verify
-from polyad.adjoint import Adjoint, Tangent, grad, jvp
+from polyad.check import verify
+from polyad.ad.adjoint import Adjoint, Tangent, grad, jvp
 from polyad.errors import UsageError
-from polyad.inputs import parse_init
-from polyad.model import Kernel
-from polyad.program import primal_program
-from polyad.schedule import Schedule
-from polyad.targets import load_schedule, program_of, schedule
+from polyad.check.inputs import parse_init
+from polyad.model.kernel import Kernel
+from polyad.program.ir import primal_program
+from polyad.schedule.schedule import Schedule
+from polyad.program.targets import load_schedule, program_of, schedule
 
 
 def parse(path_or_text: str | os.PathLike, function: str | None = None) -> Kernel:

@@ -17,15 +17,23 @@ import traceback
 
 import numpy as np
 
-from polyad import __version__, analysis, api, bench, layouts, lowering, verify
-from polyad.bench import DEFAULT_VARIANTS, VARIANTS
+from polyad import __version__, api
+
+from polyad.tools import analysis, bench
+
+from polyad.tape import layouts
+
+from polyad.program import lowering
+
+from polyad.check import verify
+from polyad.tools.bench import DEFAULT_VARIANTS, VARIANTS
 from polyad.errors import PolyadError, UsageError
 from polyad.files import write_atomically
-from polyad import reports
-from polyad.analysis import Cache
+from polyad.tools import reports
+from polyad.tools.analysis import Cache
 from polyad.memory import parse_bytes
-from polyad.lowering import LAYOUTS
-from polyad.tape import STRATEGIES
+from polyad.program.lowering import LAYOUTS
+from polyad.tape.plan import STRATEGIES
 
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT, EXIT_INTERNAL = 0, 1, 2, 70
 EXIT_ILL_CONDITIONED, EXIT_NON_FINITE = 3, 4

@@ -23,7 +23,7 @@ import pytest
 
 import polyad
 from polyad.codegen.build import compiler_command
-from polyad.bench import bench_inputs
+from polyad.tools.bench import bench_inputs
 
 ROOT = Path(__file__).resolve().parent.parent
 GOLDEN = ROOT / "tests" / "golden"

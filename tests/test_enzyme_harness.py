@@ -16,8 +16,8 @@ import pytest
 
 from bench.peers.enzyme import SYMBOL, enzyme_available, wrapper_source
 from polyad.codegen.emit import signature
-from polyad.adjoint import grad
-from polyad.lowering import adjoint_program
+from polyad.ad.adjoint import grad
+from polyad.program.lowering import adjoint_program
 from tests.conftest import example
 
 

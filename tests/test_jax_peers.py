@@ -29,7 +29,7 @@ else:
 
 import polyad  # noqa: E402
 from bench.peers.jax_ports import PORTS  # noqa: E402
-from polyad import verify  # noqa: E402
+from polyad.check import verify  # noqa: E402
 from tests.conftest import EXAMPLES, example  # noqa: E402
 
 EPS = np.finfo(np.float64).eps

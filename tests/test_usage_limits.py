@@ -17,7 +17,7 @@ import pytest
 import polyad
 from polyad.errors import ScheduleError, UsageError
 from polyad.memory import format_bytes, parse_bytes
-from polyad.schedule import Schedule
+from polyad.schedule.schedule import Schedule
 from tests.test_cli import ROOT, polyad_cli
 
 

@@ -22,10 +22,10 @@ from polyad.codegen.binding import CompiledFunction
 from polyad.codegen.compile import argument_specs
 from polyad.codegen.driver import time_function
 from polyad.codegen.emit import signature
-from polyad.adjoint import grad
-from polyad.bench import bench_inputs
-from polyad.lowering import adjoint_program
-from polyad.verify import relative_error
+from polyad.ad.adjoint import grad
+from polyad.tools.bench import bench_inputs
+from polyad.program.lowering import adjoint_program
+from polyad.check.verify import relative_error
 
 SYMBOL = "polyad_enzyme_gradient"
 

@@ -18,9 +18,7 @@ import numpy as np
 
 import polyad
 from bench.peers.jax_ports import PORTS
-from polyad import verify
-
-
+from polyad.check import verify
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("kernels", nargs="*", default=sorted(PORTS))

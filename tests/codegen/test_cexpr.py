@@ -27,7 +27,7 @@ from hypothesis import strategies as st
 from polyad.codegen.build import shared_library
 from polyad.codegen.cexpr import CExpressionPrinter
 from polyad.frontend.values import add, divide, multiply, negate, subtract
-from polyad.expr import MATH, integer_symbol, select, to_double
+from polyad.model.expr import MATH, integer_symbol, select, to_double
 
 SYMBOLS = sympy.symbols("a b c", real=True)
 a, b, c = SYMBOLS

@@ -17,8 +17,8 @@ import pytest
 
 import polyad
 from polyad.codegen.build import compiler_command
-from polyad import verify
-from polyad.model import fix_sizes
+from polyad.check import verify
+from polyad.model.kernel import fix_sizes
 from tests.conftest import example
 
 
@@ -205,7 +205,7 @@ def test_double_negation_is_not_a_decrement():
 def test_comments_can_be_left_out():
     """Oracle: the text (no comment at all, same code lines otherwise)."""
     from polyad.codegen.emit import generate
-    from polyad.program import primal_program
+    from polyad.program.ir import primal_program
 
     program = primal_program(example("gemm"))
     bare = generate(program, comments=False)

@@ -16,8 +16,8 @@ from pathlib import Path
 import islpy as isl
 
 import polyad
-from polyad import verify
-from polyad.model import union_of_sets
+from polyad.check import verify
+from polyad.model.kernel import union_of_sets
 
 
 def parse_file(tmp_path: Path, text: str, function: str | None = None,

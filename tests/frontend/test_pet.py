@@ -34,7 +34,7 @@ import islpy as isl
 import pytest
 
 import polyad
-from polyad.model import maps_of, sets_of, union_of_sets
+from polyad.model.kernel import maps_of, sets_of, union_of_sets
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = sorted((ROOT / "examples").glob("*.c"))

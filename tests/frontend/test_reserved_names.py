@@ -15,7 +15,7 @@ import sys
 import pytest
 
 from polyad.errors import KernelError
-from polyad.names import HEADER_MACROS, RUNTIME_FUNCTIONS
+from polyad.program.names import HEADER_MACROS, RUNTIME_FUNCTIONS
 from tests.frontend.test_errors import located, parse_text
 
 CASES = [

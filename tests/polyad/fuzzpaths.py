@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from hypothesis import strategies as st
 
 from polyad import ScheduleError
-from polyad.schedule import Schedule
+from polyad.schedule.schedule import Schedule
 
 #: POLYAD_FUZZ_LAYOUTS and POLYAD_FUZZ_SCHEDULES (comma separated) narrow
 #: the paths, to chase one bug.

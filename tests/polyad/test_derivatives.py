@@ -8,9 +8,9 @@ import math
 import pytest
 import sympy
 
-from polyad.derivatives import RULES, DerivativeError, derivative
-from polyad.expr import MATH, select
-from polyad.interpreter import as_sympy
+from polyad.ad.derivatives import RULES, DerivativeError, derivative
+from polyad.model.expr import MATH, select
+from polyad.check.interpreter import as_sympy
 
 x, y = sympy.symbols("x y", real=True)
 

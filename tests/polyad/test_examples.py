@@ -10,9 +10,9 @@ from __future__ import annotations
 import pytest
 
 import polyad
-from polyad import verify
+from polyad.check import verify
 from polyad.errors import ScheduleError
-from polyad.schedule import Schedule
+from polyad.schedule.schedule import Schedule
 from tests.conftest import EXAMPLES, example
 
 # Statement counts and array roles, written down from reading each kernel.

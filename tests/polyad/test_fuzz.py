@@ -28,11 +28,11 @@ from hypothesis import strategies as st
 
 from polyad import codegen
 import polyad
-from polyad import verify
-from polyad.activity import floating_inputs, floating_outputs
-from polyad.interpreter import Interpreter
-from polyad.lowering import derivative_names
-from polyad.program import TANGENT_SUFFIX
+from polyad.check import verify
+from polyad.ad.activity import floating_inputs, floating_outputs
+from polyad.check.interpreter import Interpreter
+from polyad.program.lowering import derivative_names
+from polyad.program.ir import TANGENT_SUFFIX
 from tests.polyad.fuzzpaths import paths, set_threads
 from tests.polyad.kernelgen import kernels
 

@@ -24,8 +24,9 @@ from polyad import codegen
 import polyad
 from polyad.codegen.build import shared_library
 from polyad.codegen.compile import argument_specs
-from polyad import analysis, verify
-from polyad.targets import load_schedule, program_of
+from polyad.tools import analysis
+from polyad.check import verify
+from polyad.program.targets import load_schedule, program_of
 
 KERNEL = pathlib.Path(__file__).resolve().parent.parent / "kernels" / "hygiene.c"
 SIZES = {"n": 7}
@@ -139,7 +140,7 @@ void k(int n, double x[n], double k[n]) {
 def test_instrumented_build_traces_what_the_model_says(kernel, layout):
     """The trace build (``polyad analyze``) with a kernel array named
     polyad_trace, like the trace function. Oracle: the address trace the
-    model predicts (polyad.analysis.trace) against the instrumented build."""
+    model predicts (polyad.tools.analysis.trace) against the instrumented build."""
     adjoint = polyad.grad(kernel, strategy="stack" if layout == "stack" else "exact")
     adjoint = adjoint.with_layout(layout, sizes=SIZES)
     program = program_of(adjoint, None)

@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 
 import polyad
-from polyad import verify
+from polyad.check import verify
 from polyad.errors import UsageError
-from polyad.inputs import parse_init, random_inputs
+from polyad.check.inputs import parse_init, random_inputs
 from tests.conftest import example
 
 MATRICES = polyad.parse("void k(int n, int m, double S[n][n], double W[m][n], "

@@ -9,8 +9,8 @@ import pytest
 
 import polyad
 
-from polyad.interpreter import affine_images, integer_points
-from polyad.model import fix_sizes
+from polyad.check.interpreter import affine_images, integer_points
+from polyad.model.kernel import fix_sizes
 from tests.conftest import EXAMPLES, example
 
 

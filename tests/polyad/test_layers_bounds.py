@@ -23,11 +23,12 @@ from polyad import codegen
 import polyad
 from polyad.codegen.sanitize import SanitizerError, run_sanitized
 from polyad.codegen.binding import ArgumentSpec
-from polyad import api, verify
+from polyad import api
+from polyad.check import verify
 from polyad.bounds import BoundExceeded, bounded
 from polyad.errors import UsageError
-from polyad.layouts import plan_layers
-from polyad.lowering import adjoint_program
+from polyad.tape.layouts import plan_layers
+from polyad.program.lowering import adjoint_program
 from tests.conftest import example
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -17,10 +17,12 @@ import polyad
 from polyad.codegen.binding import CompiledFunction
 from polyad.codegen.build import shared_library
 from polyad.codegen.compile import argument_specs
-from polyad import analysis, api, verify
+from polyad import api
+from polyad.tools import analysis
+from polyad.check import verify
 from polyad.errors import UsageError
-from polyad.layouts import plan_layers
-from polyad.lowering import adjoint_program
+from polyad.tape.layouts import plan_layers
+from polyad.program.lowering import adjoint_program
 from tests.conftest import EXAMPLES, example
 from tests.polyad.test_examples import tile_reverse_nests
 

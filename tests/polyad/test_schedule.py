@@ -14,10 +14,11 @@ import numpy as np
 import pytest
 
 import polyad
-from polyad import api, verify
+from polyad import api
+from polyad.check import verify
 from polyad.errors import ScheduleError
-from polyad.model import maps_of
-from polyad.schedule import Schedule, _skewed
+from polyad.model.kernel import maps_of
+from polyad.schedule.schedule import Schedule, _skewed
 from tests.conftest import EXAMPLES, example
 
 

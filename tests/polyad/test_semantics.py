@@ -8,9 +8,10 @@ import numpy as np
 import pytest
 
 import polyad
-from polyad import derivatives, verify
+from polyad.ad import derivatives
+from polyad.check import verify
 from polyad.errors import UsageError
-from polyad.expr import MATH
+from polyad.model.expr import MATH
 from tests.conftest import example
 
 rng = np.random.default_rng(11)

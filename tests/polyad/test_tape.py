@@ -8,8 +8,8 @@ from __future__ import annotations
 import pytest
 
 import polyad
-from polyad import verify
-from polyad.model import fix_sizes
+from polyad.check import verify
+from polyad.model.kernel import fix_sizes
 from tests.conftest import EXAMPLES, example
 
 #: Kernels where no value a partial derivative needs is ever overwritten:

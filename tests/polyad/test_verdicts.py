@@ -13,10 +13,11 @@ import sympy
 
 from polyad import codegen
 import polyad
-from polyad import derivatives, numerics, verify
+from polyad.ad import derivatives
+from polyad.check import numerics, verify
 from polyad.errors import UsageError
-from polyad.expr import MATH
-from polyad.inputs import parse_init
+from polyad.model.expr import MATH
+from polyad.check.inputs import parse_init
 from tests.conftest import example
 
 #: r x (1 - x^2) / (1 + x^3): with r near 3 a long recurrence whose rounding

@@ -18,9 +18,9 @@ from typing import Mapping
 import islpy as isl
 import sympy
 
-from polyad import dataflow
+from polyad.model import dataflow
 from polyad.errors import UsageError
-from polyad.model import (ELEMENT_BYTES, Access, Kernel, fix_sizes, maps_of, sets_of)
+from polyad.model.kernel import (ELEMENT_BYTES, Access, Kernel, fix_sizes, maps_of, sets_of)
 
 STRATEGIES = ("exact", "stack")
 

@@ -10,7 +10,7 @@ import numpy as np
 
 from polyad.errors import UsageError
 from polyad.memory import require_memory
-from polyad.model import Array, Kernel
+from polyad.model.kernel import Array, Kernel
 
 #: A check holds the inputs, the original's outputs, the gradient's outputs
 #: and its adjoints, the tangent's, and the two shifted runs of finite

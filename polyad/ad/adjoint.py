@@ -3,7 +3,7 @@
 :func:`grad` gives an :class:`Adjoint`: for each statement writing an active
 array, the adjoint statement (how the adjoint of the written element flows
 back to the adjoints of its reads) and the tape plan. :func:`jvp` gives a
-:class:`Tangent`. Both are algorithm values; ``polyad.lowering`` turns them
+:class:`Tangent`. Both are algorithm values; ``polyad.program.lowering`` turns them
 into programs and codegen prints those.
 
 The adjoint of ``W = f(R1, ..., Rk)`` is, per instance, in reverse order::
@@ -22,16 +22,16 @@ from typing import Mapping, Sequence
 
 import sympy
 
-from polyad.activity import (Differentiated, analyze_activity, checked_names,
+from polyad.ad.activity import (Differentiated, analyze_activity, checked_names,
                              differentiate_statement, floating_inputs, floating_outputs)
 from polyad.errors import UsageError
-from polyad.lowering import LAYOUTS, adjoint_program, tangent_program
-from polyad.model import Access, Kernel
-from polyad.modes import (AdjointStatement, ReverseMode,
+from polyad.program.lowering import LAYOUTS, adjoint_program, tangent_program
+from polyad.model.kernel import Access, Kernel
+from polyad.ad.modes import (AdjointStatement, ReverseMode,
                           TangentMode, TangentStatement)
-from polyad.program import ADJOINT_SUFFIX, TANGENT_SUFFIX  # noqa: F401  (re-exported)
-from polyad.schedule import Schedule
-from polyad.tape import plan_tape
+from polyad.program.ir import ADJOINT_SUFFIX, TANGENT_SUFFIX  # noqa: F401  (re-exported)
+from polyad.schedule.schedule import Schedule
+from polyad.tape.plan import plan_tape
 
 
 #: Scratchpad of the layers layout, bytes, unless given.
@@ -40,7 +40,7 @@ DEFAULT_SCRATCHPAD = 32 * 1024
 
 @dataclass(frozen=True)
 class Adjoint(ReverseMode):
-    """Reverse mode of a kernel (the values in :class:`polyad.modes.ReverseMode`),
+    """Reverse mode of a kernel (the values in :class:`polyad.ad.modes.ReverseMode`),
     with its tape layout, tape strategy and schedule to change."""
 
     def with_layout(self, layout: str, scratchpad: int | None = None,
@@ -74,7 +74,7 @@ class Adjoint(ReverseMode):
 
     def schedule(self, *, reassociate: bool = True) -> Schedule:
         """The schedule of the forward and reverse sweeps, to explore and
-        transform (see :class:`polyad.schedule.Schedule`): the forward sweep,
+        transform (see :class:`polyad.schedule.schedule.Schedule`): the forward sweep,
         then its exact reverse. ``reassociate=False`` forbids reordering
         increments of one adjoint element."""
         return Schedule.of(adjoint_program(self, layout="exact"), reassociate=reassociate,
@@ -86,7 +86,7 @@ class Adjoint(ReverseMode):
 @dataclass(frozen=True)
 class Tangent(TangentMode):
     """Forward (tangent) mode of a kernel (the values in
-    :class:`polyad.modes.TangentMode`), with its schedule."""
+    :class:`polyad.ad.modes.TangentMode`), with its schedule."""
 
     def schedule(self) -> Schedule:
         """The schedule of the tangent program (see :class:`Schedule`)."""

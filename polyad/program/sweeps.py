@@ -19,7 +19,7 @@ FINISH = 2
 SWEEP_NAMES = {FORWARD: "forward", REVERSE: "reverse", FINISH: "finish"}
 
 #: In a program whose tapes are streamed in the reverse sweep's reading order
-#: (polyad.streams.stream_in_order), the copy pass filling the FIFOs runs right
+#: (polyad.tape.streams.stream_in_order), the copy pass filling the FIFOs runs right
 #: before the reverse sweep: it takes the reverse sweep's number.
 STREAM_COPY = REVERSE
 

@@ -24,7 +24,7 @@ from typing import Mapping
 import islpy as isl
 import sympy
 
-from polyad import dataflow
+from polyad.model import dataflow
 from polyad.errors import SourceLocation, UsageError
 
 #: Array roles. ``input``: read before written; ``output``: written and not

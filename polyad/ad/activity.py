@@ -14,10 +14,10 @@ from typing import Mapping, Sequence
 
 import sympy
 
-from polyad.derivatives import derivative
+from polyad.ad.derivatives import derivative
 from polyad.errors import UsageError
-from polyad.expr import evaluated
-from polyad.model import Kernel, Statement
+from polyad.model.expr import evaluated
+from polyad.model.kernel import Kernel, Statement
 
 
 @dataclass(frozen=True)

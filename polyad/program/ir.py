@@ -21,7 +21,7 @@ from typing import Mapping
 import islpy as isl
 import sympy
 
-from polyad.model import Array, Kernel, Statement, union_of_sets
+from polyad.model.kernel import Array, Kernel, Statement, union_of_sets
 
 
 #: Names of derivative arrays and functions: ``A_b`` is the adjoint of

@@ -19,15 +19,15 @@ import numpy as np
 
 from polyad import codegen
 from polyad.codegen.driver import time_function
-from polyad.adjoint import Adjoint, grad
+from polyad.ad.adjoint import Adjoint, grad
 from polyad.errors import UsageError
-from polyad.inputs import InitKind, check_init, parse_init
-from polyad.lowering import derivative_names
-from polyad.model import Kernel
-from polyad.program import ADJOINT_SUFFIX
-from polyad.schedule import Schedule
-from polyad.targets import program_of
-from polyad.verify import kernel_inputs, relative_error
+from polyad.check.inputs import InitKind, check_init, parse_init
+from polyad.program.lowering import derivative_names
+from polyad.model.kernel import Kernel
+from polyad.program.ir import ADJOINT_SUFFIX
+from polyad.schedule.schedule import Schedule
+from polyad.program.targets import program_of
+from polyad.check.verify import kernel_inputs, relative_error
 
 #: Variants every run can name; schedule files add theirs (by file stem).
 #: stack: the stack strategy and layout (the Enzyme/Tapenade-like baseline);
@@ -75,7 +75,7 @@ def bench(kernel: Kernel, sizes: Mapping[str, int], *, variants=DEFAULT_VARIANTS
           seed: int = 0, wrt=None, of=None,
           init: Mapping[str, InitKind | str] | None = None) -> dict:
     """Time the variants; the JSON of ``polyad bench --json``. ``init``
-    chooses how input arrays are filled (``--init``; see polyad.inputs)."""
+    chooses how input arrays are filled (``--init``; see polyad.check.inputs)."""
     sizes = dict(sizes)
     reference_adjoint = grad(kernel, wrt, of, "exact")
     values, seeds = bench_inputs(kernel, sizes, seed, reference_adjoint.of, init)
@@ -127,7 +127,7 @@ def bench_inputs(kernel: Kernel, sizes: Mapping[str, int], seed: int,
                  of: tuple[str, ...],
                  init: Mapping[str, InitKind] | None = None) -> tuple[dict, dict]:
     """The inputs a benchmark run uses, and the seeds ``{"Y_b": ...}`` of the
-    outputs ``of``, by adjoint name (:func:`polyad.lowering.derivative_names`;
+    outputs ``of``, by adjoint name (:func:`polyad.program.lowering.derivative_names`;
     so that peers measured elsewhere get the same data)."""
     init = parse_init(init)
     check_init(kernel, init)

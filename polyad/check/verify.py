@@ -21,21 +21,21 @@ from typing import Callable, Mapping
 import numpy as np
 
 from polyad import codegen
-from polyad.activity import floating_inputs, floating_outputs
-from polyad.adjoint import grad, jvp
+from polyad.ad.activity import floating_inputs, floating_outputs
+from polyad.ad.adjoint import grad, jvp
 from polyad.errors import UsageError
-from polyad.inputs import InitKind, check_init, random_inputs
-from polyad.interpreter import Interpreter
-from polyad.lowering import derivative_names, tangent_program
-from polyad.model import Kernel, fix_sizes
-from polyad.oracles import (CONDITION_LIMIT, MEANINGFUL, VERDICT_ILL,  # noqa: F401
+from polyad.check.inputs import InitKind, check_init, random_inputs
+from polyad.check.interpreter import Interpreter
+from polyad.program.lowering import derivative_names, tangent_program
+from polyad.model.kernel import Kernel, fix_sizes
+from polyad.check.oracles import (CONDITION_LIMIT, MEANINGFUL, VERDICT_ILL,  # noqa: F401
                             VERDICT_OK, VERDICT_WRONG, check_dot, check_finite_differences,
                             check_forward_sweeps, compare_with_interpreter, condition_of,
                             inner, overall_verdict, relative_error)
-from polyad.program import ADJOINT_SUFFIX, TANGENT_SUFFIX, primal_program
-from polyad.schedule import Schedule
-from polyad.targets import load_schedule, program_of
-from polyad.tape import count_points
+from polyad.program.ir import ADJOINT_SUFFIX, TANGENT_SUFFIX, primal_program
+from polyad.schedule.schedule import Schedule
+from polyad.program.targets import load_schedule, program_of
+from polyad.tape.plan import count_points
 
 #: The oracles ``check_gradient`` can run, in the order it runs them.
 ORACLES = ("primal", "interpreter", "dot", "fd")

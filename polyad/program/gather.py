@@ -1,6 +1,6 @@
 """Instruction rewrites behind schedule primitives: adjoint stencils as
-gathers (:meth:`polyad.schedule.Schedule.gather`), and instances split off
-an instruction (:meth:`polyad.schedule.Schedule.peel`).
+gathers (:meth:`polyad.schedule.schedule.Schedule.gather`), and instances split off
+an instruction (:meth:`polyad.schedule.schedule.Schedule.peel`).
 
 The adjoint of a stencil statement scatters: ``A_b[i - 1] += t; A_b[i] += t;
 A_b[i + 1] += t``, one loop-carried read-modify-write chain per element that
@@ -20,9 +20,9 @@ import islpy as isl
 import sympy
 
 from polyad.errors import ScheduleError
-from polyad.model import maps_of, union_of_maps
-from polyad.program import Assignment, Instruction, Program
-from polyad.schedule_tree import with_suffix
+from polyad.model.kernel import maps_of, union_of_maps
+from polyad.program.ir import Assignment, Instruction, Program
+from polyad.schedule.tree import with_suffix
 
 
 #: The parts of instruction S1_b are S1_b_gather0, S1_b_gather1, ...
@@ -57,7 +57,7 @@ def gathered_buffers(instruction: Instruction, program: Program) -> list[str]:
     and that :func:`split_for_gather` accepts, most increments first.
 
     >>> import polyad
-    >>> from polyad.lowering import adjoint_program
+    >>> from polyad.program.lowering import adjoint_program
     >>> program = adjoint_program(polyad.grad(polyad.parse("examples/jacobi_1d.c")))
     >>> gathered_buffers(program.instruction("S1_b"), program)
     ['B_b']
@@ -154,7 +154,7 @@ def split_instances(program: Program, name: str, instances: isl.Set) -> Program:
     """The program with instruction ``name``'s ``instances`` (a subset of
     its domain, named after it) made an instruction of their own,
     ``name + PEEL``, that means the same at the same points (see
-    :meth:`polyad.schedule.Schedule.peel`)."""
+    :meth:`polyad.schedule.schedule.Schedule.peel`)."""
     instruction = program.instruction(name)
     peeled_name = f"{name}{PEEL}"
     instances = instances.set_tuple_name(name)

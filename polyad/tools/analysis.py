@@ -23,9 +23,9 @@ import islpy as isl
 
 from polyad.errors import UsageError
 from polyad.memory import parse_bytes
-from polyad.model import ELEMENT_BYTES, evaluate_pw_aff, fix_sizes, maps_of
-from polyad.program import Program
-from polyad.schedule_tree import flat_schedule
+from polyad.model.kernel import ELEMENT_BYTES, evaluate_pw_aff, fix_sizes, maps_of
+from polyad.program.ir import Program
+from polyad.schedule.tree import flat_schedule
 
 #: Buffers start at multiples of this many bytes in the modelled address space.
 ALIGNMENT = 4096

@@ -25,9 +25,9 @@ from typing import Iterable
 
 import islpy as isl
 
-from polyad.expr import MATH_ARITY
-from polyad.model import Kernel
-from polyad.program import Program
+from polyad.model.expr import MATH_ARITY
+from polyad.model.kernel import Kernel
+from polyad.program.ir import Program
 
 #: C99 and C11 keywords, and GNU spellings that -std=gnu99 reserves.
 C_KEYWORDS = frozenset("""

@@ -13,8 +13,8 @@ from __future__ import annotations
 
 import islpy as isl
 
-from polyad import dataflow
-from polyad.model import maps_of, union_of_maps, union_of_sets
+from polyad.model import dataflow
+from polyad.model.kernel import maps_of, union_of_maps, union_of_sets
 
 #: The mark above a band whose loops run backwards (codegen prints them
 #: counting down).

@@ -1,9 +1,9 @@
 """The values of reverse and tangent mode, as lowering reads them.
 
-:class:`ReverseMode` and :class:`TangentMode` hold what ``polyad.lowering``
-turns into programs; ``polyad.adjoint`` builds them and adds the operations
-that lower them (:class:`polyad.adjoint.Adjoint` and
-:class:`polyad.adjoint.Tangent`). Kept apart so that lowering needs nothing
+:class:`ReverseMode` and :class:`TangentMode` hold what ``polyad.program.lowering``
+turns into programs; ``polyad.ad.adjoint`` builds them and adds the operations
+that lower them (:class:`polyad.ad.adjoint.Adjoint` and
+:class:`polyad.ad.adjoint.Tangent`). Kept apart so that lowering needs nothing
 from the module that calls it.
 """
 
@@ -14,9 +14,9 @@ from typing import Mapping
 
 import sympy
 
-from polyad.activity import Activity
-from polyad.model import Access, Kernel, Statement
-from polyad.tape import TapePlan
+from polyad.ad.activity import Activity
+from polyad.model.kernel import Access, Kernel, Statement
+from polyad.tape.plan import TapePlan
 
 
 @dataclass(frozen=True)
@@ -64,7 +64,7 @@ class ReverseMode:
 
     @property
     def layout(self) -> str:
-        """Where the tape lives (see polyad.lowering.LAYOUTS): by default
+        """Where the tape lives (see polyad.program.lowering.LAYOUTS): by default
         ``stack`` for the stack strategy, ``exact`` otherwise."""
         return self.tape_layout or ("stack" if self.strategy == "stack" else "exact")
 

@@ -5,7 +5,7 @@ whatever order it runs. The forward sweep records into the instance-indexed
 tape; a copy pass, scheduled exactly like the reverse sweep's reads, moves
 the values into a FIFO in reading order; the reverse sweep then reads the
 FIFO sequentially. (In the exact reverse order no pass is needed: lowering
-writes the stream from its end, see polyad.lowering.)
+writes the stream from its end, see polyad.program.lowering.)
 """
 
 from __future__ import annotations
@@ -15,13 +15,13 @@ from dataclasses import replace
 import islpy as isl
 import sympy
 
-from polyad.lowering import tape_box
-from polyad.model import maps_of, union_of_maps
-from polyad.names import NameSupply, program_identifiers
-from polyad.program import Assignment, Buffer, Instruction, Program, Reference
-from polyad.schedule import Schedule
-from polyad.schedule_tree import fixed_value, padded, tree_from_flat, with_prefix
-from polyad.sweeps import FORWARD, REVERSE, STREAM_COPY, streamed
+from polyad.program.lowering import tape_box
+from polyad.model.kernel import maps_of, union_of_maps
+from polyad.program.names import NameSupply, program_identifiers
+from polyad.program.ir import Assignment, Buffer, Instruction, Program, Reference
+from polyad.schedule.schedule import Schedule
+from polyad.schedule.tree import fixed_value, padded, tree_from_flat, with_prefix
+from polyad.program.sweeps import FORWARD, REVERSE, STREAM_COPY, streamed
 
 
 def _with_sweep(flat: isl.Map, sweep: int) -> isl.Map:

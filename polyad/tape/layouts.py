@@ -1,5 +1,5 @@
 """The layers layout: a program-to-program transform applied once the
-reverse sweep has its schedule (the stream layout is in polyad.streams).
+reverse sweep has its schedule (the stream layout is in polyad.tape.streams).
 
 ``staged_layers``: the reverse sweep in layers whose tape operands and array
 elements are staged through a scratchpad (see :func:`staged_layers`).
@@ -14,13 +14,13 @@ import islpy as isl
 import sympy
 
 from polyad.errors import UsageError
-from polyad.model import ELEMENT_BYTES, fix_sizes, maps_of, union_of_maps
-from polyad.program import Assignment, Buffer, Instruction, Program, Reference
-from polyad.schedule import Schedule
-from polyad.names import NameSupply, program_identifiers
-from polyad.schedule_tree import (constant_piece, fixed_value, map_from_pieces, output_pieces,
+from polyad.model.kernel import ELEMENT_BYTES, fix_sizes, maps_of, union_of_maps
+from polyad.program.ir import Assignment, Buffer, Instruction, Program, Reference
+from polyad.schedule.schedule import Schedule
+from polyad.program.names import NameSupply, program_identifiers
+from polyad.schedule.tree import (constant_piece, fixed_value, map_from_pieces, output_pieces,
                                   padded, tree_from_flat)
-from polyad.sweeps import REVERSE
+from polyad.program.sweeps import REVERSE
 
 
 @dataclass(frozen=True)

@@ -28,14 +28,14 @@ from typing import Sequence
 import islpy as isl
 
 from polyad.errors import ScheduleError
-from polyad.gather import (gathered_buffers, is_gather_part, single_multi_aff, split_for_gather,
+from polyad.program.gather import (gathered_buffers, is_gather_part, single_multi_aff, split_for_gather,
                            split_instances)
-from polyad.model import maps_of, union_of_maps, union_of_sets
-from polyad.program import Program, fingerprint
-from polyad.schedule_tree import (constant_piece, fixed_value, flat_schedule, map_from_pieces,
+from polyad.model.kernel import maps_of, union_of_maps, union_of_sets
+from polyad.program.ir import Program, fingerprint
+from polyad.schedule.tree import (constant_piece, fixed_value, flat_schedule, map_from_pieces,
                                   output_pieces, padded, tree_from_flat, with_prefix,
                                   with_suffix)
-from polyad.sweeps import REVERSE, SWEEP_NAMES
+from polyad.program.sweeps import REVERSE, SWEEP_NAMES
 
 #: Buffers of at most this many dimensions (scalars) get an OpenMP reduction when the
 #: increments of a parallel loop's iterations meet on them; a private copy of
@@ -123,7 +123,7 @@ class Schedule:
     origin: dict = field(default_factory=dict, compare=False)
     #: Instruction rewrites the schedule needs, in order: ("gather",
     #: instruction, buffer) splits (see :meth:`gather`); a program is
-    #: generated from the algorithm with :func:`polyad.gather.rewritten`.
+    #: generated from the algorithm with :func:`polyad.program.gather.rewritten`.
     rewrites: tuple[tuple[str, str, str], ...] = ()
 
     # --- construction and replay ---------------------------------------
@@ -377,7 +377,7 @@ class Schedule:
         ``array`` is the adjoint buffer (``"A_b"``) or its primal's name.
         Checked against the dependences like every primitive.
         """
-        # A primal's adjoint is named by polyad.lowering.derivative_names
+        # A primal's adjoint is named by polyad.program.lowering.derivative_names
         # (x_b_b when the kernel has its own x_b): find it by what it holds.
         adjoint_of = {b.purpose[len("adjoint of "):]: b.name for b in self.program.buffers
                       if b.purpose.startswith("adjoint of ")}

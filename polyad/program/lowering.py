@@ -16,16 +16,16 @@ import islpy as isl
 import sympy
 
 from polyad.errors import UsageError
-from polyad.model import Access, Array, Kernel, maps_of, union_of_maps
-from polyad.modes import AdjointStatement, ReverseMode, TangentMode
-from polyad.names import NameSupply, kernel_identifiers
-from polyad.program import (ADJOINT_SUFFIX, TANGENT_SUFFIX, Argument, Assignment, Buffer,
+from polyad.model.kernel import Access, Array, Kernel, maps_of, union_of_maps
+from polyad.ad.modes import AdjointStatement, ReverseMode, TangentMode
+from polyad.program.names import NameSupply, kernel_identifiers
+from polyad.program.ir import (ADJOINT_SUFFIX, TANGENT_SUFFIX, Argument, Assignment, Buffer,
                             Instruction, Program, Reference,
                             array_buffer, kernel_arguments, primal_instruction)
-from polyad.schedule_tree import (flat_schedule, negated, padded, renamed, tree_from_flat,
+from polyad.schedule.tree import (flat_schedule, negated, padded, renamed, tree_from_flat,
                                   with_prefix, with_suffix)
-from polyad.sweeps import FINISH, FORWARD, REVERSE
-from polyad.tape import TapeEntry
+from polyad.program.sweeps import FINISH, FORWARD, REVERSE
+from polyad.tape.plan import TapeEntry
 
 
 def derivative_names(kernel: Kernel, suffix: str) -> dict[str, str]:
@@ -170,7 +170,7 @@ class _Tape:
 #: ``stack``: per statement, a LIFO in forward order (exact reverse only);
 #: ``regions``: per statement, array-of-structs: an instance's values together;
 #: ``stream``: per statement, written from the end so that the reverse sweep
-#: reads it front to back (exact reverse; see polyad.layouts for others);
+#: reads it front to back (exact reverse; see polyad.tape.layouts for others);
 #: ``layers``: exact, with the reverse sweep staged through a scratchpad.
 LAYOUTS = ("stack", "exact", "regions", "stream", "layers")
 _SEQUENCES = {"stack": "lifo", "stream": "stream"}

@@ -7,15 +7,15 @@ from __future__ import annotations
 from dataclasses import replace
 from pathlib import Path
 
-from polyad import layouts, streams
-from polyad.adjoint import Adjoint, Tangent
+from polyad.tape import layouts, streams
+from polyad.ad.adjoint import Adjoint, Tangent
 from polyad.bounds import bounded
 from polyad.errors import UsageError
-from polyad.gather import rewritten
-from polyad.lowering import adjoint_program, tangent_program
-from polyad.model import Kernel
-from polyad.program import primal_program
-from polyad.schedule import Schedule
+from polyad.program.gather import rewritten
+from polyad.program.lowering import adjoint_program, tangent_program
+from polyad.model.kernel import Kernel
+from polyad.program.ir import primal_program
+from polyad.schedule.schedule import Schedule
 
 
 def schedule(target: Kernel | Adjoint | Tangent, *, reassociate: bool = True) -> Schedule:
@@ -87,7 +87,7 @@ def _program_of(target, schedule):
         return schedule.scheduled_program()
     # A sequential tape is read in the exact reverse order only: rescheduled,
     # the stack becomes an instance-indexed tape and the stream is refilled
-    # in the new order (polyad.layouts).
+    # in the new order (polyad.tape.layouts).
     placed = rewritten(adjoint_program(target, layout="regions" if target.layout == "regions"
                                        else "exact"), schedule.rewrites)
     if target.layout == "stream":

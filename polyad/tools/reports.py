@@ -9,8 +9,8 @@ from __future__ import annotations
 import islpy as isl
 
 from polyad.codegen.cexpr import CExpressionPrinter
-from polyad import dataflow
-from polyad.model import Kernel, Statement
+from polyad.model import dataflow
+from polyad.model.kernel import Kernel, Statement
 
 _SOURCE_NAMES = CExpressionPrinter(lambda symbol: symbol.name)
 

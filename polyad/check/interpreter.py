@@ -18,11 +18,11 @@ import islpy as isl
 import numpy as np
 import sympy
 
-from polyad.dataflow import schedule_map
+from polyad.model.dataflow import schedule_map
 from polyad.errors import UsageError
-from polyad.expr import MATH, to_double
-from polyad.model import Kernel, Statement, fix_sizes, maps_of
-from polyad.names import NameSupply, kernel_identifiers
+from polyad.model.expr import MATH, to_double
+from polyad.model.kernel import Kernel, Statement, fix_sizes, maps_of
+from polyad.program.names import NameSupply, kernel_identifiers
 
 # The kernel's C functions as sympy's own, so that sympy.diff knows them.
 _AS_SYMPY = {

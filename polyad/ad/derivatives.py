@@ -19,7 +19,7 @@ from typing import Callable
 import sympy
 
 from polyad.errors import PolyadError
-from polyad.expr import MATH, function_name, select, to_double
+from polyad.model.expr import MATH, function_name, select, to_double
 
 Rule = Callable[[tuple], tuple]
 

@@ -2,7 +2,7 @@
 record ``{"oracle", "verdict", "ok", "max_rel_err", "tolerance", "detail"}``
 with a tolerance derived from the numerics at the inputs (a condition
 estimate, Ridders' error estimate), so that a failed oracle means a wrong
-gradient and numerics that cannot tell say so (see polyad.numerics)."""
+gradient and numerics that cannot tell say so (see polyad.check.numerics)."""
 
 from __future__ import annotations
 
@@ -10,9 +10,9 @@ from typing import Callable, Mapping
 
 import numpy as np
 
-from polyad import numerics
-from polyad.model import Kernel
-from polyad.numerics import EPS, ILL_CONDITIONED, OK, WRONG
+from polyad.check import numerics
+from polyad.model.kernel import Kernel
+from polyad.check.numerics import EPS, ILL_CONDITIONED, OK, WRONG
 
 #: The interpreter and the dot-product test compare the same quantity
 #: computed in a different order: they differ by rounding, which is about
@@ -36,7 +36,7 @@ LINEAR_RANGE = 1e-2
 #: Above this condition estimate the gradient at these inputs carries fewer
 #: than about eight correct digits: ill-conditioned, whatever the oracles say.
 CONDITION_LIMIT = 1e8
-#: Overall verdicts of a check (polyad.verify adds "bad inputs").
+#: Overall verdicts of a check (polyad.check.verify adds "bad inputs").
 VERDICT_OK, VERDICT_WRONG, VERDICT_ILL = "ok", "wrong gradient", "ill-conditioned"
 
 

@@ -1,0 +1,1 @@
+"""Automatic differentiation on the model: derivative rules, activity, adjoint and tangent."""

@@ -1,0 +1,1 @@
+"""Checking gradients against oracles that share none of the generated code."""

@@ -1,0 +1,1 @@
+"""The polyhedral model of a kernel: arrays, statements, expressions, dataflow."""

@@ -1,0 +1,1 @@
+"""Programs: lowering derivative statements to buffers and instructions, and rewrites of them."""

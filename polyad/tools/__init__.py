@@ -1,0 +1,1 @@
+"""What users run around the pipeline: benchmarks, memory analysis, reports."""
