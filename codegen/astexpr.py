@@ -29,6 +29,24 @@ _BINARY = {
 _MIRROR = {_OP.le: ">=", _OP.lt: ">", _OP.ge: "<=", _OP.gt: "<"}
 
 
+def reads_id(expr: "isl.AstExpr | str", name: str) -> bool:
+    """Whether an isl AST expression reads the identifier ``name`` (a loop
+    iterator); a plain C name (a scalar buffer) reads none.
+
+    >>> build = isl.AstBuild.alloc(isl.DEFAULT_CONTEXT)
+    >>> reads_id(build.expr_from_pw_aff(isl.PwAff("[n] -> { [(n + 1)] }")), "n")
+    True
+    """
+    if isinstance(expr, str):
+        return False
+    kind = expr.get_type()
+    if kind == isl.ast_expr_type.id:
+        return expr.get_id().get_name() == name
+    if kind == isl.ast_expr_type.int:
+        return False
+    return any(reads_id(expr.op_get_arg(i), name) for i in range(expr.op_get_n_arg()))
+
+
 class AstExprPrinter:
     """Prints isl AST expressions; ``reversed_ids`` are iterators printed as
     their negation; ``functions`` renames the ``min``, ``max`` and ``floord``

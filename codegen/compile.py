@@ -7,7 +7,7 @@ import re
 
 from polyad.codegen.binding import ArgumentSpec, CompiledFunction
 from polyad.codegen.build import shared_library
-from polyad.codegen.emit import generate, signature
+from polyad.codegen.emit import generate, signature, uses_openmp
 from polyad.codegen.sanitize import SanitizedFunction, sanitizing
 from polyad.model.kernel import Kernel
 from polyad.program.names import NameSupply
@@ -37,9 +37,12 @@ def compile_program(program: Program) -> CompiledFunction:
     $POLYAD_SANITIZE set, every call first runs under the sanitizers
     (codegen.sanitize)."""
     source = generate(program)
-    library = shared_library(source, openmp="#pragma omp" in source)
-    kind = SanitizedFunction if sanitizing() else CompiledFunction
-    return kind(library, program.name, argument_specs(program),
+    openmp = uses_openmp(program)
+    library = shared_library(source, openmp=openmp)
+    if sanitizing():
+        return SanitizedFunction(library, program.name, argument_specs(program),
+                                 program.context, source, openmp=openmp)
+    return CompiledFunction(library, program.name, argument_specs(program),
                             program.context, source)
 
 

@@ -14,13 +14,12 @@ program, so none of them can capture a name of the kernel.
 from __future__ import annotations
 
 import io
-import re
 from dataclasses import dataclass
 
 import islpy as isl
 import sympy
 
-from polyad.codegen.astexpr import AstExprPrinter
+from polyad.codegen.astexpr import AstExprPrinter, reads_id
 from polyad.codegen.cexpr import CExpressionPrinter, negated
 from polyad.codegen.prelude import (HELPERS, PRELUDE, TRACE_HELPERS, TRACE_PRELUDE,
                              renamed_helper_calls, with_helper_names)
@@ -28,8 +27,8 @@ from polyad.bounds import bounded
 from polyad.errors import PolyadError
 from polyad.model.kernel import maps_of
 from polyad.program.names import NameSupply, program_identifiers
-from polyad.program.ir import Buffer, Instruction, Program
-from polyad.schedule.tree import REVERSED_MARK, split_mark
+from polyad.program.ir import Buffer, Program
+from polyad.schedule.marks import BandMark, Parallel, Reversed, Simd, Unroll, band_mark
 
 
 @dataclass(frozen=True)
@@ -106,6 +105,27 @@ def generate(program: Program, *, comments: bool = True, trace: bool = False) ->
     return out.getvalue()
 
 
+def uses_openmp(program: Program) -> bool:
+    """Whether a program's C needs OpenMP: its schedule tree has a parallel
+    or simd mark."""
+    found: list[bool] = []
+    failure: list[BaseException] = []
+
+    def visit(node: isl.ScheduleNode) -> bool:
+        try:  # an exception must not escape an isl callback (ISLPY-NOTES)
+            if node.get_type() == isl.schedule_node_type.mark and isinstance(
+                    band_mark(node.mark_get_id()).mark, (Parallel, Simd)):
+                found.append(True)
+        except BaseException as error:  # noqa: BLE001  (re-raised after isl returns)
+            failure.append(error)
+        return not found and not failure
+
+    program.schedule.foreach_schedule_node_top_down(visit)
+    if failure:
+        raise failure[0]
+    return bool(found)
+
+
 class _Emitter:
     def __init__(self, program: Program, out: io.StringIO, comments: bool, trace: bool):
         self.program = program
@@ -114,6 +134,7 @@ class _Emitter:
         self.trace = trace
         self.instructions = {i.name: i for i in program.instructions}
         self.buffers = {b.name: b for b in program.buffers}
+        #: the instances' texts (user nodes' annotations point at them)
         self.texts: list[_InstanceTexts] = []
         self.supply = NameSupply.of(program_identifiers(program))
         #: usual name -> the name this program's C uses
@@ -243,13 +264,14 @@ class _Emitter:
             for position, iterator in enumerate(instruction.iterators):
                 value = iterator_map.get_pw_aff(position)
                 iterators[iterator] = build.expr_from_pw_aff(value)
-            self.texts.append(_InstanceTexts(name, references, iterators))
-            return node.set_annotation(isl.Id(f"instance{len(self.texts) - 1}"))
+            texts = _InstanceTexts(name, references, iterators)
+            self.texts.append(texts)
+            return node.set_annotation(isl.Id("instance", user=texts))
         except BaseException as error:  # noqa: BLE001  (re-raised after the build)
             self.failure = self.failure or error
             return node
 
-    def _node(self, node: isl.AstNode, depth: int, marks: tuple[str, ...] = ()) -> None:
+    def _node(self, node: isl.AstNode, depth: int, marks: tuple[BandMark, ...] = ()) -> None:
         """Print a node; ``marks`` are the schedule marks of the band whose
         loops are at the top of this node (reversed, parallel, simd, ...)."""
         kind = node.get_type()
@@ -267,14 +289,13 @@ class _Emitter:
                 self._node(node.if_get_else_node(), depth + 1, marks)
             self.line(depth, "}")
         elif kind == isl.ast_node_type.user:
-            index = int(node.get_annotation().get_name()[len("instance"):])
-            self._instance(self.texts[index], depth)
+            self._instance(node.get_annotation().get_user(), depth)
         elif kind == isl.ast_node_type.mark:
-            self._node(node.mark_get_node(), depth, marks + (node.mark_get_id().get_name(),))
+            self._node(node.mark_get_node(), depth, marks + (band_mark(node.mark_get_id()),))
         else:
             raise PolyadError(f"internal error: unexpected AST node {kind}")
 
-    def _for(self, node: isl.AstNode, depth: int, pending: tuple[str, ...]) -> None:
+    def _for(self, node: isl.AstNode, depth: int, pending: tuple[BandMark, ...]) -> None:
         iterator = node.for_get_iterator().get_id().get_name()
         if iterator not in self.iterator_names:
             raise PolyadError(f"internal error: isl named a loop iterator {iterator}")
@@ -283,11 +304,10 @@ class _Emitter:
         # pieces (blocks, ifs) or not at all (one iteration): keep this band's.
         # Two handles may name one loop (pieces of instructions a gather or
         # peel split): the same mark twice is one pragma.
-        marks = tuple(dict.fromkeys(kind for kind, band in map(split_mark, pending)
-                                    if band == position))
-        reverse = REVERSED_MARK in marks
+        marks = tuple(dict.fromkeys(band.mark for band in pending if band.depth == position))
+        reverse = any(isinstance(mark, Reversed) for mark in marks)
         parallel = not node.for_is_degenerate() and any(
-            mark.split(":")[0] == "parallel" for mark in marks)
+            isinstance(mark, Parallel) for mark in marks)
         inner = depth + 1 if parallel else depth
         outer, outer_atomic = self.printer, self.atomic
         if reverse:
@@ -337,31 +357,26 @@ class _Emitter:
                 self.line(depth, f"{text} += {name};")
         self.printer, self.atomic = outer, outer_atomic
 
-    def _accumulators(self, body: isl.AstNode, marks: tuple[str, ...],
+    def _accumulators(self, body: isl.AstNode, marks: tuple,
                       iterator: str) -> dict[str, str]:
         """Register variables for the elements a vectorised loop only
         increments and does not move (a simd reduction each): element text
         -> variable name. References of the same buffer that the loop moves
         (the schedule checked they never touch those elements) stay in
         memory."""
-        buffers: set[str] = set()
-        for mark in marks:
-            kind, _, detail = mark.partition(":")
-            options = dict(p.split("=", 1) for p in detail.split(";") if "=" in p)
-            if kind == "simd" and options.get("accumulate"):
-                buffers |= set(options["accumulate"].split(","))
+        buffers = {buffer for mark in marks if isinstance(mark, Simd)
+                   for buffer in mark.accumulators}
         result: dict[str, str] = {}
         if not buffers or self.trace:  # traces follow every reference to memory
             return result
-        for index in _instances(body):
-            texts = self.texts[index]
+        for texts in _instances(body):
             instruction = self.instructions[texts.instruction]
             for symbol, expr in texts.references.items():
                 buffer = self.buffers[instruction.references[symbol].buffer]
                 if buffer.name in buffers:
-                    text = self._reference_text(buffer, expr)
-                    if re.search(rf"\b{iterator}\b", text):
+                    if reads_id(expr, iterator):
                         continue
+                    text = self._reference_text(buffer, expr)
                     if text not in result:
                         result[text] = self.fresh(f"_acc{self.accumulator_count}")
                         self.accumulator_count += 1
@@ -414,26 +429,18 @@ class _Emitter:
         self.functions.append(f"static void {name}({', '.join(params)})\n{{\n{text}}}\n")
         return f"{name}({', '.join(arguments)})"
 
-    def _loop_pragma(self, mark: str, depth: int, accumulators: tuple[str, ...] = ()) -> None:
-        """The pragma of a loop mark: ``parallel[:reduce=a,b][;atomic=c]``,
-        ``simd[:accumulate=a,b]``, ``unroll:N``."""
-        kind, _, detail = mark.partition(":")
-        options = dict(part.split("=", 1) for part in detail.split(";") if "=" in part)
-        if kind == "unroll":
-            self.line(depth, f"#pragma GCC unroll {int(detail)}")
-            return
-        if kind not in ("parallel", "simd"):
-            return
-        clause = ""
-        if options.get("reduce"):
-            sections = ", ".join(self._section(b) for b in options["reduce"].split(","))
-            clause = f" reduction(+: {sections})"
-        if kind == "simd" and accumulators:
-            clause = f" reduction(+: {', '.join(accumulators)})"
-        if options.get("atomic"):
-            self.atomic = self.atomic | frozenset(options["atomic"].split(","))
-        directive = "parallel for" if kind == "parallel" else "simd"
-        self.line(depth, f"#pragma omp {directive}{clause}")
+    def _loop_pragma(self, mark, depth: int, accumulators: tuple[str, ...] = ()) -> None:
+        """The pragma of a loop mark (:mod:`polyad.schedule.marks`), if it has one."""
+        if isinstance(mark, Unroll):
+            self.line(depth, f"#pragma GCC unroll {mark.factor}")
+        elif isinstance(mark, Parallel):
+            clause = (" reduction(+: " + ", ".join(map(self._section, mark.reductions)) + ")"
+                      if mark.reductions else "")
+            self.atomic = self.atomic | frozenset(mark.atomics)
+            self.line(depth, f"#pragma omp parallel for{clause}")
+        elif isinstance(mark, Simd):
+            clause = f" reduction(+: {', '.join(accumulators)})" if accumulators else ""
+            self.line(depth, f"#pragma omp simd{clause}")
 
     def _section(self, name: str) -> str:
         """An OpenMP list item for a whole buffer."""
@@ -544,11 +551,12 @@ def _popped(buffer: Buffer, counters: tuple[str, ...]) -> str:
     return f"{counters[0]}++" if buffer.sequence == "stream" else f"--{counters[0]}"
 
 
-def _instances(node: isl.AstNode) -> list[int]:
-    """The annotation indices of the statement instances under a node."""
+def _instances(node: isl.AstNode) -> list[_InstanceTexts]:
+    """The texts of the statement instances under a node (each user node's
+    annotation carries them)."""
     kind = node.get_type()
     if kind == isl.ast_node_type.user:
-        return [int(node.get_annotation().get_name()[len("instance"):])]
+        return [node.get_annotation().get_user()]
     if kind == isl.ast_node_type.block:
         children = node.block_get_children()
         return [i for k in range(children.n_ast_node()) for i in _instances(children.get_at(k))]

@@ -45,11 +45,16 @@ def sanitizing() -> bool:
 
 class SanitizedFunction(CompiledFunction):
     """A compiled function whose every call first runs under the sanitizers
-    (precondition: ``source`` is the whole C text of ``symbol``'s library)."""
+    (precondition: ``source`` is the whole C text of ``symbol``'s library,
+    built with OpenMP when ``openmp``)."""
+
+    def __init__(self, *args, openmp: bool = False, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.openmp = openmp
 
     def __call__(self, **values) -> dict[str, object]:
         run_sanitized(self.source, self.symbol, self.arguments, self.prepare(values),
-                      openmp="#pragma omp" in self.source)
+                      openmp=self.openmp)
         return super().__call__(**values)
 
 

@@ -10,6 +10,8 @@ from polyad.api import compile, generate_c, grad, jvp, parse
 from polyad.errors import (CompileError, KernelError, PolyadError, ScheduleError,
                            UsageError)
 from polyad.model.kernel import Array, Kernel, Statement
+from polyad.schedule.loops import Loop
+from polyad.schedule.schedule import Schedule
 
 __all__ = ["parse", "grad", "jvp", "compile", "generate_c", "Kernel", "Array", "Statement", "PolyadError", "KernelError",
-           "UsageError", "CompileError", "ScheduleError"]
+           "UsageError", "CompileError", "ScheduleError", "Schedule", "Loop"]

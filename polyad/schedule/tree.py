@@ -15,30 +15,7 @@ import islpy as isl
 
 from polyad.model import dataflow
 from polyad.model.kernel import maps_of, union_of_maps, union_of_sets
-
-#: The mark above a band whose loops run backwards (codegen prints them
-#: counting down).
-REVERSED_MARK = "reversed"
-#: Marks name the depth of their band (``simd@2``): the AST generator may
-#: drop a loop (one iteration) or split it in pieces, and a mark must reach
-#: the loops of its own band only, whose iterator is ``c<depth>``.
-MARK_DEPTH = "@"
-
-
-def mark_name(kind: str, depth: int) -> str:
-    """The name of a mark for the band at ``depth``.
-
-    >>> mark_name("simd", 2), split_mark("simd@2")
-    ('simd@2', ('simd', 2))
-    """
-    return f"{kind}{MARK_DEPTH}{depth}"
-
-
-def split_mark(name: str) -> tuple[str, int]:
-    """The kind and band depth of a mark name."""
-    kind, _, depth = name.rpartition(MARK_DEPTH)
-    return kind, int(depth)
-
+from polyad.schedule.marks import Reversed, mark_id
 
 def flat_schedule(schedule: isl.Schedule) -> isl.UnionMap:
     """The padded flat map of a schedule tree, on its domain."""
@@ -120,8 +97,10 @@ def padded(maps: list[isl.Map]) -> list[isl.Map]:
 def tree_from_flat(flat: isl.UnionMap, marks=None, separate=None) -> isl.Schedule:
     """The canonical schedule tree of a flat schedule (same order).
 
-    ``marks(maps, position)``, when given, names the marks to put above the
-    band of ``position`` holding the instructions of ``maps``;
+    ``marks(maps, position)``, when given, lists the marks (values of
+    :mod:`polyad.schedule.marks`) to put above the band of ``position``
+    holding the instructions of ``maps``; a band whose loops all count down
+    gets :class:`~polyad.schedule.marks.Reversed` first;
     ``separate(maps)``, when true, asks the AST generator to peel the loop
     into pieces each instruction runs in wholly (no guards in the body).
 
@@ -164,11 +143,10 @@ def _subtree(maps: list[isl.Map], position: int, depth: int, marks,
     if separate is not None and separate(maps):
         tree = tree.get_root().child(0).band_member_set_ast_loop_type(
             0, isl.ast_loop_type.separate).get_schedule()
-    names = [REVERSED_MARK] if all(_counts_down(piece) for piece in pieces) else []
-    names += list(marks(maps, position)) if marks is not None else []
-    for name in reversed(names):
-        tree = tree.get_root().child(0).insert_mark(
-            isl.Id(mark_name(name, bands))).get_schedule()
+    found = [Reversed()] if all(_counts_down(piece) for piece in pieces) else []
+    found += list(marks(maps, position)) if marks is not None else []
+    for mark in reversed(found):
+        tree = tree.get_root().child(0).insert_mark(mark_id(mark, bands)).get_schedule()
     return tree
 
 

@@ -19,6 +19,7 @@ from polyad.program.lowering import tape_box
 from polyad.model.kernel import maps_of, union_of_maps
 from polyad.program.names import NameSupply, program_identifiers
 from polyad.program.ir import Assignment, Buffer, Instruction, Program, Reference
+from polyad.schedule.marks import LoopMark, Parallel
 from polyad.schedule.schedule import Schedule
 from polyad.schedule.tree import fixed_value, padded, tree_from_flat, with_prefix
 from polyad.program.sweeps import FORWARD, REVERSE, STREAM_COPY, streamed
@@ -77,12 +78,12 @@ def stream_in_order(program: Program, schedule: Schedule) -> Program:
         maps.append(_with_sweep(flat, streamed(REVERSE)))
         reading.add(instruction.name)
 
-    def marks(group: list[isl.Map], position: int) -> list[str]:
+    def marks(group: list[isl.Map], position: int) -> list[LoopMark]:
         names = {m.get_tuple_name(isl.dim_type.in_) for m in group}
         found = schedule.marks_for(group, position)
         # A FIFO is read through one counter: no parallel loop around it.
         if names & reading:
-            found = [mark for mark in found if not mark.startswith("parallel")]
+            found = [mark for mark in found if not isinstance(mark, Parallel)]
         return found
 
     flat = union_of_maps(padded(maps))

@@ -146,7 +146,8 @@ def schedule_summary(schedule) -> dict:
         "program": schedule.program.name,
         "steps": [step.to_dict() for step in schedule.trace],
         "loops": [{"loop": str(r.loop), "sweep": r.sweep, "depth": r.depth,
-                   "instructions": list(r.instructions), "annotations": list(r.annotations),
+                   "instructions": list(r.instructions),
+                   "annotations": [str(mark) for mark in r.annotations],
                    "parallel": r.parallel, "reason": r.reason} for r in schedule.loops()],
     }
 
@@ -161,7 +162,7 @@ def format_schedule(schedule) -> str:
         if report.sweep != sweep:
             sweep = report.sweep
             lines.append(f"  {sweep} sweep")
-        marks = f" [{', '.join(report.annotations)}]" if report.annotations else ""
+        marks = f" [{', '.join(map(str, report.annotations))}]" if report.annotations else ""
         verdict = "may run in parallel" if report.parallel else "sequential"
         lines.append(f"    {'  ' * max(report.depth - 1, 0)}{report.loop}{marks}: {verdict}: "
                      f"{report.reason}")
