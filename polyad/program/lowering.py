@@ -25,6 +25,7 @@ from polyad.program.ir import (ADJOINT_SUFFIX, TANGENT_SUFFIX, Argument, Assignm
 from polyad.schedule.tree import (flat_schedule, negated, padded, renamed, tree_from_flat,
                                   with_prefix, with_suffix)
 from polyad.program.sweeps import FINISH, FORWARD, REVERSE
+from polyad.tape.boxes import tape_box
 from polyad.tape.plan import TapeEntry
 
 
@@ -109,21 +110,6 @@ def _regions(domain: isl.Set, entries: list[TapeEntry]) -> list[_Region]:
                 split.append(_Region(outside.coalesce(), region.taped))
         regions = split
     return regions
-
-
-def tape_box(instances: isl.Set, context: isl.Set) -> tuple[list[isl.PwAff], list[isl.PwAff]]:
-    """Lower bounds and extents (in the sizes) of the bounding box of a set;
-    extents are 0 for sizes where the set is empty."""
-    params = instances.params()
-    zero = isl.PwAff.zero_on_domain(isl.LocalSpace.from_space(context.get_space()))
-    lows, extents = [], []
-    for d in range(instances.dim(isl.dim_type.set)):
-        low = instances.dim_min(d)
-        high = instances.dim_max(d)
-        extent = high.sub(low).add(isl.PwAff.val_on_domain(params, isl.Val(1)))
-        lows.append(low.union_max(zero.intersect_domain(context - params)).coalesce())
-        extents.append(extent.union_max(zero).gist_params(context).coalesce())
-    return lows, extents
 
 
 def _tape_relation(instances: isl.Set, lows: list[isl.PwAff], buffer: str,
