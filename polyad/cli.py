@@ -32,8 +32,9 @@ from polyad.files import write_atomically
 from polyad.tools import reports
 from polyad.tools.analysis import Cache
 from polyad.memory import parse_bytes
-from polyad.program.lowering import LAYOUTS
 from polyad.tape.plan import STRATEGIES
+from polyad.tape.registry import (DEFAULT_LAYOUT, LAYOUT_NAMES, LAYOUTS,
+                                   SCRATCHPAD_LAYOUTS, implied_strategy, layout_named)
 
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT, EXIT_INTERNAL = 0, 1, 2, 70
 EXIT_ILL_CONDITIONED, EXIT_NON_FINITE = 3, 4
@@ -92,29 +93,50 @@ def _add_wrt_of(parser: argparse.ArgumentParser) -> None:
 
 def _add_derivative_arguments(parser: argparse.ArgumentParser) -> None:
     _add_wrt_of(parser)
+    implying = "".join(f", {layout.strategy} with --layout {layout.name}" for layout in LAYOUTS
+                       if layout.strategy != implied_strategy(None))
     parser.add_argument("--strategy", choices=STRATEGIES, default=None,
                         help="tape strategy: exact (record only values overwritten "
                         "before the reverse sweep reads them) or stack (record every "
-                        "needed value, the Enzyme/Tapenade baseline); default exact, "
-                        "stack with --layout stack")
-    parser.add_argument("--layout", choices=LAYOUTS, default=None,
-                        help="where the tape lives: stack, exact (default), regions "
-                        "(array of structs), stream (read front to back) or layers "
-                        "(reverse sweep staged through a scratchpad)")
+                        "needed value, the Enzyme/Tapenade baseline); default "
+                        f"{implied_strategy(None)}{implying}")
+    parser.add_argument("--layout", choices=LAYOUT_NAMES, default=None, help=_layout_help())
     parser.add_argument("--scratchpad", metavar="SIZE", default=None,
-                        help="scratchpad of the layers layout, e.g. 32KiB (default)")
+                        help=f"scratchpad of the {' or '.join(SCRATCHPAD_LAYOUTS)} layout, "
+                        "e.g. 32KiB (default)")
+
+
+def _layout_help() -> str:
+    """The help of ``--layout``: each layout's description and what its
+    registry entry implies for the other options."""
+    entries = []
+    for layout in LAYOUTS:
+        facts = [layout.description]
+        if layout.strategy != implied_strategy(None):
+            facts.append(f"implies --strategy {layout.strategy}")
+        if layout.specialised:
+            facts.append("specialised to the sizes it is planned at")
+        entries.append(f"{layout.name} ({'; '.join(facts)})")
+    return f"where the tape lives (default {DEFAULT_LAYOUT}): " + ", ".join(entries)
 
 
 def _adjoint(kernel, args, sizes=None):
     """The adjoint the derivative arguments ask for."""
-    strategy = args.strategy or ("stack" if args.layout == "stack" else "exact")
+    strategy = args.strategy or implied_strategy(args.layout)
     adjoint = api.grad(kernel, _names(args.wrt), _names(args.of), strategy)
-    if args.scratchpad is not None and args.layout != "layers":
-        raise UsageError("--scratchpad applies to --layout layers only")
+    _refuse_scratchpad(args)
     if args.layout:
         scratchpad = parse_bytes(args.scratchpad) if args.scratchpad else None
         adjoint = adjoint.with_layout(args.layout, scratchpad, sizes=sizes)
     return adjoint
+
+
+def _refuse_scratchpad(args) -> None:
+    """A usage error for ``--scratchpad`` given with a layout that takes none."""
+    if args.scratchpad is not None and not (args.layout and
+                                            layout_named(args.layout).scratchpad):
+        raise UsageError(f"--scratchpad applies to --layout {' or '.join(SCRATCHPAD_LAYOUTS)} "
+                         "only")
 
 
 def _add_schedule_argument(parser: argparse.ArgumentParser) -> None:
@@ -177,10 +199,11 @@ def build_parser() -> argparse.ArgumentParser:
     _add_kernel_arguments(analyze)
     _add_wrt_of(analyze)
     _add_size_arguments(analyze)
-    analyze.add_argument("--layout", action="append", choices=LAYOUTS, default=None,
+    analyze.add_argument("--layout", action="append", choices=LAYOUT_NAMES, default=None,
                          help="a layout to analyse (repeatable; default all)")
     analyze.add_argument("--scratchpad", metavar="SIZE", default=None,
-                         help="scratchpad of the layers layout (default 32KiB)")
+                         help=f"scratchpad of the {' or '.join(SCRATCHPAD_LAYOUTS)} layout "
+                         "(default 32KiB)")
     _add_schedule_argument(analyze)
     analyze.add_argument("--cache", default="32KiB,64B,8", metavar="SIZE,LINE,WAYS",
                          help="the simulated set-associative LRU cache (default "
@@ -325,12 +348,10 @@ def _check(args) -> int:
     given = _load_inputs(args.inputs)
     from_file = {p: int(given.pop(p)) for p in kernel.params if p in given}
     sizes = kernel.sizes(args.dataset, {**from_file, **_sizes(args.sizes)})
-    if args.scratchpad is not None and args.layout != "layers":
-        raise UsageError("--scratchpad applies to --layout layers only")
+    _refuse_scratchpad(args)
     show_progress = sys.stderr.isatty() if args.progress is None else args.progress
     result = api.check(kernel, sizes, wrt=_names(args.wrt), of=_names(args.of),
-                       strategy=args.strategy or ("stack" if args.layout == "stack"
-                                                  else "exact"),
+                       strategy=args.strategy or implied_strategy(args.layout),
                        seed=args.seed, inputs=given, schedule=args.schedule,
                        layout=args.layout,
                        scratchpad=parse_bytes(args.scratchpad) if args.scratchpad else None,
@@ -370,15 +391,16 @@ def _analyze(args) -> int:
         raise UsageError("--threshold is a miss ratio in [0, 1)")
     scratchpad = parse_bytes(args.scratchpad) if args.scratchpad else None
     results = []
-    for layout in args.layout or LAYOUTS:
-        strategy = "stack" if layout == "stack" else "exact"
-        adjoint = api.grad(kernel, _names(args.wrt), _names(args.of), strategy).with_layout(
-            layout, scratchpad if layout == "layers" else None, sizes=sizes)
+    for name in args.layout or LAYOUT_NAMES:
+        layout = layout_named(name)
+        adjoint = api.grad(kernel, _names(args.wrt), _names(args.of),
+                           layout.strategy).with_layout(
+            name, scratchpad if layout.scratchpad else None, sizes=sizes)
         schedule = api.load_schedule(adjoint, args.schedule)
         program = api.program_of(adjoint, schedule)
         result = analysis.analyze(program, sizes, cache, args.threshold)
-        result["layout"], result["strategy"] = layout, strategy
-        if layout == "layers":
+        result["layout"], result["strategy"] = name, layout.strategy
+        if layout.scratchpad:
             result["layers"] = [
                 {"instructions": list(layer.instructions), "iterations": layer.size,
                  "footprint_bytes": layer.bytes}

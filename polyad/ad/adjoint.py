@@ -25,13 +25,14 @@ import sympy
 from polyad.ad.activity import (Differentiated, analyze_activity, checked_names,
                              differentiate_statement, floating_inputs, floating_outputs)
 from polyad.errors import UsageError
-from polyad.program.lowering import LAYOUTS, adjoint_program, tangent_program
+from polyad.program.lowering import adjoint_program, tangent_program
 from polyad.model.kernel import Access, Kernel
 from polyad.ad.modes import (AdjointStatement, ReverseMode,
                           TangentMode, TangentStatement)
 from polyad.program.ir import ADJOINT_SUFFIX, TANGENT_SUFFIX  # noqa: F401  (re-exported)
 from polyad.schedule.schedule import Schedule
 from polyad.tape.plan import plan_tape
+from polyad.tape.registry import SCRATCHPAD_LAYOUTS, layout_named
 
 
 #: Scratchpad of the layers layout, bytes, unless given.
@@ -45,22 +46,23 @@ class Adjoint(ReverseMode):
 
     def with_layout(self, layout: str, scratchpad: int | None = None,
                     sizes: Mapping[str, int] | None = None) -> "Adjoint":
-        """The same adjoint with its tape in another layout; ``layers``
-        stages the reverse sweep through a scratchpad of ``scratchpad``
-        bytes (default 32 KiB), with layers as large as fit at ``sizes``
-        (default the kernel's medium preset, else its default sizes; the
-        layers code is specialized to these sizes and refuses others).
+        """The same adjoint with its tape in another layout (one of
+        polyad.tape.registry.LAYOUTS); ``layers`` stages the reverse sweep
+        through a scratchpad of ``scratchpad`` bytes (default 32 KiB), with
+        layers as large as fit at ``sizes`` (default the kernel's medium
+        preset, else its default sizes; the layers code is specialized to
+        these sizes and refuses others).
 
         >>> import polyad
         >>> k = polyad.parse("examples/rnn.c")           # doctest: +SKIP
         >>> polyad.grad(k).with_layout("stream").layout   # doctest: +SKIP
         'stream'
         """
-        if layout not in LAYOUTS:
-            raise UsageError(f"unknown tape layout {layout!r} (choose {', '.join(LAYOUTS)})")
-        if scratchpad is not None and layout != "layers":
-            raise UsageError("a scratchpad size applies to the layers layout only")
-        if layout == "layers" and scratchpad is None:
+        placement = layout_named(layout)
+        if scratchpad is not None and not placement.scratchpad:
+            raise UsageError(f"a scratchpad size applies to the "
+                             f"{' or '.join(SCRATCHPAD_LAYOUTS)} layout only")
+        if placement.scratchpad and scratchpad is None:
             scratchpad = DEFAULT_SCRATCHPAD
         if sizes is None:
             preset = "medium" if "medium" in self.kernel.source.presets else None

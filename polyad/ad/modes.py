@@ -64,7 +64,7 @@ class ReverseMode:
 
     @property
     def layout(self) -> str:
-        """Where the tape lives (see polyad.program.lowering.LAYOUTS): by default
+        """Where the tape lives (see polyad.tape.registry.LAYOUTS): by default
         ``stack`` for the stack strategy, ``exact`` otherwise."""
         return self.tape_layout or ("stack" if self.strategy == "stack" else "exact")
 

@@ -15,7 +15,6 @@ from dataclasses import dataclass
 import islpy as isl
 import sympy
 
-from polyad.errors import UsageError
 from polyad.model.kernel import Access, Array, Kernel, maps_of, union_of_maps
 from polyad.ad.modes import AdjointStatement, ReverseMode, TangentMode
 from polyad.program.names import NameSupply, kernel_identifiers
@@ -25,7 +24,9 @@ from polyad.program.ir import (ADJOINT_SUFFIX, TANGENT_SUFFIX, Argument, Assignm
 from polyad.schedule.tree import (flat_schedule, negated, padded, renamed, tree_from_flat,
                                   with_prefix, with_suffix)
 from polyad.program.sweeps import FINISH, FORWARD, REVERSE
+from polyad.tape.boxes import tape_box
 from polyad.tape.plan import TapeEntry
+from polyad.tape.registry import Layout, layout_named
 
 
 def derivative_names(kernel: Kernel, suffix: str) -> dict[str, str]:
@@ -111,21 +112,6 @@ def _regions(domain: isl.Set, entries: list[TapeEntry]) -> list[_Region]:
     return regions
 
 
-def tape_box(instances: isl.Set, context: isl.Set) -> tuple[list[isl.PwAff], list[isl.PwAff]]:
-    """Lower bounds and extents (in the sizes) of the bounding box of a set;
-    extents are 0 for sizes where the set is empty."""
-    params = instances.params()
-    zero = isl.PwAff.zero_on_domain(isl.LocalSpace.from_space(context.get_space()))
-    lows, extents = [], []
-    for d in range(instances.dim(isl.dim_type.set)):
-        low = instances.dim_min(d)
-        high = instances.dim_max(d)
-        extent = high.sub(low).add(isl.PwAff.val_on_domain(params, isl.Val(1)))
-        lows.append(low.union_max(zero.intersect_domain(context - params)).coalesce())
-        extents.append(extent.union_max(zero).gist_params(context).coalesce())
-    return lows, extents
-
-
 def _tape_relation(instances: isl.Set, lows: list[isl.PwAff], buffer: str,
                    field: int | None = None) -> isl.Map:
     """{ S[i, j] -> tape[i - low0, j - low1] } on the recording instances
@@ -165,21 +151,11 @@ class _Tape:
         return self.read if self.read is not None else self.relation
 
 
-#: Where the tape's values live (see docs/how-it-works.md):
-#: ``exact``: a box-shaped buffer per recorded read, indexed by instance;
-#: ``stack``: per statement, a LIFO in forward order (exact reverse only);
-#: ``regions``: per statement, array-of-structs: an instance's values together;
-#: ``stream``: per statement, written from the end so that the reverse sweep
-#: reads it front to back (exact reverse; see polyad.tape.layouts for others);
-#: ``layers``: exact, with the reverse sweep staged through a scratchpad.
-LAYOUTS = ("stack", "exact", "regions", "stream", "layers")
-_SEQUENCES = {"stack": "lifo", "stream": "stream"}
-
-
-def _lower_tapes(adjoint: ReverseMode, layout: str,
+def _lower_tapes(adjoint: ReverseMode, layout: Layout, sequence: str | None,
                  supply: NameSupply) -> dict[tuple[str, sympy.Symbol], _Tape]:
-    """Buffers and index relations of the tape in a layout (relation None
-    for the sequential layouts, which codegen addresses with counters);
+    """Buffers and index relations of the tape in a layout: ``sequence``
+    is the layout's (relation None, codegen addresses the tape with
+    counters), or None to place even a sequence layout's tape in boxes;
     buffer names come from ``supply``, each from a stem of its own."""
     kernel = adjoint.kernel
     tapes = {}
@@ -188,7 +164,7 @@ def _lower_tapes(adjoint: ReverseMode, layout: str,
     for entry in adjoint.tape.entries:
         if entry.shares:
             continue
-        if (entry.statement, entry.symbol) in shared and layout in _SEQUENCES:
+        if (entry.statement, entry.symbol) in shared and sequence:
             # Another reader looks values up in it: indexed by instance.
             tapes[(entry.statement, entry.symbol)] = _Tape(entry, *_box(
                 supply.fresh(f"tape_{entry.statement}_shared_{len(tapes)}"), entry.instances,
@@ -213,16 +189,16 @@ def _lower_tapes(adjoint: ReverseMode, layout: str,
         by_statement.setdefault(entry.statement, []).append(entry)
     for statement, entries in by_statement.items():
         purpose = f"{statement}'s recorded values"
-        if layout in _SEQUENCES:
+        if sequence:
             domain = kernel.statement(statement).domain
             _, extents = tape_box(domain, kernel.context)
             count = isl.PwAff.val_on_domain(kernel.context, isl.Val(len(entries)))
-            buffer = Buffer(supply.fresh(f"{layout}_{statement}"), "double", tuple(extents) + (count,),
-                            "local", sequence=_SEQUENCES[layout],
-                            purpose=f"{purpose}, {layout}", tape=statement)
+            buffer = Buffer(supply.fresh(f"{layout.name}_{statement}"), "double",
+                            tuple(extents) + (count,), "local", sequence=sequence,
+                            purpose=f"{purpose}, {layout.name}", tape=statement)
             for entry in entries:
                 tapes[(statement, entry.symbol)] = _Tape(entry, buffer, None)
-        elif layout == "regions":
+        elif layout.structs:
             union = entries[0].instances
             for entry in entries[1:]:
                 union = union | entry.instances
@@ -260,18 +236,19 @@ def _reads(entry: TapeEntry) -> str:
     return f"{entry.statement} reads {entry.access.text}, line {entry.access.location.line}"
 
 
-def adjoint_program(adjoint: ReverseMode, *, layout: str | None = None) -> Program:
+def adjoint_program(adjoint: ReverseMode, *, layout: str | None = None,
+                    rescheduled: bool = False) -> Program:
     """The C function computing the primal outputs and the gradient.
 
     Its arguments are the kernel's, then the adjoint ``X_b`` of each array
     in ``wrt`` or ``of`` (signature order); ``double *s_b`` for a scalar.
-    ``layout`` (default the adjoint's) places the tape; every layout has the
-    same instructions, so one schedule applies to all. The sequential
-    layouts (stack, stream) are valid only in the exact reverse order.
+    ``layout`` (default the adjoint's; see polyad.tape.registry) places the
+    tape; every layout has the same instructions, so one schedule applies to
+    all. A sequence tape (stack, stream) is valid only in the exact reverse
+    order: ``rescheduled`` places it in instance-indexed boxes instead, for
+    a reverse sweep about to get another schedule.
     """
-    layout = layout or adjoint.layout
-    if layout not in LAYOUTS:
-        raise UsageError(f"unknown tape layout {layout!r} (choose {', '.join(LAYOUTS)})")
+    placement = layout_named(layout or adjoint.layout)
     kernel = adjoint.kernel
     names = derivative_names(kernel, ADJOINT_SUFFIX)
     supply = _generated_supply(kernel, names)
@@ -303,7 +280,8 @@ def adjoint_program(adjoint: ReverseMode, *, layout: str | None = None) -> Progr
                                   purpose=f"adjoint of {array.name}"))
             adjoint_buffer[array.name] = name
 
-    tapes = _lower_tapes(adjoint, "exact" if layout == "layers" else layout, supply)
+    tapes = _lower_tapes(adjoint, placement, None if rescheduled else placement.sequence,
+                         supply)
     seen_buffers = set()
     for tape in tapes.values():
         if tape.buffer.name not in seen_buffers:

@@ -7,7 +7,6 @@ from __future__ import annotations
 from dataclasses import replace
 from pathlib import Path
 
-from polyad.tape import layouts, streams
 from polyad.ad.adjoint import Adjoint, Tangent
 from polyad.bounds import bounded
 from polyad.errors import UsageError
@@ -16,6 +15,7 @@ from polyad.program.lowering import adjoint_program, tangent_program
 from polyad.model.kernel import Kernel
 from polyad.program.ir import primal_program
 from polyad.schedule.schedule import Schedule
+from polyad.tape.registry import Layout, layout_named
 
 
 def schedule(target: Kernel | Adjoint | Tangent, *, reassociate: bool = True) -> Schedule:
@@ -51,21 +51,24 @@ def program_of(target: Kernel | Adjoint | Tangent, schedule: Schedule | None = N
     given schedule (default: the original order, reversed for the reverse
     sweep) and, for an adjoint, its tape layout; within the isl bounds
     (polyad.bounds), past which the error names the layout or schedule."""
-    layout = target.layout if isinstance(target, Adjoint) else None
-    if layout == "layers":
-        option, instead = ("--layout layers", "use --layout stream or exact, or smaller "
-                           "sizes (-D) to plan the layers at")
-    elif schedule is not None and schedule.trace:
+    layout = layout_named(target.layout) if isinstance(target, Adjoint) else None
+    rescheduled = schedule is not None and bool(schedule.trace)
+    if layout is not None and layout.bound_advice:
+        # The layout's own analysis is what may pass the bounds: name it first.
+        option, instead = (f"--layout {layout.name}", layout.bound_advice)
+        if rescheduled:
+            option += " with --schedule"
+    elif rescheduled:
         option, instead = ("--schedule", "use --schedule none or a schedule with fewer "
                            "transformations")
     else:
-        option, instead = (f"--layout {layout or 'exact'}", "use --layout exact")
-    with bounded(option + (" with --schedule" if layout == "layers" and schedule is not None
-                           and schedule.trace else ""), instead):
-        return _program_of(target, schedule)
+        option, instead = (f"--layout {layout.name if layout else 'exact'}",
+                           "use --layout exact")
+    with bounded(option, instead):
+        return _program_of(target, schedule, layout)
 
 
-def _program_of(target, schedule):
+def _program_of(target, schedule: Schedule | None, layout: Layout | None):
     if isinstance(target, Adjoint):
         default = adjoint_program(target)
     elif isinstance(target, Tangent):
@@ -73,8 +76,7 @@ def _program_of(target, schedule):
     else:
         default = primal_program(target)
     plain = schedule is None or not (schedule.trace or schedule.annotations)
-    layers = isinstance(target, Adjoint) and target.layout == "layers"
-    if plain and not layers:
+    if plain and not (layout is not None and layout.always_transformed):
         return default
     if schedule is None:
         schedule = target.schedule()
@@ -85,18 +87,10 @@ def _program_of(target, schedule):
                          "(or for another wrt/of/strategy)")
     if not isinstance(target, Adjoint):
         return schedule.scheduled_program()
-    # A sequential tape is read in the exact reverse order only: rescheduled,
-    # the stack becomes an instance-indexed tape and the stream is refilled
-    # in the new order (polyad.tape.layouts).
-    placed = rewritten(adjoint_program(target, layout="regions" if target.layout == "regions"
-                                       else "exact"), schedule.rewrites)
-    if target.layout == "stream":
-        return streams.stream_in_order(placed, schedule)
-    if layers and any(kind == "peel" for kind, _, _ in schedule.rewrites):
-        raise UsageError("the layers layout does not stage a peeled schedule (the boxes of "
-                         "its pieces take isl too long): use another layout, or a schedule "
-                         "made for the layers adjoint (its auto does not peel)")
-    if layers:
-        return layouts.staged_layers(placed, schedule, target.scratchpad,
-                                     dict(target.layer_sizes))
+    # A sequence tape is read in the exact reverse order only: rescheduled,
+    # the stack becomes an instance-indexed tape, and the layout's transform
+    # (the stream's refill in the new order, say) takes it from there.
+    placed = rewritten(adjoint_program(target, rescheduled=True), schedule.rewrites)
+    if layout.transform is not None:
+        return layout.transform(placed, schedule, target)
     return replace(placed, schedule=schedule.tree(), flat=schedule.flat)

@@ -15,8 +15,8 @@ from dataclasses import replace
 import islpy as isl
 import sympy
 
-from polyad.program.lowering import tape_box
 from polyad.model.kernel import maps_of, union_of_maps
+from polyad.tape.boxes import tape_box
 from polyad.program.names import NameSupply, program_identifiers
 from polyad.program.ir import Assignment, Buffer, Instruction, Program, Reference
 from polyad.schedule.marks import LoopMark, Parallel

@@ -28,12 +28,15 @@ from polyad.program.ir import ADJOINT_SUFFIX
 from polyad.schedule.schedule import Schedule
 from polyad.program.targets import program_of
 from polyad.check.verify import kernel_inputs, relative_error
+from polyad.tape.registry import LAYOUT_NAMES, layout_named
 
 #: Variants every run can name; schedule files add theirs (by file stem).
-#: stack: the stack strategy and layout (the Enzyme/Tapenade-like baseline);
-#: exact: exact tape, plain reversal; auto: exact tape, auto schedule;
-#: regions, stream, layers: exact tape in those layouts, plain reversal.
-VARIANTS = ("primal", "stack", "exact", "auto", "regions", "stream", "layers")
+#: One per tape layout (polyad.tape.registry), plain reversal with the
+#: layout's strategy: the baselines stack (the Enzyme/Tapenade-like one) and
+#: exact first, then auto (exact tape, auto schedule), then the other layouts.
+_BASELINES = ("stack", "exact")
+VARIANTS = ("primal", *_BASELINES, "auto",
+            *(name for name in LAYOUT_NAMES if name not in _BASELINES))
 DEFAULT_VARIANTS = VARIANTS
 #: Gradients of a variant may differ from exact's by reassociated sums only.
 AGREEMENT = 1e-9
@@ -52,14 +55,10 @@ class Variant:
 
 
 def _builtin(name: str) -> Variant:
-    if name == "stack":
-        return Variant(name, "stack", lambda adjoint: None)
-    if name == "exact":
-        return Variant(name, "exact", lambda adjoint: None)
     if name == "auto":
         return Variant(name, "exact", lambda adjoint: adjoint.schedule().auto())
-    if name in ("regions", "stream", "layers"):
-        return Variant(name, "exact", lambda adjoint: None, layout=name)
+    if name in LAYOUT_NAMES:
+        return Variant(name, layout_named(name).strategy, lambda adjoint: None, layout=name)
     raise UsageError(f"unknown benchmark variant {name!r} (choose among "
                      f"{', '.join(VARIANTS)}, or give --schedule FILE)")
 
