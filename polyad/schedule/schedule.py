@@ -28,21 +28,20 @@ import islpy as isl
 
 from polyad.errors import ScheduleError
 from polyad.model.kernel import maps_of, union_of_maps
-from polyad.program.gather import is_gather_part, single_multi_aff, split_for_gather, split_instances
+from polyad.program.gather import is_gather_part
 from polyad.program.ir import Program, fingerprint
 from polyad.schedule.auto import DEFAULT_TILE, auto_schedule
 from polyad.schedule.legality import (MAX_COLORS, OrderingDependences, check_order,
-                                      color_classes,
-                                      meeting_instances, parallel_verdict, program_dependences)
-from polyad.schedule.loops import (Loop, LoopReport, classify, depth, group_key,
-                                   group_of, inserted, instruction_name, instructions_of,
-                                   loop_members,
-                                   is_innermost, names_of, nest, resolve, sweep_of)
+                                      color_classes, parallel_verdict, program_dependences)
+from polyad.schedule.loops import (Loop, LoopReport, classify, depth, group_key, group_of,
+                                   instruction_name, is_innermost, loop_members, names_of,
+                                   nest, resolve, sweep_of)
 from polyad.schedule.marks import LoopMark, Parallel, Simd, Unroll, excluded_by
+from polyad.schedule.rewrites import gathered, peeled
 from polyad.schedule.trace import (Step, check_origin, map_from_record, map_record,
                                    read_trace, trace_text)
 from polyad.schedule.tree import (constant_piece, fixed_value, flat_schedule, map_from_pieces,
-                                  output_pieces, padded, tree_from_flat, with_suffix)
+                                  output_pieces, padded, tree_from_flat)
 
 
 @dataclass(frozen=True)
@@ -329,54 +328,7 @@ class Schedule:
         ``array`` is the adjoint buffer (``"A_b"``) or its primal's name.
         Checked against the dependences like every primitive.
         """
-        # A primal's adjoint is named by polyad.program.lowering.derivative_names
-        # (x_b_b when the kernel has its own x_b): find it by what it holds.
-        adjoint_of = {b.purpose[len("adjoint of "):]: b.name for b in self.program.buffers
-                      if b.purpose.startswith("adjoint of ")}
-        buffer = adjoint_of.get(array, array)
-        maps = instructions_of(self.program, self.flat, instruction)
-        if len(maps) != 1:
-            raise ScheduleError(f"gather: {instruction} is split in parts "
-                                f"({', '.join(m.get_tuple_name(isl.dim_type.in_) for m in maps)})"
-                                "; gather one of them")
-        current = maps[0]
-        name = current.get_tuple_name(isl.dim_type.in_)
-        base = self.program.flat if self.program.flat is not None \
-            else flat_schedule(self.program.schedule)
-        split = split_for_gather(replace(self.program, flat=union_of_maps(padded(maps_of(base)))),
-                                 name, buffer)
-        timing = single_multi_aff(current)
-        if timing is None:
-            raise ScheduleError(f"gather: the schedule of {name} is piecewise")
-        moved = {d for offset in split.offsets for d, value in enumerate(offset) if value}
-        position = next((p for p in range(timing.dim(isl.dim_type.out))
-                         if any(not timing.get_aff(p).get_coefficient_val(
-                             isl.dim_type.in_, d).is_zero() for d in moved)), None)
-        if position is None:
-            raise ScheduleError(f"gather: no loop of {name} runs along the iterators its "
-                                f"increments of {buffer} are shifted in")
-        domain = self.program.instruction(name).domain
-        placed = []
-        for k, part in enumerate(split.parts):
-            shift = isl.MultiAff.identity(isl.Space.map_from_set(domain.get_space()))
-            for d, value in enumerate(split.offsets[k]):
-                shift = shift.set_aff(d, shift.get_aff(d).add_constant_val(isl.Val(-value)))
-            at = isl.Map.from_multi_aff(timing.pullback_multi_aff(shift))
-            placed.append((part, inserted(at.intersect_domain(domain), position, 0), k))
-        if split.rest:
-            placed.append((split.rest, inserted(current, position, 1), len(split.parts)))
-        others = [inserted(m, position, 0) for m in maps_of(self.flat)
-                  if m.get_tuple_name(isl.dim_type.in_) != name]
-        new = [with_suffix(m.set_tuple_name(isl.dim_type.in_, part), k)
-               for part, m, k in placed]
-        new = [m.intersect_domain(split.program.instruction(
-            m.get_tuple_name(isl.dim_type.in_)).domain) for m in new]
-        program = split.program
-        rebuilt = replace(self, program=program,
-                          dependences=program_dependences(program, program.flat),
-                          rewrites=self.rewrites + (("gather", name, buffer),))
-        step = Step("gather", (("instruction", instruction), ("array", buffer)))
-        return rebuilt._checked(others + new, step)
+        return gathered(self, instruction, array)
 
     def peel(self, loop: "Loop | str") -> "Schedule":
         """Split off, and run before the loop, the iterations where an
@@ -394,59 +346,7 @@ class Schedule:
                   { j = i: the same two increments }
                   for (j = i + 1; j < m; j++) { ...the same... }
         """
-        handle = Loop.of(loop)
-        members, position = group_of(self.program, self.flat, handle)
-        if not is_innermost(members, position):
-            raise ScheduleError(f"peel: {handle} is not an innermost loop")
-        program = self.program
-        peeled: list[tuple[str, isl.Set]] = []
-        for m in members:
-            name = m.get_tuple_name(isl.dim_type.in_)
-            instruction = program.instruction(name)
-            meeting = meeting_instances(instruction, m, position, program)
-            if meeting is None or meeting.is_empty():
-                continue
-            if any(r.relation is None or program.buffer(r.buffer).sequence
-                   for r in instruction.references.values()):
-                raise ScheduleError(f"peel: {name} reads a sequential tape, whose order "
-                                    "is fixed")
-            if instruction.domain.is_subset(meeting):
-                raise ScheduleError(f"peel: in {name} the references meet on every instance")
-            peeled.append((name, meeting))
-        if not peeled:
-            raise ScheduleError(f"peel: no increment of an element {handle} does not move "
-                                "meets another reference of its array")
-        flat = self.program.flat if self.program.flat is not None \
-            else flat_schedule(self.program.schedule)
-        program = replace(program, flat=union_of_maps(padded(maps_of(flat))))
-        rewrites = self.rewrites
-        maps = list(maps_of(self.flat))
-        for name, meeting in peeled:
-            program = split_instances(program, name, meeting)
-            rewrites += (("peel", name, meeting.to_str()),)
-            split = []
-            for m in maps:
-                if m.get_tuple_name(isl.dim_type.in_) != name:
-                    split.append(m)
-                    continue
-                split.append(inserted(m.intersect_domain(meeting), position, 0)
-                             .set_tuple_name(isl.dim_type.in_, name + "_peel"))
-                split.append(inserted(m.subtract_domain(meeting), position, 1))
-            maps = split
-        ordered_names = {m.get_tuple_name(isl.dim_type.in_) for m in maps_of(program.flat)}
-        unordered = [i.name for i in program.instructions if i.name not in ordered_names]
-        if unordered:
-            # The original order covers fewer instances than a split piece
-            # has (make fuzz, seed 2: a KeyError on S1_b4_peel).
-            raise ScheduleError(f"peel: {handle}: the original order has no place for "
-                                f"{', '.join(unordered)}")
-        names = {n for n, _ in peeled} | {n + "_peel" for n, _ in peeled}
-        maps = [m if m.get_tuple_name(isl.dim_type.in_) in names
-                else inserted(m, position, 1) for m in maps]
-        rebuilt = replace(self, program=program,
-                          dependences=program_dependences(program, program.flat),
-                          rewrites=rewrites)
-        return rebuilt._checked(maps, Step("peel", (("loop", str(handle)),)))
+        return peeled(self, loop)
 
     def color(self, loop: "Loop | str") -> "Schedule":
         """Run a loop's iterations in classes ``x mod C``, one class after
@@ -631,6 +531,17 @@ class Schedule:
                 dims = dims[:insert_at] + [constant_piece(domain, 0)] * new_dims + dims[insert_at:]
             maps.append(map_from_pieces(name, domain, dims))
         return self._checked(maps, step)
+
+    def with_rewrite(self, program: Program, rewrites: tuple, maps: list[isl.Map],
+                     step: Step) -> "Schedule":
+        """The schedule of ``program``, this schedule's program with some
+        instructions split (``rewrites``, as :func:`polyad.program.gather.rewritten`
+        replays them), ordered by ``maps`` (one per instruction), once
+        checked against the dependences of ``program``; ``step`` is recorded."""
+        rebuilt = replace(self, program=program,
+                          dependences=program_dependences(program, program.flat),
+                          rewrites=self.rewrites + tuple(rewrites))
+        return rebuilt._checked(maps, step)
 
     def _verdict(self, members: list[isl.Map], position: int, invariant_ok: bool = False):
         return parallel_verdict(self.program, self.dependences, self.reassociate, members,
