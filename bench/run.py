@@ -30,7 +30,7 @@ sys.path.insert(0, str(ROOT / "bench"))
 import polyad  # noqa: E402
 from polyad.tools.bench import bench_inputs, reference_gradient  # noqa: E402
 from polyad.files import write_atomically  # noqa: E402
-from polyad.program.lowering import derivative_names  # noqa: E402
+from polyad.program.derived import derivative_names  # noqa: E402
 from polyad.program.ir import ADJOINT_SUFFIX  # noqa: E402
 from polyad.check.verify import relative_error  # noqa: E402
 

@@ -25,7 +25,8 @@ import sympy
 from polyad.ad.activity import (Differentiated, analyze_activity, checked_names,
                              differentiate_statement, floating_inputs, floating_outputs)
 from polyad.errors import UsageError
-from polyad.program.lowering import adjoint_program, tangent_program
+from polyad.program.lowering import adjoint_program
+from polyad.program.tangent import tangent_program
 from polyad.model.kernel import Access, Kernel
 from polyad.ad.modes import (AdjointStatement, ReverseMode,
                           TangentMode, TangentStatement)

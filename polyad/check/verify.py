@@ -26,7 +26,8 @@ from polyad.ad.adjoint import grad, jvp
 from polyad.errors import UsageError
 from polyad.check.inputs import InitKind, check_init, random_inputs
 from polyad.check.interpreter import Interpreter
-from polyad.program.lowering import derivative_names, tangent_program
+from polyad.program.derived import derivative_names
+from polyad.program.tangent import tangent_program
 from polyad.model.kernel import Kernel, fix_sizes
 from polyad.check.oracles import (CONDITION_LIMIT, MEANINGFUL, VERDICT_ILL,  # noqa: F401
                             VERDICT_OK, VERDICT_WRONG, check_dot, check_finite_differences,

@@ -1,90 +1,33 @@
-"""Adjoints and tangents to programs: buffers, instructions, one schedule.
+"""Adjoints to programs: buffers, instructions, one schedule.
 
 The adjoint program is the forward sweep (the primal statements, each
 preceded by the records the tape plan asks of it) followed by the reverse
 sweep (the adjoint statements in the exact reverse of the forward order: the
-negated flat schedule). The tangent program interleaves each varied
-statement's tangent just before it.
+negated flat schedule). Tangents: :mod:`polyad.program.tangent`.
 """
 
 from __future__ import annotations
 
-import itertools
 from dataclasses import dataclass
 
 import islpy as isl
 import sympy
 
-from polyad.model.kernel import Access, Array, Kernel, maps_of, union_of_maps
-from polyad.ad.modes import AdjointStatement, ReverseMode, TangentMode
-from polyad.program.names import NameSupply, kernel_identifiers
-from polyad.program.ir import (ADJOINT_SUFFIX, TANGENT_SUFFIX, Argument, Assignment, Buffer,
+from polyad.model.kernel import Array, union_of_maps
+from polyad.ad.modes import AdjointStatement, ReverseMode
+from polyad.program.derived import (cse_body, derivative_names, derivative_symbol,
+                                    flat_by_statement, generated_supply, instance_reference,
+                                    instance_relation)
+from polyad.program.names import NameSupply
+from polyad.program.ir import (ADJOINT_SUFFIX, Argument, Assignment, Buffer,
                             Instruction, Program, Reference,
                             array_buffer, kernel_arguments, primal_instruction)
-from polyad.schedule.tree import (flat_schedule, negated, padded, renamed, tree_from_flat,
+from polyad.schedule.tree import (negated, padded, renamed, tree_from_flat,
                                   with_prefix, with_suffix)
 from polyad.program.sweeps import FINISH, FORWARD, REVERSE
 from polyad.tape.boxes import tape_box
 from polyad.tape.plan import TapeEntry
 from polyad.tape.registry import Layout, layout_named
-
-
-def derivative_names(kernel: Kernel, suffix: str) -> dict[str, str]:
-    """The name of each array's derivative (``A`` -> ``A_b``), made unique
-    against the kernel's own names by repeating the suffix (in a kernel with
-    arrays ``x`` and ``x_b``, ``x_b_b`` and ``x_b_b_b``), in the kernel's
-    order of arrays. The generated functions' arguments and every report of
-    adjoint or tangent names use these."""
-    taken = set(kernel_identifiers(kernel))
-    names = {}
-    for array in kernel.arrays:
-        name = array.name + suffix
-        while name in taken:
-            name += suffix
-        taken.add(name)
-        names[array.name] = name
-    return names
-
-
-def _relation(access_relation: isl.Map, instruction: str) -> isl.Map:
-    return access_relation.set_tuple_name(isl.dim_type.in_, instruction)
-
-
-def _reference(buffer: str, access: Access, instruction: str) -> Reference:
-    return Reference(buffer, _relation(access.relation, instruction))
-
-
-def _derivative_symbol(access: Access, derivative: str, mark: str = "") -> sympy.Symbol:
-    """The symbol of the derivative of an accessed element: named after the
-    derivative buffer (``A_b[i][k]``, ``s_b``), so that it never meets a
-    kernel scalar's read symbol; ``mark`` tells a written tangent apart."""
-    return sympy.Symbol(derivative + access.text[len(access.array):] + mark, real=True)
-
-
-def _generated_supply(kernel: Kernel, *derived: dict[str, str]) -> NameSupply:
-    """The names taken before lowering adds its own: the kernel's and its
-    derivatives'."""
-    supply = NameSupply.of(kernel_identifiers(kernel))
-    for names in derived:
-        supply = supply.taking(names.values())
-    return supply
-
-
-def _flat_by_statement(kernel: Kernel) -> dict[str, isl.Map]:
-    return {m.get_tuple_name(isl.dim_type.in_): m
-            for m in maps_of(flat_schedule(kernel.schedule))}
-
-
-def _cse_body(updates: list[tuple[sympy.Symbol, str, sympy.Expr]],
-              supply: NameSupply) -> tuple[Assignment, ...]:
-    """Assignments with common subexpressions shared in ``_t`` locals."""
-    values = [value for _, _, value in updates]
-    temporaries = (sympy.Symbol(supply.fresh(f"_t{k}"), real=True) for k in itertools.count())
-    replacements, reduced = sympy.cse(values, symbols=temporaries)
-    body = [Assignment(symbol, "=", value) for symbol, value in replacements]
-    body += [Assignment(target, op, value)
-             for (target, op, _), value in zip(updates, reduced)]
-    return tuple(body)
 
 
 # --- reverse mode ---------------------------------------------------------
@@ -251,7 +194,7 @@ def adjoint_program(adjoint: ReverseMode, *, layout: str | None = None,
     placement = layout_named(layout or adjoint.layout)
     kernel = adjoint.kernel
     names = derivative_names(kernel, ADJOINT_SUFFIX)
-    supply = _generated_supply(kernel, names)
+    supply = generated_supply(kernel, names)
     active = adjoint.activity.active
     interface = set(adjoint.wrt) | set(adjoint.of)
     buffers = [array_buffer(a) for a in kernel.arrays]
@@ -288,7 +231,7 @@ def adjoint_program(adjoint: ReverseMode, *, layout: str | None = None,
             buffers.append(tape.buffer)
             seen_buffers.add(tape.buffer.name)
 
-    flat = _flat_by_statement(kernel)
+    flat = flat_by_statement(kernel)
     instructions: list[Instruction] = []
     schedule: list[isl.Map] = []
     for statement in kernel.statements:
@@ -352,7 +295,7 @@ def _copies(group: list[_Tape], name: str, value: sympy.Symbol, source: Referenc
     references, body = {value: source}, []
     for position, tape in enumerate(group):
         slot = sympy.Symbol(supply.fresh(f"_tape{position}"), real=True)
-        references[slot] = Reference(tape.buffer.name, _relation(tape.relation, name))
+        references[slot] = Reference(tape.buffer.name, instance_relation(tape.relation, name))
         body.append(Assignment(slot, "=", value))
     return references, body
 
@@ -405,13 +348,13 @@ def _records(adjoint: ReverseMode, tapes: dict, flat: dict, schedule: list,
             for position, tape in enumerate(group):
                 value = tape.entry.symbol
                 slot = sympy.Symbol(supply.fresh(f"_tape{position}"), real=True)
-                references[value] = _reference(tape.entry.access.array, tape.entry.access,
+                references[value] = instance_reference(tape.entry.access.array, tape.entry.access,
                                                name)
                 if tape.relation is None:
                     references[slot] = Reference(tape.buffer.name, None, push=True)
                 else:
                     references[slot] = Reference(tape.buffer.name,
-                                                 _relation(tape.relation, name))
+                                                 instance_relation(tape.relation, name))
                 body.append(Assignment(slot, "=", value))
             texts = ", ".join(t.entry.access.text for t in group)
             instructions.append(Instruction(
@@ -427,7 +370,7 @@ def _records(adjoint: ReverseMode, tapes: dict, flat: dict, schedule: list,
             domain = group[0].entry.records.set_tuple_name(name)
             written = sympy.Symbol(supply.fresh("_written"), real=True)
             references, body = _copies(group, name, written,
-                                       _reference(writer.write.array, writer.write, name),
+                                       instance_reference(writer.write.array, writer.write, name),
                                        supply)
             readers = ", ".join(sorted({t.entry.statement for t in group}))
             instructions.append(Instruction(
@@ -469,12 +412,12 @@ def _reverse_instructions(adjoint_statement: AdjointStatement, adjoint: ReverseM
                     references[access.symbol] = Reference(tape.buffer.name, None)
                 else:
                     references[access.symbol] = Reference(
-                        tape.buffer.name, _relation(tape.reading, name))
+                        tape.buffer.name, instance_relation(tape.reading, name))
             else:
-                references[access.symbol] = _reference(access.array, access, name)
+                references[access.symbol] = instance_reference(access.array, access, name)
         write = statement.write
-        written = _derivative_symbol(write, names[write.array])
-        references[written] = _reference(adjoint_buffer[write.array], write, name)
+        written = derivative_symbol(write, names[write.array])
+        references[written] = instance_reference(adjoint_buffer[write.array], write, name)
         updates: list[tuple[sympy.Symbol, str, sympy.Expr]] = []
         self_partial = adjoint_statement.self_partial
         if adjoint_statement.resets:
@@ -483,10 +426,10 @@ def _reverse_instructions(adjoint_statement: AdjointStatement, adjoint: ReverseM
         accesses = statement.read_accesses()
         for symbol, partial in adjoint_statement.increments.items():
             access = accesses[symbol]
-            target = _derivative_symbol(access, names[access.array])
-            references[target] = _reference(adjoint_buffer[access.array], access, name)
+            target = derivative_symbol(access, names[access.array])
+            references[target] = instance_reference(adjoint_buffer[access.array], access, name)
             updates.append((target, "+=", partial * seed))
-        body = _cse_body(updates, supply)
+        body = cse_body(updates, supply)
         if any(seed in a.value.free_symbols for a in body):
             body = (Assignment(seed, "=", written),) + body
         instructions.append(Instruction(
@@ -513,61 +456,3 @@ def _accumulate(array: Array, work: str, target: str) -> Instruction:
     }
     return Instruction(name, domain, references, (Assignment(destination, "+=", source),),
                        comment=f"add the gradient of {array.name} to what the caller held")
-
-
-# --- tangent mode -----------------------------------------------------------
-def tangent_program(tangent: TangentMode) -> Program:
-    """The C function computing the primal outputs and their tangents.
-
-    Arguments: the kernel's, then ``X_d`` for each ``wrt`` input (tangent in)
-    and each floating-point output (tangent out; zeroed on entry unless it is
-    also a ``wrt`` input), in signature order.
-    """
-    kernel = tangent.kernel
-    names = derivative_names(kernel, TANGENT_SUFFIX)
-    supply = _generated_supply(kernel, names)
-    varied = tangent.activity.varied
-    outputs = {a.name for a in kernel.arrays if a.is_float and a.storage == "parameter"
-               and a.role in ("output", "inout")}
-    buffers = [array_buffer(a) for a in kernel.arrays]
-    arguments = kernel_arguments(kernel)
-    for array in kernel.arrays:
-        name = names[array.name]
-        if array.name in tangent.wrt or array.name in outputs:
-            arguments.append(Argument(name, "buffer"))
-            buffers.append(Buffer(name, "double", array.extents, "argument",
-                                  optional=True, zeroed=array.name not in tangent.wrt,
-                                  purpose=f"tangent of {array.name}"))
-        elif array.name in varied:
-            buffers.append(Buffer(name, "double", array.extents, "local", zeroed=True,
-                                  purpose=f"tangent of {array.name}"))
-    flat = _flat_by_statement(kernel)
-    instructions, schedule = [], []
-    for statement in kernel.statements:
-        instructions.append(primal_instruction(statement))
-        schedule.append(with_suffix(flat[statement.name], 1))
-    for tangent_statement in tangent.statements:
-        statement = tangent_statement.statement
-        name = f"{statement.name}{TANGENT_SUFFIX}"
-        references = {access.symbol: _reference(access.array, access, name)
-                      for access in statement.read_accesses().values()}
-        written = _derivative_symbol(statement.write, names[statement.write.array], "'")
-        references[written] = _reference(names[statement.write.array], statement.write, name)
-        accesses = statement.read_accesses()
-        total = sympy.Integer(0)
-        for symbol, partial in tangent_statement.partials.items():
-            access = accesses[symbol]
-            direction = _derivative_symbol(access, names[access.array])
-            references[direction] = _reference(names[access.array], access, name)
-            total += partial * direction
-        instructions.append(Instruction(
-            name, statement.domain.set_tuple_name(name), references,
-            _cse_body([(written, "=", total)], supply),
-            comment=f"tangent of line {statement.location.line}: {statement.text}"))
-        schedule.append(renamed(with_suffix(flat[statement.name], 0), name))
-    return Program(
-        name=f"{kernel.name}{TANGENT_SUFFIX}", arguments=tuple(arguments),
-        buffers=tuple(buffers), instructions=tuple(instructions),
-        schedule=tree_from_flat(union_of_maps(padded(schedule))),
-        context=kernel.context, source=kernel.source.path,
-        flat=union_of_maps(padded(schedule)))

@@ -11,7 +11,8 @@ from polyad.ad.adjoint import Adjoint, Tangent
 from polyad.bounds import bounded
 from polyad.errors import UsageError
 from polyad.program.gather import rewritten
-from polyad.program.lowering import adjoint_program, tangent_program
+from polyad.program.lowering import adjoint_program
+from polyad.program.tangent import tangent_program
 from polyad.model.kernel import Kernel
 from polyad.program.ir import primal_program
 from polyad.schedule.schedule import Schedule

@@ -25,7 +25,7 @@ from polyad.schedule.tree import flat_schedule, padded, with_suffix
 def gathered(schedule, instruction: str, array: str):
     """:meth:`polyad.schedule.schedule.Schedule.gather` (see there)."""
 
-    # A primal's adjoint is named by polyad.program.lowering.derivative_names
+    # A primal's adjoint is named by polyad.program.derived.derivative_names
     # (x_b_b when the kernel has its own x_b): find it by what it holds.
     adjoint_of = {b.purpose[len("adjoint of "):]: b.name for b in schedule.program.buffers
                   if b.purpose.startswith("adjoint of ")}

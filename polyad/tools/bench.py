@@ -22,7 +22,7 @@ from polyad.codegen.driver import time_function
 from polyad.ad.adjoint import Adjoint, grad
 from polyad.errors import UsageError
 from polyad.check.inputs import InitKind, check_init, parse_init
-from polyad.program.lowering import derivative_names
+from polyad.program.derived import derivative_names
 from polyad.model.kernel import Kernel
 from polyad.program.ir import ADJOINT_SUFFIX
 from polyad.schedule.schedule import Schedule
@@ -126,7 +126,7 @@ def bench_inputs(kernel: Kernel, sizes: Mapping[str, int], seed: int,
                  of: tuple[str, ...],
                  init: Mapping[str, InitKind] | None = None) -> tuple[dict, dict]:
     """The inputs a benchmark run uses, and the seeds ``{"Y_b": ...}`` of the
-    outputs ``of``, by adjoint name (:func:`polyad.program.lowering.derivative_names`;
+    outputs ``of``, by adjoint name (:func:`polyad.program.derived.derivative_names`;
     so that peers measured elsewhere get the same data)."""
     init = parse_init(init)
     check_init(kernel, init)

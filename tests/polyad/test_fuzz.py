@@ -31,7 +31,7 @@ import polyad
 from polyad.check import verify
 from polyad.ad.activity import floating_inputs, floating_outputs
 from polyad.check.interpreter import Interpreter
-from polyad.program.lowering import derivative_names
+from polyad.program.derived import derivative_names
 from polyad.program.ir import TANGENT_SUFFIX
 from tests.polyad.fuzzpaths import paths, set_threads
 from tests.polyad.kernelgen import kernels
