@@ -9,7 +9,7 @@ from pycparser import c_ast, c_parser
 from pycparser.c_parser import ParseError
 
 from polyad.frontend.builder import KernelBuilder
-from polyad.frontend.preprocess import located_error, preprocess
+from polyad.frontend.preprocess import located_error, node_location, preprocess
 from polyad.errors import KernelError, PolyadError, SourceLocation, UsageError
 from polyad.model.kernel import Kernel, KernelSource
 from polyad.program.names import HEADER_MACROS, RUNTIME_FUNCTIONS
@@ -54,6 +54,59 @@ def parse_kernel(text: str, path: str | None = None, function: str | None = None
     source = KernelSource(path=display, text=text, function=funcdef.decl.name,
                           presets=size_presets(text), init_function=init_function(text))
     return KernelBuilder(pre, funcdef, source, _file_scope(ast)).build()
+
+
+def with_restrict_parameters(text: str, path: str | None = None,
+                             function: str | None = None) -> str:
+    """The file's text with ``restrict`` on every array and pointer parameter
+    of the kernel function: what polyad assumes of its arguments (no two
+    alias), written out for tools that assume only what the C says (the
+    Enzyme peer of the benchmark). Arguments as for :func:`parse_kernel`.
+
+    >>> print(with_restrict_parameters("void f(int n, double x[n], double *y) {}"))
+    void f(int n, double x[restrict n], double *restrict y) {}
+    """
+    display = path or "<kernel>"
+    include_dir = os.path.dirname(os.path.abspath(path)) if path and path != "<kernel>" else None
+    pre = preprocess(text, display, include_dir)
+    try:
+        ast = _LocatingParser().parse(pre.text, filename=display)
+    except ParseError as error:
+        raise _syntax_error(str(error), pre) from None
+    funcdef = _choose_function(ast, function, display)
+    lines = text.splitlines(keepends=True)
+    edits: list[tuple[int, int, str]] = []  # (line, column, text to insert)
+    for param in funcdef.decl.type.args.params if funcdef.decl.type.args else ():
+        declarator = getattr(param, "type", None)
+        if isinstance(declarator, c_ast.ArrayDecl) and "restrict" not in declarator.dim_quals:
+            kind = "array"
+        elif isinstance(declarator, c_ast.PtrDecl) and "restrict" not in declarator.quals:
+            kind = "pointer"
+        else:
+            continue
+        location = node_location(pre, param.coord)
+        line = lines[location.line - 1] if location.line <= len(lines) else ""
+        column = location.col - 1
+        if kind == "pointer":  # pycparser's anchor is the '*'
+            start = line.find(param.name, column)
+            if start >= 0 and not line[column:start].replace("*", "").strip():
+                column = start
+        if line[column:column + len(param.name)] != param.name:
+            raise UsageError(f"{location}: cannot write restrict on parameter {param.name} "
+                             "(its declaration comes from a macro)")
+        if kind == "pointer":
+            edits.append((location.line, column, "restrict "))
+            continue
+        after = column + len(param.name)
+        bracket = line.find("[", after)
+        if bracket < 0 or line[after:bracket].strip():
+            raise UsageError(f"{location}: cannot write restrict on parameter {param.name} "
+                             "(its dimensions are not written after its name)")
+        edits.append((location.line, bracket + 1, "restrict "))
+    for line_number, column, insertion in sorted(edits, reverse=True):
+        line = lines[line_number - 1]
+        lines[line_number - 1] = line[:column] + insertion + line[column:]
+    return "".join(lines)
 
 
 def _refuse_reserved_names(funcdef: c_ast.FuncDef, pre) -> None:
