@@ -18,23 +18,19 @@ import traceback
 import numpy as np
 
 from polyad import __version__, api
-
-from polyad.tools import analysis, bench
-
-from polyad.tape import layouts
-
-from polyad.program import lowering
-
 from polyad.check import verify
-from polyad.tools.bench import DEFAULT_VARIANTS, VARIANTS
 from polyad.errors import PolyadError, UsageError
 from polyad.files import write_atomically
-from polyad.tools import reports
-from polyad.tools.analysis import Cache
 from polyad.memory import parse_bytes
+from polyad.program import lowering
+from polyad.program.gather import rewritten
+from polyad.tape import layouts
 from polyad.tape.plan import STRATEGIES
 from polyad.tape.registry import (DEFAULT_LAYOUT, LAYOUT_NAMES, LAYOUTS,
                                    SCRATCHPAD_LAYOUTS, implied_strategy, layout_named)
+from polyad.tools import analysis, bench, reports
+from polyad.tools.analysis import Cache
+from polyad.tools.bench import DEFAULT_VARIANTS, VARIANTS
 
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT, EXIT_INTERNAL = 0, 1, 2, 70
 EXIT_ILL_CONDITIONED, EXIT_NON_FINITE = 3, 4
@@ -401,12 +397,15 @@ def _analyze(args) -> int:
         result = analysis.analyze(program, sizes, cache, args.threshold)
         result["layout"], result["strategy"] = name, layout.strategy
         if layout.scratchpad:
+            # The layers of the program as scheduled: with the instructions
+            # its schedule split (gathers, peels), as program_of stages them.
+            placed = schedule or adjoint.schedule()
             result["layers"] = [
                 {"instructions": list(layer.instructions), "iterations": layer.size,
                  "footprint_bytes": layer.bytes}
                 for layer in layouts.plan_layers(
-                    lowering.adjoint_program(adjoint, layout="exact"),
-                    schedule or adjoint.schedule(), adjoint.scratchpad, sizes)]
+                    rewritten(lowering.adjoint_program(adjoint, layout="exact"),
+                              placed.rewrites), placed, adjoint.scratchpad, sizes)]
         results.append(result)
     summary = {"kernel": kernel.name, "sizes": sizes, "schedule": args.schedule,
                "layouts": results}

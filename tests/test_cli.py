@@ -415,3 +415,14 @@ def test_check_at_the_medium_preset_ends_within_a_minute():
     assert time.monotonic() - start < 60
     assert "at reduced sizes ni=8 nj=9 nk=10" in done.stdout
     assert "polyad: reverse-mode interpreter: 792 statement instances" in done.stderr
+
+
+def test_analyze_plans_the_layers_of_the_scheduled_program():
+    """A gathered (auto) schedule splits instructions: the layers report
+    plans those pieces (it used to end in KeyError: 'S0_b_rest')."""
+    done = polyad_cli("analyze", "examples/jacobi_1d.c", "--schedule", "auto", "--layout",
+                      "layers", "-D", "n=40", "-D", "tsteps=5", "--json")
+    assert done.returncode == 0, done.stderr
+    (layers,) = json.loads(done.stdout)["layouts"]
+    names = {name for layer in layers["layers"] for name in layer["instructions"]}
+    assert "S0_b_rest" in names and all(layer["iterations"] > 0 for layer in layers["layers"])
