@@ -152,6 +152,45 @@ class TapePlan:
         return lines
 
 
+    def summary(self, kernel: Kernel) -> tuple[str, ...]:
+        """What is recorded, one line per recorded read after a headline,
+        for a summary (``print(adjoint)``); :meth:`explain` gives the
+        reasons.
+
+        e.g. ("records 1 of the 5 reads whose values the reverse sweep needs
+        (the other 4 from memory):", "s (read at line 19) for every instance
+        but the last one").
+        """
+        memory = len(self.from_memory)
+        if not self.entries:
+            return ("records nothing: " + ("every value the reverse sweep needs is read "
+                                           "from memory" if memory else
+                                           "the reverse sweep needs no primal value"),)
+        if self.strategy == "stack":
+            return (f"records all {len(self.entries)} values its partials use, at every "
+                    "instance (stack strategy):",
+                    *(f"{e.access.text} (read at line {e.access.location.line})"
+                      for e in self.entries))
+        lines = []
+        for entry in self.entries:
+            read = f"{entry.access.text} (read at line {entry.access.location.line})"
+            if entry.writer:
+                lines.append(f"{read} as {entry.writer} writes it, for "
+                             f"{recording_phrase(entry, kernel)}")
+            elif entry.shares:
+                lines.append(f"{read} from {entry.shares[0]}'s tape, for "
+                             f"{reading_phrase(entry, kernel)}")
+            elif entry.on_entry:
+                lines.append(f"{read} once on entry, for {recording_phrase(entry, kernel)}")
+            else:
+                lines.append(f"{read} for {reading_phrase(entry, kernel)}")
+        count = len(self.entries)
+        head = (f"records {count} of the {count + memory} reads whose values the reverse "
+                f"sweep needs (the other {memory} from memory):" if memory else
+                f"records all {count} reads whose values the reverse sweep needs:")
+        return (head, *lines)
+
+
 def reading_phrase(entry: TapeEntry, kernel: Kernel) -> str:
     """Which of the reading statement's instances need the value from the
     tape, in words ("every instance but the last iteration of t")."""

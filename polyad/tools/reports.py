@@ -27,12 +27,6 @@ def expression_text(statement: Statement) -> str:
     return _SOURCE_NAMES.print(statement.expr)
 
 
-def extent_text(pa: isl.PwAff) -> str:
-    """An extent as the C expression in the sizes (``n + 1``)."""
-    build = isl.AstBuild.from_context(isl.Set.universe(pa.get_domain_space()))
-    return build.expr_from_pw_aff(pa).to_C_str()
-
-
 def kernel_summary(kernel: Kernel) -> dict:
     """The model as plain data: the JSON of ``polyad show --json``."""
     smap = dataflow.schedule_map(kernel.schedule)
@@ -51,7 +45,7 @@ def kernel_summary(kernel: Kernel) -> dict:
         "name": kernel.name,
         "params": list(kernel.params),
         "context": str(kernel.context),
-        "arrays": [{"name": a.name, "shape": [extent_text(e) for e in a.extents],
+        "arrays": [{"name": a.name, "shape": list(a.extent_texts()),
                     "dtype": a.dtype, "role": a.role} for a in kernel.arrays],
         "statements": statements,
     }
