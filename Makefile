@@ -35,7 +35,7 @@ $(STAMP): pyproject.toml
 install: $(STAMP)
 
 demo: $(STAMP)
-	POLYAD=$(BIN)/polyad examples/demo.sh
+	POLYAD=$(BIN)/polyad PYTHON=$(BIN)/python examples/demo.sh
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q -n $(JOBS)
