@@ -4,8 +4,8 @@ Fenced blocks marked ```sh runnable are run line by line (`polyad` is this
 checkout's CLI) and must exit 0; ```python runnable blocks of one file are
 run in order in one namespace and must not raise. Both run in a scratch
 directory holding `examples/`, so files they write land there. Every fenced
-shell block that calls `polyad` must be marked runnable, so no command can
-be shown without being run; `make` targets are shown in plain blocks and run
+shell block that calls `polyad`, and every Python block, must be marked
+runnable, so no command or code can be shown without being run; `make` targets are shown in plain blocks and run
 by CI (`make test`) and by the demo test below.
 """
 
@@ -62,6 +62,32 @@ def test_every_shell_block_calling_polyad_is_runnable(path):
         if info.split()[:1] in (["sh"], ["bash"], ["console"], []) and \
                 re.search(r"^\s*polyad ", body, re.MULTILINE):
             assert info == "sh runnable", f"{path.name}:{line}: mark the block runnable"
+
+
+@pytest.mark.parametrize("path", DOCUMENTS, ids=lambda p: p.name)
+def test_every_python_block_is_runnable(path):
+    """A Python example is run, so none shows an import or a call that no
+    longer works (the module paths changed with the stage subpackages)."""
+    for info, body, line in blocks(path):
+        if info.split()[:1] in (["python"], ["py"], ["pycon"]):
+            assert info == "python runnable", f"{path.name}:{line}: mark the block runnable"
+
+
+@pytest.mark.parametrize("path", DOCUMENTS, ids=lambda p: p.name)
+def test_no_document_cites_a_file_outside_the_repository(path):
+    """Readers have the repository, not the machine it was written on."""
+    text = path.read_text()
+    for pattern in (r"\.\./shared", r"/work/", r"\bshared/", r"TARGETS\.md", r"GUIDE\.md",
+                    r"ISLPY-NOTES", r"\bseeds/", r"/home/", r"/tmp/"):
+        for match in re.finditer(pattern, text):
+            line = text.count("\n", 0, match.start()) + 1
+            assert not _outside_citation(text, match), f"{path.name}:{line}: {match.group()}"
+
+
+def _outside_citation(text: str, match: re.Match) -> bool:
+    """A default path the code itself uses (make fuzz's log) is not a citation."""
+    around = text[max(0, match.start() - 40):match.end() + 40]
+    return "POLYAD_FUZZ_LOG" not in around and "polyad-fuzz" not in around
 
 
 @pytest.mark.parametrize("where, command", shell_commands(),
