@@ -15,16 +15,27 @@ BENCH_STAMP := $(VENV)/.bench-installed
 
 .PHONY: install demo test test-all fuzz sanitize bench clean
 
+# pyproject's package-dir maps frontend/ and codegen/ into polyad, so setuptools
+# installs the editable package through an import hook and says so in an
+# informational warning block ("!! ... Please be careful with folders in your
+# working directory with the same name as your package ..."). Run from the
+# checkout, the folder of that name is polyad/ itself, the folder the hook
+# maps (polyad.frontend and polyad.codegen still resolve through it). The
+# warning is informational and caused by the layout the wheel needs, not by a
+# field pyproject.toml could write otherwise: only that message is filtered,
+# every other warning of the build still shows.
+EDITABLE_QUIET := PYTHONWARNINGS="ignore:Editable installation"
+
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[test]'
+	$(EDITABLE_QUIET) $(BIN)/python -m pip install --quiet -e '.[test]'
 	touch $(STAMP)
 
 install: $(STAMP)
 
 demo: $(STAMP)
-	POLYAD=$(BIN)/polyad examples/demo.sh
+	POLYAD=$(BIN)/polyad PYTHON=$(BIN)/python examples/demo.sh
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q -n $(JOBS)
@@ -60,7 +71,7 @@ sanitize: $(STAMP)
 	echo "$$failed failed"; test $$failed -eq 0
 
 $(BENCH_STAMP): $(STAMP) pyproject.toml
-	$(BIN)/python -m pip install --quiet -e '.[test,bench]'
+	$(EDITABLE_QUIET) $(BIN)/python -m pip install --quiet -e '.[test,bench]'
 	touch $(BENCH_STAMP)
 
 # Every example against the stack baseline, JAX and (with ENZYME_PLUGIN and

@@ -40,7 +40,7 @@ from polyad.tape.registry import SCRATCHPAD_LAYOUTS, layout_named
 DEFAULT_SCRATCHPAD = 32 * 1024
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class Adjoint(ReverseMode):
     """Reverse mode of a kernel (the values in :class:`polyad.ad.modes.ReverseMode`),
     with its tape layout, tape strategy and schedule to change."""
@@ -86,7 +86,7 @@ class Adjoint(ReverseMode):
                                    "strategy": self.strategy, "layout": self.layout})
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class Tangent(TangentMode):
     """Forward (tangent) mode of a kernel (the values in
     :class:`polyad.ad.modes.TangentMode`), with its schedule."""

@@ -49,10 +49,14 @@ class AdjointStatement:
         return tuple(access for symbol, access in accesses.items() if symbol in used)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class ReverseMode:
     """Reverse mode of a kernel: ``wrt`` inputs, ``of`` outputs, the adjoint
-    statements (forward order) and the tape plan."""
+    statements (forward order) and the tape plan.
+
+    ``print()`` shows a few lines (what is differentiated, the tape in a
+    sentence, the statements); ``repr`` one. Equality is field by field.
+    """
 
     kernel: Kernel
     activity: Activity
@@ -80,6 +84,37 @@ class ReverseMode:
     def strategy(self) -> str:
         return self.tape.strategy
 
+    def __repr__(self) -> str:
+        recorded = len(self.tape.entries)
+        return (f"<{type(self).__name__} of {self.kernel.name}: {', '.join(self.of)} with "
+                f"respect to {', '.join(self.wrt)}; {self.strategy} tape of {recorded} "
+                f"recorded read{'s' if recorded != 1 else ''}, {self.layout} layout>")
+
+    def __str__(self) -> str:
+        """A few lines for people; ``polyad show --tape`` gives the reasons.
+
+        >>> import polyad
+        >>> k = polyad.parse("void f(int n, double x[n], double y[n]) "
+        ...                  "{ for (int i = 0; i < n; i++) y[i] = x[i] * x[i]; }")
+        >>> print(polyad.grad(k))
+        adjoint of f (reverse mode): the gradient of y with respect to x
+          tape       exact strategy, exact layout
+                     records nothing: every value the reverse sweep needs is read from memory
+          reverse    S0 line 1
+        """
+        layout = f"{self.layout} layout" + (f", scratchpad {self.scratchpad} bytes"
+                                            if self.scratchpad else "")
+        lines = [f"adjoint of {self.kernel.name} (reverse mode): the gradient of "
+                 f"{', '.join(self.of)} with respect to {', '.join(self.wrt)}",
+                 f"  tape       {self.strategy} strategy, {layout}"]
+        head, *recorded = self.tape.summary(self.kernel)
+        lines.append(f"             {head}")
+        lines += [f"               {line}" for line in recorded]
+        lines += ["  reverse    " + (", ".join(f"{s.statement.name} line "
+                                               f"{s.statement.location.line}"
+                                               for s in self.statements) or "nothing")]
+        return "\n".join(lines)
+
 
 @dataclass(frozen=True)
 class TangentStatement:
@@ -90,9 +125,9 @@ class TangentStatement:
     partials: Mapping[sympy.Symbol, sympy.Expr]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class TangentMode:
-    """Forward (tangent) mode of a kernel."""
+    """Forward (tangent) mode of a kernel; printed as a short summary."""
 
     kernel: Kernel
     activity: Activity
@@ -101,3 +136,15 @@ class TangentMode:
     @property
     def wrt(self) -> tuple[str, ...]:
         return self.activity.wrt
+
+    def __repr__(self) -> str:
+        return (f"<{type(self).__name__} of {self.kernel.name}: tangents with respect to "
+                f"{', '.join(self.wrt)}; {len(self.statements)} statements>")
+
+    def __str__(self) -> str:
+        """Two lines: what is differentiated, and the tangent statements."""
+        return "\n".join([
+            f"tangent of {self.kernel.name} (forward mode): with respect to "
+            f"{', '.join(self.wrt)}",
+            "  tangents   " + (", ".join(f"{s.statement.name} line {s.statement.location.line}"
+                                         for s in self.statements) or "nothing")])

@@ -77,6 +77,15 @@ class Array:
     def is_float(self) -> bool:
         return self.dtype in FLOAT_TYPES
 
+    def extent_texts(self) -> tuple[str, ...]:
+        """The extents as isl writes expressions in the sizes (``n + 1``).
+
+        >>> Array("h", "double", (isl.PwAff("[n] -> { [(n + 1)] }"),), "inout",
+        ...       "parameter").extent_texts()
+        ('n + 1',)
+        """
+        return tuple(extent_text(e) for e in self.extents)
+
     def shape(self, sizes: Mapping[str, int]) -> tuple[int, ...]:
         """The extents at given sizes.
 
@@ -178,9 +187,13 @@ class KernelSource:
     init_function: str | None = None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class Kernel:
-    """A kernel: the algorithm polyad differentiates and schedules."""
+    """A kernel: the algorithm polyad differentiates and schedules.
+
+    ``print(kernel)`` shows a few lines (sizes, arrays, statements with their
+    lines); ``repr`` one. Equality stays the dataclass's, field by field.
+    """
 
     name: str
     signature: tuple[Param, ...]
@@ -194,6 +207,44 @@ class Kernel:
     def params(self) -> tuple[str, ...]:
         """The size parameters, in signature order."""
         return tuple(p.name for p in self.signature if p.kind == "size")
+
+    def __repr__(self) -> str:
+        arrays = ", ".join(a.name for a in self.arrays)
+        return (f"<Kernel {self.name} from {self.source.path}: sizes "
+                f"{', '.join(self.params) or 'none'}; {len(self.statements)} statements; "
+                f"arrays and scalars {arrays}>")
+
+    def __str__(self) -> str:
+        """A few lines for people; ``polyad show`` prints the whole model.
+
+        >>> import polyad
+        >>> print(polyad.parse('''void f(int n, double a, double x[n]) {
+        ...   for (int i = 0; i < n; i++)
+        ...     x[i] = a * x[i];
+        ... }'''))
+        kernel f (<kernel>), sizes n
+          arrays     x double[n] inout
+          scalars    a double input
+          S0 line 3  x[i] = a * x[i];  for i
+        """
+        arrays = [a for a in self.arrays if not a.is_scalar]
+        scalars = [a for a in self.arrays if a.is_scalar]
+        lines = [f"kernel {self.name} ({self.source.path}), sizes "
+                 f"{', '.join(self.params) or 'none'}"]
+        if arrays:
+            lines.append("  arrays     " + ", ".join(
+                f"{a.name} {a.dtype}{''.join(f'[{t}]' for t in a.extent_texts())} {a.role}"
+                for a in arrays))
+        if scalars:
+            lines.append("  scalars    " + ", ".join(f"{a.name} {a.dtype} {a.role}"
+                                                    for a in scalars))
+        width = max((len(f"{s.name} line {s.location.line}") for s in self.statements),
+                    default=0)
+        for statement in self.statements:
+            where = f"{statement.name} line {statement.location.line}"
+            loops = f"  for {', '.join(statement.iterators)}" if statement.iterators else ""
+            lines.append(f"  {where:<{width}}  {statement.text}{loops}")
+        return "\n".join(lines)
 
     def array(self, name: str) -> Array:
         for array in self.arrays:
@@ -357,6 +408,13 @@ def fix_sizes(obj, sizes: Mapping[str, int]):
         if pos >= 0:
             obj = obj.fix_val(isl.dim_type.param, pos, isl.Val(int(value)))
     return obj
+
+
+def extent_text(pa: isl.PwAff) -> str:
+    """An extent as an expression in the sizes, as isl's AST builder
+    prints it (``n + 1``)."""
+    build = isl.AstBuild.from_context(isl.Set.universe(pa.get_domain_space()))
+    return build.expr_from_pw_aff(pa).to_C_str()
 
 
 def evaluate_pw_aff(pa: isl.PwAff, sizes: Mapping[str, int]) -> int:

@@ -88,7 +88,13 @@ class Assignment:
 
 @dataclass(frozen=True)
 class Instruction:
-    """A statement of the generated program: its instances and its body."""
+    """A statement of the generated program: its instances and its body.
+
+    ``comment`` says in the user's terms what it does ("adjoint of line 15:
+    ..."); ``line`` is the source line of the kernel statement it comes from
+    (its primal, adjoint, tangent or tape write), 0 for work of no one
+    statement (a copy into a scratchpad, the gradient added to the caller's).
+    """
 
     name: str
     domain: isl.Set
@@ -96,6 +102,7 @@ class Instruction:
     body: tuple[Assignment, ...]
     comment: str = ""
     family: str = ""
+    line: int = 0
 
     @property
     def handle(self) -> str:
@@ -208,7 +215,8 @@ def primal_instruction(statement: Statement) -> Instruction:
         name=statement.name, domain=statement.domain,
         references=statement_references(statement),
         body=(Assignment(write_symbol(statement), "=", statement.expr),),
-        comment=f"line {statement.location.line}: {statement.text}")
+        comment=f"line {statement.location.line}: {statement.text}",
+        line=statement.location.line)
 
 
 def primal_program(kernel: Kernel) -> Program:

@@ -359,7 +359,8 @@ def _records(adjoint: ReverseMode, tapes: dict, flat: dict, schedule: list,
             texts = ", ".join(t.entry.access.text for t in group)
             instructions.append(Instruction(
                 name, domain, references, tuple(body),
-                comment=f"record {texts} for the reverse of line {statement.location.line}"))
+                comment=f"record {texts} for the reverse of line {statement.location.line}",
+                line=statement.location.line))
             order = index - len(groups)  # before the statement's 1, in group order
             schedule.append(with_prefix(renamed(with_suffix(flat[statement_name], order), name)
                                         .intersect_domain(domain), FORWARD))
@@ -376,7 +377,7 @@ def _records(adjoint: ReverseMode, tapes: dict, flat: dict, schedule: list,
             instructions.append(Instruction(
                 name, domain, references, tuple(body),
                 comment=f"record {writer.write.text} as line {writer.location.line} writes "
-                        f"it, for the reverse of {readers}"))
+                        f"it, for the reverse of {readers}", line=writer.location.line))
             after = 2 + index  # after the writer's own 1
             schedule.append(with_prefix(renamed(with_suffix(flat[writer_name], after), name)
                                         .intersect_domain(domain), FORWARD))
@@ -435,7 +436,7 @@ def _reverse_instructions(adjoint_statement: AdjointStatement, adjoint: ReverseM
         instructions.append(Instruction(
             name, domain, references, body,
             comment=f"adjoint of line {statement.location.line}: {statement.text}",
-            family=f"{statement.name}{ADJOINT_SUFFIX}"))
+            family=f"{statement.name}{ADJOINT_SUFFIX}", line=statement.location.line))
     return instructions
 
 

@@ -60,7 +60,8 @@ def tangent_program(tangent: TangentMode) -> Program:
         instructions.append(Instruction(
             name, statement.domain.set_tuple_name(name), references,
             cse_body([(written, "=", total)], supply),
-            comment=f"tangent of line {statement.location.line}: {statement.text}"))
+            comment=f"tangent of line {statement.location.line}: {statement.text}",
+            line=statement.location.line))
         schedule.append(renamed(with_suffix(flat[statement.name], 0), name))
     return Program(
         name=f"{kernel.name}{TANGENT_SUFFIX}", arguments=tuple(arguments),

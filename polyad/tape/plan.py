@@ -19,6 +19,7 @@ import islpy as isl
 import sympy
 
 from polyad.model import dataflow
+from polyad.model.coverage import Units, coverage_phrase
 from polyad.errors import UsageError
 from polyad.model.kernel import (ELEMENT_BYTES, Access, Kernel, fix_sizes, maps_of, sets_of)
 
@@ -107,48 +108,107 @@ class TapePlan:
         return ELEMENT_BYTES["double"] * self.values(sizes)
 
     def explain(self, kernel: Kernel) -> list[str]:
-        """One sentence per decision.
+        """One sentence per decision; which instances record a value is said
+        in words (:func:`polyad.model.coverage.coverage_phrase`) with the isl
+        set beside it.
 
-        e.g. "S2 reads A[i][j] at line 14: overwritten by S3 at line 17,
-        recorded for { S2[t, i, j] : ... }".
+        e.g. "S3 reads s at line 19: overwritten by S0 at line 14, ...,
+        recorded for every instance but the last one ([nt, nh, nx] -> {
+        S3[t, j] : ... })".
         """
         lines = []
         for entry in self.entries:
             where = f"{entry.statement} reads {entry.access.text} at line " \
                     f"{entry.access.location.line}"
+            by = ", ".join(f"{name} at line {kernel.statement(name).location.line}"
+                           for name in entry.overwriters)
             if entry.overwriters and entry.writer:
-                by = ", ".join(f"{name} at line {kernel.statement(name).location.line}"
-                               for name in entry.overwriters)
                 written = kernel.statement(entry.writer).location.line
                 lines.append(f"{where}: overwritten by {by}; its readers share values, so "
                              f"{entry.writer} records them as it writes them (line "
-                             f"{written}), for {entry.records}")
+                             f"{written}), for {recording_phrase(entry, kernel)} "
+                             f"({entry.records})")
             elif entry.overwriters and entry.shares:
-                by = ", ".join(f"{name} at line {kernel.statement(name).location.line}"
-                               for name in entry.overwriters)
                 other = self.entry(*entry.shares)
                 lines.append(f"{where}: overwritten by {by}; {other.statement} records the same "
                              f"values ({other.access.text} at line "
                              f"{other.access.location.line}), read from its tape, for "
-                             f"{entry.instances}")
+                             f"{reading_phrase(entry, kernel)} ({entry.instances})")
             elif entry.overwriters and entry.on_entry:
-                by = ", ".join(f"{name} at line {kernel.statement(name).location.line}"
-                               for name in entry.overwriters)
                 lines.append(f"{where}: overwritten by {by}; its readers share the values "
                              f"{entry.access.array} holds on entry, so they are recorded once, "
-                             f"before the kernel runs, for {entry.records}")
+                             f"before the kernel runs, for {recording_phrase(entry, kernel)} "
+                             f"({entry.records})")
             elif entry.overwriters:
-                by = ", ".join(f"{name} at line {kernel.statement(name).location.line}"
-                               for name in entry.overwriters)
-                lines.append(f"{where}: overwritten by {by}, recorded for {entry.instances}")
+                lines.append(f"{where}: overwritten by {by}, recorded for "
+                             f"{reading_phrase(entry, kernel)} ({entry.instances})")
             else:
-                lines.append(f"{where}: recorded for every instance (stack strategy), "
-                             f"{entry.instances}")
+                lines.append(f"{where}: recorded for every instance (stack strategy; "
+                             f"{entry.instances})")
         for value in self.from_memory:
             lines.append(f"{value.statement} reads {value.access.text} at line "
                          f"{value.access.location.line}: never overwritten later, "
                          "read from memory in the reverse sweep")
         return lines
+
+
+    def summary(self, kernel: Kernel) -> tuple[str, ...]:
+        """What is recorded, one line per recorded read after a headline,
+        for a summary (``print(adjoint)``); :meth:`explain` gives the
+        reasons.
+
+        e.g. ("records 1 of the 5 reads whose values the reverse sweep needs
+        (the other 4 from memory):", "s (read at line 19) for every instance
+        but the last one").
+        """
+        memory = len(self.from_memory)
+        if not self.entries:
+            return ("records nothing: " + ("every value the reverse sweep needs is read "
+                                           "from memory" if memory else
+                                           "the reverse sweep needs no primal value"),)
+        if self.strategy == "stack":
+            return (f"records all {len(self.entries)} values its partials use, at every "
+                    "instance (stack strategy):",
+                    *(f"{e.access.text} (read at line {e.access.location.line})"
+                      for e in self.entries))
+        lines = []
+        for entry in self.entries:
+            read = f"{entry.access.text} (read at line {entry.access.location.line})"
+            if entry.writer:
+                lines.append(f"{read} as {entry.writer} writes it, for "
+                             f"{recording_phrase(entry, kernel)}")
+            elif entry.shares:
+                lines.append(f"{read} from {entry.shares[0]}'s tape, for "
+                             f"{reading_phrase(entry, kernel)}")
+            elif entry.on_entry:
+                lines.append(f"{read} once on entry, for {recording_phrase(entry, kernel)}")
+            else:
+                lines.append(f"{read} for {reading_phrase(entry, kernel)}")
+        count = len(self.entries)
+        head = (f"records {count} of the {count + memory} reads whose values the reverse "
+                f"sweep needs (the other {memory} from memory):" if memory else
+                f"records all {count} reads whose values the reverse sweep needs:")
+        return (head, *lines)
+
+
+def reading_phrase(entry: TapeEntry, kernel: Kernel) -> str:
+    """Which of the reading statement's instances need the value from the
+    tape, in words ("every instance but the last iteration of t")."""
+    statement = kernel.statement(entry.statement)
+    return coverage_phrase(entry.instances, statement.domain,
+                           Units.instances(statement.iterators), kernel.context)
+
+
+def recording_phrase(entry: TapeEntry, kernel: Kernel) -> str:
+    """Which instances (of the recording statement) or elements (recorded
+    on entry) record the value, in words."""
+    if entry.on_entry:
+        array = kernel.array(entry.access.array)
+        return coverage_phrase(entry.records, array.shape_set(),
+                               Units.elements(array.name, array.rank), kernel.context)
+    statement = kernel.statement(entry.recorder)
+    return coverage_phrase(entry.records, statement.domain,
+                           Units.instances(statement.iterators, statement.name), kernel.context)
 
 
 def count_points(points: isl.Set, sizes: Mapping[str, int]) -> int:

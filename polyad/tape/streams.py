@@ -70,7 +70,7 @@ def stream_in_order(program: Program, schedule: Schedule) -> Program:
             popped[symbol] = Reference(stream.name, None)
         instructions.append(Instruction(
             name, instruction.domain.set_tuple_name(name), references, tuple(body),
-            comment=f"stream the tape of the {instruction.comment}"))
+            comment=f"stream the tape of the {instruction.comment}", line=instruction.line))
         maps.append(_with_sweep(flat.set_tuple_name(isl.dim_type.in_, name), STREAM_COPY))
         instructions.append(replace(instruction, references={
             symbol: popped.get(symbol, reference)

@@ -27,12 +27,6 @@ def expression_text(statement: Statement) -> str:
     return _SOURCE_NAMES.print(statement.expr)
 
 
-def extent_text(pa: isl.PwAff) -> str:
-    """An extent as the C expression in the sizes (``n + 1``)."""
-    build = isl.AstBuild.from_context(isl.Set.universe(pa.get_domain_space()))
-    return build.expr_from_pw_aff(pa).to_C_str()
-
-
 def kernel_summary(kernel: Kernel) -> dict:
     """The model as plain data: the JSON of ``polyad show --json``."""
     smap = dataflow.schedule_map(kernel.schedule)
@@ -51,7 +45,7 @@ def kernel_summary(kernel: Kernel) -> dict:
         "name": kernel.name,
         "params": list(kernel.params),
         "context": str(kernel.context),
-        "arrays": [{"name": a.name, "shape": [extent_text(e) for e in a.extents],
+        "arrays": [{"name": a.name, "shape": list(a.extent_texts()),
                     "dtype": a.dtype, "role": a.role} for a in kernel.arrays],
         "statements": statements,
     }
@@ -140,12 +134,41 @@ def format_tape(adjoint, stack, sizes: dict) -> str:
     return "\n".join(lines)
 
 
+def loop_description(program, report) -> str:
+    """What a loop of :meth:`Schedule.loops` is in the user's terms, from the
+    comments and source lines of the instructions it runs: ``loop k of
+    adjoint of line 15: C[i][j] += ...`` for one statement's loop, ``loop t
+    around lines 14, 16, 18, 19`` for a loop around several. Precondition:
+    ``report.instructions`` are instructions of ``program``.
+
+    >>> import polyad
+    >>> k = polyad.parse("examples/gemm.c")                      # doctest: +SKIP
+    >>> schedule = polyad.grad(k).schedule()                     # doctest: +SKIP
+    >>> loop_description(schedule.program, schedule.loops()[0])  # doctest: +SKIP
+    'loop i around lines 12, 15'
+    """
+    instructions = [program.instruction(name) for name in report.instructions]
+    iterator = report.loop.iterator
+    families = {instruction.handle for instruction in instructions}
+    if len(families) == 1 and instructions[0].comment:
+        return f"loop {iterator} of {instructions[0].comment}"
+    lines = sorted({instruction.line for instruction in instructions if instruction.line})
+    if not lines:
+        return f"loop {iterator} of {len(instructions)} copies"
+    shown = ", ".join(map(str, lines)) if len(lines) <= 8 else \
+        f"{lines[0]} to {lines[-1]} ({len(lines)} statements)"
+    return f"loop {iterator} around line{'s' if len(lines) > 1 else ''} {shown}"
+
+
 def schedule_summary(schedule) -> dict:
-    """The loops of a schedule as data (``polyad show --loops --json``)."""
+    """The loops of a schedule as data (``polyad show --loops --json``);
+    ``loop`` is the handle schedule primitives take, ``what`` says which
+    loop of the kernel it is (:func:`loop_description`)."""
     return {
         "program": schedule.program.name,
         "steps": [step.to_dict() for step in schedule.trace],
-        "loops": [{"loop": str(r.loop), "sweep": r.sweep, "depth": r.depth,
+        "loops": [{"loop": str(r.loop), "what": loop_description(schedule.program, r),
+                   "sweep": r.sweep, "depth": r.depth,
                    "instructions": list(r.instructions),
                    "annotations": [str(mark) for mark in r.annotations],
                    "parallel": r.parallel, "reason": r.reason} for r in schedule.loops()],
@@ -154,7 +177,8 @@ def schedule_summary(schedule) -> dict:
 
 def format_schedule(schedule) -> str:
     """Which loops run in parallel and why the others do not (``polyad show
-    --loops``)."""
+    --loops``): each loop by its handle (what schedule primitives take,
+    ``S1_b.k``) and what it is in the kernel's terms."""
     steps = ", ".join(step.primitive for step in schedule.trace) or "none"
     lines = [f"schedule of {schedule.program.name} (steps: {steps})"]
     sweep = None
@@ -164,7 +188,8 @@ def format_schedule(schedule) -> str:
             lines.append(f"  {sweep} sweep")
         marks = f" [{', '.join(map(str, report.annotations))}]" if report.annotations else ""
         verdict = "may run in parallel" if report.parallel else "sequential"
-        lines.append(f"    {'  ' * max(report.depth - 1, 0)}{report.loop}{marks}: {verdict}: "
+        lines.append(f"    {'  ' * max(report.depth - 1, 0)}{report.loop} "
+                     f"({loop_description(schedule.program, report)}){marks}: {verdict}: "
                      f"{report.reason}")
     return "\n".join(lines)
 
