@@ -7,13 +7,14 @@ schedule tree of the source order: a band per loop, a sequence per block.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 
 import islpy as isl
 from pycparser import c_ast
 
 from polyad.frontend.affine import AffineTranslator, Scope, describe, integer_literal, type_names
+from polyad.frontend.messages import (article, declaration_text, describe_outside,
+                                      file_scope_hint)
 from polyad.frontend.preprocess import Preprocessed, located_error
 from polyad.frontend.values import Typed, ValueTranslator, add, divide, multiply, subtract
 from polyad.model import dataflow
@@ -498,7 +499,7 @@ class KernelBuilder:
         if name not in self.variables:
             if name in self.file_scope:
                 raise self.error(lvalue, f"assignment to the {self.file_scope[name]} "
-                                 f"{name}", _FILE_SCOPE_HINT.format(name=name))
+                                 f"{name}", file_scope_hint(name))
             raise self.error(lvalue, f"assignment to undeclared {name}",
                              "declare it as a parameter or local", verb="")
         return self.variables[name]
@@ -519,7 +520,7 @@ class KernelBuilder:
         variable = self.variables.get(name)
         if variable is None and name in self.file_scope:
             raise self.error(base, f"use of the {self.file_scope[name]} {name}",
-                             _FILE_SCOPE_HINT.format(name=name))
+                             file_scope_hint(name))
         if variable is None:
             raise self.error(node, f"use of undeclared {name}",
                              f"declare {name} as a parameter of the kernel or as a "
@@ -540,7 +541,7 @@ class KernelBuilder:
     def _explain(self, name: str, what: str) -> tuple[str, str] | None:
         """Why ``name`` (not an iterator in scope, not a size) cannot be used
         in an affine ``what``: the construct and the advice of the error."""
-        where = f"in {_article(what)} {what}"
+        where = f"in {article(what)} {what}"
         if what == "array extent" and name in self.int_locals:
             return (f"array extent using {name}", "the extents of a local array may "
                     "use int size parameters only: declare it with the largest size")
@@ -561,7 +562,7 @@ class KernelBuilder:
                     "parameters and integer constants")
         if name in self.file_scope:
             return (f"use of the {self.file_scope[name]} {name} {where}",
-                    _FILE_SCOPE_HINT.format(name=name))
+                    file_scope_hint(name))
         if what == "value expression":
             return None
         return (f"use of undeclared {name} {where}", "declare it as an int size "
@@ -610,10 +611,11 @@ class KernelBuilder:
                     shapes[access.array].align_params(access.relation.get_space()))
                 if outside.is_empty():
                     continue
-                example = _describe_outside(outside, statement)
+                example = describe_outside(outside)
+                declared = declaration_text(access.array,
+                                            self.variables[access.array].extents)
                 raise KernelError(
-                    access.location, f"access {access.text} outside "
-                    f"{_declared(self.variables[access.array])}: {example}",
+                    access.location, f"access {access.text} outside {declared}: {example}",
                     "fix the loop bounds or the subscript so it stays inside the array",
                     verb="out-of-bounds")
 
@@ -655,14 +657,6 @@ class KernelBuilder:
                                       "assign the local before reading it", verb="")
 
 
-_FILE_SCOPE_HINT = ("polyad models the kernel function's parameters and locals only: "
-                    "pass {name} as a parameter (sizes as int, constants as #define)")
-
-
-def _article(noun: str) -> str:
-    return "an" if noun[:1] in "aeiou" else "a"
-
-
 def _sequence(schedules: list[isl.Schedule]) -> isl.Schedule | None:
     result = None
     for schedule in schedules:
@@ -700,104 +694,6 @@ def _relation(scope_domain: isl.Set, pieces: list[isl.PwAff], statement: str,
 
 def _shape_set(variable: _Variable) -> isl.Set:
     return Array(variable.name, variable.dtype, variable.extents, "", "").shape_set()
-
-
-def _declared(variable: _Variable) -> str:
-    extents = "".join(f"[{_pw_aff_text(e)}]" for e in variable.extents)
-    return f"{variable.name}{extents}"
-
-
-def _pw_aff_text(pa: isl.PwAff) -> str:
-    text = str(pa)
-    match = re.search(r"\[\((.*)\)\]", text)
-    return match.group(1) if match else text
-
-
-def _describe_point(point: isl.Point, statement: Statement | None) -> str:
-    """'instance S1[i = 4] with n = 4 touches A[4]' from a wrapped map point."""
-    space = point.get_space()
-    params = [f"{space.get_dim_name(isl.dim_type.param, d)} = "
-              f"{point.get_coordinate_val(isl.dim_type.param, d).to_python()}"
-              for d in range(space.dim(isl.dim_type.param))]
-    values = [point.get_coordinate_val(isl.dim_type.set, d).to_python()
-              for d in range(space.dim(isl.dim_type.set))]
-    unwrapped = space.unwrap()
-    n_in = unwrapped.dim(isl.dim_type.in_)
-    names = [unwrapped.get_dim_name(isl.dim_type.in_, d) or f"i{d}" for d in range(n_in)]
-    instance = ", ".join(f"{n} = {v}" for n, v in zip(names, values[:n_in]))
-    element = "".join(f"[{v}]" for v in values[n_in:])
-    stmt = unwrapped.get_tuple_name(isl.dim_type.in_)
-    array = unwrapped.get_tuple_name(isl.dim_type.out)
-    where = f" with {', '.join(params)}" if params else ""
-    return f"instance {stmt}[{instance}]{where} touches {array}{element}"
-
-
-def _describe_outside(outside: isl.Map, statement: Statement | None) -> str:
-    """The first instance of a statement that touches an element outside its
-    array, for every size at which that happens when isl can say it with
-    one affine formula ('instance S0[i = n] touches A[n] for n > 0'), else
-    at sample sizes ('instance S0[i = 4] with n = 4 touches A[4]')."""
-    wrapped = outside.wrap()
-    try:
-        first = wrapped.lexmin_pw_multi_aff()
-        pieces = []
-        first.foreach_piece(lambda where, values: pieces.append((where, values)))
-    except isl.Error:  # pragma: no cover - isl could not compute it
-        pieces = []
-    if len(pieces) == 1:
-        where, values = pieces[0]
-        texts = [_aff_text(values.get_at(d)) for d in range(values.dim(isl.dim_type.out))]
-        if all(t is not None for t in texts):
-            space = wrapped.get_space().unwrap()
-            n_in = space.dim(isl.dim_type.in_)
-            names = [space.get_dim_name(isl.dim_type.in_, d) or f"i{d}"
-                     for d in range(n_in)]
-            instance = ", ".join(f"{n} = {t}" for n, t in zip(names, texts[:n_in]))
-            element = "".join(f"[{t}]" for t in texts[n_in:])
-            when = _condition_text(where)
-            return (f"instance {space.get_tuple_name(isl.dim_type.in_)}[{instance}] "
-                    f"touches {space.get_tuple_name(isl.dim_type.out)}{element}"
-                    + (f" for {when}" if when else ""))
-    return _describe_point(wrapped.sample_point(), statement)
-
-
-def _aff_text(aff: isl.Aff) -> str | None:
-    """'n - 1' for an affine function of the parameters without divisions."""
-    if aff.dim(isl.dim_type.div) or any(
-            not aff.get_coefficient_val(isl.dim_type.in_, d).is_zero()
-            for d in range(aff.dim(isl.dim_type.in_))):
-        return None
-    terms = []
-    for d in range(aff.dim(isl.dim_type.param)):
-        value = aff.get_coefficient_val(isl.dim_type.param, d)
-        if value.is_zero():
-            continue
-        if not value.is_int():
-            return None
-        coefficient = int(value.to_python())
-        name = aff.get_dim_name(isl.dim_type.param, d)
-        term = name if abs(coefficient) == 1 else f"{abs(coefficient)}*{name}"
-        terms.append(("-" if coefficient < 0 else "+", term))
-    constant = aff.get_constant_val()
-    if not constant.is_int():
-        return None
-    constant = int(constant.to_python())
-    if constant or not terms:
-        terms.append(("-" if constant < 0 else "+", str(abs(constant))))
-    sign, first = terms[0]
-    text = ("-" if sign == "-" else "") + first
-    for sign, term in terms[1:]:
-        text += f" {sign} {term}"
-    return text
-
-
-def _condition_text(where: isl.Set) -> str:
-    """The constraints of a parameter set as text ('n >= 1'), '' for all."""
-    if where.plain_is_universe():
-        return ""
-    text = str(where.remove_redundancies())
-    match = re.search(r"\{\s*:\s*(.*?)\s*\}\s*$", text)
-    return match.group(1) if match else ""
 
 
 def _scop_pragma(node) -> c_ast.Pragma | None:
