@@ -7,24 +7,23 @@ schedule tree of the source order: a band per loop, a sequence per block.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import islpy as isl
 from pycparser import c_ast
 
 from polyad.frontend.affine import AffineTranslator, Scope, describe, integer_literal, type_names
+from polyad.frontend.declarations import Variable, classify_declaration, is_size_type
 from polyad.frontend.messages import (article, declaration_text, describe_outside,
                                       file_scope_hint)
 from polyad.frontend.preprocess import Preprocessed, located_error
 from polyad.frontend.values import Typed, ValueTranslator, add, divide, multiply, subtract
 from polyad.model import dataflow
-from polyad.errors import KernelError, SourceLocation
+from polyad.errors import KernelError
 from polyad.model.expr import read_symbol
-from polyad.model.kernel import (ELEMENT_BYTES, Access, Array, Kernel, KernelSource, Param,
+from polyad.model.kernel import (Access, Array, Kernel, KernelSource, Param,
                           Statement, maps_of, sets_of, union_of_maps)
 
-_SIZE_TYPES = ({"int"}, {"long"}, {"unsigned"}, {"unsigned", "int"}, {"long", "int"},
-               {"unsigned", "long"}, {"const", "int"})
 _COMPOUND = {"+=": add, "-=": subtract, "*=": multiply, "/=": divide}
 _REFUSED_STATEMENTS = {
     c_ast.While: ("while loop", "write a for loop with affine bounds"),
@@ -39,17 +38,6 @@ _REFUSED_STATEMENTS = {
     c_ast.FuncCall: ("function call statement",
                      "only assignments are modelled; math functions go in expressions"),
 }
-
-
-@dataclass
-class _Variable:
-    """An array or scalar the kernel can name (a parameter or a local)."""
-
-    name: str
-    dtype: str
-    extents: tuple[isl.PwAff, ...]
-    storage: str
-    location: SourceLocation
 
 
 @dataclass
@@ -74,7 +62,7 @@ class KernelBuilder:
         self.affine = AffineTranslator(pre, self._explain)
         self.values = ValueTranslator(self.affine, self._read)
         self.signature: list[Param] = []
-        self.variables: dict[str, _Variable] = {}
+        self.variables: dict[str, Variable] = {}
         self.int_locals: set[str] = set()
         self.loop_iterators: set[str] = set()  # int locals some loop iterates over
         # C blocks: a local declared again in a block that does not enclose
@@ -119,8 +107,8 @@ class KernelBuilder:
                 continue
             if isinstance(param, c_ast.EllipsisParam):
                 raise self.error(param, "variadic function", "list every parameter")
-            kind, dtype, dims = self._declarator(param)
-            if kind == "scalar" and set(type_names(param.type)) in _SIZE_TYPES:
+            kind, dtype, dims = classify_declaration(self.pre, param)
+            if kind == "scalar" and is_size_type(type_names(param.type)):
                 sizes.append(param.name)
                 self.signature.append(Param(param.name, "size", "int"))
                 continue
@@ -139,39 +127,10 @@ class KernelBuilder:
             self._declare(param, dtype, extents, "parameter")
         # Extents were built as sizes appeared; give all the same parameters.
         full = Scope.outermost(sizes)
-        for variable in self.variables.values():
-            variable.extents = tuple(e.align_params(full.domain.get_space())
-                                     for e in variable.extents)
-
-    def _declarator(self, decl: c_ast.Decl) -> tuple[str, str, list]:
-        """(kind, element type, extent nodes) of a declaration."""
-        node = decl.type
-        dims = []
-        while isinstance(node, c_ast.ArrayDecl):
-            dims.append(node.dim)
-            node = node.type
-        if isinstance(node, c_ast.PtrDecl):
-            raise self.error(decl, f"pointer {decl.name}",
-                             "declare arrays as C99 variable-length arrays, "
-                             "double A[n][m]; pointers and aliasing are not modelled")
-        if not isinstance(node, c_ast.TypeDecl) or not isinstance(
-                node.type, c_ast.IdentifierType):
-            raise self.error(decl, f"declaration of {decl.name} ({describe(decl.type)})",
-                             "use int sizes, double scalars and double/int/char arrays")
-        names = [n for n in node.type.names if n not in ("const", "restrict", "register")]
-        dtype = " ".join(names)
-        if dims:
-            if dtype not in ELEMENT_BYTES:
-                raise self.error(decl, f"{dtype} array {decl.name}",
-                                 "arrays hold double (or int/char data never differentiated)")
-            if len(dims) > 4:
-                raise self.error(decl, f"array {decl.name} of {len(dims)} dimensions",
-                                 "at most 4 dimensions are modelled")
-            return "array", dtype, dims
-        if dtype == "double" or set(names) in _SIZE_TYPES or dtype in ("int", "char"):
-            return "scalar", "int" if set(names) in _SIZE_TYPES else dtype, []
-        raise self.error(decl, f"{dtype} variable {decl.name}",
-                         "polyad computes in double: declare it double")
+        self.variables = {
+            name: replace(variable, extents=tuple(e.align_params(full.domain.get_space())
+                                                  for e in variable.extents))
+            for name, variable in self.variables.items()}
 
     def _redeclared(self, decl, dtype: str, extents) -> bool:
         """Whether ``decl`` declares again, in a block of its own, a local
@@ -200,7 +159,7 @@ class KernelBuilder:
         if self._redeclared(decl, dtype, extents):
             return
         self.declared_in[decl.name] = self.open_blocks[-1]
-        self.variables[decl.name] = _Variable(
+        self.variables[decl.name] = Variable(
             decl.name, dtype, tuple(extents), storage, self.pre.locate(
                 decl.coord.line, decl.coord.column))
 
@@ -252,7 +211,7 @@ class KernelBuilder:
         if isinstance(decl.type, c_ast.FuncDecl):
             raise self.error(decl, f"function declaration {decl.name} in the kernel",
                              "declare functions outside the kernel")
-        kind, dtype, dims = self._declarator(decl)
+        kind, dtype, dims = classify_declaration(self.pre, decl)
         if kind == "scalar" and dtype == "int":
             if decl.init is not None and scope.iterators:
                 raise self.error(decl, f"int variable {decl.name} with initialiser",
@@ -354,7 +313,7 @@ class KernelBuilder:
         init = node.init
         if isinstance(init, c_ast.DeclList) and len(init.decls) == 1:
             decl = init.decls[0]
-            kind, dtype, _ = self._declarator(decl)
+            kind, dtype, _ = classify_declaration(self.pre, decl)
             if kind != "scalar" or dtype != "int":
                 raise self.error(decl, f"loop iterator {decl.name} of type "
                                  f"{dtype if kind == 'scalar' else describe(decl.type)}",
@@ -479,7 +438,7 @@ class KernelBuilder:
         schedules.append(isl.Schedule.from_domain(isl.UnionSet.from_set(domain)))
         return _sequence(schedules)
 
-    def _target(self, lvalue, scope: Scope) -> _Variable:
+    def _target(self, lvalue, scope: Scope) -> Variable:
         base = lvalue
         while isinstance(base, c_ast.ArrayRef):
             base = base.name
@@ -568,7 +527,7 @@ class KernelBuilder:
         return (f"use of undeclared {name} {where}", "declare it as an int size "
                 "parameter of the function or as a loop iterator")
 
-    def _access(self, node, scope: Scope, variable: _Variable) -> Access:
+    def _access(self, node, scope: Scope, variable: Variable) -> Access:
         subscripts = []
         base = node
         while isinstance(base, c_ast.ArrayRef):
@@ -692,7 +651,7 @@ def _relation(scope_domain: isl.Set, pieces: list[isl.PwAff], statement: str,
     return relation.set_tuple_name(isl.dim_type.out, array)
 
 
-def _shape_set(variable: _Variable) -> isl.Set:
+def _shape_set(variable: Variable) -> isl.Set:
     return Array(variable.name, variable.dtype, variable.extents, "", "").shape_set()
 
 
