@@ -13,16 +13,14 @@ import islpy as isl
 from pycparser import c_ast
 
 from polyad.frontend.affine import AffineTranslator, Scope, describe, integer_literal, type_names
+from polyad.frontend.checks import (check_bounds, check_uninitialised_locals, classify_arrays,
+                                    reads_of_initial_values, sizes_with_positive_extents)
 from polyad.frontend.declarations import Variable, classify_declaration, is_size_type
-from polyad.frontend.messages import (article, declaration_text, describe_outside,
-                                      file_scope_hint)
+from polyad.frontend.messages import article, file_scope_hint
 from polyad.frontend.preprocess import Preprocessed, located_error
 from polyad.frontend.values import Typed, ValueTranslator, add, divide, multiply, subtract
-from polyad.model import dataflow
-from polyad.errors import KernelError
 from polyad.model.expr import read_symbol
-from polyad.model.kernel import (Access, Array, Kernel, KernelSource, Param,
-                          Statement, maps_of, sets_of, union_of_maps)
+from polyad.model.kernel import Access, Kernel, KernelSource, Param, Statement, sets_of
 
 _COMPOUND = {"+=": add, "-=": subtract, "*=": multiply, "/=": divide}
 _REFUSED_STATEMENTS = {
@@ -90,9 +88,12 @@ class KernelBuilder:
             raise self.error(self.funcdef, f"kernel {self.source.function} without "
                              "statements", "the modelled region must assign to arrays",
                              verb="nothing to model:")
-        context = self._context(top)
-        self._check_bounds(context)
-        arrays = self._arrays(schedule, context)
+        context = sizes_with_positive_extents(self.source.function, top.universe().params(),
+                                              self.variables)
+        check_bounds(self.statements, self.variables, context)
+        initial = reads_of_initial_values(self.statements, schedule, context)
+        check_uninitialised_locals(self.statements, self.variables, initial)
+        arrays = classify_arrays(self.signature, self.variables, self.statements, initial)
         return Kernel(name=self.source.function, signature=tuple(self.signature),
                       arrays=arrays, statements=tuple(self.statements),
                       schedule=schedule, context=context, source=self.source)
@@ -547,74 +548,6 @@ class KernelBuilder:
         return Access(variable.name, relation, None,
                       self.pre.locate(node.coord.line, node.coord.column), text)
 
-    # --- whole-kernel checks ------------------------------------------------
-    def _context(self, top: Scope) -> isl.Set:
-        """Size values for which every array has a positive extent (C99 VLAs
-        of size zero or less are undefined)."""
-        context = top.universe().params()
-        one = isl.PwAff.val_on_domain(context, isl.Val(1))
-        for variable in self.variables.values():
-            for extent in variable.extents:
-                context = context & extent.ge_set(one)
-        if context.is_empty():
-            raise KernelError(None, f"array extents of {self.source.function} that are "
-                              "never positive", "check the declared sizes", verb="")
-        return context
-
-    def _check_bounds(self, context: isl.Set) -> None:
-        shapes = {v.name: _shape_set(v) for v in self.variables.values()}
-        for statement in self.statements:
-            for access, verb in [(statement.write, "writes")] + [
-                    (a, "reads") for a in statement.reads]:
-                outside = access.relation.intersect_params(context).subtract_range(
-                    shapes[access.array].align_params(access.relation.get_space()))
-                if outside.is_empty():
-                    continue
-                example = describe_outside(outside)
-                declared = declaration_text(access.array,
-                                            self.variables[access.array].extents)
-                raise KernelError(
-                    access.location, f"access {access.text} outside {declared}: {example}",
-                    "fix the loop bounds or the subscript so it stays inside the array",
-                    verb="out-of-bounds")
-
-    def _arrays(self, schedule: isl.Schedule, context: isl.Set) -> tuple[Array, ...]:
-        reads = union_of_maps(a.relation for s in self.statements for a in s.reads)
-        writes = union_of_maps(s.write.relation for s in self.statements)
-        order = dataflow.strict_order(dataflow.schedule_map(schedule))
-        initial = dataflow.initial_reads(reads.intersect_params(context),
-                                         writes.intersect_params(context), order)
-        read_initial = {m.get_tuple_name(isl.dim_type.out) for m in maps_of(initial)}
-        written = {s.write.array for s in self.statements}
-        self._check_uninitialised_locals(initial)
-        arrays = []
-        order = [p.name for p in self.signature if p.kind != "size"] + [
-            name for name in self.variables if self.variables[name].storage == "local"]
-        for name in order:
-            variable = self.variables[name]
-            if variable.storage == "local":
-                role = "temporary"
-            elif name in written and name in read_initial and variable.extents:
-                role = "inout"
-            elif name in written and variable.extents:
-                role = "output"
-            else:
-                role = "input"
-            arrays.append(Array(name, variable.dtype, variable.extents, role,
-                                variable.storage))
-        return tuple(arrays)
-
-    def _check_uninitialised_locals(self, initial: isl.UnionMap) -> None:
-        for statement in self.statements:
-            for access in statement.reads:
-                if self.variables[access.array].storage != "local":
-                    continue
-                garbage = initial.intersect(isl.UnionMap.from_map(access.relation))
-                if not garbage.is_empty():
-                    raise KernelError(access.location, f"read of {access.text} before any "
-                                      "write to it (the local holds garbage there)",
-                                      "assign the local before reading it", verb="")
-
 
 def _sequence(schedules: list[isl.Schedule]) -> isl.Schedule | None:
     result = None
@@ -649,10 +582,6 @@ def _relation(scope_domain: isl.Set, pieces: list[isl.PwAff], statement: str,
         relation = isl.Map.from_domain(isl.Set.universe(scope_domain.get_space()))
     relation = relation.set_tuple_name(isl.dim_type.in_, statement)
     return relation.set_tuple_name(isl.dim_type.out, array)
-
-
-def _shape_set(variable: Variable) -> isl.Set:
-    return Array(variable.name, variable.dtype, variable.extents, "", "").shape_set()
 
 
 def _scop_pragma(node) -> c_ast.Pragma | None:
