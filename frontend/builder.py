@@ -12,15 +12,16 @@ from dataclasses import dataclass, field, replace
 import islpy as isl
 from pycparser import c_ast
 
-from polyad.frontend.affine import AffineTranslator, Scope, describe, integer_literal, type_names
+from polyad.frontend.affine import AffineTranslator, Scope, describe, type_names
 from polyad.frontend.checks import (check_bounds, check_uninitialised_locals, classify_arrays,
                                     reads_of_initial_values, sizes_with_positive_extents)
 from polyad.frontend.declarations import Variable, classify_declaration, is_size_type
+from polyad.frontend.loops import loop_band, loop_domain, loop_step
 from polyad.frontend.messages import article, file_scope_hint
 from polyad.frontend.preprocess import Preprocessed, located_error
 from polyad.frontend.values import Typed, ValueTranslator, add, divide, multiply, subtract
 from polyad.model.expr import read_symbol
-from polyad.model.kernel import Access, Kernel, KernelSource, Param, Statement, sets_of
+from polyad.model.kernel import Access, Kernel, KernelSource, Param, Statement
 
 _COMPOUND = {"+=": add, "-=": subtract, "*=": multiply, "/=": divide}
 _REFUSED_STATEMENTS = {
@@ -282,33 +283,14 @@ class KernelBuilder:
     # --- control flow -----------------------------------------------------
     def _for(self, node: c_ast.For, scope: Scope) -> isl.Schedule | None:
         iterator, start = self._loop_start(node)
-        step = self._loop_step(node, iterator)
-        if iterator in scope.iterators:
-            raise self.error(node, f"loop over {iterator} inside a loop over {iterator}",
-                             "give nested loops distinct iterators")
-        if node.cond is None:
-            raise self.error(node, "for loop without condition",
-                             "bound the iterator, e.g. i < n")
-        inner = scope.entered(iterator)
-        variable = inner.variable(iterator)
-        lower = self.affine.expression(start, inner, "loop bound")
-        begin = variable.ge_set(lower) if step > 0 else variable.le_set(lower)
-        condition = self.affine.condition(node.cond, inner, "loop condition")
-        domain = inner.domain & begin & condition
-        if abs(step) > 1:
-            on_stride = variable.sub(lower).mod_val(isl.Val(abs(step)))
-            domain = domain & on_stride.eq_set(inner.constant(0))
-        self._check_loop_condition(node, inner, condition, lower, step)
-        if not domain.is_bounded():
-            raise self.error(node, f"loop over {iterator} without a bound",
-                             f"the condition must bound {iterator} on the side it moves to",
-                             verb="unbounded")
+        step = loop_step(self.pre, node, iterator)
+        domain = loop_domain(self.pre, self.affine, node, scope, iterator, start, step)
         child = self._statement(node.stmt, Scope(domain))
         if child is None:
             return None
         if child.get_domain().is_empty():  # no instance at all: no band to add
             return child
-        return child.insert_partial_schedule(_band(child.get_domain(), iterator, step < 0))
+        return child.insert_partial_schedule(loop_band(child.get_domain(), iterator, step < 0))
 
     def _loop_start(self, node: c_ast.For) -> tuple[str, object]:
         init = node.init
@@ -339,54 +321,6 @@ class KernelBuilder:
         raise self.error(init or node, "loop header " + (
                              describe(init) if init else "without initialisation"),
                          "write for (i = lower; i < upper; i++)")
-
-    def _loop_step(self, node: c_ast.For, iterator: str) -> int:
-        nxt = node.next
-        target = None
-        step = None
-        if isinstance(nxt, c_ast.UnaryOp) and nxt.op in ("p++", "++", "p--", "--"):
-            target, step = nxt.expr, (1 if "++" in nxt.op else -1)
-        elif isinstance(nxt, c_ast.Assignment) and nxt.op in ("+=", "-="):
-            target = nxt.lvalue
-            amount = _constant_int(nxt.rvalue)
-            if amount is not None and amount > 0:
-                step = amount if nxt.op == "+=" else -amount
-        elif (isinstance(nxt, c_ast.Assignment) and nxt.op == "="
-              and isinstance(nxt.rvalue, c_ast.BinaryOp) and nxt.rvalue.op in "+-"
-              and isinstance(nxt.rvalue.left, c_ast.ID)
-              and nxt.rvalue.left.name == iterator):
-            target = nxt.lvalue
-            amount = _constant_int(nxt.rvalue.right)
-            if amount is not None and amount > 0:
-                step = amount if nxt.rvalue.op == "+" else -amount
-        if not (isinstance(target, c_ast.ID) and target.name == iterator) or step is None:
-            raise self.error(nxt or node, "loop increment " + (describe(nxt) if nxt else
-                                                               "(none)"),
-                             f"step {iterator} by a positive constant: {iterator}++, "
-                             f"{iterator}--, {iterator} += c or {iterator} -= c")
-        return step
-
-    def _check_loop_condition(self, node, inner: Scope, condition: isl.Set,
-                              lower: isl.PwAff, step: int) -> None:
-        """The loop runs while the condition holds: a condition that fails and
-        then holds again (i != 5, i < 2 || i > 6) would make the set of
-        iterations differ from what C executes."""
-        space = inner.domain.get_space()
-        last = space.dim(isl.dim_type.set) - 1
-        shift = isl.MultiAff.identity(isl.Space.map_from_set(space))
-        shift = shift.set_aff(last, shift.get_aff(last).add_constant_val(isl.Val(-step)))
-        previous_holds = condition.preimage_multi_aff(shift)
-        variable = inner.variable(inner.iterators[-1])
-        previous = variable.add(inner.constant(-step))
-        previous_started = previous.ge_set(lower) if step > 0 else previous.le_set(lower)
-        if abs(step) > 1:
-            on_stride = previous.sub(lower).mod_val(isl.Val(abs(step)))
-            previous_started = previous_started & on_stride.eq_set(inner.constant(0))
-        resumes = inner.domain & condition & previous_started & previous_holds.complement()
-        if not resumes.is_empty():
-            raise self.error(node.cond, f"loop condition {describe(node.cond)}",
-                             "the condition must be a bound that stays false once false, "
-                             "e.g. i < n or i <= min(n, m)")
 
     def _if(self, node: c_ast.If, scope: Scope) -> isl.Schedule | None:
         data = _data_reference(node.cond, self.variables)
@@ -556,22 +490,6 @@ def _sequence(schedules: list[isl.Schedule]) -> isl.Schedule | None:
     return result
 
 
-def _band(domain: isl.UnionSet, iterator: str, decreasing: bool) -> isl.MultiUnionPwAff:
-    """The partial schedule of a loop: its iterator (negated when it counts
-    down) for every statement instance inside it."""
-    union = None
-    for s in sets_of(domain):
-        space = s.get_space()
-        position = space.find_dim_by_name(isl.dim_type.set, iterator)
-        piece = isl.PwAff.var_on_domain(isl.LocalSpace.from_space(space),
-                                        isl.dim_type.set, position)
-        if decreasing:
-            piece = piece.neg()
-        piece = isl.UnionPwAff.from_pw_aff(piece)
-        union = piece if union is None else union.union_add(piece)
-    return isl.MultiUnionPwAff.from_union_pw_aff(union)
-
-
 def _relation(scope_domain: isl.Set, pieces: list[isl.PwAff], statement: str,
               array: str) -> isl.Map:
     if pieces:
@@ -593,10 +511,6 @@ def _scop_pragma(node) -> c_ast.Pragma | None:
         if found is not None:
             return found
     return None
-
-
-def _constant_int(node) -> int | None:
-    return integer_literal(node) if isinstance(node, c_ast.Constant) else None
 
 
 def _data_reference(node, variables: dict) -> str | None:
