@@ -19,6 +19,7 @@ from polyad.frontend.declarations import Variable, classify_declaration, is_size
 from polyad.frontend.loops import loop_band, loop_domain, loop_step
 from polyad.frontend.messages import article, file_scope_hint
 from polyad.frontend.preprocess import Preprocessed, located_error
+from polyad.frontend.region import split_region
 from polyad.frontend.values import Typed, ValueTranslator, add, divide, multiply, subtract
 from polyad.model.expr import read_symbol
 from polyad.model.kernel import Access, Kernel, KernelSource, Param, Statement
@@ -80,7 +81,7 @@ class KernelBuilder:
     def build(self) -> Kernel:
         self._parameters()
         items = list(self.funcdef.body.block_items or [])
-        prologue, region = self._split_region(items)
+        prologue, region = split_region(self.pre, items)
         top = Scope.outermost([p.name for p in self.signature if p.kind == "size"])
         schedules = [self._declaration(item, top) for item in prologue]
         schedules.append(self._items(region, top))
@@ -164,49 +165,6 @@ class KernelBuilder:
         self.variables[decl.name] = Variable(
             decl.name, dtype, tuple(extents), storage, self.pre.locate(
                 decl.coord.line, decl.coord.column))
-
-    def _split_region(self, items: list) -> tuple[list, list]:
-        """Declarations before ``#pragma scop`` and the modelled region."""
-        for item in items:
-            for _, child in item.children():
-                nested = _scop_pragma(child)
-                if nested is not None:
-                    raise self.error(nested, f"#pragma {nested.string.strip()} inside a "
-                                     "block", "put #pragma scop and #pragma endscop "
-                                     "around statements of the function body itself")
-        marks = [i for i, item in enumerate(items) if isinstance(item, c_ast.Pragma)
-                 and item.string.strip() in ("scop", "endscop")]
-        if not marks:
-            prologue = []
-            for item in items:
-                if not isinstance(item, c_ast.Decl):
-                    break
-                prologue.append(item)
-            return prologue, items[len(prologue):]
-        begins = [i for i in marks if items[i].string.strip() == "scop"]
-        ends = [i for i in marks if items[i].string.strip() == "endscop"]
-        hint = "mark one region with #pragma scop ... #pragma endscop"
-        if len(begins) > 1 or len(ends) > 1:
-            extra = begins[1] if len(begins) > 1 else ends[1]
-            raise self.error(items[extra], f"second #pragma {items[extra].string.strip()}",
-                             hint)
-        if not ends:
-            raise self.error(items[begins[0]], "#pragma scop without #pragma endscop", hint)
-        if not begins:
-            raise self.error(items[ends[0]], "#pragma endscop without #pragma scop", hint)
-        if ends[0] < begins[0]:
-            raise self.error(items[ends[0]], "#pragma endscop before #pragma scop", hint)
-        before, region, after = (items[:begins[0]], items[begins[0] + 1:ends[0]],
-                                 items[ends[0] + 1:])
-        for item in before:
-            if not isinstance(item, c_ast.Decl):
-                raise self.error(item, f"statement before #pragma scop ({describe(item)})",
-                                 "only declarations may precede the region")
-        for item in after:
-            if not (isinstance(item, c_ast.Return) and item.expr is None):
-                raise self.error(item, f"statement after #pragma endscop ({describe(item)})",
-                                 "put all computation inside the region")
-        return before, region
 
     # --- declarations and statements ------------------------------------
     def _declaration(self, decl: c_ast.Decl, scope: Scope) -> isl.Schedule | None:
@@ -500,17 +458,6 @@ def _relation(scope_domain: isl.Set, pieces: list[isl.PwAff], statement: str,
         relation = isl.Map.from_domain(isl.Set.universe(scope_domain.get_space()))
     relation = relation.set_tuple_name(isl.dim_type.in_, statement)
     return relation.set_tuple_name(isl.dim_type.out, array)
-
-
-def _scop_pragma(node) -> c_ast.Pragma | None:
-    """The first #pragma scop or endscop in ``node``, if any."""
-    if isinstance(node, c_ast.Pragma) and node.string.strip() in ("scop", "endscop"):
-        return node
-    for _, child in node.children():
-        found = _scop_pragma(child)
-        if found is not None:
-            return found
-    return None
 
 
 def _data_reference(node, variables: dict) -> str | None:
