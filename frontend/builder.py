@@ -3,6 +3,10 @@
 The walk builds, bottom up, each statement's iteration domain (from the loops
 and conditions around it), its accesses, its right-hand side, and the isl
 schedule tree of the source order: a band per loop, a sequence per block.
+It owns the kernel's variables as they are declared; what a for header
+means is in :mod:`~polyad.frontend.loops`, where the region lies in
+:mod:`~polyad.frontend.region`, and what needs the finished walk (bounds,
+uninitialised locals, array roles) in :mod:`~polyad.frontend.checks`.
 """
 
 from __future__ import annotations
@@ -75,10 +79,13 @@ class KernelBuilder:
         self.pending: _Pending | None = None
 
     def error(self, node, construct: str, hint: str = "", verb: str = "unsupported"):
+        """A KernelError at ``node``'s place in the source (for ``raise``)."""
         return located_error(self.pre, node, construct, hint, verb=verb)
 
     # --- the function ----------------------------------------------------
     def build(self) -> Kernel:
+        """The Kernel of the function; call once. Raises a located
+        KernelError for anything outside the modelled language."""
         self._parameters()
         items = list(self.funcdef.body.block_items or [])
         prologue, region = split_region(self.pre, items)
