@@ -3,27 +3,31 @@
 The walk builds, bottom up, each statement's iteration domain (from the loops
 and conditions around it), its accesses, its right-hand side, and the isl
 schedule tree of the source order: a band per loop, a sequence per block.
+It owns the kernel's variables as they are declared; what a for header
+means is in :mod:`~polyad.frontend.loops`, where the region lies in
+:mod:`~polyad.frontend.region`, and what needs the finished walk (bounds,
+uninitialised locals, array roles) in :mod:`~polyad.frontend.checks`.
 """
 
 from __future__ import annotations
 
-import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import islpy as isl
 from pycparser import c_ast
 
-from polyad.frontend.affine import AffineTranslator, Scope, describe, integer_literal, type_names
+from polyad.frontend.affine import AffineTranslator, Scope, describe, type_names
+from polyad.frontend.checks import (check_bounds, check_uninitialised_locals, classify_arrays,
+                                    reads_of_initial_values, sizes_with_positive_extents)
+from polyad.frontend.declarations import Variable, classify_declaration, is_size_type
+from polyad.frontend.loops import loop_band, loop_domain, loop_step
+from polyad.frontend.messages import article, file_scope_hint
 from polyad.frontend.preprocess import Preprocessed, located_error
+from polyad.frontend.region import split_region
 from polyad.frontend.values import Typed, ValueTranslator, add, divide, multiply, subtract
-from polyad.model import dataflow
-from polyad.errors import KernelError, SourceLocation
 from polyad.model.expr import read_symbol
-from polyad.model.kernel import (ELEMENT_BYTES, Access, Array, Kernel, KernelSource, Param,
-                          Statement, maps_of, sets_of, union_of_maps)
+from polyad.model.kernel import Access, Kernel, KernelSource, Param, Statement
 
-_SIZE_TYPES = ({"int"}, {"long"}, {"unsigned"}, {"unsigned", "int"}, {"long", "int"},
-               {"unsigned", "long"}, {"const", "int"})
 _COMPOUND = {"+=": add, "-=": subtract, "*=": multiply, "/=": divide}
 _REFUSED_STATEMENTS = {
     c_ast.While: ("while loop", "write a for loop with affine bounds"),
@@ -38,17 +42,6 @@ _REFUSED_STATEMENTS = {
     c_ast.FuncCall: ("function call statement",
                      "only assignments are modelled; math functions go in expressions"),
 }
-
-
-@dataclass
-class _Variable:
-    """An array or scalar the kernel can name (a parameter or a local)."""
-
-    name: str
-    dtype: str
-    extents: tuple[isl.PwAff, ...]
-    storage: str
-    location: SourceLocation
 
 
 @dataclass
@@ -73,7 +66,7 @@ class KernelBuilder:
         self.affine = AffineTranslator(pre, self._explain)
         self.values = ValueTranslator(self.affine, self._read)
         self.signature: list[Param] = []
-        self.variables: dict[str, _Variable] = {}
+        self.variables: dict[str, Variable] = {}
         self.int_locals: set[str] = set()
         self.loop_iterators: set[str] = set()  # int locals some loop iterates over
         # C blocks: a local declared again in a block that does not enclose
@@ -86,13 +79,16 @@ class KernelBuilder:
         self.pending: _Pending | None = None
 
     def error(self, node, construct: str, hint: str = "", verb: str = "unsupported"):
+        """A KernelError at ``node``'s place in the source (for ``raise``)."""
         return located_error(self.pre, node, construct, hint, verb=verb)
 
     # --- the function ----------------------------------------------------
     def build(self) -> Kernel:
+        """The Kernel of the function; call once. Raises a located
+        KernelError for anything outside the modelled language."""
         self._parameters()
         items = list(self.funcdef.body.block_items or [])
-        prologue, region = self._split_region(items)
+        prologue, region = split_region(self.pre, items)
         top = Scope.outermost([p.name for p in self.signature if p.kind == "size"])
         schedules = [self._declaration(item, top) for item in prologue]
         schedules.append(self._items(region, top))
@@ -101,9 +97,12 @@ class KernelBuilder:
             raise self.error(self.funcdef, f"kernel {self.source.function} without "
                              "statements", "the modelled region must assign to arrays",
                              verb="nothing to model:")
-        context = self._context(top)
-        self._check_bounds(context)
-        arrays = self._arrays(schedule, context)
+        context = sizes_with_positive_extents(self.source.function, top.universe().params(),
+                                              self.variables)
+        check_bounds(self.statements, self.variables, context)
+        initial = reads_of_initial_values(self.statements, schedule, context)
+        check_uninitialised_locals(self.statements, self.variables, initial)
+        arrays = classify_arrays(self.signature, self.variables, self.statements, initial)
         return Kernel(name=self.source.function, signature=tuple(self.signature),
                       arrays=arrays, statements=tuple(self.statements),
                       schedule=schedule, context=context, source=self.source)
@@ -118,8 +117,8 @@ class KernelBuilder:
                 continue
             if isinstance(param, c_ast.EllipsisParam):
                 raise self.error(param, "variadic function", "list every parameter")
-            kind, dtype, dims = self._declarator(param)
-            if kind == "scalar" and set(type_names(param.type)) in _SIZE_TYPES:
+            kind, dtype, dims = classify_declaration(self.pre, param)
+            if kind == "scalar" and is_size_type(type_names(param.type)):
                 sizes.append(param.name)
                 self.signature.append(Param(param.name, "size", "int"))
                 continue
@@ -138,39 +137,10 @@ class KernelBuilder:
             self._declare(param, dtype, extents, "parameter")
         # Extents were built as sizes appeared; give all the same parameters.
         full = Scope.outermost(sizes)
-        for variable in self.variables.values():
-            variable.extents = tuple(e.align_params(full.domain.get_space())
-                                     for e in variable.extents)
-
-    def _declarator(self, decl: c_ast.Decl) -> tuple[str, str, list]:
-        """(kind, element type, extent nodes) of a declaration."""
-        node = decl.type
-        dims = []
-        while isinstance(node, c_ast.ArrayDecl):
-            dims.append(node.dim)
-            node = node.type
-        if isinstance(node, c_ast.PtrDecl):
-            raise self.error(decl, f"pointer {decl.name}",
-                             "declare arrays as C99 variable-length arrays, "
-                             "double A[n][m]; pointers and aliasing are not modelled")
-        if not isinstance(node, c_ast.TypeDecl) or not isinstance(
-                node.type, c_ast.IdentifierType):
-            raise self.error(decl, f"declaration of {decl.name} ({describe(decl.type)})",
-                             "use int sizes, double scalars and double/int/char arrays")
-        names = [n for n in node.type.names if n not in ("const", "restrict", "register")]
-        dtype = " ".join(names)
-        if dims:
-            if dtype not in ELEMENT_BYTES:
-                raise self.error(decl, f"{dtype} array {decl.name}",
-                                 "arrays hold double (or int/char data never differentiated)")
-            if len(dims) > 4:
-                raise self.error(decl, f"array {decl.name} of {len(dims)} dimensions",
-                                 "at most 4 dimensions are modelled")
-            return "array", dtype, dims
-        if dtype == "double" or set(names) in _SIZE_TYPES or dtype in ("int", "char"):
-            return "scalar", "int" if set(names) in _SIZE_TYPES else dtype, []
-        raise self.error(decl, f"{dtype} variable {decl.name}",
-                         "polyad computes in double: declare it double")
+        self.variables = {
+            name: replace(variable, extents=tuple(e.align_params(full.domain.get_space())
+                                                  for e in variable.extents))
+            for name, variable in self.variables.items()}
 
     def _redeclared(self, decl, dtype: str, extents) -> bool:
         """Whether ``decl`` declares again, in a block of its own, a local
@@ -199,59 +169,16 @@ class KernelBuilder:
         if self._redeclared(decl, dtype, extents):
             return
         self.declared_in[decl.name] = self.open_blocks[-1]
-        self.variables[decl.name] = _Variable(
+        self.variables[decl.name] = Variable(
             decl.name, dtype, tuple(extents), storage, self.pre.locate(
                 decl.coord.line, decl.coord.column))
-
-    def _split_region(self, items: list) -> tuple[list, list]:
-        """Declarations before ``#pragma scop`` and the modelled region."""
-        for item in items:
-            for _, child in item.children():
-                nested = _scop_pragma(child)
-                if nested is not None:
-                    raise self.error(nested, f"#pragma {nested.string.strip()} inside a "
-                                     "block", "put #pragma scop and #pragma endscop "
-                                     "around statements of the function body itself")
-        marks = [i for i, item in enumerate(items) if isinstance(item, c_ast.Pragma)
-                 and item.string.strip() in ("scop", "endscop")]
-        if not marks:
-            prologue = []
-            for item in items:
-                if not isinstance(item, c_ast.Decl):
-                    break
-                prologue.append(item)
-            return prologue, items[len(prologue):]
-        begins = [i for i in marks if items[i].string.strip() == "scop"]
-        ends = [i for i in marks if items[i].string.strip() == "endscop"]
-        hint = "mark one region with #pragma scop ... #pragma endscop"
-        if len(begins) > 1 or len(ends) > 1:
-            extra = begins[1] if len(begins) > 1 else ends[1]
-            raise self.error(items[extra], f"second #pragma {items[extra].string.strip()}",
-                             hint)
-        if not ends:
-            raise self.error(items[begins[0]], "#pragma scop without #pragma endscop", hint)
-        if not begins:
-            raise self.error(items[ends[0]], "#pragma endscop without #pragma scop", hint)
-        if ends[0] < begins[0]:
-            raise self.error(items[ends[0]], "#pragma endscop before #pragma scop", hint)
-        before, region, after = (items[:begins[0]], items[begins[0] + 1:ends[0]],
-                                 items[ends[0] + 1:])
-        for item in before:
-            if not isinstance(item, c_ast.Decl):
-                raise self.error(item, f"statement before #pragma scop ({describe(item)})",
-                                 "only declarations may precede the region")
-        for item in after:
-            if not (isinstance(item, c_ast.Return) and item.expr is None):
-                raise self.error(item, f"statement after #pragma endscop ({describe(item)})",
-                                 "put all computation inside the region")
-        return before, region
 
     # --- declarations and statements ------------------------------------
     def _declaration(self, decl: c_ast.Decl, scope: Scope) -> isl.Schedule | None:
         if isinstance(decl.type, c_ast.FuncDecl):
             raise self.error(decl, f"function declaration {decl.name} in the kernel",
                              "declare functions outside the kernel")
-        kind, dtype, dims = self._declarator(decl)
+        kind, dtype, dims = classify_declaration(self.pre, decl)
         if kind == "scalar" and dtype == "int":
             if decl.init is not None and scope.iterators:
                 raise self.error(decl, f"int variable {decl.name} with initialiser",
@@ -321,39 +248,20 @@ class KernelBuilder:
     # --- control flow -----------------------------------------------------
     def _for(self, node: c_ast.For, scope: Scope) -> isl.Schedule | None:
         iterator, start = self._loop_start(node)
-        step = self._loop_step(node, iterator)
-        if iterator in scope.iterators:
-            raise self.error(node, f"loop over {iterator} inside a loop over {iterator}",
-                             "give nested loops distinct iterators")
-        if node.cond is None:
-            raise self.error(node, "for loop without condition",
-                             "bound the iterator, e.g. i < n")
-        inner = scope.entered(iterator)
-        variable = inner.variable(iterator)
-        lower = self.affine.expression(start, inner, "loop bound")
-        begin = variable.ge_set(lower) if step > 0 else variable.le_set(lower)
-        condition = self.affine.condition(node.cond, inner, "loop condition")
-        domain = inner.domain & begin & condition
-        if abs(step) > 1:
-            on_stride = variable.sub(lower).mod_val(isl.Val(abs(step)))
-            domain = domain & on_stride.eq_set(inner.constant(0))
-        self._check_loop_condition(node, inner, condition, lower, step)
-        if not domain.is_bounded():
-            raise self.error(node, f"loop over {iterator} without a bound",
-                             f"the condition must bound {iterator} on the side it moves to",
-                             verb="unbounded")
+        step = loop_step(self.pre, node, iterator)
+        domain = loop_domain(self.pre, self.affine, node, scope, iterator, start, step)
         child = self._statement(node.stmt, Scope(domain))
         if child is None:
             return None
         if child.get_domain().is_empty():  # no instance at all: no band to add
             return child
-        return child.insert_partial_schedule(_band(child.get_domain(), iterator, step < 0))
+        return child.insert_partial_schedule(loop_band(child.get_domain(), iterator, step < 0))
 
     def _loop_start(self, node: c_ast.For) -> tuple[str, object]:
         init = node.init
         if isinstance(init, c_ast.DeclList) and len(init.decls) == 1:
             decl = init.decls[0]
-            kind, dtype, _ = self._declarator(decl)
+            kind, dtype, _ = classify_declaration(self.pre, decl)
             if kind != "scalar" or dtype != "int":
                 raise self.error(decl, f"loop iterator {decl.name} of type "
                                  f"{dtype if kind == 'scalar' else describe(decl.type)}",
@@ -378,54 +286,6 @@ class KernelBuilder:
         raise self.error(init or node, "loop header " + (
                              describe(init) if init else "without initialisation"),
                          "write for (i = lower; i < upper; i++)")
-
-    def _loop_step(self, node: c_ast.For, iterator: str) -> int:
-        nxt = node.next
-        target = None
-        step = None
-        if isinstance(nxt, c_ast.UnaryOp) and nxt.op in ("p++", "++", "p--", "--"):
-            target, step = nxt.expr, (1 if "++" in nxt.op else -1)
-        elif isinstance(nxt, c_ast.Assignment) and nxt.op in ("+=", "-="):
-            target = nxt.lvalue
-            amount = _constant_int(nxt.rvalue)
-            if amount is not None and amount > 0:
-                step = amount if nxt.op == "+=" else -amount
-        elif (isinstance(nxt, c_ast.Assignment) and nxt.op == "="
-              and isinstance(nxt.rvalue, c_ast.BinaryOp) and nxt.rvalue.op in "+-"
-              and isinstance(nxt.rvalue.left, c_ast.ID)
-              and nxt.rvalue.left.name == iterator):
-            target = nxt.lvalue
-            amount = _constant_int(nxt.rvalue.right)
-            if amount is not None and amount > 0:
-                step = amount if nxt.rvalue.op == "+" else -amount
-        if not (isinstance(target, c_ast.ID) and target.name == iterator) or step is None:
-            raise self.error(nxt or node, "loop increment " + (describe(nxt) if nxt else
-                                                               "(none)"),
-                             f"step {iterator} by a positive constant: {iterator}++, "
-                             f"{iterator}--, {iterator} += c or {iterator} -= c")
-        return step
-
-    def _check_loop_condition(self, node, inner: Scope, condition: isl.Set,
-                              lower: isl.PwAff, step: int) -> None:
-        """The loop runs while the condition holds: a condition that fails and
-        then holds again (i != 5, i < 2 || i > 6) would make the set of
-        iterations differ from what C executes."""
-        space = inner.domain.get_space()
-        last = space.dim(isl.dim_type.set) - 1
-        shift = isl.MultiAff.identity(isl.Space.map_from_set(space))
-        shift = shift.set_aff(last, shift.get_aff(last).add_constant_val(isl.Val(-step)))
-        previous_holds = condition.preimage_multi_aff(shift)
-        variable = inner.variable(inner.iterators[-1])
-        previous = variable.add(inner.constant(-step))
-        previous_started = previous.ge_set(lower) if step > 0 else previous.le_set(lower)
-        if abs(step) > 1:
-            on_stride = previous.sub(lower).mod_val(isl.Val(abs(step)))
-            previous_started = previous_started & on_stride.eq_set(inner.constant(0))
-        resumes = inner.domain & condition & previous_started & previous_holds.complement()
-        if not resumes.is_empty():
-            raise self.error(node.cond, f"loop condition {describe(node.cond)}",
-                             "the condition must be a bound that stays false once false, "
-                             "e.g. i < n or i <= min(n, m)")
 
     def _if(self, node: c_ast.If, scope: Scope) -> isl.Schedule | None:
         data = _data_reference(node.cond, self.variables)
@@ -478,7 +338,7 @@ class KernelBuilder:
         schedules.append(isl.Schedule.from_domain(isl.UnionSet.from_set(domain)))
         return _sequence(schedules)
 
-    def _target(self, lvalue, scope: Scope) -> _Variable:
+    def _target(self, lvalue, scope: Scope) -> Variable:
         base = lvalue
         while isinstance(base, c_ast.ArrayRef):
             base = base.name
@@ -498,7 +358,7 @@ class KernelBuilder:
         if name not in self.variables:
             if name in self.file_scope:
                 raise self.error(lvalue, f"assignment to the {self.file_scope[name]} "
-                                 f"{name}", _FILE_SCOPE_HINT.format(name=name))
+                                 f"{name}", file_scope_hint(name))
             raise self.error(lvalue, f"assignment to undeclared {name}",
                              "declare it as a parameter or local", verb="")
         return self.variables[name]
@@ -519,7 +379,7 @@ class KernelBuilder:
         variable = self.variables.get(name)
         if variable is None and name in self.file_scope:
             raise self.error(base, f"use of the {self.file_scope[name]} {name}",
-                             _FILE_SCOPE_HINT.format(name=name))
+                             file_scope_hint(name))
         if variable is None:
             raise self.error(node, f"use of undeclared {name}",
                              f"declare {name} as a parameter of the kernel or as a "
@@ -540,7 +400,7 @@ class KernelBuilder:
     def _explain(self, name: str, what: str) -> tuple[str, str] | None:
         """Why ``name`` (not an iterator in scope, not a size) cannot be used
         in an affine ``what``: the construct and the advice of the error."""
-        where = f"in {_article(what)} {what}"
+        where = f"in {article(what)} {what}"
         if what == "array extent" and name in self.int_locals:
             return (f"array extent using {name}", "the extents of a local array may "
                     "use int size parameters only: declare it with the largest size")
@@ -561,13 +421,13 @@ class KernelBuilder:
                     "parameters and integer constants")
         if name in self.file_scope:
             return (f"use of the {self.file_scope[name]} {name} {where}",
-                    _FILE_SCOPE_HINT.format(name=name))
+                    file_scope_hint(name))
         if what == "value expression":
             return None
         return (f"use of undeclared {name} {where}", "declare it as an int size "
                 "parameter of the function or as a loop iterator")
 
-    def _access(self, node, scope: Scope, variable: _Variable) -> Access:
+    def _access(self, node, scope: Scope, variable: Variable) -> Access:
         subscripts = []
         base = node
         while isinstance(base, c_ast.ArrayRef):
@@ -587,103 +447,12 @@ class KernelBuilder:
         return Access(variable.name, relation, None,
                       self.pre.locate(node.coord.line, node.coord.column), text)
 
-    # --- whole-kernel checks ------------------------------------------------
-    def _context(self, top: Scope) -> isl.Set:
-        """Size values for which every array has a positive extent (C99 VLAs
-        of size zero or less are undefined)."""
-        context = top.universe().params()
-        one = isl.PwAff.val_on_domain(context, isl.Val(1))
-        for variable in self.variables.values():
-            for extent in variable.extents:
-                context = context & extent.ge_set(one)
-        if context.is_empty():
-            raise KernelError(None, f"array extents of {self.source.function} that are "
-                              "never positive", "check the declared sizes", verb="")
-        return context
-
-    def _check_bounds(self, context: isl.Set) -> None:
-        shapes = {v.name: _shape_set(v) for v in self.variables.values()}
-        for statement in self.statements:
-            for access, verb in [(statement.write, "writes")] + [
-                    (a, "reads") for a in statement.reads]:
-                outside = access.relation.intersect_params(context).subtract_range(
-                    shapes[access.array].align_params(access.relation.get_space()))
-                if outside.is_empty():
-                    continue
-                example = _describe_outside(outside, statement)
-                raise KernelError(
-                    access.location, f"access {access.text} outside "
-                    f"{_declared(self.variables[access.array])}: {example}",
-                    "fix the loop bounds or the subscript so it stays inside the array",
-                    verb="out-of-bounds")
-
-    def _arrays(self, schedule: isl.Schedule, context: isl.Set) -> tuple[Array, ...]:
-        reads = union_of_maps(a.relation for s in self.statements for a in s.reads)
-        writes = union_of_maps(s.write.relation for s in self.statements)
-        order = dataflow.strict_order(dataflow.schedule_map(schedule))
-        initial = dataflow.initial_reads(reads.intersect_params(context),
-                                         writes.intersect_params(context), order)
-        read_initial = {m.get_tuple_name(isl.dim_type.out) for m in maps_of(initial)}
-        written = {s.write.array for s in self.statements}
-        self._check_uninitialised_locals(initial)
-        arrays = []
-        order = [p.name for p in self.signature if p.kind != "size"] + [
-            name for name in self.variables if self.variables[name].storage == "local"]
-        for name in order:
-            variable = self.variables[name]
-            if variable.storage == "local":
-                role = "temporary"
-            elif name in written and name in read_initial and variable.extents:
-                role = "inout"
-            elif name in written and variable.extents:
-                role = "output"
-            else:
-                role = "input"
-            arrays.append(Array(name, variable.dtype, variable.extents, role,
-                                variable.storage))
-        return tuple(arrays)
-
-    def _check_uninitialised_locals(self, initial: isl.UnionMap) -> None:
-        for statement in self.statements:
-            for access in statement.reads:
-                if self.variables[access.array].storage != "local":
-                    continue
-                garbage = initial.intersect(isl.UnionMap.from_map(access.relation))
-                if not garbage.is_empty():
-                    raise KernelError(access.location, f"read of {access.text} before any "
-                                      "write to it (the local holds garbage there)",
-                                      "assign the local before reading it", verb="")
-
-
-_FILE_SCOPE_HINT = ("polyad models the kernel function's parameters and locals only: "
-                    "pass {name} as a parameter (sizes as int, constants as #define)")
-
-
-def _article(noun: str) -> str:
-    return "an" if noun[:1] in "aeiou" else "a"
-
 
 def _sequence(schedules: list[isl.Schedule]) -> isl.Schedule | None:
     result = None
     for schedule in schedules:
         result = schedule if result is None else result.sequence(schedule)
     return result
-
-
-def _band(domain: isl.UnionSet, iterator: str, decreasing: bool) -> isl.MultiUnionPwAff:
-    """The partial schedule of a loop: its iterator (negated when it counts
-    down) for every statement instance inside it."""
-    union = None
-    for s in sets_of(domain):
-        space = s.get_space()
-        position = space.find_dim_by_name(isl.dim_type.set, iterator)
-        piece = isl.PwAff.var_on_domain(isl.LocalSpace.from_space(space),
-                                        isl.dim_type.set, position)
-        if decreasing:
-            piece = piece.neg()
-        piece = isl.UnionPwAff.from_pw_aff(piece)
-        union = piece if union is None else union.union_add(piece)
-    return isl.MultiUnionPwAff.from_union_pw_aff(union)
 
 
 def _relation(scope_domain: isl.Set, pieces: list[isl.PwAff], statement: str,
@@ -696,123 +465,6 @@ def _relation(scope_domain: isl.Set, pieces: list[isl.PwAff], statement: str,
         relation = isl.Map.from_domain(isl.Set.universe(scope_domain.get_space()))
     relation = relation.set_tuple_name(isl.dim_type.in_, statement)
     return relation.set_tuple_name(isl.dim_type.out, array)
-
-
-def _shape_set(variable: _Variable) -> isl.Set:
-    return Array(variable.name, variable.dtype, variable.extents, "", "").shape_set()
-
-
-def _declared(variable: _Variable) -> str:
-    extents = "".join(f"[{_pw_aff_text(e)}]" for e in variable.extents)
-    return f"{variable.name}{extents}"
-
-
-def _pw_aff_text(pa: isl.PwAff) -> str:
-    text = str(pa)
-    match = re.search(r"\[\((.*)\)\]", text)
-    return match.group(1) if match else text
-
-
-def _describe_point(point: isl.Point, statement: Statement | None) -> str:
-    """'instance S1[i = 4] with n = 4 touches A[4]' from a wrapped map point."""
-    space = point.get_space()
-    params = [f"{space.get_dim_name(isl.dim_type.param, d)} = "
-              f"{point.get_coordinate_val(isl.dim_type.param, d).to_python()}"
-              for d in range(space.dim(isl.dim_type.param))]
-    values = [point.get_coordinate_val(isl.dim_type.set, d).to_python()
-              for d in range(space.dim(isl.dim_type.set))]
-    unwrapped = space.unwrap()
-    n_in = unwrapped.dim(isl.dim_type.in_)
-    names = [unwrapped.get_dim_name(isl.dim_type.in_, d) or f"i{d}" for d in range(n_in)]
-    instance = ", ".join(f"{n} = {v}" for n, v in zip(names, values[:n_in]))
-    element = "".join(f"[{v}]" for v in values[n_in:])
-    stmt = unwrapped.get_tuple_name(isl.dim_type.in_)
-    array = unwrapped.get_tuple_name(isl.dim_type.out)
-    where = f" with {', '.join(params)}" if params else ""
-    return f"instance {stmt}[{instance}]{where} touches {array}{element}"
-
-
-def _describe_outside(outside: isl.Map, statement: Statement | None) -> str:
-    """The first instance of a statement that touches an element outside its
-    array, for every size at which that happens when isl can say it with
-    one affine formula ('instance S0[i = n] touches A[n] for n > 0'), else
-    at sample sizes ('instance S0[i = 4] with n = 4 touches A[4]')."""
-    wrapped = outside.wrap()
-    try:
-        first = wrapped.lexmin_pw_multi_aff()
-        pieces = []
-        first.foreach_piece(lambda where, values: pieces.append((where, values)))
-    except isl.Error:  # pragma: no cover - isl could not compute it
-        pieces = []
-    if len(pieces) == 1:
-        where, values = pieces[0]
-        texts = [_aff_text(values.get_at(d)) for d in range(values.dim(isl.dim_type.out))]
-        if all(t is not None for t in texts):
-            space = wrapped.get_space().unwrap()
-            n_in = space.dim(isl.dim_type.in_)
-            names = [space.get_dim_name(isl.dim_type.in_, d) or f"i{d}"
-                     for d in range(n_in)]
-            instance = ", ".join(f"{n} = {t}" for n, t in zip(names, texts[:n_in]))
-            element = "".join(f"[{t}]" for t in texts[n_in:])
-            when = _condition_text(where)
-            return (f"instance {space.get_tuple_name(isl.dim_type.in_)}[{instance}] "
-                    f"touches {space.get_tuple_name(isl.dim_type.out)}{element}"
-                    + (f" for {when}" if when else ""))
-    return _describe_point(wrapped.sample_point(), statement)
-
-
-def _aff_text(aff: isl.Aff) -> str | None:
-    """'n - 1' for an affine function of the parameters without divisions."""
-    if aff.dim(isl.dim_type.div) or any(
-            not aff.get_coefficient_val(isl.dim_type.in_, d).is_zero()
-            for d in range(aff.dim(isl.dim_type.in_))):
-        return None
-    terms = []
-    for d in range(aff.dim(isl.dim_type.param)):
-        value = aff.get_coefficient_val(isl.dim_type.param, d)
-        if value.is_zero():
-            continue
-        if not value.is_int():
-            return None
-        coefficient = int(value.to_python())
-        name = aff.get_dim_name(isl.dim_type.param, d)
-        term = name if abs(coefficient) == 1 else f"{abs(coefficient)}*{name}"
-        terms.append(("-" if coefficient < 0 else "+", term))
-    constant = aff.get_constant_val()
-    if not constant.is_int():
-        return None
-    constant = int(constant.to_python())
-    if constant or not terms:
-        terms.append(("-" if constant < 0 else "+", str(abs(constant))))
-    sign, first = terms[0]
-    text = ("-" if sign == "-" else "") + first
-    for sign, term in terms[1:]:
-        text += f" {sign} {term}"
-    return text
-
-
-def _condition_text(where: isl.Set) -> str:
-    """The constraints of a parameter set as text ('n >= 1'), '' for all."""
-    if where.plain_is_universe():
-        return ""
-    text = str(where.remove_redundancies())
-    match = re.search(r"\{\s*:\s*(.*?)\s*\}\s*$", text)
-    return match.group(1) if match else ""
-
-
-def _scop_pragma(node) -> c_ast.Pragma | None:
-    """The first #pragma scop or endscop in ``node``, if any."""
-    if isinstance(node, c_ast.Pragma) and node.string.strip() in ("scop", "endscop"):
-        return node
-    for _, child in node.children():
-        found = _scop_pragma(child)
-        if found is not None:
-            return found
-    return None
-
-
-def _constant_int(node) -> int | None:
-    return integer_literal(node) if isinstance(node, c_ast.Constant) else None
 
 
 def _data_reference(node, variables: dict) -> str | None:

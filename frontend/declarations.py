@@ -1,0 +1,80 @@
+"""What a C declaration of the kernel declares, and the variables it names.
+
+A parameter or local is an int size (or loop iterator), a double or int
+scalar, or an array of up to four dimensions with C99 variable-length
+extents; any other declaration is refused here, at its place in the source.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+import islpy as isl
+from pycparser import c_ast
+
+from polyad.errors import SourceLocation
+from polyad.frontend.affine import describe
+from polyad.frontend.preprocess import Preprocessed, located_error
+from polyad.model.kernel import ELEMENT_BYTES
+
+_SIZE_TYPES = ({"int"}, {"long"}, {"unsigned"}, {"unsigned", "int"}, {"long", "int"},
+               {"unsigned", "long"}, {"const", "int"})
+
+
+@dataclass(frozen=True)
+class Variable:
+    """An array or scalar the kernel can name (a parameter or a local).
+
+    ``storage`` is "parameter" or "local"; a scalar has no extents.
+    """
+
+    name: str
+    dtype: str
+    extents: tuple[isl.PwAff, ...]
+    storage: str
+    location: SourceLocation
+
+
+def is_size_type(names: Iterable[str]) -> bool:
+    """Whether a declaration's type words spell an integer type that sizes
+    and loop iterators may have.
+
+    >>> is_size_type(["const", "int"]), is_size_type(["char"])
+    (True, False)
+    """
+    return set(names) in _SIZE_TYPES
+
+
+def classify_declaration(pre: Preprocessed, decl: c_ast.Decl) -> tuple[str, str, list]:
+    """(kind, element type, extent nodes) of a declaration: kind is "array"
+    or "scalar", the extent nodes those of an array's dimensions (None where
+    an extent is left out). Raises a located KernelError for a declaration
+    polyad does not model (pointers, float, five dimensions, ...)."""
+    node = decl.type
+    dims = []
+    while isinstance(node, c_ast.ArrayDecl):
+        dims.append(node.dim)
+        node = node.type
+    if isinstance(node, c_ast.PtrDecl):
+        raise located_error(pre, decl, f"pointer {decl.name}",
+                            "declare arrays as C99 variable-length arrays, "
+                            "double A[n][m]; pointers and aliasing are not modelled")
+    if not isinstance(node, c_ast.TypeDecl) or not isinstance(
+            node.type, c_ast.IdentifierType):
+        raise located_error(pre, decl, f"declaration of {decl.name} ({describe(decl.type)})",
+                            "use int sizes, double scalars and double/int/char arrays")
+    names = [n for n in node.type.names if n not in ("const", "restrict", "register")]
+    dtype = " ".join(names)
+    if dims:
+        if dtype not in ELEMENT_BYTES:
+            raise located_error(pre, decl, f"{dtype} array {decl.name}",
+                                "arrays hold double (or int/char data never differentiated)")
+        if len(dims) > 4:
+            raise located_error(pre, decl, f"array {decl.name} of {len(dims)} dimensions",
+                                "at most 4 dimensions are modelled")
+        return "array", dtype, dims
+    if dtype == "double" or is_size_type(names) or dtype in ("int", "char"):
+        return "scalar", "int" if is_size_type(names) else dtype, []
+    raise located_error(pre, decl, f"{dtype} variable {decl.name}",
+                        "polyad computes in double: declare it double")
