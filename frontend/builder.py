@@ -19,9 +19,10 @@ from pycparser import c_ast
 from polyad.frontend.affine import AffineTranslator, Scope, describe, type_names
 from polyad.frontend.checks import (check_bounds, check_uninitialised_locals, classify_arrays,
                                     reads_of_initial_values, sizes_with_positive_extents)
-from polyad.frontend.declarations import Variable, classify_declaration, is_size_type
+from polyad.frontend.declarations import (Variable, classify_declaration, is_size_type,
+                                          is_unsigned_type)
 from polyad.frontend.loops import loop_band, loop_domain, loop_step
-from polyad.frontend.messages import article, file_scope_hint
+from polyad.frontend.messages import article, condition_text, file_scope_hint
 from polyad.frontend.preprocess import Preprocessed, located_error
 from polyad.frontend.region import split_region
 from polyad.frontend.values import Typed, ValueTranslator, add, divide, multiply, subtract
@@ -68,7 +69,11 @@ class KernelBuilder:
         self.signature: list[Param] = []
         self.variables: dict[str, Variable] = {}
         self.int_locals: set[str] = set()
-        self.loop_iterators: set[str] = set()  # int locals some loop iterates over
+        self.loop_iterators: set[str] = set()
+        #: int locals of an unsigned type, and for each loop over one the
+        #: iterations where C's wrap-around below zero departs from the model
+        self.unsigned_ints: set[str] = set()
+        self.wraps: list[tuple[c_ast.Node, str, str, isl.Set]] = []  # int locals some loop iterates over
         # C blocks: a local declared again in a block that does not enclose
         # its first declaration (double t; in two sibling loop bodies) is the
         # same kernel variable; ids of the blocks open at this point.
@@ -99,6 +104,7 @@ class KernelBuilder:
                              verb="nothing to model:")
         context = sizes_with_positive_extents(self.source.function, top.universe().params(),
                                               self.variables)
+        self._check_wrap_around(context)
         check_bounds(self.statements, self.variables, context)
         initial = reads_of_initial_values(self.statements, schedule, context)
         check_uninitialised_locals(self.statements, self.variables, initial)
@@ -189,6 +195,8 @@ class KernelBuilder:
             if not self._redeclared(decl, "int", ()):
                 self.declared_in[decl.name] = self.open_blocks[-1]
             self.int_locals.add(decl.name)
+            if is_unsigned_type(type_names(decl.type)):
+                self.unsigned_ints.add(decl.name)
             return None
         if kind == "scalar" and dtype != "double":
             raise self.error(decl, f"{dtype} local {decl.name}",
@@ -250,12 +258,44 @@ class KernelBuilder:
         iterator, start = self._loop_start(node)
         step = loop_step(self.pre, node, iterator)
         domain = loop_domain(self.pre, self.affine, node, scope, iterator, start, step)
+        if iterator in self.unsigned_ints:
+            self._note_wrap_around(node, scope, iterator, start, step, domain)
         child = self._statement(node.stmt, Scope(domain))
         if child is None:
             return None
         if child.get_domain().is_empty():  # no instance at all: no band to add
             return child
         return child.insert_partial_schedule(loop_band(child.get_domain(), iterator, step < 0))
+
+    def _note_wrap_around(self, node: c_ast.For, scope: Scope, iterator: str, start,
+                          step: int, domain: isl.Set) -> None:
+        """Where an unsigned iterator would leave the integers polyad models:
+        a start below zero (C starts at a huge value instead), or a count
+        down past zero (C wraps around and the loop goes on); checked once
+        the sizes' context is known (:meth:`_check_wrap_around`)."""
+        value = Scope(domain).variable(iterator)
+        inner = scope.entered(iterator)
+        first = self.affine.expression(start, inner, "loop bound")
+        self.wraps.append((node, f"unsigned loop iterator {iterator} starting below 0",
+                           "C starts it at a huge value instead: start at 0 or above, or "
+                           "count with int", inner.domain & first.lt_set(inner.constant(0))))
+        self.wraps.append((node, f"unsigned loop iterator {iterator} below 0",
+                           "an unsigned iterator wraps around below 0: count with int",
+                           domain & value.lt_set(Scope(domain).constant(0))))
+        if step < 0:
+            self.wraps.append((
+                node, f"unsigned loop iterator {iterator} counting down past 0",
+                f"C wraps {iterator} around and the loop goes on: count with int, or stop "
+                f"at {iterator} > 0 and use {iterator} - 1",
+                domain & value.lt_set(Scope(domain).constant(-step))))
+
+    def _check_wrap_around(self, context: isl.Set) -> None:
+        for node, construct, hint, where in self.wraps:
+            bad = where.intersect_params(context)
+            if not bad.is_empty():
+                at = bad.params()
+                sizes = "" if context.is_subset(at) else condition_text(at)
+                raise self.error(node, construct + (f" where {sizes}" if sizes else ""), hint)
 
     def _loop_start(self, node: c_ast.For) -> tuple[str, object]:
         init = node.init
@@ -274,6 +314,8 @@ class KernelBuilder:
                                  "give each variable of the kernel its own name")
             self.int_locals.add(decl.name)
             self.loop_iterators.add(decl.name)
+            if is_unsigned_type(type_names(decl.type)):
+                self.unsigned_ints.add(decl.name)
             return decl.name, decl.init
         if (isinstance(init, c_ast.Assignment) and init.op == "="
                 and isinstance(init.lvalue, c_ast.ID)):

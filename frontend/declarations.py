@@ -19,7 +19,11 @@ from polyad.frontend.preprocess import Preprocessed, located_error
 from polyad.model.kernel import ELEMENT_BYTES
 
 _SIZE_TYPES = ({"int"}, {"long"}, {"unsigned"}, {"unsigned", "int"}, {"long", "int"},
-               {"unsigned", "long"}, {"const", "int"})
+               {"unsigned", "long"}, {"const", "int"}, {"short"}, {"unsigned", "short"},
+               # the integer typedefs of <stddef.h> and <stdint.h>
+               {"size_t"}, {"ssize_t"}, {"ptrdiff_t"}, {"int32_t"}, {"int64_t"},
+               {"uint32_t"}, {"uint64_t"}, {"intptr_t"}, {"uintptr_t"})
+_UNSIGNED_WORDS = {"unsigned", "size_t", "uint32_t", "uint64_t", "uintptr_t"}
 
 
 @dataclass(frozen=True)
@@ -40,10 +44,20 @@ def is_size_type(names: Iterable[str]) -> bool:
     """Whether a declaration's type words spell an integer type that sizes
     and loop iterators may have.
 
-    >>> is_size_type(["const", "int"]), is_size_type(["char"])
-    (True, False)
+    >>> is_size_type(["const", "int"]), is_size_type(["size_t"]), is_size_type(["char"])
+    (True, True, False)
     """
     return set(names) in _SIZE_TYPES
+
+
+def is_unsigned_type(names: Iterable[str]) -> bool:
+    """Whether a size type's words spell an unsigned type (which wraps
+    around below zero, where polyad's model of integers does not).
+
+    >>> is_unsigned_type(["size_t"]), is_unsigned_type(["long"])
+    (True, False)
+    """
+    return bool(set(names) & _UNSIGNED_WORDS)
 
 
 def classify_declaration(pre: Preprocessed, decl: c_ast.Decl) -> tuple[str, str, list]:

@@ -640,3 +640,28 @@ void kernel_act(int n, double x[n], double y[n], double z[n])
     kernel = parse_file(tmp_path, text)
     assert len(kernel.statements) == 5
     assert_primal(kernel, {"n": 10})
+
+
+def test_size_t_and_fixed_width_sizes_and_counters(tmp_path):
+    """size_t, int64_t and unsigned sizes and counters, as users write them:
+    modelled as the integers they hold. Oracles: the original C (primal,
+    bitwise) and polyad check's interpreter, finite differences and dot test."""
+    text = """\
+#include <stddef.h>
+#include <stdint.h>
+
+void kernel_sizes(size_t n, int64_t m, double A[n][m], double x[m], double y[n])
+{
+  for (size_t i = 0; i < n; i++)
+    for (int64_t j = 0; j < m; j++)
+      y[i] += A[i][j] * x[j] * x[j];
+  for (size_t i = n; i > 0; i--)
+    y[i - 1] = y[i - 1] * 0.5;
+}
+"""
+    kernel = parse_file(tmp_path, text)
+    assert_domains(kernel, {"S0": "[n, m] -> { S0[i, j] : 0 <= i < n and 0 <= j < m }",
+                            "S1": "[n, m] -> { S1[i] : 0 < i <= n }"})
+    assert_primal(kernel, {"n": 5, "m": 3}, {"n": 1, "m": 7})
+    result = polyad.api.check(kernel, {"n": 5, "m": 3})
+    assert result["verdict"] == "ok", result["checks"]

@@ -604,6 +604,19 @@ void f(int n, double A[n][n]) {
 """, "product of two variables"),
     ("tab-indent", "void f(int n, double x[n]) {\n\tfor (int i = 0; i < n; i++)\n\t\t"
      "x[i] =\t@0.5f;\n}\n", "float literal 0.5f"),
+    ("unsigned-count-down-past-zero", """\
+#include <stddef.h>
+void f(size_t n, double x[n]) {
+  @for (size_t i = n - 1; i >= 0; i--)
+    x[i] = 2.0 * x[i];
+}
+""", "unsigned loop iterator i counting down past 0"),
+    ("unsigned-start-below-zero", """\
+void f(unsigned n, double x[n]) {
+  @for (unsigned i = n - 2; i < n; i++)
+    x[i] = 2.0 * x[i];
+}
+""", "unsigned loop iterator i starting below 0 where n = 1"),
 ]
 
 
