@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import _ctypes
 import ctypes
 import math
 import operator
@@ -34,6 +35,9 @@ class ArgumentSpec:
     optional: bool = False
 
 
+#: ctypes' own dlclose (POSIX); None where the platform has none.
+_dlclose = getattr(_ctypes, "dlclose", None)
+
 class CompiledFunction:
     """A C function of a shared library, called with keyword arguments.
 
@@ -50,9 +54,22 @@ class CompiledFunction:
         self.arguments = arguments
         self.context = context
         self.source = source
-        self._function = getattr(ctypes.CDLL(str(library)), symbol)
+        self._library = ctypes.CDLL(str(library))
+        self._function = getattr(self._library, symbol)
         self._function.restype = None
         self._function.argtypes = [_ctype(a) for a in arguments]
+
+    def __del__(self):
+        # ctypes never unloads a library: a process that compiles thousands
+        # of programs (make fuzz, a long search) ran out of memory mappings
+        # (vm.max_map_count) and its interpreter failed at random places.
+        # dlclose drops this object's reference; the library stays loaded
+        # while another function still holds it.
+        library = getattr(self, "_library", None)
+        if library is not None and _dlclose is not None:
+            self._function = None
+            self._library = None
+            _dlclose(library._handle)
 
     def sizes_of(self, values: Mapping[str, object]) -> dict[str, int]:
         sizes = {}
