@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import _ctypes
 import ctypes
+import ctypes.util
 import math
 import operator
 from dataclasses import dataclass
@@ -37,6 +38,25 @@ class ArgumentSpec:
 
 #: ctypes' own dlclose (POSIX); None where the platform has none.
 _dlclose = getattr(_ctypes, "dlclose", None)
+#: Runtimes generated code links to that keep threads of their own (the
+#: OpenMP pool). Held open for the life of the process: unloaded with the
+#: last library that used it, a runtime's idle threads would wake into
+#: unmapped code (the suite crashed so).
+_RUNTIMES = ("gomp",)
+_pinned: list[ctypes.CDLL] = []
+
+
+def _pin_runtimes() -> None:
+    if _pinned:
+        return
+    for name in _RUNTIMES:
+        found = ctypes.util.find_library(name)
+        if found:
+            try:
+                _pinned.append(ctypes.CDLL(found, mode=ctypes.RTLD_GLOBAL))
+            except OSError:  # not installed: no generated code can use it either
+                continue
+    _pinned.append(ctypes.CDLL(None))  # marks the pins as taken even when none was found
 
 class CompiledFunction:
     """A C function of a shared library, called with keyword arguments.
@@ -54,6 +74,7 @@ class CompiledFunction:
         self.arguments = arguments
         self.context = context
         self.source = source
+        _pin_runtimes()
         self._library = ctypes.CDLL(str(library))
         self._function = getattr(self._library, symbol)
         self._function.restype = None
