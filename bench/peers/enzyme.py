@@ -21,7 +21,7 @@ from polyad import codegen
 from polyad.codegen.binding import CompiledFunction
 from polyad.codegen.compile import argument_specs
 from polyad.codegen.driver import time_function
-from polyad.codegen.emit import signature
+from polyad.codegen.declarations import signature
 from polyad.ad.adjoint import grad
 from polyad.tools.bench import bench_inputs
 from polyad.program.lowering import adjoint_program
