@@ -33,6 +33,7 @@ from polyad.program.names import NameSupply, program_identifiers
 from polyad.program.ir import Buffer, Program
 from polyad.schedule.marks import (BandMark, Library, Parallel, Reversed, Simd, Unroll,
                                    band_mark)
+from polyad.schedule.tree import marks_in
 
 
 @dataclass(frozen=True)
@@ -70,31 +71,13 @@ def generate(program: Program, *, comments: bool = True, trace: bool = False) ->
 def uses_openmp(program: Program) -> bool:
     """Whether a program's C needs OpenMP: its schedule tree has a parallel
     or simd mark, or a library call (whose thread count is OpenMP's)."""
-    return _has_mark(program, (Parallel, Simd, Library))
+    return any(isinstance(mark, (Parallel, Simd, Library))
+               for mark in marks_in(program.schedule))
 
 
 def calls_library(program: Program) -> bool:
     """Whether a program's C calls BLAS: its schedule tree has a library mark."""
-    return _has_mark(program, (Library,))
-
-
-def _has_mark(program: Program, kinds: tuple[type, ...]) -> bool:
-    found: list[bool] = []
-    failure: list[BaseException] = []
-
-    def visit(node: isl.ScheduleNode) -> bool:
-        try:  # an exception must not escape an isl callback (ISLPY-NOTES)
-            if node.get_type() == isl.schedule_node_type.mark and isinstance(
-                    band_mark(node.mark_get_id()).mark, kinds):
-                found.append(True)
-        except BaseException as error:  # noqa: BLE001  (re-raised after isl returns)
-            failure.append(error)
-        return not found and not failure
-
-    program.schedule.foreach_schedule_node_top_down(visit)
-    if failure:
-        raise failure[0]
-    return bool(found)
+    return any(isinstance(mark, Library) for mark in marks_in(program.schedule))
 
 
 class _Emitter:

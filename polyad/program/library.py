@@ -125,7 +125,6 @@ def library_call(instruction: Instruction, program: Program) -> LibraryCall:
         raise ScheduleError(f"{name}: not a matrix product (an increment of a "
                             f"{_rank(program, target, instruction)}-d array over "
                             f"{rank} loops)")
-    extents = _box_extents(instruction, program, [target, *operands])
     uses = {symbol: _identity_dims(instruction, references[symbol].relation)
             for symbol in [target, *operands]}
     for symbol, dims in uses.items():
@@ -137,15 +136,14 @@ def library_call(instruction: Instruction, program: Program) -> LibraryCall:
                                   key=lambda item: item[0].name))
     kept = uses[target]
     (reduction,) = set(range(rank)) - set(kept)
-    if rank == 3:
-        return _gemm(name, program, references, target, operands, uses, extents, reduction,
-                     scale, scalar_buffers)
-    return _gemv(name, program, references, target, operands, uses, extents, reduction,
-                 scale, scalar_buffers)
+    build = _gemm if rank == 3 else _gemv
+    return build(instruction, program, target, operands, uses, reduction, scale,
+                 scalar_buffers)
 
 
-def _gemm(name, program, references, target, operands, uses, extents, reduction, scale,
+def _gemm(instruction, program, target, operands, uses, reduction, scale,
           scalar_buffers) -> Gemm:
+    name, references = instruction.name, instruction.references
     row, column = uses[target]
     by_row = [s for s in operands if row in uses[s]]
     by_column = [s for s in operands if column in uses[s]]
@@ -154,6 +152,7 @@ def _gemm(name, program, references, target, operands, uses, extents, reduction,
         raise ScheduleError(f"{name}: each factor must use the loop {references[target].buffer}"
                             " does not and one of its own (a contraction over one iterator)")
     a, b = by_row[0], by_column[0]
+    extents = _box_extents(instruction, program, [target, *operands])
     return Gemm(c=_matrix(program, references[target].buffer, False),
                 a=_matrix(program, references[a].buffer, uses[a] != (row, reduction)),
                 b=_matrix(program, references[b].buffer, uses[b] != (reduction, column)),
@@ -161,8 +160,9 @@ def _gemm(name, program, references, target, operands, uses, extents, reduction,
                 scale=scale, scalars=scalar_buffers)
 
 
-def _gemv(name, program, references, target, operands, uses, extents, reduction, scale,
+def _gemv(instruction, program, target, operands, uses, reduction, scale,
           scalar_buffers) -> Gemv:
+    name, references = instruction.name, instruction.references
     (row,) = uses[target]
     matrices = [s for s in operands if len(uses[s]) == 2]
     vectors = [s for s in operands if uses[s] == (reduction,)]
@@ -170,6 +170,7 @@ def _gemv(name, program, references, target, operands, uses, extents, reduction,
         raise ScheduleError(f"{name}: not a matrix-vector product (one factor must be "
                             "a matrix, the other a vector along the summed loop)")
     a, x = matrices[0], vectors[0]
+    extents = _box_extents(instruction, program, [target, *operands])
     transposed = uses[a] != (row, reduction)
     rows, columns = (reduction, row) if transposed else (row, reduction)
     return Gemv(y=references[target].buffer,

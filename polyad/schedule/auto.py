@@ -58,7 +58,7 @@ def auto_schedule(schedule, tile: int = DEFAULT_TILE, *, blas: bool = True):
     reassociated sums: equal to the primal's up to rounding, not bitwise.
     """
     gathered = _with_gathers(schedule)
-    if blas:
+    if blas and not _staged_in_layers(schedule):
         gathered = _with_library_calls(gathered)
     return _rescheduled(gathered, int(tile))
 
@@ -149,8 +149,11 @@ def _rescheduled(schedule, tile: int):
     reverse = [m for m in maps_of(schedule.flat) if sweep_of(mode, m) == target]
     if not reverse:
         return schedule
-    if names_of(reverse) & library_instructions(schedule.annotations):
-        return _parallelize(schedule)
+    called = library_instructions(schedule.annotations)
+    if names_of(reverse) & called:
+        # The rest keeps its order (as the plain reversal below records it).
+        return _parallelize(schedule.reorder([m for m in reverse
+                                              if instruction_name(m) not in called]))
     names = names_of(reverse)
     program, dependences = schedule.program, schedule.dependences
     domain = union_of_sets([program.instruction(n).domain for n in sorted(names)])
@@ -259,15 +262,21 @@ def _vectorize_innermost(schedule):
         try:
             result = result.vectorize(report.loop)
         except ScheduleError as error:
-            # Layers stage the boxes of every piece a peel makes, whose
-            # parametric bounds isl takes minutes and gigabytes to find.
-            if "meet" not in str(error) or schedule.origin.get("layout") == "layers":
+            if "meet" not in str(error) or _staged_in_layers(schedule):
                 continue
             try:  # the iterations where the increments meet go first
                 result = result.peel(report.loop).vectorize(report.loop)
             except ScheduleError:
                 continue
     return result
+
+
+def _staged_in_layers(schedule) -> bool:
+    """Whether the schedule is for the layers layout, which stages the
+    boxes of every piece a peel makes (whose parametric bounds isl takes
+    minutes and gigabytes to find) and prints every nest as loops, library
+    calls' too (a call cannot run layer by layer)."""
+    return schedule.origin.get("layout") == "layers"
 
 
 def _stride_score(program, maps: list[isl.Map]) -> int:
