@@ -295,13 +295,20 @@ class Schedule:
         """
         handle = Loop.of(loop)
         members, dim = group_of(self.program, self.flat, handle)
-        inner = dim + 1
-        values = {fixed_value(m, inner) for m in members} if inner < depth(members[0]) else {None}
+        # Constant dimensions all members share (another instruction's
+        # split or tiling inserted them) do not order the body: skip them.
+        inner, values = dim + 1, {None}
+        while inner < depth(members[0]):
+            values = {fixed_value(m, inner) for m in members}
+            if None in values or len(values) > 1:
+                break
+            inner += 1
         if None in values or len(values) < 2:
             raise ScheduleError(f"distribute: the body of {handle} is not a sequence")
 
         def change(dims, domain):
-            return dims[:dim] + [dims[inner], dims[dim]] + dims[inner + 1:]
+            return dims[:dim] + [dims[inner], dims[dim]] + dims[dim + 1:inner] \
+                + dims[inner + 1:]
         return self._transformed(members, change, None, 0,
                                  Step("distribute", (("loop", str(handle)),)))
 
