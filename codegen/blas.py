@@ -23,14 +23,14 @@ from typing import Callable
 import islpy as isl
 
 from polyad.errors import CompileError
-from polyad.program.library import Gemm, Gemv, LibraryCall, Matrix
+from polyad.program.library import WORKSPACE, Gemm, GemmDot, Gemv, LibraryCall, Matrix
 
 #: The wheel's symbol prefix (its pkg-config file says -DBLAS_SYMBOL_PREFIX=scipy_).
 PREFIX = "scipy_"
-DGEMM, DGEMV = f"{PREFIX}cblas_dgemm", f"{PREFIX}cblas_dgemv"
+DGEMM, DGEMV, DDOT = f"{PREFIX}cblas_dgemm", f"{PREFIX}cblas_dgemv", f"{PREFIX}cblas_ddot"
 SET_THREADS = f"{PREFIX}openblas_set_num_threads"
 #: The functions generated code calls (kernels may not use these names).
-FUNCTIONS = (DGEMM, DGEMV, SET_THREADS)
+FUNCTIONS = (DGEMM, DGEMV, DDOT, SET_THREADS)
 #: cblas.h's enumerators: CblasRowMajor, CblasNoTrans, CblasTrans.
 ROW_MAJOR, NO_TRANSPOSE, TRANSPOSE = 101, 111, 112
 
@@ -42,6 +42,7 @@ extern void {DGEMM}(int, int, int, int, int, int, double, const double *, int,
                     const double *, int, double, double *, int);
 extern void {DGEMV}(int, int, int, int, double, const double *, int, const double *, int,
                     double, double *, int);
+extern double {DDOT}(int, const double *, int, const double *, int);
 extern void {SET_THREADS}(int);
 """
 
@@ -80,17 +81,29 @@ def blas_library() -> BlasLibrary:
 
 
 def call_lines(call: LibraryCall, pointer: Callable[[str], str],
-               extent: Callable[[isl.PwAff], str], scale: str) -> list[str]:
+               extent: Callable[[isl.PwAff], str], scale: str, target: str = "",
+               workspace: str = "") -> list[str]:
     """The C statements of one call: ``pointer(buffer)`` is the address of a
     buffer's first element, ``extent`` the C text of a size, ``scale`` of the
-    scalar factor. Nothing is called when a dimension is empty (the library
-    would reject a leading dimension of 0)."""
+    scalar factor (``1`` when there is none); for a GemmDot, ``target`` is the scalar's C text and
+    ``workspace`` a free name for the product. Nothing is called when a
+    dimension is empty (the library would reject a leading dimension of 0)."""
+    if isinstance(call, GemmDot):
+        product = call.product
+        m, n, k = extent(product.m), extent(product.n), extent(product.k)
+        into = {WORKSPACE: workspace}
+        gemm = _gemm_arguments(product, "1.0", "0.0", lambda name: into.get(name) or
+                               pointer(name), extent)
+        return [f"if ({m} > 0 && {n} > 0 && {k} > 0) {{",
+                f"  double *restrict {workspace} = malloc(sizeof(double) * {m} * {n});",
+                f"  {DGEMM}({', '.join(gemm)});",
+                f"  {target} += {'' if scale == '1' else scale + ' * '}{DDOT}({m} * {n}, "
+                f"{pointer(call.w)}, 1, {workspace}, 1);",
+                f"  free({workspace});",
+                "}"]
     if isinstance(call, Gemm):
         m, n, k = extent(call.m), extent(call.n), extent(call.k)
-        arguments = [str(ROW_MAJOR), _transpose(call.a), _transpose(call.b), m, n, k, scale,
-                     pointer(call.a.buffer), _leading(call.a, extent),
-                     pointer(call.b.buffer), _leading(call.b, extent), "1.0",
-                     pointer(call.c.buffer), _leading(call.c, extent)]
+        arguments = _gemm_arguments(call, scale, "1.0", pointer, extent)
         return [f"if ({m} > 0 && {n} > 0 && {k} > 0)",
                 f"  {DGEMM}({', '.join(arguments)});"]
     if isinstance(call, Gemv):
@@ -101,6 +114,13 @@ def call_lines(call: LibraryCall, pointer: Callable[[str], str],
         return [f"if ({rows} > 0 && {columns} > 0)",
                 f"  {DGEMV}({', '.join(arguments)});"]
     raise CompileError(f"internal error: no C for the library call {call}")
+
+
+def _gemm_arguments(call: Gemm, scale: str, beta: str, pointer, extent) -> list[str]:
+    return [str(ROW_MAJOR), _transpose(call.a), _transpose(call.b), extent(call.m),
+            extent(call.n), extent(call.k), scale, pointer(call.a.buffer),
+            _leading(call.a, extent), pointer(call.b.buffer), _leading(call.b, extent), beta,
+            pointer(call.c.buffer), _leading(call.c, extent)]
 
 
 def _transpose(matrix: Matrix) -> str:

@@ -420,10 +420,13 @@ class _Emitter:
 
         scalars = {symbol: self._reference_text(self.buffers[buffer], buffer)
                    for symbol, buffer in call.scalars}
-        scale = CExpressionPrinter(lambda symbol: scalars[symbol]).print(call.scale)
+        scale = "1" if call.scale == 1 else \
+            CExpressionPrinter(lambda symbol: scalars[symbol]).print(call.scale)
+        target = self._reference_text(self.buffers[call.writes], call.writes)
         if self.comments:
             self.line(depth, f"/* {_comment_text(str(call))} */")
-        for text in call_lines(call, pointer, extent, scale):
+        for text in call_lines(call, pointer, extent, scale, target,
+                               self.block_local("_product")):
             self.line(depth, text)
 
     # --- instruction bodies ---------------------------------------------

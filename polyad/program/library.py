@@ -5,7 +5,10 @@ An instruction whose body is one increment ``X[a][b] += s * Y[..] * Z[..]``
 of three iterators, each of X, Y and Z indexed by exactly two of them with
 plain subscripts (transposed or not), is ``C = s * op(A) * op(B) + C``: a
 :class:`Gemm`. Its matrix-vector cousin ``y[i] += s * A[i][j] * x[j]`` (or
-``A[j][i]``) over a box of two iterators is a :class:`Gemv`. The forward
+``A[j][i]``) over a box of two iterators is a :class:`Gemv`. A scalar
+incremented by the product of three matrices over a box of three iterators
+(gemm's ``alpha_b += A[i][k] * B[k][j] * C_b[i][j]``) is a product into a
+workspace and a dot with the third: a :class:`GemmDot`. The forward
 sweep's ``X = X + s * Y * Z`` is the same increment.
 
 :func:`library_call` recognises them with isl (the domain is the box of its
@@ -89,7 +92,32 @@ class Gemv:
         return f"gemv {self.y} += {_scale_text(self.scale)}{self.a} * {self.x}"
 
 
-LibraryCall = Gemm | Gemv
+#: The ``c`` of a :class:`GemmDot`'s product: a workspace codegen allocates.
+WORKSPACE = ""
+
+
+@dataclass(frozen=True)
+class GemmDot:
+    """``target += scale * sum(w * product)`` elementwise, where
+    ``product`` (a :class:`Gemm` whose ``c`` is the :data:`WORKSPACE`, m x
+    n like ``w``, which is a whole row-major array) is computed first."""
+
+    target: str
+    w: str
+    product: Gemm
+    scale: sympy.Expr
+    scalars: tuple[tuple[sympy.Symbol, str], ...] = ()
+
+    @property
+    def writes(self) -> str:
+        return self.target
+
+    def __str__(self) -> str:
+        return (f"gemm+dot {self.target} += {_scale_text(self.scale)}"
+                f"<{self.w}, {self.product.a} * {self.product.b}>")
+
+
+LibraryCall = Gemm | Gemv | GemmDot
 
 
 def library_call(instruction: Instruction, program: Program) -> LibraryCall:
@@ -108,9 +136,11 @@ def library_call(instruction: Instruction, program: Program) -> LibraryCall:
             if symbol not in references or _rank(program, symbol, instruction) != 0:
                 raise ScheduleError(f"{name}: the factor {factor} of its increment is not "
                                     "a scalar read or a constant")
-    if len(operands) != 2:
-        raise ScheduleError(f"{name}: its increment of {x.buffer} is not a product of two "
-                            f"arrays and scalars ({product})")
+    scalar_target = _rank(program, target, instruction) == 0
+    if len(operands) != (3 if scalar_target else 2):
+        raise ScheduleError(f"{name}: its increment of {x.buffer} is not a product of "
+                            f"{'three' if scalar_target else 'two'} arrays and scalars "
+                            f"({product})")
     for symbol in [target, *operands]:
         buffer = program.buffer(references[symbol].buffer)
         if buffer.tape or buffer.sequence or references[symbol].relation is None:
@@ -121,12 +151,13 @@ def library_call(instruction: Instruction, program: Program) -> LibraryCall:
         raise ScheduleError(f"{name}: it reads the array {x.buffer} it increments")
     iterators = instruction.iterators
     rank = len(iterators)
-    if _rank(program, target, instruction) + 1 != rank or rank not in (2, 3):
+    if (scalar_target and rank != 3) or (not scalar_target and (
+            _rank(program, target, instruction) + 1 != rank or rank not in (2, 3))):
         raise ScheduleError(f"{name}: not a matrix product (an increment of a "
                             f"{_rank(program, target, instruction)}-d array over "
                             f"{rank} loops)")
     uses = {symbol: _identity_dims(instruction, references[symbol].relation)
-            for symbol in [target, *operands]}
+            for symbol in operands + ([] if scalar_target else [target])}
     for symbol, dims in uses.items():
         if dims is None:
             raise ScheduleError(f"{name}: the subscripts of {symbol} are not plain "
@@ -134,6 +165,9 @@ def library_call(instruction: Instruction, program: Program) -> LibraryCall:
     scale = sympy.Mul(*scalars)
     scalar_buffers = tuple(sorted(((s, references[s].buffer) for s in scale.free_symbols),
                                   key=lambda item: item[0].name))
+    if scalar_target:
+        return _gemm_dot(instruction, program, target, operands, uses, scale,
+                         scalar_buffers)
     kept = uses[target]
     (reduction,) = set(range(rank)) - set(kept)
     build = _gemm if rank == 3 else _gemv
@@ -177,6 +211,32 @@ def _gemv(instruction, program, target, operands, uses, reduction, scale,
                 a=_matrix(program, references[a].buffer, transposed),
                 x=references[x].buffer, rows=extents[rows], columns=extents[columns],
                 scale=scale, scalars=scalar_buffers)
+
+
+def _gemm_dot(instruction, program, target, operands, uses, scale,
+              scalar_buffers) -> GemmDot:
+    name, references = instruction.name, instruction.references
+    if sorted(d for s in operands for d in uses[s]) != [0, 0, 1, 1, 2, 2]:
+        raise ScheduleError(f"{name}: each loop must run along two of the three factors "
+                            "(a contraction of three matrices to a scalar)")
+    extents = _box_extents(instruction, program, operands)
+    params = instruction.domain.params()
+    for w in operands:
+        row, column = uses[w]
+        (summed,) = {0, 1, 2} - {row, column}
+        whole = all(params.is_subset(have.eq_set(want)) for have, want in zip(
+            program.buffer(references[w].buffer).extents, (extents[row], extents[column])))
+        if not whole:
+            continue  # the dot runs over w as one contiguous vector
+        a = next(s for s in operands if s != w and row in uses[s])
+        b = next(s for s in operands if s not in (w, a))
+        product = Gemm(c=Matrix(WORKSPACE, False, extents[column]),
+                       a=_matrix(program, references[a].buffer, uses[a] != (row, summed)),
+                       b=_matrix(program, references[b].buffer, uses[b] != (summed, column)),
+                       m=extents[row], n=extents[column], k=extents[summed], scale=sympy.S.One)
+        return GemmDot(references[target].buffer, references[w].buffer, product, scale,
+                       scalar_buffers)
+    raise ScheduleError(f"{name}: no factor is a whole array its loops cover")
 
 
 def _increment(instruction: Instruction) -> tuple[sympy.Symbol, sympy.Expr]:

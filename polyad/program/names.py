@@ -45,7 +45,8 @@ C_KEYWORDS = frozenset("""
 #: The BLAS functions are those of codegen.blas (OpenBLAS's, prefixed scipy_).
 RUNTIME_FUNCTIONS = frozenset({"malloc", "calloc", "free", "memset", "abort",
                                "omp_get_max_threads", "scipy_cblas_dgemm",
-                               "scipy_cblas_dgemv", "scipy_openblas_set_num_threads"}
+                               "scipy_cblas_dgemv", "scipy_cblas_ddot",
+                               "scipy_openblas_set_num_threads"}
                               ) | frozenset(MATH_ARITY)
 
 #: Object-like macros of the headers generated code includes (math.h,

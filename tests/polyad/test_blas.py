@@ -21,7 +21,7 @@ from polyad.codegen.emit import calls_library
 from polyad.cli import build_parser
 from polyad.errors import ScheduleError
 from polyad.program.ir import primal_program
-from polyad.program.library import Gemm, Gemv, library_call
+from polyad.program.library import Gemm, GemmDot, Gemv, library_call
 from polyad.program.targets import load_schedule, program_of
 from polyad.schedule.schedule import Schedule
 from tests.conftest import example
@@ -62,16 +62,19 @@ def test_gradient_with_blas_calls_passes_every_oracle(name, sizes):
 
 def test_gemm_gradient_calls_are_the_products_of_its_algebra():
     """A_b += alpha C_b B^T and B_b += alpha A^T C_b (the textbook gradient
-    of C += alpha A B), and the forward C += alpha A B."""
+    of C += alpha A B), alpha_b += <A, C_b B^T>, and the forward C += alpha A B."""
     calls = {call.writes: call for _, call, _ in _auto(polyad.grad(example("gemm")))
              .library_calls()}
-    assert set(calls) == {"C", "A_b", "B_b"}
+    assert set(calls) == {"C", "A_b", "B_b", "alpha_b"}
+    dot = calls.pop("alpha_b")
+    assert isinstance(dot, GemmDot) and dot.w == "A" and dot.scale == 1
+    calls["alpha_b"] = dot.product
     assert all(isinstance(call, Gemm) for call in calls.values())
     shape = {w: (c.a.buffer, c.a.transposed, c.b.buffer, c.b.transposed)
              for w, c in calls.items()}
     assert shape == {"C": ("A", False, "B", False), "A_b": ("C_b", False, "B", True),
-                     "B_b": ("A", True, "C_b", False)}
-    assert {str(c.scale) for c in calls.values()} == {"alpha"}
+                     "B_b": ("A", True, "C_b", False), "alpha_b": ("C_b", False, "B", True)}
+    assert {str(c.scale) for w, c in calls.items() if w != "alpha_b"} == {"alpha"}
 
 
 def test_atax_is_two_matrix_vector_products_each_way():
@@ -85,7 +88,7 @@ def _kernel(body: str, params: str):
     return polyad.parse(f"void k({params}) {{\n#pragma scop\n{body}\n#pragma endscop\n}}")
 
 
-MATRICES = "int n, double C[n][n], double A[n][n], double B[n][n]"
+MATRICES = "int n, double s, double C[n][n], double A[n][n], double B[n][n]"
 
 
 @pytest.mark.parametrize("body,reason", [
@@ -103,6 +106,10 @@ MATRICES = "int n, double C[n][n], double A[n][n], double B[n][n]"
      " C[i][j] = A[i][k] * B[k][j];", "not an increment"),
     ("for (int i = 0; i < n; i++) for (int j = 0; j < n; j++) for (int k = 0; k < n - 1; k++)"
      " C[i][j] += A[i][k] * B[k][j];", "does not cover a whole dimension"),
+    ("for (int i = 0; i < n; i++) for (int j = 0; j < n; j++) for (int k = 0; k < n; k++)"
+     " s += A[i][k] * B[k][j] * C[i][k];", "each loop must run along two of the three"),
+    ("for (int i = 0; i < n; i++) for (int j = 0; j < n; j++) for (int k = 0; k < n; k++)"
+     " s += A[i][k] * B[k][j];", "not a product of three arrays"),
     ("for (int i = 1; i < n; i++) for (int j = 0; j < n; j++) for (int k = 0; k < n; k++)"
      " C[i][j] += A[i][k] * B[k][j];", "does not start at 0"),
 ])
