@@ -62,6 +62,7 @@ except ImportError:  # pragma: no cover
     plt = None
 
 from peers.enzyme import enzyme_available, enzyme_variant  # noqa: E402
+from dgemm import dgemm_gflops  # noqa: E402
 
 POLYAD_VARIANTS = ("stack", "exact", "auto")
 PEER_AGREEMENT = 1e-8
@@ -121,8 +122,10 @@ def main() -> int:
         out = Path(args.out)
         out.mkdir(parents=True, exist_ok=True)
         write_outputs(earlier["kernels"], earlier["analyses"], out, args,
-                      date=earlier["date"], machine_name=earlier["machine"])
+                      date=earlier["date"], machine_name=earlier["machine"],
+                      dgemm=earlier.get("dgemm"))
         print("\n".join((summary(earlier["kernels"]), schedule_summary(earlier["kernels"]),
+                         blas_summary(earlier["kernels"], earlier.get("dgemm")),
                          layout_summary(earlier["kernels"], earlier["analyses"]))))
         return 0
     os.environ["OMP_NUM_THREADS"] = str(args.threads)
@@ -134,6 +137,8 @@ def main() -> int:
         examples = [e for e in examples if e.stem in args.only]
     rows = []
     started = time.time()
+    dgemm = dgemm_gflops(args.threads)
+    print(f"this machine's dgemm: {dgemm_text(dgemm)}", flush=True)
     for example in examples:
         kernel = polyad.parse(example)
         result = run_polyad(example, args.dataset, args.threads, args.repeat)
@@ -165,11 +170,12 @@ def main() -> int:
             if polyad.grad(polyad.parse(example)).tape.entries:
                 analyses.append(run_analysis(example, scale))
                 print("  " + analysis_line(analyses[-1]), flush=True)
-    write_outputs(rows, analyses, out, args)
+    write_outputs(rows, analyses, out, args, dgemm=dgemm)
     print(f"\nwrote {out}/results.csv, results.md, results.png, results.json "
           f"in {time.time() - started:.0f} s")
     print(summary(rows))
     print(schedule_summary(rows))
+    print(blas_summary(rows, dgemm))
     print(layout_summary(rows, analyses))
     return 0
 
@@ -243,6 +249,61 @@ def schedule_summary(rows: list[dict]) -> str:
             "than exact's median) on: " + (", ".join(slower) or "none"))
 
 
+#: The kernels whose work is matrix products: their GFLOP/s are on the page
+#: beside this machine's dgemm.
+CONTRACTIONS = ("gemm", "k2mm", "k3mm", "mlp", "syrk", "syr2k", "symm", "trmm", "atax",
+                "bicg", "mvt", "gemver", "gesummv")
+
+
+def dgemm_text(dgemm: dict | None) -> str:
+    if not dgemm or "numpy_gflop_per_s" not in dgemm:
+        return "not measured" + (f" ({dgemm['error']})" if dgemm and "error" in dgemm else "")
+    text = f"numpy {dgemm['numpy_gflop_per_s']:.1f} GFLOP/s"
+    if dgemm.get("scipy_openblas32_gflop_per_s"):
+        text += (f", scipy-openblas32 (what generated code calls) "
+                 f"{dgemm['scipy_openblas32_gflop_per_s']:.1f} GFLOP/s")
+    environment = " ".join(f"{k}={v}" for k, v in sorted(dgemm.get("openblas_env", {})
+                                                          .items()))
+    return text + f" at n={dgemm['n']}" + (f" ({environment})" if environment else "")
+
+
+def _gflops(row: dict, name: str) -> float | None:
+    """GFLOP/s of a variant or peer: the exact gradient's work (or the
+    primal's) per second."""
+    entry = _entry(row, name)
+    if entry.get("gflop_per_s"):
+        return entry["gflop_per_s"]
+    flops = _entry(row, "exact").get("flops")
+    return flops / entry["median_s"] / 1e9 if flops and entry.get("median_s") else None
+
+
+def blas_summary(rows: list[dict], dgemm: dict | None) -> str:
+    """GFLOP/s of the contraction kernels with and without BLAS calls, and
+    this machine's dgemm."""
+    lines = [f"GFLOP/s of the contraction kernels (this machine's dgemm: {dgemm_text(dgemm)}):",
+             f"  {'kernel':<10} {'primal':>7} {'exact':>7} {'auto':>7} {'no-blas':>7} "
+             f"{'jax':>7}  blas calls  auto over auto-no-blas"]
+    speedups = []
+    for row in rows:
+        if row["kernel"] not in CONTRACTIONS:
+            continue
+        values = [_gflops(row, name) for name in ("primal", "exact", "auto", "auto-no-blas",
+                                                  "jax")]
+        auto, plain = _entry(row, "auto"), _entry(row, "auto-no-blas")
+        speedup = plain["median_s"] / auto["median_s"] \
+            if auto.get("median_s") and plain.get("median_s") else None
+        if speedup:
+            speedups.append(speedup)
+        lines.append(f"  {row['kernel']:<10} " + " ".join(
+            f"{v:7.1f}" if v else f"{'n/a':>7}" for v in values)
+            + f"  {auto.get('blas_calls', 0):>10}  "
+            + (f"{speedup:.2f}x" if speedup else "n/a"))
+    if speedups:
+        lines.append(f"  median speed-up of BLAS calls over loops: "
+                     f"{statistics.median(speedups):.2f}x over {len(speedups)} kernels")
+    return "\n".join(lines)
+
+
 def layout_summary(rows: list[dict], analyses: list[dict]) -> str:
     """The tape-layout goals: speed-up over stack on the taped kernels, the
     part of it the layout alone gives (over exact), and on-chip memory."""
@@ -295,14 +356,15 @@ def summary(rows: list[dict]) -> str:
 
 
 def write_outputs(rows: list[dict], analyses: list[dict], out: Path, args,
-                  date: str | None = None, machine_name: str | None = None) -> None:
+                  date: str | None = None, machine_name: str | None = None,
+                  dgemm: dict | None = None) -> None:
     """results.json, .csv, .md and .png of a run (``date`` and
     ``machine_name`` default to today's and this machine's)."""
     date, machine_name = date or time.strftime("%Y-%m-%d"), machine_name or machine()
     columns = variant_columns(rows)
     write_atomically(out / "results.json", json.dumps(
         {"dataset": args.dataset, "threads": args.threads, "machine": machine_name,
-         "date": date, "kernels": rows, "analyses": analyses},
+         "date": date, "kernels": rows, "analyses": analyses, "dgemm": dgemm},
         indent=2))
     table = io.StringIO(newline="")
     writer = csv.writer(table)
@@ -338,8 +400,8 @@ def write_outputs(rows: list[dict], analyses: list[dict], out: Path, args,
         cells.append(f"{_entry(row, 'exact').get('tape_bytes', 0):,} / "
                      f"{_entry(row, 'stack').get('tape_bytes', 0):,}")
         lines.append("| " + " | ".join(cells) + " |")
-    lines += ["", "```", summary(rows), schedule_summary(rows), layout_summary(rows, analyses),
-              "```"]
+    lines += ["", "```", summary(rows), schedule_summary(rows), blas_summary(rows, dgemm),
+              layout_summary(rows, analyses), "```"]
     if analyses:
         lines += ["", "Tape layouts in a simulated cache (`polyad analyze`): tape bytes, and the "
                   "on-chip memory (a fully associative LRU cache) that keeps the reverse "

@@ -46,6 +46,17 @@ _RUNTIMES = ("gomp",)
 _pinned: list[ctypes.CDLL] = []
 
 
+def pin_runtime(path: str) -> None:
+    """Keep a runtime library that generated code links to loaded for the
+    life of the process (OpenBLAS, whose pool threads outlive a call)."""
+    if path not in _pinned_paths:
+        _pinned.append(ctypes.CDLL(path, mode=ctypes.RTLD_GLOBAL))
+        _pinned_paths.add(path)
+
+
+_pinned_paths: set[str] = set()
+
+
 def _pin_runtimes() -> None:
     if _pinned:
         return

@@ -16,6 +16,7 @@ import subprocess
 import tempfile
 from pathlib import Path
 
+from polyad.codegen.blas import blas_library
 from polyad.errors import CompileError, UsageError
 from polyad.files import write_atomically
 
@@ -67,13 +68,21 @@ def compiler_version(command: tuple[str, ...]) -> str:
 
 
 def shared_library(source: str, *, openmp: bool = False, include_dir: str | None = None,
-                   what: str = "generated code", extra_flags: tuple[str, ...] = ()) -> Path:
+                   what: str = "generated code", extra_flags: tuple[str, ...] = (),
+                   blas: bool = False) -> Path:
     """The path of a shared library built from C ``source`` (cached), with
-    ``extra_flags`` after the usual ones (the cache key includes them)."""
+    ``extra_flags`` after the usual ones (the cache key includes them);
+    linked with OpenBLAS when ``blas`` (codegen.blas; the key includes the
+    library's version and place)."""
     flags = compiler_flags(openmp) + list(extra_flags)
     if include_dir:
         flags += ["-I", include_dir]
-    return _built(source, flags + ["-shared", "-fPIC"], ".so", what, include_dir)
+    libraries, depends_on = (), ()
+    if blas:
+        library = blas_library()
+        libraries, depends_on = library.link_flags, (library.identity,)
+    return _built(source, flags + ["-shared", "-fPIC"], ".so", what, include_dir,
+                  libraries=libraries, depends_on=depends_on)
 
 
 def executable(source: str, *, what: str = "a benchmark driver",
@@ -85,13 +94,15 @@ def executable(source: str, *, what: str = "a benchmark driver",
 
 
 def _built(source: str, flags: list[str], suffix: str, what: str,
-           include_dir: str | None, libraries: tuple[str, ...] | list[str] = ()) -> Path:
+           include_dir: str | None, libraries: tuple[str, ...] | list[str] = (),
+           depends_on: tuple[str, ...] = ()) -> Path:
     command = compiler_command()
     # With an include directory the source may #include the user's headers:
     # key on what the compiler will see, so that editing a header rebuilds.
     seen = _preprocessed(command, include_dir, source) if include_dir else source
     key = hashlib.sha256("\0".join(
-        [seen, *command, *flags, compiler_version(tuple(command))]).encode()).hexdigest()
+        [seen, *command, *flags, compiler_version(tuple(command)), *libraries,
+         *depends_on]).encode()).hexdigest()
     directory = cache_dir()
     library = directory / f"{key[:32]}{suffix or '.exe'}"
     if library.exists():

@@ -5,9 +5,11 @@ from __future__ import annotations
 import os
 import re
 
-from polyad.codegen.binding import ArgumentSpec, CompiledFunction
+from polyad.codegen.binding import ArgumentSpec, CompiledFunction, pin_runtime
+from polyad.codegen.blas import blas_library
 from polyad.codegen.build import shared_library
-from polyad.codegen.emit import generate, signature, uses_openmp
+from polyad.codegen.declarations import signature
+from polyad.codegen.emit import calls_library, generate, uses_openmp
 from polyad.codegen.sanitize import SanitizedFunction, sanitizing
 from polyad.model.kernel import Kernel
 from polyad.program.names import NameSupply
@@ -33,15 +35,18 @@ def argument_specs(program: Program) -> tuple[ArgumentSpec, ...]:
 
 def compile_program(program: Program) -> CompiledFunction:
     """Generate, compile (cached) and load a program's C function; with
-    OpenMP only when the code has a parallel or simd loop; with
-    $POLYAD_SANITIZE set, every call first runs under the sanitizers
-    (codegen.sanitize)."""
+    OpenMP only when the code has a parallel or simd loop or calls BLAS
+    (whose thread count is OpenMP's), linked with OpenBLAS only when it
+    calls it; with $POLYAD_SANITIZE set, every call first runs under the
+    sanitizers (codegen.sanitize)."""
     source = generate(program)
-    openmp = uses_openmp(program)
-    library = shared_library(source, openmp=openmp)
+    openmp, blas = uses_openmp(program), calls_library(program)
+    library = shared_library(source, openmp=openmp, blas=blas)
+    if blas:
+        pin_runtime(blas_library().path)
     if sanitizing():
         return SanitizedFunction(library, program.name, argument_specs(program),
-                                 program.context, source, openmp=openmp)
+                                 program.context, source, openmp=openmp, blas=blas)
     return CompiledFunction(library, program.name, argument_specs(program),
                             program.context, source)
 

@@ -128,7 +128,9 @@ def time_function(library: Path, symbol: str, specs: tuple[ArgumentSpec, ...],
     program = executable(driver_source(specs))
     environment = dict(os.environ)
     if threads is not None:
-        environment["OMP_NUM_THREADS"] = str(threads)
+        # OpenBLAS sizes its thread pool when it loads, before generated
+        # code sets its count to OpenMP's (codegen.blas): the same number.
+        environment["OMP_NUM_THREADS"] = environment["OPENBLAS_NUM_THREADS"] = str(threads)
     with tempfile.TemporaryDirectory(prefix="polyad-bench-") as directory:
         inputs = Path(directory) / "inputs.bin"
         write_inputs(inputs, specs, prepared)

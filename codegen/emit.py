@@ -20,15 +20,20 @@ import islpy as isl
 import sympy
 
 from polyad.codegen.astexpr import AstExprPrinter, reads_id
+from polyad.codegen.blas import PROTOTYPES, call_lines, thread_line
 from polyad.codegen.cexpr import CExpressionPrinter, negated
+from polyad.codegen.declarations import (buffer_declarator, byte_size_text, pw_aff_text,
+                                         signature)
 from polyad.codegen.prelude import (HELPERS, PRELUDE, TRACE_HELPERS, TRACE_PRELUDE,
-                             renamed_helper_calls, with_helper_names)
+                                    with_helper_names)
 from polyad.bounds import bounded
 from polyad.errors import PolyadError
 from polyad.model.kernel import maps_of
 from polyad.program.names import NameSupply, program_identifiers
 from polyad.program.ir import Buffer, Program
-from polyad.schedule.marks import BandMark, Parallel, Reversed, Simd, Unroll, band_mark
+from polyad.schedule.marks import (BandMark, Library, Parallel, Reversed, Simd, Unroll,
+                                   band_mark)
+from polyad.schedule.tree import marks_in
 
 
 @dataclass(frozen=True)
@@ -38,50 +43,6 @@ class _InstanceTexts:
     instruction: str
     references: dict
     iterators: dict
-
-
-def pw_aff_text(pa: isl.PwAff, context: isl.Set,
-                helpers: dict[str, str] | None = None) -> str:
-    """C text of a piecewise affine expression in the size parameters;
-    ``helpers`` renames the min/max/floord macros isl's printer calls."""
-    build = isl.AstBuild.from_context(context)
-    text = build.expr_from_pw_aff(pa.gist_params(context)).to_C_str()
-    return renamed_helper_calls(text, helpers) if helpers else text
-
-
-def buffer_declarator(buffer: Buffer, context: isl.Set, *, parameter: bool,
-                      helpers: dict[str, str] | None = None) -> str:
-    """``double A[restrict n][m]`` (a parameter) or the pointer-to-VLA form of
-    a heap local, ``double (*A)[m]``."""
-    extents = [pw_aff_text(e, context, helpers) for e in buffer.extents]
-    if not extents:
-        return f"{buffer.dtype} *restrict {buffer.name}" if buffer.by_pointer \
-            else f"{buffer.dtype} {buffer.name}"
-    if parameter:
-        dims = f"[restrict {extents[0]}]" + "".join(f"[{e}]" for e in extents[1:])
-        return f"{buffer.dtype} {buffer.name}{dims}"
-    inner = "".join(f"[{e}]" for e in extents[1:])
-    return f"{buffer.dtype} (*restrict {buffer.name}){inner}" if inner \
-        else f"{buffer.dtype} *restrict {buffer.name}"
-
-
-def byte_size_text(buffer: Buffer, context: isl.Set,
-                   helpers: dict[str, str] | None = None) -> str:
-    extents = "".join(f"[{pw_aff_text(e, context, helpers)}]" for e in buffer.extents)
-    return f"sizeof({buffer.dtype}{extents})"
-
-
-def signature(program: Program, helpers: dict[str, str] | None = None) -> str:
-    """The C prototype of the program's function."""
-    params = []
-    for argument in program.arguments:
-        if argument.kind == "size":
-            params.append(f"int {argument.name}")
-        else:
-            params.append(buffer_declarator(program.buffer(argument.name),
-                                            program.context, parameter=True,
-                                            helpers=helpers))
-    return f"void {program.name}({', '.join(params) or 'void'})"
 
 
 def generate(program: Program, *, comments: bool = True, trace: bool = False) -> str:
@@ -97,6 +58,8 @@ def generate(program: Program, *, comments: bool = True, trace: bool = False) ->
     out.write(with_helper_names(PRELUDE, emitter.helpers))
     if trace:
         out.write(with_helper_names(TRACE_PRELUDE, emitter.helpers))
+    if emitter.calls_library:
+        out.write(PROTOTYPES)
     for function in emitter.functions:
         out.write("\n" + function)
     out.write("\n" + signature(program, emitter.helpers) + "\n{\n")
@@ -107,23 +70,14 @@ def generate(program: Program, *, comments: bool = True, trace: bool = False) ->
 
 def uses_openmp(program: Program) -> bool:
     """Whether a program's C needs OpenMP: its schedule tree has a parallel
-    or simd mark."""
-    found: list[bool] = []
-    failure: list[BaseException] = []
+    or simd mark, or a library call (whose thread count is OpenMP's)."""
+    return any(isinstance(mark, (Parallel, Simd, Library))
+               for mark in marks_in(program.schedule))
 
-    def visit(node: isl.ScheduleNode) -> bool:
-        try:  # an exception must not escape an isl callback (ISLPY-NOTES)
-            if node.get_type() == isl.schedule_node_type.mark and isinstance(
-                    band_mark(node.mark_get_id()).mark, (Parallel, Simd)):
-                found.append(True)
-        except BaseException as error:  # noqa: BLE001  (re-raised after isl returns)
-            failure.append(error)
-        return not found and not failure
 
-    program.schedule.foreach_schedule_node_top_down(visit)
-    if failure:
-        raise failure[0]
-    return bool(found)
+def calls_library(program: Program) -> bool:
+    """Whether a program's C calls BLAS: its schedule tree has a library mark."""
+    return any(isinstance(mark, Library) for mark in marks_in(program.schedule))
 
 
 class _Emitter:
@@ -154,6 +108,7 @@ class _Emitter:
         self.accumulators: dict[str, str] = {}
         self.accumulator_count = 0
         self.failure: BaseException | None = None
+        self.calls_library = calls_library(program)
 
     def fresh(self, stem: str) -> str:
         """A name for something the C introduces, taken from now on."""
@@ -180,6 +135,8 @@ class _Emitter:
             self.line(2, "abort();  /* generated for these sizes only */")
         for buffer in locals_:
             self._declare_local(buffer)
+        if self.calls_library:  # BLAS runs on as many threads as the loops
+            self.line(1, thread_line(f"{self.helpers['polyad_threads']}()"))
         for buffer in program.buffers:
             if buffer.name in argument_names and buffer.zeroed:
                 self.line(1, f"memset({buffer.name}, 0, "
@@ -291,7 +248,11 @@ class _Emitter:
         elif kind == isl.ast_node_type.user:
             self._instance(node.get_annotation().get_user(), depth)
         elif kind == isl.ast_node_type.mark:
-            self._node(node.mark_get_node(), depth, marks + (band_mark(node.mark_get_id()),))
+            band = band_mark(node.mark_get_id())
+            if isinstance(band.mark, Library):  # the call replaces the loops below
+                self._library_call(band.mark.call, depth)
+                return
+            self._node(node.mark_get_node(), depth, marks + (band,))
         else:
             raise PolyadError(f"internal error: unexpected AST node {kind}")
 
@@ -449,6 +410,24 @@ class _Emitter:
             return f"{name}[0:1]" if buffer.by_pointer else name
         return name + "".join(f"[0:{pw_aff_text(e, self.program.context, self.helpers)}]"
                               for e in buffer.extents)
+
+    def _library_call(self, call, depth: int) -> None:
+        def pointer(name: str) -> str:
+            return f"&{name}" + "[0]" * len(self.buffers[name].extents)
+
+        def extent(pa: isl.PwAff) -> str:
+            return pw_aff_text(pa, self.program.context, self.helpers)
+
+        scalars = {symbol: self._reference_text(self.buffers[buffer], buffer)
+                   for symbol, buffer in call.scalars}
+        scale = "1" if call.scale == 1 else \
+            CExpressionPrinter(lambda symbol: scalars[symbol]).print(call.scale)
+        target = self._reference_text(self.buffers[call.writes], call.writes)
+        if self.comments:
+            self.line(depth, f"/* {_comment_text(str(call))} */")
+        for text in call_lines(call, pointer, extent, scale, target,
+                               self.block_local("_product")):
+            self.line(depth, text)
 
     # --- instruction bodies ---------------------------------------------
     def _instance(self, texts: _InstanceTexts, depth: int) -> None:

@@ -46,28 +46,31 @@ def sanitizing() -> bool:
 class SanitizedFunction(CompiledFunction):
     """A compiled function whose every call first runs under the sanitizers
     (precondition: ``source`` is the whole C text of ``symbol``'s library,
-    built with OpenMP when ``openmp``)."""
+    built with OpenMP when ``openmp``, with OpenBLAS when ``blas``)."""
 
-    def __init__(self, *args, openmp: bool = False, **kwargs):
+    def __init__(self, *args, openmp: bool = False, blas: bool = False, **kwargs):
         super().__init__(*args, **kwargs)
         self.openmp = openmp
+        self.blas = blas
 
     def __call__(self, **values) -> dict[str, object]:
         run_sanitized(self.source, self.symbol, self.arguments, self.prepare(values),
-                      openmp=self.openmp)
+                      openmp=self.openmp, blas=self.blas)
         return super().__call__(**values)
 
 
 def run_sanitized(source: str, symbol: str, specs: tuple[ArgumentSpec, ...],
-                  prepared: Mapping[str, object], *, openmp: bool = False) -> None:
+                  prepared: Mapping[str, object], *, openmp: bool = False,
+                  blas: bool = False) -> None:
     """Run ``symbol`` of C ``source`` once on ``prepared`` arguments (see
     CompiledFunction.prepare) with both built under the sanitizers; raise
     :class:`SanitizerError` with the report's first lines if they object."""
     library = shared_library(source, openmp=openmp, extra_flags=SANITIZE_FLAGS,
-                             what=f"{symbol} (sanitized)")
+                             what=f"{symbol} (sanitized)", blas=blas)
     driver = executable(driver_source(specs), extra_flags=SANITIZE_FLAGS,
                         what="the sanitizer driver")
-    environment = {**os.environ, **SANITIZER_OPTIONS, "OMP_NUM_THREADS": "1"}
+    environment = {**os.environ, **SANITIZER_OPTIONS, "OMP_NUM_THREADS": "1",
+                   "OPENBLAS_NUM_THREADS": "1"}
     with tempfile.TemporaryDirectory(prefix="polyad-sanitize-") as directory:
         inputs = Path(directory) / "inputs.bin"
         write_inputs(inputs, specs, prepared)

@@ -62,9 +62,10 @@ def check(kernel: Kernel, sizes: dict | None = None, *, wrt=None, of=None,
           strategy: str = "exact", seed: int = 0, inputs: dict | None = None,
           schedule: str | None = None, layout: str | None = None,
           scratchpad: int | None = None, init: dict | None = None,
-          oracles=verify.ORACLES, progress=None) -> dict:
+          oracles=verify.ORACLES, progress=None, blas: bool = True) -> dict:
     """Generate, compile and check a kernel's gradient (see ``polyad check``);
-    ``schedule`` is ``none``, ``auto`` or a trace file, for the adjoint;
+    ``schedule`` is ``none``, ``auto`` or a trace file, for the adjoint
+    (``blas=False``: ``auto`` without BLAS calls, ``--no-blas``);
     ``init`` maps input names to kinds (``{"A": "spd"}``, see ``--init``);
     ``oracles`` picks among ``primal``, ``interpreter``, ``dot``, ``fd``;
     ``progress`` is called with a line of text before each slow step.
@@ -80,4 +81,4 @@ def check(kernel: Kernel, sizes: dict | None = None, *, wrt=None, of=None,
                                  seed=seed, given=inputs, schedule=schedule,
                                  layout=layout, scratchpad=scratchpad,
                                  init=parse_init(init), oracles=oracles,
-                                 progress=progress)
+                                 progress=progress, blas=blas)

@@ -140,6 +140,13 @@ def _add_schedule_argument(parser: argparse.ArgumentParser) -> None:
                         help="schedule of the generated code: none (original order, "
                         "exact reverse; default), auto (isl scheduler, tiling, parallel "
                         "loops) or a trace written by Schedule.to_json")
+    _add_blas_argument(parser)
+
+
+def _add_blas_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--no-blas", dest="blas", action="store_false",
+                        help="auto schedules keep matrix products as loops instead of "
+                        "calling OpenBLAS (the library sums in its own order)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -222,7 +229,9 @@ def build_parser() -> argparse.ArgumentParser:
                        help="also time the exact gradient in this schedule (repeatable; "
                        "auto is the auto variant, none the exact one)")
     bench.add_argument("--repeat", type=int, default=10, help="timed calls (default 10)")
-    bench.add_argument("--threads", type=int, default=1, help="OMP_NUM_THREADS (default 1)")
+    bench.add_argument("--threads", type=int, default=1, help="OMP_NUM_THREADS and "
+                       "OPENBLAS_NUM_THREADS (default 1)")
+    _add_blas_argument(bench)
     bench.add_argument("--seed", type=int, default=0, help="seed of the random inputs")
     _add_init_argument(bench)
     bench.add_argument("--json", action="store_true", help="print one JSON object")
@@ -285,7 +294,8 @@ def _show(args) -> int:
     kernel = api.parse(args.kernel, args.function)
     if args.loops or args.schedule != "none":
         adjoint = _adjoint(kernel, args)
-        schedule = api.load_schedule(adjoint, args.schedule) or api.schedule(adjoint)
+        schedule = api.load_schedule(adjoint, args.schedule, blas=args.blas) \
+            or api.schedule(adjoint)
         if args.json:
             _emit(_json(reports.schedule_summary(schedule)), None)
         else:
@@ -325,7 +335,8 @@ def _grad(args) -> int:
         target = api.jvp(kernel, _names(args.wrt))
     else:
         target = _adjoint(kernel, args)
-    _emit(api.generate_c(target, api.load_schedule(target, args.schedule)), args.output)
+    _emit(api.generate_c(target, api.load_schedule(target, args.schedule, blas=args.blas)),
+          args.output)
     return EXIT_OK
 
 
@@ -352,7 +363,7 @@ def _check(args) -> int:
                        layout=args.layout,
                        scratchpad=parse_bytes(args.scratchpad) if args.scratchpad else None,
                        init=api.parse_init(args.init), oracles=_names([args.oracles]),
-                       progress=_progress if show_progress else None)
+                       progress=_progress if show_progress else None, blas=args.blas)
     if args.json:
         _emit(_json(result), None)
     else:
@@ -373,7 +384,7 @@ def _bench(args) -> int:
     result = bench.bench(kernel, sizes, variants=variants, schedules=tuple(args.schedule),
                          repeat=args.repeat, threads=args.threads, seed=args.seed,
                          wrt=_names(args.wrt), of=_names(args.of),
-                         init=api.parse_init(args.init))
+                         init=api.parse_init(args.init), blas=args.blas)
     _emit(_json(result) if args.json else reports.format_bench(result), None)
     failed = [v for v in result["variants"] if v["verified"] is False]
     return EXIT_FAILED if failed else EXIT_OK
@@ -392,7 +403,7 @@ def _analyze(args) -> int:
         adjoint = api.grad(kernel, _names(args.wrt), _names(args.of),
                            layout.strategy).with_layout(
             name, scratchpad if layout.scratchpad else None, sizes=sizes)
-        schedule = api.load_schedule(adjoint, args.schedule)
+        schedule = api.load_schedule(adjoint, args.schedule, blas=args.blas)
         program = api.program_of(adjoint, schedule)
         result = analysis.analyze(program, sizes, cache, args.threshold)
         result["layout"], result["strategy"] = name, layout.strategy

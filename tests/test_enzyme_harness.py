@@ -15,7 +15,7 @@ import subprocess
 import pytest
 
 from bench.peers.enzyme import SYMBOL, enzyme_available, wrapper_source
-from polyad.codegen.emit import signature
+from polyad.codegen.declarations import signature
 from polyad.ad.adjoint import grad
 from polyad.program.lowering import adjoint_program
 from tests.conftest import example

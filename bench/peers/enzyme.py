@@ -27,7 +27,7 @@ from polyad import codegen
 from polyad.codegen.binding import CompiledFunction
 from polyad.codegen.compile import argument_specs
 from polyad.codegen.driver import time_function
-from polyad.codegen.emit import signature
+from polyad.codegen.declarations import signature
 from polyad.frontend.parse import with_restrict_parameters
 from polyad.ad.adjoint import grad
 from polyad.tools.bench import bench_inputs

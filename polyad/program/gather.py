@@ -1,6 +1,8 @@
 """Instruction rewrites behind schedule primitives: adjoint stencils as
-gathers (:meth:`polyad.schedule.schedule.Schedule.gather`), and instances split off
-an instruction (:meth:`polyad.schedule.schedule.Schedule.peel`).
+gathers (:meth:`polyad.schedule.schedule.Schedule.gather`), instances split off
+an instruction (:meth:`polyad.schedule.schedule.Schedule.peel`), and an
+instruction split into one per assignment
+(:meth:`polyad.schedule.schedule.Schedule.split`).
 
 The adjoint of a stencil statement scatters: ``A_b[i - 1] += t; A_b[i] += t;
 A_b[i + 1] += t``, one loop-carried read-modify-write chain per element that
@@ -141,6 +143,8 @@ def rewritten(program: Program, rewrites) -> Program:
             program = split_for_gather(program, name, detail).program
         elif kind == "peel":
             program = split_instances(program, name, isl.Set(detail))
+        elif kind == "split":
+            program = split_assignments(program, name)[0]
         else:
             raise ValueError(f"unknown rewrite {kind}")
     return program
@@ -177,6 +181,58 @@ def split_instances(program: Program, name: str, instances: isl.Set) -> Program:
                 maps.append(m)
         flat = union_of_maps(maps)
     return replace(program, instructions=tuple(instructions), flat=flat)
+
+
+#: The parts of instruction S1_b split by :func:`split_assignments` are
+#: S1_b_split0, S1_b_split1, ...
+SPLIT = "_split"
+
+
+def split_assignments(program: Program, name: str) -> tuple[Program, tuple[str, ...]]:
+    """The program with instruction ``name`` split into one instruction per
+    assignment to memory, in body order, each with the locals its value
+    needs, and the names of the parts. Each part is its own handle in
+    schedules. The split program means what the original did when the parts
+    run at the original instance, in order (its ``flat`` says so); refused
+    (ScheduleError) when the body writes memory fewer than twice, a part
+    reads what another writes, or a reference pushes or pops a sequence.
+
+    >>> import polyad
+    >>> from polyad.program.lowering import adjoint_program
+    >>> program = adjoint_program(polyad.grad(polyad.parse("examples/gemm.c")))
+    >>> split_assignments(program, "S1_b")[1]
+    ('S1_b_split0', 'S1_b_split1', 'S1_b_split2')
+    """
+    instruction = program.instruction(name)
+    references = instruction.references
+    if any(reference.relation is None for reference in references.values()):
+        raise ScheduleError(f"split: {name} reads or writes a sequential tape, "
+                            "once per instance")
+    writes = [k for k, a in enumerate(instruction.body) if a.target in references]
+    if len(writes) < 2:
+        raise ScheduleError(f"split: {name} writes memory once only")
+    parts, read, written = [], [], []
+    for index, k in enumerate(writes):
+        body = tuple(instruction.body[j] for j in _needed_locals(instruction, k)) + (
+            instruction.body[k],)
+        symbols = {s for a in body for s in a.value.free_symbols if s in references}
+        read.append({references[s].buffer for s in symbols - {instruction.body[k].target}})
+        written.append(references[instruction.body[k].target].buffer)
+        part = _restricted(instruction, f"{name}{SPLIT}{index}", body)
+        parts.append(replace(part, family=""))
+    for index, buffer in enumerate(written):
+        readers = [k for k, buffers in enumerate(read) if buffer in buffers and k != index]
+        if readers:
+            raise ScheduleError(f"split: a part of {name} reads {buffer}, which another "
+                                "part writes")
+    instructions = []
+    for other in program.instructions:
+        instructions += parts if other.name == name else [other]
+    flat = None
+    if program.flat is not None:
+        flat = _split_flat(program.flat, name, [p.name for p in parts], "")
+    return (replace(program, instructions=tuple(instructions), flat=flat),
+            tuple(p.name for p in parts))
 
 
 def _offsets(relations: list[isl.Map], name: str, buffer: str) -> tuple[tuple[int, ...], ...]:

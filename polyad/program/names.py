@@ -38,12 +38,16 @@ C_KEYWORDS = frozenset("""
 """.split())
 
 #: Library functions that generated functions call, whatever the kernel
-#: calls itself: allocation, zeroing, the OpenMP thread count and every math
+#: calls itself: allocation, zeroing, the OpenMP thread count, BLAS and every math
 #: function (derivative rules introduce cos for sin, log for pow, ...). A
 #: kernel identifier of this name would hide the function from the generated
 #: code, so the frontend refuses it (docs/kernel-language.md).
+#: The BLAS functions are those of codegen.blas (OpenBLAS's, prefixed scipy_).
 RUNTIME_FUNCTIONS = frozenset({"malloc", "calloc", "free", "memset", "abort",
-                               "omp_get_max_threads"}) | frozenset(MATH_ARITY)
+                               "omp_get_max_threads", "scipy_cblas_dgemm",
+                               "scipy_cblas_dgemv", "scipy_cblas_ddot",
+                               "scipy_openblas_set_num_threads"}
+                              ) | frozenset(MATH_ARITY)
 
 #: Object-like macros of the headers generated code includes (math.h,
 #: stdlib.h, string.h, stdio.h): a kernel identifier of this name would be

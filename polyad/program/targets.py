@@ -30,16 +30,18 @@ def schedule(target: Kernel | Adjoint | Tangent, *, reassociate: bool = True) ->
                        origin={"kernel": target.name, "mode": "primal"})
 
 
-def load_schedule(target: Kernel | Adjoint | Tangent, spec: str | None) -> Schedule | None:
+def load_schedule(target: Kernel | Adjoint | Tangent, spec: str | None, *,
+                  blas: bool = True) -> Schedule | None:
     """A schedule named on the command line: ``none`` (the default order),
-    ``auto``, or a JSON trace file written by ``Schedule.to_json``."""
+    ``auto`` (with BLAS calls unless ``blas=False``: ``--no-blas``), or a
+    JSON trace file written by ``Schedule.to_json``."""
     if spec in (None, "", "none"):
         return None
     base = schedule(target)
     if spec == "auto":
         with bounded("--schedule auto", "use --schedule none, or a schedule file made "
                      "with fewer transformations"):
-            return base.auto()
+            return base.auto(blas=blas)
     try:
         text = Path(spec).read_text()
     except OSError as error:

@@ -1,7 +1,8 @@
 """The ``auto`` strategy: a good schedule from the public primitives only.
 
 :func:`auto_schedule` turns the scattered increments of stencil adjoints into
-gathers, reschedules the reverse sweep with isl's scheduler on the exact
+gathers, matrix products into BLAS calls (in both sweeps), reschedules the
+reverse sweep with isl's scheduler on the exact
 dependences (proximity for locality, coincidence avoiding loops whose
 iterations' increments meet on large arrays), tiles its permutable bands,
 runs the outermost loop of each nest that may run in parallel in parallel
@@ -18,6 +19,8 @@ import islpy as isl
 from polyad.errors import ScheduleError
 from polyad.model.kernel import maps_of, union_of_maps, union_of_sets
 from polyad.program.gather import gathered_buffers
+from polyad.program.library import library_call
+from polyad.schedule.calls import library_instructions, shared_loops
 from polyad.schedule.legality import SMALL_RANK, between, rank
 from polyad.schedule.loops import (LoopReport, classify, group_of, instruction_name,
                                    names_of, sweep_of)
@@ -30,7 +33,7 @@ DEFAULT_TILE = 128
 SCHEDULER_BUDGET = 1_000_000
 
 
-def auto_schedule(schedule, tile: int = DEFAULT_TILE):
+def auto_schedule(schedule, tile: int = DEFAULT_TILE, *, blas: bool = True):
     """``schedule`` (a :class:`~polyad.schedule.schedule.Schedule`) with the
     auto strategy applied; see the module documentation.
 
@@ -46,8 +49,73 @@ def auto_schedule(schedule, tile: int = DEFAULT_TILE):
     kernel or tangent program, auto reschedules the whole program;
     dependences are exact, so each value is still computed by the same
     operations.) ``tile``: the tile size of permutable bands, 0 for none.
+
+    With ``blas``, each matrix product (an instruction, or a part of one
+    split into one instruction per assignment) of either sweep first becomes
+    a BLAS call where legal (:func:`_with_library_calls`); a sweep that has
+    some keeps the rest in its order (isl's would move the calls' nests),
+    with parallel and vectorised loops. The forward sweep's results are then
+    reassociated sums: equal to the primal's up to rounding, not bitwise.
     """
-    return _rescheduled(_with_gathers(schedule), int(tile))
+    gathered = _with_gathers(schedule)
+    if blas and not _staged_in_layers(schedule):
+        gathered = _with_library_calls(gathered)
+    return _rescheduled(gathered, int(tile))
+
+
+def _with_library_calls(schedule):
+    """Every instruction that is a matrix product, or whose parts are once
+    split, runs as a BLAS call: split, the loops it shares distributed
+    (innermost first) until its nest is its own, then ``blas``. Where a step
+    is refused the instruction stays as it was, and a split whose parts are
+    no products is not kept."""
+    result = schedule
+    for m in maps_of(schedule.flat):
+        name = instruction_name(m)
+        instruction = result.program.instruction(name)
+        if instruction.handle != name or not _may_be_product(instruction):
+            continue
+        writes = sum(1 for a in instruction.body if a.target in instruction.references)
+        before = result
+        parts = [name]
+        if writes > 1:
+            try:
+                result = result.split(name)
+            except ScheduleError:
+                continue
+            known = {i.name for i in before.program.instructions}
+            parts = [i.name for i in result.program.instructions if i.name not in known]
+        called = False
+        for part in parts:
+            try:
+                library_call(result.program.instruction(part), result.program)
+            except ScheduleError:
+                continue
+            try:
+                result = _isolated(result, part).blas(part)
+                called = True
+            except ScheduleError:
+                continue
+        if not called:
+            result = before
+    return result
+
+
+def _may_be_product(instruction) -> bool:
+    """Whether an instruction has a loop nest a matrix product could fill
+    (two or three iterators; the rest :func:`library_call` decides)."""
+    return len(instruction.iterators) in (2, 3)
+
+
+def _isolated(schedule, name: str):
+    """The schedule with the loops instruction ``name`` shares distributed,
+    innermost first, until its nest is its own."""
+    for _ in range(2 * len(schedule.program.instruction(name).iterators) + 2):
+        shared = shared_loops(schedule.flat, name)
+        if not shared:
+            return schedule
+        schedule = schedule.distribute(shared[0])
+    raise ScheduleError(f"{name}: its loops stay shared after distributing")
 
 
 def rescheduled_sweep(schedule) -> str:
@@ -81,6 +149,11 @@ def _rescheduled(schedule, tile: int):
     reverse = [m for m in maps_of(schedule.flat) if sweep_of(mode, m) == target]
     if not reverse:
         return schedule
+    called = library_instructions(schedule.annotations)
+    if names_of(reverse) & called:
+        # The rest keeps its order (as the plain reversal below records it).
+        return _parallelize(schedule.reorder([m for m in reverse
+                                              if instruction_name(m) not in called]))
     names = names_of(reverse)
     program, dependences = schedule.program, schedule.dependences
     domain = union_of_sets([program.instruction(n).domain for n in sorted(names)])
@@ -125,7 +198,9 @@ def _parallelize(schedule):
     result = schedule
     covered: set[str] = set()
     target = rescheduled_sweep(schedule)
-    reports = [r for r in schedule.loops() if r.sweep == target]
+    called = library_instructions(schedule.annotations)
+    reports = [r for r in schedule.loops() if r.sweep == target
+               and not called & set(r.instructions)]
     for report in reports:
         if covered & set(report.instructions):
             continue
@@ -172,7 +247,9 @@ def _vectorize_innermost(schedule):
     increments meet another reference on some iterations, peel those first."""
     result = schedule
     target = rescheduled_sweep(schedule)
-    reports = [r for r in schedule.loops() if r.sweep == target]
+    called = library_instructions(schedule.annotations)
+    reports = [r for r in schedule.loops() if r.sweep == target
+               and not called & set(r.instructions)]
     for report in reports:
         deeper = any(other.depth > report.depth
                      and set(other.instructions) & set(report.instructions)
@@ -185,15 +262,21 @@ def _vectorize_innermost(schedule):
         try:
             result = result.vectorize(report.loop)
         except ScheduleError as error:
-            # Layers stage the boxes of every piece a peel makes, whose
-            # parametric bounds isl takes minutes and gigabytes to find.
-            if "meet" not in str(error) or schedule.origin.get("layout") == "layers":
+            if "meet" not in str(error) or _staged_in_layers(schedule):
                 continue
             try:  # the iterations where the increments meet go first
                 result = result.peel(report.loop).vectorize(report.loop)
             except ScheduleError:
                 continue
     return result
+
+
+def _staged_in_layers(schedule) -> bool:
+    """Whether the schedule is for the layers layout, which stages the
+    boxes of every piece a peel makes (whose parametric bounds isl takes
+    minutes and gigabytes to find) and prints every nest as loops, library
+    calls' too (a call cannot run layer by layer)."""
+    return schedule.origin.get("layout") == "layers"
 
 
 def _stride_score(program, maps: list[isl.Map]) -> int:

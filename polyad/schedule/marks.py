@@ -16,6 +16,7 @@ from dataclasses import dataclass
 import islpy as isl
 
 from polyad.errors import PolyadError
+from polyad.program.library import LibraryCall
 
 
 @dataclass(frozen=True)
@@ -72,7 +73,21 @@ class Reversed:
         return "reversed"
 
 
-LoopMark = Parallel | Simd | Unroll
+@dataclass(frozen=True)
+class Library:
+    """The loop nest below runs as one call of a tuned library: codegen
+    prints the ``call`` (a :mod:`polyad.program.library` value) in place
+    of the loops."""
+
+    call: LibraryCall
+
+    family = "library"
+
+    def __str__(self) -> str:
+        return f"library:{self.call}"
+
+
+LoopMark = Parallel | Simd | Unroll | Library
 
 
 @dataclass(frozen=True)
@@ -105,14 +120,16 @@ def band_mark(identifier: isl.Id) -> BandMark:
 
 def excluded_by(family: str, others) -> LoopMark | None:
     """The mark among ``others`` that forbids putting a mark of ``family``
-    (``"parallel"``, ``"simd"``, ``"unroll"``) on the same loop: a loop runs
-    in parallel, is vectorised or is unrolled, one at most (a parallel loop's
-    body runs as a function of its own, and C compilers take a simd or
-    unroll directive only right above a loop).
+    (``"parallel"``, ``"simd"``, ``"unroll"``, ``"library"``) on the same
+    loop: a loop runs in parallel, is vectorised, is unrolled or is a library
+    call, one at most (a parallel loop's body runs as a function of its own,
+    C compilers take a simd or unroll directive only right above a loop,
+    and a library call replaces the loops).
 
     >>> excluded_by("simd", [Unroll(4)])
     Unroll(factor=4)
     """
     return next((other for other in others
-                 if isinstance(other, (Parallel, Simd, Unroll)) and other.family != family),
+                 if isinstance(other, (Parallel, Simd, Unroll, Library))
+                 and other.family != family),
                 None)

@@ -30,13 +30,16 @@ from polyad.errors import ScheduleError
 from polyad.model.kernel import maps_of, union_of_maps
 from polyad.program.gather import is_gather_part
 from polyad.program.ir import Program, fingerprint
+from polyad.program.library import LibraryCall, library_call
 from polyad.schedule.auto import DEFAULT_TILE, auto_schedule
+from polyad.schedule.calls import (check_library_nests, library_instructions, own_nest,
+                                   split_placement)
 from polyad.schedule.legality import (MAX_COLORS, OrderingDependences, check_order,
                                       color_classes, parallel_verdict, program_dependences)
 from polyad.schedule.loops import (Loop, LoopReport, classify, depth, group_key, group_of,
                                    instruction_name, is_innermost, loop_members, names_of,
                                    nest, resolve, sweep_of)
-from polyad.schedule.marks import LoopMark, Parallel, Simd, Unroll, excluded_by
+from polyad.schedule.marks import Library, LoopMark, Parallel, Simd, Unroll, excluded_by
 from polyad.schedule.rewrites import gathered, peeled
 from polyad.schedule.trace import (Step, check_origin, map_from_record, map_record,
                                    read_trace, trace_text)
@@ -56,7 +59,8 @@ class Schedule:
     reassociate: bool = True
     origin: dict = field(default_factory=dict, compare=False)
     #: Instruction rewrites the schedule needs, in order: ("gather",
-    #: instruction, buffer) splits (see :meth:`gather`); a program is
+    #: instruction, buffer) splits (see :meth:`gather`), ("peel", instruction,
+    #: instances), ("split", instruction, ""); a program is
     #: generated from the algorithm with :func:`polyad.program.gather.rewritten`.
     rewrites: tuple[tuple[str, str, str], ...] = ()
 
@@ -127,6 +131,17 @@ class Schedule:
     def scheduled_program(self) -> Program:
         """The program with this schedule."""
         return replace(self.program, schedule=self.tree(), flat=self.flat)
+
+    def library_calls(self) -> tuple[tuple[Loop, LibraryCall, str], ...]:
+        """Each library call (:meth:`blas`): the loop it replaces, the call
+        and the sweep it runs in (``forward``, ``reverse``, ...)."""
+        mode = self.origin.get("mode")
+        result = []
+        for handle, mark in self.annotations:
+            if isinstance(mark, Library):
+                m, _ = resolve(self.program, self.flat, handle)
+                result.append((handle, mark.call, sweep_of(mode, m)))
+        return tuple(result)
 
     @property
     def uses_openmp(self) -> bool:
@@ -279,13 +294,20 @@ class Schedule:
         """
         handle = Loop.of(loop)
         members, dim = group_of(self.program, self.flat, handle)
-        inner = dim + 1
-        values = {fixed_value(m, inner) for m in members} if inner < depth(members[0]) else {None}
+        # Constant dimensions all members share (another instruction's
+        # split or tiling inserted them) do not order the body: skip them.
+        inner, values = dim + 1, {None}
+        while inner < depth(members[0]):
+            values = {fixed_value(m, inner) for m in members}
+            if None in values or len(values) > 1:
+                break
+            inner += 1
         if None in values or len(values) < 2:
             raise ScheduleError(f"distribute: the body of {handle} is not a sequence")
 
         def change(dims, domain):
-            return dims[:dim] + [dims[inner], dims[dim]] + dims[inner + 1:]
+            return dims[:dim] + [dims[inner], dims[dim]] + dims[dim + 1:inner] \
+                + dims[inner + 1:]
         return self._transformed(members, change, None, 0,
                                  Step("distribute", (("loop", str(handle)),)))
 
@@ -438,14 +460,79 @@ class Schedule:
         return self._annotated(handle, mark, Step(
             "parallel", (("loop", str(handle)),) + ((("atomics", True),) if atomics else ())))
 
-    def auto(self, tile: int = DEFAULT_TILE) -> "Schedule":
+    def auto(self, tile: int = DEFAULT_TILE, *, blas: bool = True) -> "Schedule":
         """The auto strategy (:func:`polyad.schedule.auto.auto_schedule`):
-        gathers for stencil adjoints, the reverse sweep rescheduled by isl
+        gathers for stencil adjoints, matrix products as BLAS calls unless
+        ``blas=False``, the reverse sweep rescheduled by isl
         where that gives better strides, tiled by ``tile`` (0: no tiling),
         parallel outer loops and vectorised inner loops. The trace records
         the concrete primitives it applied, so replaying it gives the same
         program even if the strategy changes."""
-        return auto_schedule(self, tile)
+        return auto_schedule(self, tile, blas=blas)
+
+    def split(self, instruction: str) -> "Schedule":
+        """Split an instruction into one instruction per assignment to
+        memory (each with the local values it needs, named
+        ``S1_b_split0``, ``S1_b_split1``, ...), run one after the other,
+        each over all of the instruction's instances, where the
+        instruction's own loops begin (inside the loops it shares).
+
+        Precondition: the body writes memory at least twice, no part reads
+        what another writes, no reference is a sequential tape, the
+        instruction has a loop of its own, and running the parts one after
+        the other keeps every dependence (checked).
+
+        Before::  for (k ...) for (j ...) { A_b[i][k] += t * alpha; B_b[k][j] += a * g; }
+        After ``split("S1_b")``::
+                  for (k ...) for (j ...) A_b[i][k] += t * alpha;
+                  for (k ...) for (j ...) B_b[k][j] += a * g;
+        """
+        base = self.program.flat if self.program.flat is not None \
+            else flat_schedule(self.program.schedule)
+        program, name, maps = split_placement(self.program, self.flat,
+                                              union_of_maps(padded(maps_of(base))),
+                                              instruction)
+        rebuilt = replace(self, program=program,
+                          dependences=program_dependences(program, program.flat),
+                          rewrites=self.rewrites + (("split", name, ""),))
+        return rebuilt._checked(maps, Step("split", (("instruction", instruction),)))
+
+    def blas(self, instruction: str) -> "Schedule":
+        """Run every instance of an instruction as one call of a tuned BLAS
+        (OpenBLAS's dgemm or dgemv) at the place of its loop nest.
+
+        Precondition: the instruction is a matrix product
+        (:func:`polyad.program.library.library_call`: one increment
+        ``X[a][b] += s * Y * Z`` over a box, plain subscripts), its loop nest
+        holds nothing else (distribute first), and its increments may be
+        reassociated. The nest may not be changed afterwards.
+
+        Before::  for (i ...) for (k ...) for (j ...)
+                    A_b[i][k] += C_b[i][j] * B[k][j] * alpha;
+        After ``blas("S1_b_split1")``::
+                  cblas_dgemm(RowMajor, NoTrans, Trans, ni, nk, nj, alpha, C_b, nj,
+                              B, nj, 1.0, A_b, nk);
+        """
+        name = instruction
+        if name not in {i.name for i in self.program.instructions}:
+            raise ScheduleError(f"blas: no instruction {name!r}")
+        if self.program.instruction(name).handle != name:
+            raise ScheduleError(f"blas: {name} is a piece of "
+                                f"{self.program.instruction(name).handle}")
+        try:
+            call = library_call(self.program.instruction(name), self.program)
+            handle = own_nest(self.program, self.flat, name)
+        except ScheduleError as error:
+            raise ScheduleError(f"blas: {error}") from None
+        if not self.reassociate:
+            raise ScheduleError(f"blas: the library sums {call.writes} in its own order, "
+                                "and this schedule keeps increments in order "
+                                "(reassociate=False)")
+        inner = [h for h, mark in self.annotations if h.instruction == name]
+        if inner:
+            raise ScheduleError(f"blas: a loop of {name} is marked already ({inner[0]})")
+        return self._annotated(handle, Library(call),
+                               Step("blas", (("instruction", name),)))
 
     def reorder(self, maps: Sequence) -> "Schedule":
         """Give some instructions new flat schedules: ``maps`` holds one isl
@@ -484,7 +571,7 @@ class Schedule:
         kept_marks = tuple((h, mark) for h, mark in self.annotations if untouched(h))
         kept = [m for m in maps_of(self.flat) if instruction_name(m) not in names]
         step = Step("reorder", (("maps", records),))
-        return replace(self._checked(kept + new, step), annotations=kept_marks)
+        return replace(self, annotations=kept_marks)._checked(kept + new, step)
 
     # --- helpers ------------------------------------------------------------
     def marks_for(self, members: list[isl.Map], position: int) -> list[LoopMark]:
@@ -503,6 +590,10 @@ class Schedule:
 
     def _refuse_two_pragmas(self, handle: Loop, family: str, primitive: str) -> None:
         members, dim = group_of(self.program, self.flat, handle)
+        called = names_of(members) & library_instructions(self.annotations)
+        if called:
+            raise ScheduleError(f"{primitive}: {handle} runs as a library call "
+                                f"({', '.join(sorted(called))})")
         other = excluded_by(family, self.marks_for(members, dim))
         if other is not None:
             raise ScheduleError(f"{primitive}: {handle} is already marked {other.family}: a "
@@ -550,10 +641,13 @@ class Schedule:
     def _checked(self, maps: list[isl.Map], step: Step) -> "Schedule":
         maps = check_order(self.program, self.dependences, self.reassociate, maps,
                            step.primitive)
-        return replace(self, flat=union_of_maps(maps), trace=self.trace + (step,))
+        flat = union_of_maps(maps)
+        check_library_nests(self.program, flat, self.annotations, step.primitive)
+        return replace(self, flat=flat, trace=self.trace + (step,))
 
 
 _PRIMITIVES = {"tile": "tile", "interchange": "interchange", "fuse": "fuse", "color": "color",
                "distribute": "distribute", "skew": "skew", "unroll": "unroll",
                "vectorize": "vectorize", "parallel": "parallel", "auto": "auto",
-               "gather": "gather", "peel": "peel", "reorder": "reorder"}
+               "gather": "gather", "peel": "peel", "reorder": "reorder",
+               "split": "split", "blas": "blas"}

@@ -15,11 +15,31 @@ import islpy as isl
 
 from polyad.model import dataflow
 from polyad.model.kernel import maps_of, union_of_maps, union_of_sets
-from polyad.schedule.marks import Reversed, mark_id
+from polyad.schedule.marks import LoopMark, Reversed, band_mark, mark_id
 
 def flat_schedule(schedule: isl.Schedule) -> isl.UnionMap:
     """The padded flat map of a schedule tree, on its domain."""
     return dataflow.schedule_map(schedule)
+
+
+def marks_in(tree: isl.Schedule) -> tuple[LoopMark | Reversed, ...]:
+    """The marks of a schedule tree's mark nodes (polyad's values), outermost
+    first."""
+    found: list = []
+    failure: list[BaseException] = []
+
+    def visit(node: isl.ScheduleNode) -> bool:
+        try:  # an exception must not escape an isl callback (ISLPY-NOTES)
+            if node.get_type() == isl.schedule_node_type.mark:
+                found.append(band_mark(node.mark_get_id()).mark)
+        except BaseException as error:  # noqa: BLE001  (re-raised after isl returns)
+            failure.append(error)
+        return not failure
+
+    tree.foreach_schedule_node_top_down(visit)
+    if failure:
+        raise failure[0]
+    return tuple(found)
 
 
 def renamed(flat: isl.Map, name: str) -> isl.Map:

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Callable, Mapping
 
 import numpy as np
+import sympy
 
 from polyad import codegen
 from polyad.codegen.driver import time_function
@@ -24,18 +25,22 @@ from polyad.errors import UsageError
 from polyad.check.inputs import InitKind, check_init, parse_init
 from polyad.program.derived import derivative_names
 from polyad.model.kernel import Kernel
-from polyad.program.ir import ADJOINT_SUFFIX
+from polyad.program.ir import ADJOINT_SUFFIX, primal_program
 from polyad.schedule.schedule import Schedule
 from polyad.program.targets import program_of
 from polyad.check.verify import kernel_inputs, relative_error
+from polyad.tape.plan import count_points
 from polyad.tape.registry import LAYOUT_NAMES, layout_named
 
 #: Variants every run can name; schedule files add theirs (by file stem).
 #: One per tape layout (polyad.tape.registry), plain reversal with the
 #: layout's strategy: the baselines stack (the Enzyme/Tapenade-like one) and
-#: exact first, then auto (exact tape, auto schedule), then the other layouts.
+#: exact first, then auto (exact tape, auto schedule, matrix products as
+#: BLAS calls) and auto-no-blas (the same with loops only), then the other
+#: layouts.
 _BASELINES = ("stack", "exact")
-VARIANTS = ("primal", *_BASELINES, "auto",
+AUTO_WITHOUT_BLAS = "auto-no-blas"
+VARIANTS = ("primal", *_BASELINES, "auto", AUTO_WITHOUT_BLAS,
             *(name for name in LAYOUT_NAMES if name not in _BASELINES))
 DEFAULT_VARIANTS = VARIANTS
 #: Gradients of a variant may differ from exact's by reassociated sums only.
@@ -54,9 +59,11 @@ class Variant:
     layout: str | None = None
 
 
-def _builtin(name: str) -> Variant:
+def _builtin(name: str, blas: bool = True) -> Variant:
     if name == "auto":
-        return Variant(name, "exact", lambda adjoint: adjoint.schedule().auto())
+        return Variant(name, "exact", lambda adjoint: adjoint.schedule().auto(blas=blas))
+    if name == AUTO_WITHOUT_BLAS:
+        return Variant(name, "exact", lambda adjoint: adjoint.schedule().auto(blas=False))
     if name in LAYOUT_NAMES:
         return Variant(name, layout_named(name).strategy, lambda adjoint: None, layout=name)
     raise UsageError(f"unknown benchmark variant {name!r} (choose among "
@@ -72,20 +79,26 @@ def _from_file(path: str) -> Variant:
 def bench(kernel: Kernel, sizes: Mapping[str, int], *, variants=DEFAULT_VARIANTS,
           schedules: tuple[str, ...] = (), repeat: int = 10, threads: int = 1,
           seed: int = 0, wrt=None, of=None,
-          init: Mapping[str, InitKind | str] | None = None) -> dict:
+          init: Mapping[str, InitKind | str] | None = None, blas: bool = True) -> dict:
     """Time the variants; the JSON of ``polyad bench --json``. ``init``
-    chooses how input arrays are filled (``--init``; see polyad.check.inputs)."""
+    chooses how input arrays are filled (``--init``; see polyad.check.inputs);
+    ``blas=False`` (``--no-blas``) keeps the auto variant's matrix products
+    as loops."""
     sizes = dict(sizes)
     reference_adjoint = grad(kernel, wrt, of, "exact")
     values, seeds = bench_inputs(kernel, sizes, seed, reference_adjoint.of, init)
     variants = tuple(variants) + tuple(s for s in schedules if s == "auto"
                                         and "auto" not in variants)
-    plans = [_builtin(v) for v in variants if v != "primal"]
+    plans = [_builtin(v, blas) for v in variants if v != "primal"]
     plans += [_from_file(path) for path in schedules if path not in ("auto", "none")]
     results, timed = [], []
+    # Every gradient variant does the work of the plain exact gradient, and
+    # GFLOP/s are that work per second (the primal's own for the primal).
+    gradient_flops = flop_count(program_of(reference_adjoint).instructions, sizes)
     if "primal" in variants:
         original, _ = codegen.compile_original(kernel)
-        results.append({"name": "primal", "tape_bytes": 0, "verified": True})
+        results.append({"name": "primal", "tape_bytes": 0, "verified": True,
+                        "flops": flop_count(primal_program(kernel).instructions, sizes)})
         timed.append((results[-1], original, values))
     reference = None
     for plan in [p for p in plans if p.name == "exact"] + [p for p in plans
@@ -94,7 +107,8 @@ def bench(kernel: Kernel, sizes: Mapping[str, int], *, variants=DEFAULT_VARIANTS
         if plan.layout:
             adjoint = adjoint.with_layout(plan.layout, sizes=sizes)
         try:
-            program = program_of(adjoint, plan.schedule(adjoint))
+            chosen = plan.schedule(adjoint)
+            program = program_of(adjoint, chosen)
             function = codegen.compile_program(program)
         except UsageError as error:  # no layer fits the scratchpad, an isl bound, ...
             results.append({"name": plan.name, "tape_bytes": adjoint.tape.bytes(sizes),
@@ -108,7 +122,9 @@ def bench(kernel: Kernel, sizes: Mapping[str, int], *, variants=DEFAULT_VARIANTS
         error = max((relative_error(gradient[n], reference[n]) for n in reference),
                     default=0.0)
         record = {"name": plan.name, "tape_bytes": adjoint.tape.bytes(sizes),
-                  "verified": bool(error <= AGREEMENT), "max_rel_err_vs_exact": error}
+                  "verified": bool(error <= AGREEMENT), "max_rel_err_vs_exact": error,
+                  "blas_calls": len(chosen.library_calls()) if chosen is not None else 0,
+                  "flops": gradient_flops}
         results.append(record)
         if record["verified"]:
             timed.append((record, function, {**values, **seeds}))
@@ -120,6 +136,34 @@ def bench(kernel: Kernel, sizes: Mapping[str, int], *, variants=DEFAULT_VARIANTS
     return {"kernel": kernel.name, "sizes": sizes, "threads": threads,
             "wrt": list(reference_adjoint.wrt), "of": list(reference_adjoint.of),
             "variants": results}
+
+
+def flop_count(instructions, sizes: Mapping[str, int]) -> int:
+    """Floating-point operations of some instructions at the sizes: per
+    instance, each binary + - * / of their bodies once (an increment's add
+    too), a square once; math functions count nothing.
+
+    >>> import polyad
+    >>> from polyad.program.ir import primal_program
+    >>> k = polyad.parse("examples/gemm.c")
+    >>> flop_count(primal_program(k).instructions, {"ni": 2, "nj": 3, "nk": 4})
+    78
+    """
+    total = 0
+    for instruction in instructions:
+        operations = sum(_operations(a.value) + (a.op == "+=") for a in instruction.body)
+        if operations:
+            total += operations * count_points(instruction.domain, sizes)
+    return total
+
+
+def _operations(expr: sympy.Expr) -> int:
+    count = sum(_operations(arg) for arg in expr.args)
+    if expr.is_Add or expr.is_Mul:
+        return count + len(expr.args) - 1
+    if expr.is_Pow and expr.exp == 2:
+        return count + 1
+    return count
 
 
 def bench_inputs(kernel: Kernel, sizes: Mapping[str, int], seed: int,
@@ -180,4 +224,6 @@ def _add_ratios(results: list[dict]) -> None:
     for record in results:
         median = record.get("median_s")
         record["ratio_to_primal"] = median / primal if median and primal else None
+        record["gflop_per_s"] = record["flops"] / median / 1e9 \
+            if median and record.get("flops") else None
         record["speedup_vs_stack"] = stack / median if median and stack else None

@@ -87,3 +87,4 @@ def test_unloading_a_parallel_program_keeps_the_openmp_runtime(tmp_path):
     done = subprocess.run([sys.executable, str(script), "pinned"], capture_output=True,
                           text=True, timeout=300, env=environment)
     assert done.returncode == 0 and "done" in done.stdout, done.stderr[-2000:]
+

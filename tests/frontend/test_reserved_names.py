@@ -15,6 +15,7 @@ import sys
 import pytest
 
 from polyad.errors import KernelError
+from polyad.codegen.blas import FUNCTIONS as BLAS_FUNCTIONS
 from polyad.program.names import HEADER_MACROS, RUNTIME_FUNCTIONS
 from tests.frontend.test_errors import located, parse_text
 
@@ -87,3 +88,4 @@ def test_reserved_names_cover_what_generated_code_calls():
     assert {"malloc", "calloc", "free", "memset", "omp_get_max_threads"} <= RUNTIME_FUNCTIONS
     assert {"sin", "cos", "log", "pow", "sqrt", "tanh", "exp"} <= RUNTIME_FUNCTIONS
     assert "NAN" in HEADER_MACROS and "min" not in RUNTIME_FUNCTIONS | HEADER_MACROS
+    assert set(BLAS_FUNCTIONS) <= RUNTIME_FUNCTIONS

@@ -89,7 +89,8 @@ def check_random_kernel(text: str, path, n: int, log: Path | None = None) -> Non
     result = verify.check_gradient(kernel, sizes, strategy=path.strategy, seed=n,
                                    schedule=path.build, layout=path.layout)
     checks = {c["oracle"]: c for c in result["checks"]}
-    assert checks["primal vs original C (bitwise)"]["ok"], checks
+    primal = [c for name, c in checks.items() if name.startswith("primal vs original C")]
+    assert primal and primal[0]["ok"], checks
     assert checks["reverse-mode interpreter"]["max_rel_err"] <= TOLERANCE, checks
     assert checks["dot product <w, J v> = <J^T w, v>"]["max_rel_err"] <= TOLERANCE, checks
     if path.schedule != "none":

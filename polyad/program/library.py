@@ -1,0 +1,341 @@
+"""Matrix products among a program's instructions, as typed library calls.
+
+An instruction whose body is one increment ``X[a][b] += s * Y[..] * Z[..]``
+(``s`` a product of scalar reads and constants, possibly absent) over a box
+of three iterators, each of X, Y and Z indexed by exactly two of them with
+plain subscripts (transposed or not), is ``C = s * op(A) * op(B) + C``: a
+:class:`Gemm`. Its matrix-vector cousin ``y[i] += s * A[i][j] * x[j]`` (or
+``A[j][i]``) over a box of two iterators is a :class:`Gemv`. A scalar
+incremented by the product of three matrices over a box of three iterators
+(gemm's ``alpha_b += A[i][k] * B[k][j] * C_b[i][j]``) is a product into a
+workspace and a dot with the third: a :class:`GemmDot`. The forward
+sweep's ``X = X + s * Y * Z`` is the same increment.
+
+:func:`library_call` recognises them with isl (the domain is the box of its
+projections, each access relation is the projection on two iterators) and
+says why not otherwise. The calls are values codegen prints (as CBLAS
+calls on row-major arrays); nothing here knows C.
+
+>>> import polyad
+>>> from polyad.program.ir import primal_program
+>>> program = primal_program(polyad.parse("examples/gemm.c"))
+>>> print(library_call(program.instruction("S1"), program))
+gemm C += alpha * A * B
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import islpy as isl
+import sympy
+
+from polyad.errors import ScheduleError
+from polyad.program.ir import Instruction, Program
+
+
+@dataclass(frozen=True)
+class Matrix:
+    """A row-major operand: its buffer, whether the product uses it
+    transposed, and its leading dimension (the buffer's last extent)."""
+
+    buffer: str
+    transposed: bool
+    leading: isl.PwAff
+
+    def __str__(self) -> str:
+        return self.buffer + ("^T" if self.transposed else "")
+
+
+@dataclass(frozen=True)
+class Gemm:
+    """``c += scale * op(a) * op(b)``: op(a) is m x k, op(b) k x n, c m x n.
+    ``scale`` is a sympy expression over the symbols of ``scalars`` (symbol,
+    scalar buffer) and constants."""
+
+    c: Matrix
+    a: Matrix
+    b: Matrix
+    m: isl.PwAff
+    n: isl.PwAff
+    k: isl.PwAff
+    scale: sympy.Expr
+    scalars: tuple[tuple[sympy.Symbol, str], ...] = ()
+
+    @property
+    def writes(self) -> str:
+        return self.c.buffer
+
+    def __str__(self) -> str:
+        return f"gemm {self.c.buffer} += {_scale_text(self.scale)}{self.a} * {self.b}"
+
+
+@dataclass(frozen=True)
+class Gemv:
+    """``y += scale * op(a) * x``: ``a`` as stored is ``rows`` x
+    ``columns``; op(a) is a or its transpose (then ``y`` has ``columns``
+    elements and ``x`` ``rows``)."""
+
+    y: str
+    a: Matrix
+    x: str
+    rows: isl.PwAff
+    columns: isl.PwAff
+    scale: sympy.Expr
+    scalars: tuple[tuple[sympy.Symbol, str], ...] = ()
+
+    @property
+    def writes(self) -> str:
+        return self.y
+
+    def __str__(self) -> str:
+        return f"gemv {self.y} += {_scale_text(self.scale)}{self.a} * {self.x}"
+
+
+#: The ``c`` of a :class:`GemmDot`'s product: a workspace codegen allocates.
+WORKSPACE = ""
+
+
+@dataclass(frozen=True)
+class GemmDot:
+    """``target += scale * sum(w * product)`` elementwise, where
+    ``product`` (a :class:`Gemm` whose ``c`` is the :data:`WORKSPACE`, m x
+    n like ``w``, which is a whole row-major array) is computed first."""
+
+    target: str
+    w: str
+    product: Gemm
+    scale: sympy.Expr
+    scalars: tuple[tuple[sympy.Symbol, str], ...] = ()
+
+    @property
+    def writes(self) -> str:
+        return self.target
+
+    def __str__(self) -> str:
+        return (f"gemm+dot {self.target} += {_scale_text(self.scale)}"
+                f"<{self.w}, {self.product.a} * {self.product.b}>")
+
+
+LibraryCall = Gemm | Gemv | GemmDot
+
+
+def library_call(instruction: Instruction, program: Program) -> LibraryCall:
+    """The library call that does all of ``instruction``'s instances, or a
+    :class:`ScheduleError` saying why there is none. Precondition: the
+    instruction belongs to ``program``."""
+    name = instruction.name
+    target, product = _increment(instruction)
+    references = instruction.references
+    x = references[target]
+    factors = _factors(product)
+    operands = [f for f in factors if f in references and _rank(program, f, instruction) > 0]
+    scalars = [f for f in factors if f not in operands]
+    for factor in scalars:
+        for symbol in factor.free_symbols:
+            if symbol not in references or _rank(program, symbol, instruction) != 0:
+                raise ScheduleError(f"{name}: the factor {factor} of its increment is not "
+                                    "a scalar read or a constant")
+    scalar_target = _rank(program, target, instruction) == 0
+    if len(operands) != (3 if scalar_target else 2):
+        raise ScheduleError(f"{name}: its increment of {x.buffer} is not a product of "
+                            f"{'three' if scalar_target else 'two'} arrays and scalars "
+                            f"({product})")
+    for symbol in [target, *operands]:
+        buffer = program.buffer(references[symbol].buffer)
+        if buffer.tape or buffer.sequence or references[symbol].relation is None:
+            raise ScheduleError(f"{name}: {buffer.name} is a tape, whose layout decides "
+                                "where its values are")
+    read = {references[s].buffer for f in factors for s in f.free_symbols}
+    if x.buffer in read:
+        raise ScheduleError(f"{name}: it reads the array {x.buffer} it increments")
+    iterators = instruction.iterators
+    rank = len(iterators)
+    if (scalar_target and rank != 3) or (not scalar_target and (
+            _rank(program, target, instruction) + 1 != rank or rank not in (2, 3))):
+        raise ScheduleError(f"{name}: not a matrix product (an increment of a "
+                            f"{_rank(program, target, instruction)}-d array over "
+                            f"{rank} loops)")
+    uses = {symbol: _identity_dims(instruction, references[symbol].relation)
+            for symbol in operands + ([] if scalar_target else [target])}
+    for symbol, dims in uses.items():
+        if dims is None:
+            raise ScheduleError(f"{name}: the subscripts of {symbol} are not plain "
+                                "iterators of its loops")
+    scale = sympy.Mul(*scalars)
+    scalar_buffers = tuple(sorted(((s, references[s].buffer) for s in scale.free_symbols),
+                                  key=lambda item: item[0].name))
+    if scalar_target:
+        return _gemm_dot(instruction, program, target, operands, uses, scale,
+                         scalar_buffers)
+    kept = uses[target]
+    (reduction,) = set(range(rank)) - set(kept)
+    build = _gemm if rank == 3 else _gemv
+    return build(instruction, program, target, operands, uses, reduction, scale,
+                 scalar_buffers)
+
+
+def _gemm(instruction, program, target, operands, uses, reduction, scale,
+          scalar_buffers) -> Gemm:
+    name, references = instruction.name, instruction.references
+    row, column = uses[target]
+    by_row = [s for s in operands if row in uses[s]]
+    by_column = [s for s in operands if column in uses[s]]
+    if len(by_row) != 1 or len(by_column) != 1 or by_row == by_column or any(
+            reduction not in uses[s] for s in operands):
+        raise ScheduleError(f"{name}: each factor must use the loop {references[target].buffer}"
+                            " does not and one of its own (a contraction over one iterator)")
+    a, b = by_row[0], by_column[0]
+    extents = _box_extents(instruction, program, [target, *operands])
+    return Gemm(c=_matrix(program, references[target].buffer, False),
+                a=_matrix(program, references[a].buffer, uses[a] != (row, reduction)),
+                b=_matrix(program, references[b].buffer, uses[b] != (reduction, column)),
+                m=extents[row], n=extents[column], k=extents[reduction],
+                scale=scale, scalars=scalar_buffers)
+
+
+def _gemv(instruction, program, target, operands, uses, reduction, scale,
+          scalar_buffers) -> Gemv:
+    name, references = instruction.name, instruction.references
+    (row,) = uses[target]
+    matrices = [s for s in operands if len(uses[s]) == 2]
+    vectors = [s for s in operands if uses[s] == (reduction,)]
+    if len(matrices) != 1 or len(vectors) != 1:
+        raise ScheduleError(f"{name}: not a matrix-vector product (one factor must be "
+                            "a matrix, the other a vector along the summed loop)")
+    a, x = matrices[0], vectors[0]
+    extents = _box_extents(instruction, program, [target, *operands])
+    transposed = uses[a] != (row, reduction)
+    rows, columns = (reduction, row) if transposed else (row, reduction)
+    return Gemv(y=references[target].buffer,
+                a=_matrix(program, references[a].buffer, transposed),
+                x=references[x].buffer, rows=extents[rows], columns=extents[columns],
+                scale=scale, scalars=scalar_buffers)
+
+
+def _gemm_dot(instruction, program, target, operands, uses, scale,
+              scalar_buffers) -> GemmDot:
+    name, references = instruction.name, instruction.references
+    if sorted(d for s in operands for d in uses[s]) != [0, 0, 1, 1, 2, 2]:
+        raise ScheduleError(f"{name}: each loop must run along two of the three factors "
+                            "(a contraction of three matrices to a scalar)")
+    extents = _box_extents(instruction, program, operands)
+    params = instruction.domain.params()
+    for w in operands:
+        row, column = uses[w]
+        (summed,) = {0, 1, 2} - {row, column}
+        whole = all(params.is_subset(have.eq_set(want)) for have, want in zip(
+            program.buffer(references[w].buffer).extents, (extents[row], extents[column])))
+        if not whole:
+            continue  # the dot runs over w as one contiguous vector
+        a = next(s for s in operands if s != w and row in uses[s])
+        b = next(s for s in operands if s not in (w, a))
+        product = Gemm(c=Matrix(WORKSPACE, False, extents[column]),
+                       a=_matrix(program, references[a].buffer, uses[a] != (row, summed)),
+                       b=_matrix(program, references[b].buffer, uses[b] != (summed, column)),
+                       m=extents[row], n=extents[column], k=extents[summed], scale=sympy.S.One)
+        return GemmDot(references[target].buffer, references[w].buffer, product, scale,
+                       scalar_buffers)
+    raise ScheduleError(f"{name}: no factor is a whole array its loops cover")
+
+
+def _increment(instruction: Instruction) -> tuple[sympy.Symbol, sympy.Expr]:
+    """The one memory write of the body, an increment (``+=``, or ``X = X
+    + e``), and its increment ``e`` with the body's locals substituted."""
+    references = instruction.references
+    writes = [a for a in instruction.body if a.target in references]
+    if len(writes) != 1 or instruction.body[-1] is not writes[0]:
+        raise ScheduleError(f"{instruction.name}: its body is not one increment of an array "
+                            "(split it first)")
+    last = writes[0]
+    value = last.value
+    for assignment in reversed(instruction.body[:-1]):
+        value = value.subs(assignment.target, assignment.value)
+    if last.op == "+=":
+        return last.target, value
+    terms = sympy.Add.make_args(value)
+    rest = [t for t in terms if t != last.target]
+    if last.op == "=" and len(terms) == 2 and len(rest) == 1:
+        return last.target, rest[0]
+    raise ScheduleError(f"{instruction.name}: it is not an increment ({last.target} "
+                        f"{last.op} {last.value})")
+
+
+def _factors(expr: sympy.Expr) -> list[sympy.Expr]:
+    """The factors of a product, through nested (unevaluated) products."""
+    if expr.is_Mul:
+        return [f for arg in expr.args for f in _factors(arg)]
+    return [expr]
+
+
+def _rank(program: Program, symbol: sympy.Symbol, instruction: Instruction) -> int:
+    return len(program.buffer(instruction.references[symbol].buffer).extents)
+
+
+def _matrix(program: Program, buffer: str, transposed: bool) -> Matrix:
+    return Matrix(buffer, transposed, program.buffer(buffer).extents[-1])
+
+
+def _identity_dims(instruction: Instruction, relation: isl.Map) -> tuple[int, ...] | None:
+    """The iterators (by position) a reference's subscripts are, in order,
+    when its access relation is exactly that projection of the domain."""
+    domain = instruction.domain
+    n = domain.dim(isl.dim_type.set)
+    rank = relation.dim(isl.dim_type.out)
+    space = isl.Space.map_from_domain_and_range(domain.get_space(),
+                                               relation.get_space().range())
+    candidates = [(d,) for d in range(n)] if rank == 1 else [
+        (d, e) for d in range(n) for e in range(n) if d != e]
+    for dims in candidates:
+        projection = isl.MultiAff.zero(space)
+        local = isl.LocalSpace.from_space(domain.get_space())
+        for position, d in enumerate(dims):
+            projection = projection.set_aff(position, isl.Aff.var_on_domain(
+                local, isl.dim_type.set, d))
+        if isl.Map.from_multi_aff(projection).intersect_domain(domain).is_equal(relation):
+            return dims
+    return None
+
+
+def _box_extents(instruction: Instruction, program: Program,
+                 symbols: list[sympy.Symbol]) -> list[isl.PwAff]:
+    """Per iterator, the extent of the box the domain is: 0 to an extent of
+    a buffer it subscripts (a ScheduleError when the domain is not a box or
+    does not cover a whole dimension)."""
+    domain = instruction.domain
+    n = domain.dim(isl.dim_type.set)
+    box = None
+    for d in range(n):
+        line = domain.project_out(isl.dim_type.set, d + 1, n - d - 1) \
+            .project_out(isl.dim_type.set, 0, d)
+        box = line if box is None else box.flat_product(line)
+    if not box.set_tuple_name(domain.get_tuple_name()).is_equal(domain):
+        raise ScheduleError(f"{instruction.name}: its domain is not a box ({domain})")
+    params = domain.params()
+    extents = []
+    for d in range(n):
+        low, high = domain.dim_min(d), domain.dim_max(d)
+        zero = isl.PwAff.zero_on_domain(isl.LocalSpace.from_space(low.get_domain_space()))
+        if not params.is_subset(low.eq_set(zero)):
+            raise ScheduleError(f"{instruction.name}: the loop over "
+                                f"{instruction.iterators[d]} does not start at 0")
+        found = None
+        for symbol in symbols:
+            relation = instruction.references[symbol].relation
+            dims = _identity_dims(instruction, relation) or ()
+            if d in dims:
+                extent = program.buffer(instruction.references[symbol].buffer) \
+                    .extents[dims.index(d)]
+                if params.is_subset(high.add_constant_val(isl.Val(1)).eq_set(extent)):
+                    found = extent
+                    break
+        if found is None:
+            raise ScheduleError(f"{instruction.name}: the loop over "
+                                f"{instruction.iterators[d]} does not cover a whole "
+                                "dimension of the arrays it subscripts")
+        extents.append(found)
+    return extents
+
+
+def _scale_text(scale: sympy.Expr) -> str:
+    return "" if scale == 1 else f"{scale} * "
