@@ -23,7 +23,9 @@ from polyad.program.gather import split_assignments
 from polyad.program.ir import Program
 from polyad.schedule.loops import (Loop, classify, depth, group_key, inserted,
                                    instruction_name, instructions_of, loop_members, names_of)
+from polyad.program.library import library_call
 from polyad.schedule.marks import Library
+from polyad.schedule.trace import Step
 from polyad.schedule.tree import fixed_value
 
 
@@ -116,3 +118,26 @@ def split_placement(program: Program, flat: isl.UnionMap, base: isl.UnionMap,
     others = [inserted(m, position, 0) for m in maps_of(flat) if instruction_name(m) != name]
     return split, name, others + placed
 
+
+def blas_marked(schedule, instruction: str):
+    """:meth:`polyad.schedule.schedule.Schedule.blas` (see there)."""
+    name = instruction
+    if name not in {i.name for i in schedule.program.instructions}:
+        raise ScheduleError(f"blas: no instruction {name!r}")
+    if schedule.program.instruction(name).handle != name:
+        raise ScheduleError(f"blas: {name} is a piece of "
+                            f"{schedule.program.instruction(name).handle}")
+    try:
+        call = library_call(schedule.program.instruction(name), schedule.program)
+        handle = own_nest(schedule.program, schedule.flat, name)
+    except ScheduleError as error:
+        raise ScheduleError(f"blas: {error}") from None
+    if not schedule.reassociate:
+        raise ScheduleError(f"blas: the library sums {call.writes} in its own order, "
+                            "and this schedule keeps increments in order "
+                            "(reassociate=False)")
+    inner = [h for h, mark in schedule.annotations if h.instruction == name]
+    if inner:
+        raise ScheduleError(f"blas: a loop of {name} is marked already ({inner[0]})")
+    return schedule.with_mark(handle, Library(call),
+                           Step("blas", (("instruction", name),)))

@@ -30,19 +30,18 @@ from polyad.errors import ScheduleError
 from polyad.model.kernel import maps_of, union_of_maps
 from polyad.program.gather import is_gather_part
 from polyad.program.ir import Program, fingerprint
-from polyad.program.library import LibraryCall, library_call
+from polyad.program.library import LibraryCall
 from polyad.schedule.auto import DEFAULT_TILE, auto_schedule
-from polyad.schedule.calls import (check_library_nests, library_instructions, own_nest,
+from polyad.schedule.calls import (blas_marked, check_library_nests, library_instructions,
                                    split_placement)
 from polyad.schedule.legality import (MAX_COLORS, OrderingDependences, check_order,
                                       color_classes, parallel_verdict, program_dependences)
-from polyad.schedule.loops import (Loop, LoopReport, classify, depth, group_key, group_of,
-                                   instruction_name, is_innermost, loop_members, names_of,
+from polyad.schedule.loops import (Loop, LoopReport, depth, group_of, is_innermost, names_of,
                                    nest, resolve, sweep_of)
 from polyad.schedule.marks import Library, LoopMark, Parallel, Simd, Unroll, excluded_by
+from polyad.schedule.orders import fused, loop_reports, reordered
 from polyad.schedule.rewrites import gathered, peeled
-from polyad.schedule.trace import (Step, check_origin, map_from_record, map_record,
-                                   read_trace, trace_text)
+from polyad.schedule.trace import Step, check_origin, read_trace, trace_text
 from polyad.schedule.tree import (constant_piece, fixed_value, flat_schedule, map_from_pieces,
                                   output_pieces, padded, tree_from_flat)
 
@@ -157,29 +156,7 @@ class Schedule:
     def loops(self) -> list[LoopReport]:
         """Every loop, outermost first, with whether it may run in parallel
         and why not."""
-        reports, seen = [], set()
-        for m in maps_of(self.flat):
-            name = m.get_tuple_name(isl.dim_type.in_)
-            family = self.program.instruction(name).handle
-            for position in range(m.dim(isl.dim_type.out)):
-                kind, iterator = classify(m, position)
-                if kind == "const":
-                    continue
-                loop = Loop(family, iterator + ("" if kind == "loop" else "_" + kind))
-                key = (position, group_key(m, position))
-                if key in seen:
-                    continue
-                seen.add(key)
-                members = loop_members(self.flat, m, position)
-                verdict = self._verdict(members, position)
-                reports.append(LoopReport(
-                    loop, sweep_of(self.origin.get("mode"), m), position,
-                    tuple(sorted(g.get_tuple_name(isl.dim_type.in_) for g in members)),
-                    tuple(kind for handle, kind in self.annotations if handle == loop),
-                    verdict.parallel, verdict.reason,
-                    order=tuple(fixed_value(m, d) or 0 for d in range(position + 1))))
-        reports.sort(key=lambda r: r.order)
-        return reports
+        return loop_reports(self)
 
     # --- primitives -------------------------------------------------------
     def tile(self, loops: Sequence, sizes: Sequence[int]) -> "Schedule":
@@ -249,38 +226,7 @@ class Schedule:
         Before::  for (i ...) S(i);  for (i ...) T(i);
         After ``fuse("S.i", "T.i")``::  for (i ...) { S(i); T(i); }
         """
-        a, b = Loop.of(first), Loop.of(second)
-        group_a, dim_a = group_of(self.program, self.flat, a)
-        group_b, dim_b = group_of(self.program, self.flat, b)
-        if dim_a != dim_b or dim_a == 0:
-            raise ScheduleError(f"fuse: {a} and {b} are not loops of one sequence")
-        sequence = dim_a - 1
-        value_a = fixed_value(group_a[0], sequence)
-        value_b = fixed_value(group_b[0], sequence)
-        prefix_a = [fixed_value(group_a[0], d) for d in range(sequence)]
-        prefix_b = [fixed_value(group_b[0], d) for d in range(sequence)]
-        if value_a is None or value_b is None or prefix_a != prefix_b or value_a >= value_b:
-            raise ScheduleError(f"fuse: {a} must come before {b} in one sequence")
-        names_b = {m.get_tuple_name(isl.dim_type.in_) for m in group_b}
-        between = [m for m in maps_of(self.flat)
-                   if [fixed_value(m, d) for d in range(sequence)] == prefix_a
-                   and fixed_value(m, sequence) is not None
-                   and value_a < fixed_value(m, sequence) < value_b]
-        if between:
-            raise ScheduleError(f"fuse: {a} and {b} are not adjacent "
-                                f"({between[0].get_tuple_name(isl.dim_type.in_)} runs "
-                                "between them)")
-        maps = []
-        for m in maps_of(self.flat):
-            dims = output_pieces(m)
-            domain = m.domain()
-            name = m.get_tuple_name(isl.dim_type.in_)
-            inner = 1 if name in names_b else 0
-            if name in names_b:
-                dims[sequence] = constant_piece(domain, value_a)
-            dims = dims[:dim_a + 1] + [constant_piece(domain, inner)] + dims[dim_a + 1:]
-            maps.append(map_from_pieces(name, domain, dims))
-        return self._checked(maps, Step("fuse", (("first", str(a)), ("second", str(b)))))
+        return fused(self, first, second)
 
     def distribute(self, loop: "Loop | str") -> "Schedule":
         """Split a loop whose body is a sequence into one loop per part.
@@ -410,7 +356,7 @@ class Schedule:
         self._refuse_two_pragmas(handle, "unroll", "unroll")
         if int(factor) < 1:
             raise ScheduleError("unroll factor must be at least 1")
-        return self._annotated(handle, Unroll(int(factor)),
+        return self.with_mark(handle, Unroll(int(factor)),
                                Step("unroll", (("loop", str(handle)), ("factor", int(factor)))))
 
     def vectorize(self, loop: "Loop | str") -> "Schedule":
@@ -438,7 +384,7 @@ class Schedule:
         verdict = self._verdict(members, dim, invariant_ok=True)
         if not verdict.parallel:
             raise ScheduleError(f"vectorize: {handle}: {verdict.reason}")
-        return self._annotated(handle, Simd(verdict.reductions),
+        return self.with_mark(handle, Simd(verdict.reductions),
                                Step("vectorize", (("loop", str(handle)),)))
 
     def parallel(self, loop: "Loop | str", atomics: bool = False) -> "Schedule":
@@ -457,7 +403,7 @@ class Schedule:
         if not verdict.parallel and not (atomics and verdict.atomics_would_do):
             raise ScheduleError(f"parallel: {handle}: {verdict.reason}")
         mark = Parallel(verdict.reductions, verdict.conflicts if atomics else ())
-        return self._annotated(handle, mark, Step(
+        return self.with_mark(handle, mark, Step(
             "parallel", (("loop", str(handle)),) + ((("atomics", True),) if atomics else ())))
 
     def auto(self, tile: int = DEFAULT_TILE, *, blas: bool = True) -> "Schedule":
@@ -492,10 +438,8 @@ class Schedule:
         program, name, maps = split_placement(self.program, self.flat,
                                               union_of_maps(padded(maps_of(base))),
                                               instruction)
-        rebuilt = replace(self, program=program,
-                          dependences=program_dependences(program, program.flat),
-                          rewrites=self.rewrites + (("split", name, ""),))
-        return rebuilt._checked(maps, Step("split", (("instruction", instruction),)))
+        return self.with_rewrite(program, (("split", name, ""),), maps,
+                                 Step("split", (("instruction", instruction),)))
 
     def blas(self, instruction: str) -> "Schedule":
         """Run every instance of an instruction as one call of a tuned BLAS
@@ -513,26 +457,7 @@ class Schedule:
                   cblas_dgemm(RowMajor, NoTrans, Trans, ni, nk, nj, alpha, C_b, nj,
                               B, nj, 1.0, A_b, nk);
         """
-        name = instruction
-        if name not in {i.name for i in self.program.instructions}:
-            raise ScheduleError(f"blas: no instruction {name!r}")
-        if self.program.instruction(name).handle != name:
-            raise ScheduleError(f"blas: {name} is a piece of "
-                                f"{self.program.instruction(name).handle}")
-        try:
-            call = library_call(self.program.instruction(name), self.program)
-            handle = own_nest(self.program, self.flat, name)
-        except ScheduleError as error:
-            raise ScheduleError(f"blas: {error}") from None
-        if not self.reassociate:
-            raise ScheduleError(f"blas: the library sums {call.writes} in its own order, "
-                                "and this schedule keeps increments in order "
-                                "(reassociate=False)")
-        inner = [h for h, mark in self.annotations if h.instruction == name]
-        if inner:
-            raise ScheduleError(f"blas: a loop of {name} is marked already ({inner[0]})")
-        return self._annotated(handle, Library(call),
-                               Step("blas", (("instruction", name),)))
+        return blas_marked(self, instruction)
 
     def reorder(self, maps: Sequence) -> "Schedule":
         """Give some instructions new flat schedules: ``maps`` holds one isl
@@ -548,30 +473,7 @@ class Schedule:
         After ``reorder([isl.Map("[n] -> { S[i, j] -> [0, j, 0, i, 0] }")])``::
                   for (j ...) for (i ...) S(i, j);
         """
-        # A trace keeps records: in-memory maps take the same path, so that
-        # a replay builds exactly what the recording did.
-        records = [m if isinstance(m, dict) else map_record(m) for m in maps]
-        new = [map_from_record(record) for record in records]
-        names = names_of(new)
-        known = names_of(maps_of(self.flat))
-        if len(names) != len(new) or not names <= known:
-            raise ScheduleError("reorder takes one map per instruction of the program "
-                                f"({', '.join(sorted(known))})")
-        for m in new:
-            if not self.program.instruction(instruction_name(m)).domain.is_subset(m.domain()):
-                raise ScheduleError(f"reorder: the map of {instruction_name(m)} does not "
-                                    "schedule all of its instances")
-
-        def untouched(handle: Loop) -> bool:
-            try:
-                members, _ = group_of(self.program, self.flat, handle)
-            except ScheduleError:
-                return False
-            return not names_of(members) & names
-        kept_marks = tuple((h, mark) for h, mark in self.annotations if untouched(h))
-        kept = [m for m in maps_of(self.flat) if instruction_name(m) not in names]
-        step = Step("reorder", (("maps", records),))
-        return replace(self, annotations=kept_marks)._checked(kept + new, step)
+        return reordered(self, maps)
 
     # --- helpers ------------------------------------------------------------
     def marks_for(self, members: list[isl.Map], position: int) -> list[LoopMark]:
@@ -600,8 +502,9 @@ class Schedule:
                                 "loop runs in parallel, is vectorised or is unrolled, one "
                                 "at most")
 
-    def _annotated(self, handle: Loop, mark: LoopMark, step: Step) -> "Schedule":
-        """The schedule with ``mark`` on a loop, replacing one of its family."""
+    def with_mark(self, handle: Loop, mark: LoopMark, step: Step) -> "Schedule":
+        """The schedule with ``mark`` on a loop, replacing one of its family;
+        ``step`` is recorded. Precondition: the mark's own checks passed."""
         kept = tuple((h, m) for h, m in self.annotations
                      if not (h == handle and m.family == mark.family))
         return replace(self, annotations=kept + ((handle, mark),), trace=self.trace + (step,))
@@ -621,7 +524,7 @@ class Schedule:
             elif new_dims:
                 dims = dims[:insert_at] + [constant_piece(domain, 0)] * new_dims + dims[insert_at:]
             maps.append(map_from_pieces(name, domain, dims))
-        return self._checked(maps, step)
+        return self.with_order(maps, step)
 
     def with_rewrite(self, program: Program, rewrites: tuple, maps: list[isl.Map],
                      step: Step) -> "Schedule":
@@ -632,13 +535,16 @@ class Schedule:
         rebuilt = replace(self, program=program,
                           dependences=program_dependences(program, program.flat),
                           rewrites=self.rewrites + tuple(rewrites))
-        return rebuilt._checked(maps, step)
+        return rebuilt.with_order(maps, step)
 
     def _verdict(self, members: list[isl.Map], position: int, invariant_ok: bool = False):
         return parallel_verdict(self.program, self.dependences, self.reassociate, members,
                                 position, invariant_ok)
 
-    def _checked(self, maps: list[isl.Map], step: Step) -> "Schedule":
+    def with_order(self, maps: list[isl.Map], step: Step) -> "Schedule":
+        """The schedule with these flat maps (one per instruction, padded
+        here), once checked to keep every dependence; ``step`` is recorded.
+        For strategies and primitives outside this class."""
         maps = check_order(self.program, self.dependences, self.reassociate, maps,
                            step.primitive)
         flat = union_of_maps(maps)
