@@ -245,6 +245,8 @@ def build_parser() -> argparse.ArgumentParser:
                          "(default 5)")
     explore.add_argument("--threads", type=int, default=1, help="OMP_NUM_THREADS (default 1)")
     explore.add_argument("--seed", type=int, default=0, help="seed of the sampler and inputs")
+    explore.add_argument("--workers", type=int, default=1, help="processes sharing the "
+                         "trials through --storage (default 1; each times its own trials)")
     explore.add_argument("--output", metavar="FILE.json", help="write the best schedule's "
                          "trace here (for --schedule FILE.json)")
     explore.add_argument("--report", action="store_true", help="run no trial: print the "
@@ -450,7 +452,8 @@ def _explore(args) -> int:
     return command.run(kernel, sizes, trials=args.trials, timeout=args.timeout,
                        storage=args.storage, layouts=_names([args.layouts]),
                        wrt=_names(args.wrt), of=_names(args.of), repeat=args.repeat,
-                       threads=args.threads, seed=args.seed, output=args.output,
+                       threads=args.threads, seed=args.seed, workers=args.workers,
+                       output=args.output,
                        report=args.report, plot=args.plot, progress=show_progress)
 
 

@@ -291,3 +291,34 @@ def test_evaluator_checks_layers_at_the_check_sizes(timed):
     outcome = evaluator.evaluate(space.choose(suggest, evaluator.base, ("layers",)))
     assert outcome.feasible, outcome.reason
     assert outcome.max_rel_err <= 1e-9 and len(timed) == 1
+
+
+def test_two_workers_share_one_sqlite_study_without_losing_a_trial(tmp_path):
+    """Oracle: optuna's storage read back after both processes ended: the
+    trials are numbered 0..N-1 once each, every one finished, auto once."""
+    storage = f"sqlite:///{tmp_path / 'explore.db'}"
+    found = study.explore(polyad.parse(GEMM), TINY, trials=4, storage=storage, repeat=1,
+                          layouts=["exact"], workers=2)
+    loaded = optuna.load_study(study_name=found.study.study_name, storage=storage)
+    assert sorted(t.number for t in loaded.trials) == [0, 1, 2, 3]
+    assert all(t.state in (COMPLETE, PRUNED) for t in loaded.trials)
+    assert sum(bool(t.user_attrs.get(study.AUTO_ATTRIBUTE)) for t in loaded.trials) == 1
+    assert sorted(t.user_attrs["worker"] for t in loaded.trials) == [0, 0, 1, 1]
+
+
+def test_workers_need_a_database(capsys):
+    """Oracle: the exit-code contract (processes share no memory)."""
+    with pytest.raises(polyad.UsageError, match="--workers share a study"):
+        study.explore(polyad.parse(GEMM), TINY, trials=2, workers=2)
+
+
+def test_ctrl_c_keeps_the_finished_trials():
+    """Oracle: the study after the interrupt: the trial finished before
+    Ctrl-C is kept and is the best; the search says it was interrupted."""
+    def interrupt(made, finished):
+        raise KeyboardInterrupt
+    found = study.explore(polyad.parse(GEMM), TINY, trials=5, repeat=1, layouts=["exact"],
+                          callbacks=(interrupt,))
+    assert found.interrupted
+    assert [t.state for t in found.study.trials] == [COMPLETE]
+    assert found.best is not None and json.loads(found.trace)["kernel"] == "gemm"

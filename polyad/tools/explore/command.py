@@ -16,7 +16,8 @@ from tqdm import tqdm
 
 from polyad.files import write_atomically
 from polyad.model.kernel import Kernel
-from polyad.tools.explore.report import format_report, plot_convergence, trial_line
+from polyad.tools.explore.report import (best_seconds, format_report, plot_convergence,
+                                         trial_line)
 from polyad.tools.explore.study import Exploration, explore, stored_exploration
 
 EXIT_OK, EXIT_NOTHING_FEASIBLE, EXIT_INTERRUPTED = 0, 1, 130
@@ -26,24 +27,27 @@ DEFAULT_PLOT = "explore.png"
 
 def run(kernel: Kernel, sizes: Mapping[str, int], *, trials: int, timeout: float | None,
         storage: str, layouts, wrt, of, repeat: int, threads: int, seed: int,
-        output: str | None, report: bool, plot: str | None, progress: bool) -> int:
+        workers: int, output: str | None, report: bool, plot: str | None, progress: bool) -> int:
     """Run (or, with ``report``, read) an exploration and say what it found;
     the exit code. Precondition: ``sizes`` are valid sizes of ``kernel``."""
     if report:
         found = stored_exploration(kernel, sizes, storage=storage, layouts=layouts, wrt=wrt,
                                    of=of, threads=threads)
     else:
-        bar = tqdm(total=trials, file=sys.stderr, unit="trial", dynamic_ncols=True,
+        bar = tqdm(total=trials // workers + (1 if trials % workers else 0), file=sys.stderr, unit="trial", dynamic_ncols=True,
                    disable=not progress, leave=False)
 
         def advance(study, trial) -> None:
+            best = best_seconds(study)
+            if best is not None:
+                bar.set_postfix_str(f"best {best * 1e3:.3f} ms", refresh=False)
             bar.update(1)
             if progress:
                 bar.write(f"polyad: {trial_line(study, trial)}", file=sys.stderr)
         try:
             found = explore(kernel, sizes, trials=trials, timeout=timeout, storage=storage,
                             layouts=layouts, wrt=wrt, of=of, repeat=repeat, threads=threads,
-                            seed=seed, callbacks=(advance,))
+                            seed=seed, workers=workers, callbacks=(advance,))
         finally:
             bar.close()
     print(format_report(found.study))

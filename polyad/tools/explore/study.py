@@ -17,6 +17,7 @@ the reason in its user attributes; it is never timed and never the best.
 
 from __future__ import annotations
 
+import multiprocessing
 import warnings
 from dataclasses import dataclass
 from typing import Callable, Mapping
@@ -25,6 +26,7 @@ import optuna
 
 from polyad.check.verify import reduced_sizes
 from polyad.errors import UsageError
+from polyad.frontend.parse import parse_kernel
 from polyad.model.kernel import Kernel
 from polyad.schedule.schedule import Schedule
 from polyad.tape.registry import LAYOUT_NAMES, layout_named
@@ -74,8 +76,10 @@ def open_storage(url: str | None):
     the URL when optuna cannot open it."""
     if url is None:
         return optuna.storages.InMemoryStorage()
+    # Workers share an SQLite file: wait for its lock instead of failing.
+    options = {"connect_args": {"timeout": 60}} if url.startswith("sqlite") else None
     try:
-        return optuna.storages.RDBStorage(url)
+        return optuna.storages.RDBStorage(url, engine_kwargs=options)
     except Exception as error:  # noqa: BLE001  (sqlalchemy's and optuna's errors alike)
         text = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
         raise UsageError(f"cannot open the study storage {url!r}: {text} (give an optuna "
@@ -101,10 +105,12 @@ def suggest_with(trial: optuna.Trial) -> Callable[[Parameter], object]:
     return suggest
 
 
-def objective(evaluator: Evaluator, layouts: tuple[str, ...]):
+def objective(evaluator: Evaluator, layouts: tuple[str, ...], worker: int = 0):
     """The optuna objective: seconds of a feasible trial; an infeasible one
-    raises TrialPruned after recording its stage and reason."""
+    raises TrialPruned after recording its stage and reason. ``worker``:
+    the process's number among those sharing the study, recorded."""
     def run(trial: optuna.Trial) -> float:
+        trial.set_user_attr("worker", worker)
         try:
             configuration = choose(suggest_with(trial), evaluator.base, layouts)
         except UsageError as error:  # auto's order past an isl bound
@@ -135,7 +141,7 @@ def record(trial: optuna.Trial, outcome: Outcome) -> None:
 def explore(kernel: Kernel, sizes: Mapping[str, int], *, trials: int = DEFAULT_TRIALS,
             timeout: float | None = None, storage: str | None = None,
             layouts=None, wrt=None, of=None, check_sizes: Mapping[str, int] | None = None,
-            repeat: int = 5, threads: int = 1, seed: int = 0,
+            repeat: int = 5, threads: int = 1, seed: int = 0, workers: int = 1,
             callbacks: tuple = ()) -> Exploration:
     """Search schedules and tape layouts of a kernel's gradient for the
     fastest at ``sizes``; see the module documentation.
@@ -143,21 +149,88 @@ def explore(kernel: Kernel, sizes: Mapping[str, int], *, trials: int = DEFAULT_T
     ``storage``: an optuna database URL (None: in memory). ``check_sizes``:
     where each trial's gradient is compared with the exact one (default the
     sizes reduced to a few thousand instances). ``callbacks``: optuna
-    callbacks, called after each trial. Precondition: ``sizes`` are valid.
+    callbacks, called after each of this process's trials. ``workers``:
+    processes sharing the trials through ``storage`` (each times its own
+    trials: on a machine with fewer cores than ``workers * threads`` the
+    times disturb each other). Precondition: ``sizes`` are valid.
     """
-    if trials < 1 or (timeout is not None and timeout <= 0):
-        raise UsageError("--trials and --timeout take positive numbers")
+    if trials < 1 or (timeout is not None and timeout <= 0) or workers < 1:
+        raise UsageError("--trials, --timeout and --workers take positive numbers")
+    if workers > 1 and storage is None:
+        raise UsageError("--workers share a study through its storage: give a database "
+                         "URL (--storage sqlite:///explore.db)")
     layouts = checked_layouts(layouts)
     evaluator = evaluator_for(kernel, sizes, wrt=wrt, of=of, check_sizes=check_sizes,
                               repeat=repeat, threads=threads, seed=seed)
     study = open_study(evaluator, layouts, storage, seed)
+    shares = [trials // workers + (1 if k < trials % workers else 0) for k in range(workers)]
+    job = Job(kernel.source.text, kernel.source.path, kernel.name, dict(sizes),
+              dict(evaluator.check_sizes), layouts, evaluator.wrt, evaluator.of, storage,
+              timeout, repeat, threads, seed)
+    context = multiprocessing.get_context("spawn")
+    others = [context.Process(target=work, args=(job, share, k), daemon=True)
+              for k, share in enumerate(shares[1:], start=1) if share]
+    for process in others:
+        process.start()
     interrupted = False
     try:
-        study.optimize(objective(evaluator, layouts), n_trials=trials, timeout=timeout,
+        study.optimize(objective(evaluator, layouts), n_trials=shares[0], timeout=timeout,
                        callbacks=list(callbacks), gc_after_trial=False)
     except KeyboardInterrupt:
         interrupted = True
-    return best_of(study, evaluator, interrupted)
+    finally:
+        for process in others:
+            if interrupted:
+                process.terminate()
+            process.join()
+    failed = [p.exitcode for p in others if p.exitcode not in (0, None) and not interrupted]
+    if failed:
+        raise UsageError(f"{len(failed)} of the {workers} workers stopped with an error "
+                         f"(exit code {failed[0]}); their finished trials are in {storage}")
+    return best_of(optuna.load_study(study_name=study.study_name,
+                                     storage=open_storage(storage))
+                   if storage else study, evaluator, interrupted)
+
+
+@dataclass(frozen=True)
+class Job:
+    """What a worker process needs to join a study (a Kernel holds isl
+    objects, which do not pickle: the worker parses the source again)."""
+
+    text: str
+    path: str
+    function: str
+    sizes: dict
+    check_sizes: dict
+    layouts: tuple[str, ...]
+    wrt: tuple[str, ...] | None
+    of: tuple[str, ...] | None
+    storage: str
+    timeout: float | None
+    repeat: int
+    threads: int
+    seed: int
+
+
+def work(job: Job, trials: int, worker: int) -> None:
+    """Run ``trials`` trials of the job's study in this process, with a
+    sampler seeded apart from the other workers'.
+
+    Precondition: the study exists in ``job.storage`` (the first worker
+    made it and enqueued auto's configuration)."""
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    kernel = parse_kernel(job.text, job.path, job.function)
+    evaluator = evaluator_for(kernel, job.sizes, wrt=job.wrt, of=job.of,
+                              check_sizes=job.check_sizes, repeat=job.repeat,
+                              threads=job.threads, seed=job.seed)
+    backend = open_storage(job.storage)
+    name = study_name(evaluator, job.layouts)
+    stored = len(optuna.load_study(study_name=name, storage=backend).trials)
+    study = optuna.load_study(study_name=name, storage=backend,
+                              sampler=_sampler(job.seed + stored + 7919 * worker))
+    study.optimize(objective(evaluator, job.layouts, worker), n_trials=trials,
+                   timeout=job.timeout,
+                   gc_after_trial=False)
 
 
 def evaluator_for(kernel: Kernel, sizes: Mapping[str, int], *, wrt=None, of=None,
@@ -195,11 +268,8 @@ def open_study(evaluator: Evaluator, layouts: tuple[str, ...], storage: str | No
     known = [s.study_name for s in optuna.get_all_study_summaries(backend)]
     stored = (len(optuna.load_study(study_name=name, storage=backend).trials)
               if name in known else 0)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
-        sampler = optuna.samplers.TPESampler(seed=seed + stored, multivariate=True,
-                                             group=True)
-    study = optuna.create_study(storage=backend, sampler=sampler, study_name=name,
+    study = optuna.create_study(storage=backend, sampler=_sampler(seed + stored),
+                                study_name=name,
                                 direction="minimize", load_if_exists=True)
     if not study.trials:
         layout = "exact" if "exact" in layouts else layouts[0]
@@ -207,6 +277,13 @@ def open_study(evaluator: Evaluator, layouts: tuple[str, ...], storage: str | No
                                                evaluator.base("auto", layout), layout),
                             user_attrs={AUTO_ATTRIBUTE: True})
     return study
+
+
+def _sampler(seed: int) -> optuna.samplers.TPESampler:
+    """TPE, multivariate with groups (the space is conditional)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+        return optuna.samplers.TPESampler(seed=seed, multivariate=True, group=True)
 
 
 def best_of(study: optuna.Study, evaluator: Evaluator, interrupted: bool) -> Exploration:

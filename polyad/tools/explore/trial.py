@@ -82,13 +82,17 @@ class Evaluator:
     _autos: dict = field(default_factory=dict, repr=False)
     _reference: dict | None = field(default=None, repr=False)
     _inputs: dict = field(default_factory=dict, repr=False)
+    _adjoints: dict = field(default_factory=dict, repr=False)
 
     def adjoint(self, layout: str, scratchpad: int | None, sizes: Mapping[str, int]) -> Adjoint:
-        """The adjoint in ``layout``, planned at ``sizes`` where it is specialised."""
+        """The adjoint in ``layout``, planned at ``sizes`` where it is
+        specialised (made once per strategy, cheap to place)."""
         placement = layout_named(layout)
-        adjoint = grad(self.kernel, self.wrt, self.of, placement.strategy)
-        return adjoint.with_layout(layout, scratchpad if placement.scratchpad else None,
-                                   sizes=dict(sizes))
+        if placement.strategy not in self._adjoints:
+            self._adjoints[placement.strategy] = grad(self.kernel, self.wrt, self.of,
+                                                      placement.strategy)
+        return self._adjoints[placement.strategy].with_layout(
+            layout, scratchpad if placement.scratchpad else None, sizes=dict(sizes))
 
     def base(self, start: str, layout: str) -> Schedule:
         """The schedule a start names, for an adjoint in ``layout`` (cached):
@@ -149,7 +153,7 @@ class Evaluator:
         """The bench's inputs and output seeds at ``sizes`` (made once)."""
         key = tuple(sorted(sizes.items()))
         if key not in self._inputs:
-            of = grad(self.kernel, self.wrt, self.of).of
+            of = self.adjoint("exact", None, sizes).of
             self._inputs[key] = bench_inputs(self.kernel, dict(sizes), self.seed, of)
         return self._inputs[key]
 
@@ -157,7 +161,7 @@ class Evaluator:
         """The largest relative error of ``function``'s gradient at the check
         sizes against the exact gradient of the plain reversal (the oracle,
         compiled once)."""
-        reference_adjoint = grad(self.kernel, self.wrt, self.of)
+        reference_adjoint = self.adjoint("exact", None, self.check_sizes)
         if self._reference is None:
             self._reference = self._gradient(
                 compile_program(program_of(reference_adjoint)), reference_adjoint)
