@@ -322,3 +322,23 @@ def test_ctrl_c_keeps_the_finished_trials():
     assert found.interrupted
     assert [t.state for t in found.study.trials] == [COMPLETE]
     assert found.best is not None and json.loads(found.trace)["kernel"] == "gemm"
+
+
+def test_the_best_and_auto_are_timed_again_interleaved(monkeypatch):
+    """Oracle: a driver that reports fixed times (auto's library, the first
+    timed, takes 2 ms a call, every other 1 ms): after the search the best
+    and auto are timed again, each in the bench's rounds, and the result
+    holds those times."""
+    calls = []
+
+    def fixed(library, symbol, specs, prepared, *, repeat, threads=None):
+        calls.append(library)
+        return {"seconds": [2e-3 if library == calls[0] else 1e-3] * repeat,
+                "peak_rss_bytes": 0}
+    monkeypatch.setattr(trial, "time_function", fixed)
+    found = study.explore(polyad.parse(GEMM), TINY, trials=3, repeat=2, layouts=["exact"])
+    searched = sum(t.state == COMPLETE for t in found.study.trials)
+    assert searched >= 2 and found.study.trials[0].value == 2e-3
+    assert found.confirmed == {"best_s": 1e-3, "auto_s": 2e-3}
+    assert len(calls) == searched + 2 * trial.ROUNDS
+    assert calls[-2 * trial.ROUNDS:][1::2] == [calls[0]] * trial.ROUNDS  # interleaved

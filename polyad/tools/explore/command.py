@@ -51,6 +51,10 @@ def run(kernel: Kernel, sizes: Mapping[str, int], *, trials: int, timeout: float
         finally:
             bar.close()
     print(format_report(found.study))
+    if found.confirmed:
+        best, auto = found.confirmed["best_s"], found.confirmed["auto_s"]
+        print(f"timed again in interleaved rounds: best {best * 1e3:.3f} ms, auto "
+              f"{auto * 1e3:.3f} ms ({auto / best:.2f}x)")
     if plot or report:
         path = plot or DEFAULT_PLOT
         if plot_convergence(found.study, path):

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import multiprocessing
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Callable, Mapping
 
 import optuna
@@ -30,7 +30,7 @@ from polyad.frontend.parse import parse_kernel
 from polyad.model.kernel import Kernel
 from polyad.schedule.schedule import Schedule
 from polyad.tape.registry import LAYOUT_NAMES, layout_named
-from polyad.tools.explore.space import Parameter, auto_configuration, choose
+from polyad.tools.explore.space import SCRATCHPAD, Parameter, auto_configuration, choose
 from polyad.tools.explore.trial import Evaluator, Outcome
 
 #: Trials of ``polyad explore`` unless told.
@@ -52,6 +52,9 @@ class Exploration:
     layout: str | None
     scratchpad: int | None = None
     interrupted: bool = False
+    #: The best and auto's configurations timed again, interleaved:
+    #: ``{"best_s", "auto_s"}`` (None when not asked, or the best is auto).
+    confirmed: dict | None = None
 
     @property
     def trace(self) -> str | None:
@@ -142,7 +145,7 @@ def explore(kernel: Kernel, sizes: Mapping[str, int], *, trials: int = DEFAULT_T
             timeout: float | None = None, storage: str | None = None,
             layouts=None, wrt=None, of=None, check_sizes: Mapping[str, int] | None = None,
             repeat: int = 5, threads: int = 1, seed: int = 0, workers: int = 1,
-            callbacks: tuple = ()) -> Exploration:
+            confirm: bool = True, callbacks: tuple = ()) -> Exploration:
     """Search schedules and tape layouts of a kernel's gradient for the
     fastest at ``sizes``; see the module documentation.
 
@@ -152,7 +155,9 @@ def explore(kernel: Kernel, sizes: Mapping[str, int], *, trials: int = DEFAULT_T
     callbacks, called after each of this process's trials. ``workers``:
     processes sharing the trials through ``storage`` (each times its own
     trials: on a machine with fewer cores than ``workers * threads`` the
-    times disturb each other). Precondition: ``sizes`` are valid.
+    times disturb each other). ``confirm``: time the best and auto's
+    configurations again, interleaved (:func:`confirmed`). Precondition:
+    ``sizes`` are valid.
     """
     if trials < 1 or (timeout is not None and timeout <= 0) or workers < 1:
         raise UsageError("--trials, --timeout and --workers take positive numbers")
@@ -187,9 +192,25 @@ def explore(kernel: Kernel, sizes: Mapping[str, int], *, trials: int = DEFAULT_T
     if failed:
         raise UsageError(f"{len(failed)} of the {workers} workers stopped with an error "
                          f"(exit code {failed[0]}); their finished trials are in {storage}")
-    return best_of(optuna.load_study(study_name=study.study_name,
-                                     storage=open_storage(storage))
-                   if storage else study, evaluator, interrupted)
+    found = best_of(optuna.load_study(study_name=study.study_name,
+                                      storage=open_storage(storage))
+                    if storage else study, evaluator, interrupted)
+    return confirmed(found, evaluator) if confirm and not interrupted else found
+
+
+def confirmed(found: Exploration, evaluator: Evaluator) -> Exploration:
+    """``found`` with its best and auto's configurations timed again in
+    interleaved rounds (:meth:`Evaluator.retime`): one trial's few calls
+    on a shared machine can be unlucky, and the ratio is what a user reads."""
+    complete = [t for t in found.study.trials if t.state == optuna.trial.TrialState.COMPLETE]
+    autos = [t for t in complete if t.user_attrs.get(AUTO_ATTRIBUTE)]
+    if found.best is None or not autos or found.study.best_trial.number == autos[0].number:
+        return found
+    auto, best = autos[0], found.study.best_trial
+    best_s, auto_s = evaluator.retime([
+        (found.layout, found.scratchpad, best.user_attrs["trace"]),
+        (auto.params["layout"], scratchpad_of(auto.params), auto.user_attrs["trace"])])
+    return replace(found, confirmed={"best_s": best_s, "auto_s": auto_s})
 
 
 @dataclass(frozen=True)
@@ -279,6 +300,13 @@ def open_study(evaluator: Evaluator, layouts: tuple[str, ...], storage: str | No
     return study
 
 
+def scratchpad_of(params: Mapping[str, object]) -> int | None:
+    """The scratchpad bytes a trial's parameters give (None but for layers)."""
+    if params.get("layout") != "layers":
+        return None
+    return 1024 * 2 ** int(params[SCRATCHPAD.name])
+
+
 def _sampler(seed: int) -> optuna.samplers.TPESampler:
     """TPE, multivariate with groups (the space is conditional)."""
     with warnings.catch_warnings():
@@ -293,9 +321,7 @@ def best_of(study: optuna.Study, evaluator: Evaluator, interrupted: bool) -> Exp
     if not complete:
         return Exploration(study, None, None, interrupted=interrupted)
     best = study.best_trial
-    layout = best.params["layout"]
-    scratchpad = (1024 * 2 ** best.params["scratchpad_kib_log2"]
-                  if "scratchpad_kib_log2" in best.params and layout == "layers" else None)
+    layout, scratchpad = best.params["layout"], scratchpad_of(best.params)
     base = evaluator.adjoint(layout, scratchpad, evaluator.sizes).schedule()
     schedule = Schedule.replay(base, best.user_attrs["trace"])
     return Exploration(study, schedule, layout, scratchpad, interrupted)

@@ -36,7 +36,7 @@ from polyad.program.ir import ADJOINT_SUFFIX
 from polyad.program.targets import program_of
 from polyad.schedule.schedule import Schedule
 from polyad.tape.registry import layout_named
-from polyad.tools.bench import AGREEMENT, bench_inputs
+from polyad.tools.bench import AGREEMENT, ROUNDS, bench_inputs
 from polyad.tools.explore.space import Configuration, auto_order, scheduled
 
 #: Infeasible stages, in the order a trial meets them.
@@ -148,6 +148,29 @@ class Evaluator:
                             threads=self.threads)
         return Outcome(statistics.median(run["seconds"]), trace=trace, c_sha256=digest,
                        max_rel_err=error)
+
+    def retime(self, candidates: list[tuple[str, int | None, str]],
+               rounds: int = ROUNDS) -> list[float]:
+        """Median seconds of each ``(layout, scratchpad, trace)``, timed in
+        ``rounds`` that visit every candidate in turn (as the bench does), so
+        that a slow spell of a shared machine is spread over all of them
+        instead of landing on one trial's measurement.
+
+        Precondition: each trace was recorded by a feasible trial."""
+        functions = []
+        for layout, scratchpad, trace in candidates:
+            adjoint = self.adjoint(layout, scratchpad, self.sizes)
+            schedule = Schedule.replay(adjoint.schedule(), trace)
+            functions.append(compile_program(program_of(adjoint, schedule)))
+        values, seeds = self.inputs(self.sizes)
+        seconds: list[list[float]] = [[] for _ in functions]
+        for _ in range(rounds):
+            for k, function in enumerate(functions):
+                seconds[k] += time_function(
+                    function.library_path, function.symbol, function.arguments,
+                    function.prepare({**values, **seeds}), repeat=self.repeat,
+                    threads=self.threads)["seconds"]
+        return [statistics.median(times) for times in seconds]
 
     def inputs(self, sizes: Mapping[str, int]) -> tuple[dict, dict]:
         """The bench's inputs and output seeds at ``sizes`` (made once)."""
