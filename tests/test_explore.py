@@ -272,6 +272,14 @@ def test_a_bad_storage_url_exits_2_with_a_message(url, capsys):
     assert "Traceback" not in err and len(err.strip().splitlines()) == 1
 
 
+@pytest.mark.parametrize("option", [["--trials", "0"], ["--workers", "0"], ["--timeout", "-1"]])
+def test_a_count_that_is_not_positive_exits_2(option, capsys):
+    """Oracle: the exit-code contract (2 and one line, not an internal error)."""
+    assert cli.main(["explore", str(GEMM), "--storage", "sqlite:///:memory:",
+                     "--no-progress", *option]) == 2
+    assert "take positive numbers" in capsys.readouterr().err
+
+
 def test_an_unknown_layout_exits_2(capsys):
     """Oracle: the exit-code contract; the message lists the layouts."""
     assert cli.main(["explore", str(GEMM), "--layouts", "nope", "--storage",

@@ -34,7 +34,8 @@ def run(kernel: Kernel, sizes: Mapping[str, int], *, trials: int, timeout: float
         found = stored_exploration(kernel, sizes, storage=storage, layouts=layouts, wrt=wrt,
                                    of=of, threads=threads)
     else:
-        bar = tqdm(total=trials // workers + (1 if trials % workers else 0), file=sys.stderr, unit="trial", dynamic_ncols=True,
+        # This process runs the first share of the trials (study.explore).
+        bar = tqdm(total=-(-trials // max(workers, 1)), file=sys.stderr, unit="trial", dynamic_ncols=True,
                    disable=not progress, leave=False)
 
         def advance(study, trial) -> None:
