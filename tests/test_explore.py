@@ -65,7 +65,7 @@ def as_they_are(base, values: dict) -> dict:
     (the order as it is, untiled, no parallel loop, no simd, no unrolling)."""
     values = dict(values)
     for band in space.bands_of(base):
-        for parameter in space.band_parameters(values["start"], base, band).values():
+        for parameter in space.band_parameters(values["start"], band).values():
             values[parameter.name] = (parameter.choices[0] if parameter.kind == "categorical"
                                       else parameter.low)
     return values
@@ -78,14 +78,31 @@ def test_the_space_of_gemm_has_its_three_reverse_nests():
     schedule = polyad.grad(polyad.parse(GEMM)).schedule()
     bands = space.bands_of(schedule)
     assert [band.key for band in bands] == ["S0_b.i", "S1_b.k+S1_b.j", "S0_b.j"]
-    update = space.band_parameters("reverse", schedule, bands[1])
+    update = space.band_parameters("reverse", bands[1])
     assert set(update) == {"lehmer0", "tile:S1_b.k", "tile:S1_b.j", "parallel", "vectorize",
                            "unroll"}
     assert update["lehmer0"].high == 1
     # the k loop runs in parallel (a reduction on alpha_b); j races on A_b
     assert update["parallel"].choices == ("none", "S1_b.k")
     assert not bands[0].innermost and "vectorize" not in space.band_parameters(
-        "reverse", schedule, bands[0])
+        "reverse", bands[0])
+
+
+def test_a_single_loop_carrying_a_dependence_is_not_offered_simd():
+    """Oracle: the kernels as written: the recurrence's reverse loop carries
+    x_b[i] to x_b[i - 1] (vectorize would be refused in every trial), the
+    square's does not."""
+    recurrence = polyad.parse("void f(int n, double x[n]) "
+                              "{ for (int i = 1; i < n; i++) x[i] = x[i - 1] * x[i]; }")
+    square = polyad.parse("void g(int n, double x[n], double y[n]) "
+                          "{ for (int i = 0; i < n; i++) y[i] = x[i] * x[i]; }")
+    (carried,) = space.bands_of(polyad.grad(recurrence).schedule())
+    (independent,) = space.bands_of(polyad.grad(square).schedule())
+    assert carried.innermost and not carried.vectorizable
+    assert "vectorize" not in space.band_parameters("reverse", carried)
+    assert "unroll" in space.band_parameters("reverse", carried)
+    assert independent.vectorizable
+    assert "vectorize" in space.band_parameters("reverse", independent)
 
 
 def test_a_lehmer_digit_orders_the_nest_and_tile_exponents_are_sizes():
@@ -124,7 +141,8 @@ def test_the_first_trial_is_auto_and_the_best_is_no_slower(timed):
     """Oracle: auto's C text (trial 0's hash) and the study's own order
     (the best trial's time is the minimum over timed trials, auto's among them)."""
     kernel = polyad.parse(GEMM)
-    found = study.explore(kernel, TINY, trials=3, repeat=1, layouts=["exact", "stream"])
+    found = study.explore(kernel, TINY, trials=3, repeat=1, layouts=["exact", "stream"],
+                          confirm=False)
     first = found.study.trials[0]
     assert first.user_attrs[study.AUTO_ATTRIBUTE] is True
     assert first.params["start"] == "auto" and first.params["layout"] == "exact"
@@ -194,9 +212,9 @@ def test_a_second_run_resumes_the_sqlite_study(tmp_path):
     storage = f"sqlite:///{tmp_path / 'explore.db'}"
     kernel = polyad.parse(GEMM)
     first = study.explore(kernel, TINY, trials=2, storage=storage, repeat=1,
-                          layouts=["exact"])
+                          layouts=["exact"], confirm=False)
     second = study.explore(kernel, TINY, trials=2, storage=storage, repeat=1,
-                           layouts=["exact"])
+                           layouts=["exact"], confirm=False)
     assert second.study.study_name == first.study.study_name
     loaded = optuna.load_study(study_name=first.study.study_name, storage=storage)
     assert [t.number for t in loaded.trials] == [0, 1, 2, 3]
@@ -306,7 +324,7 @@ def test_two_workers_share_one_sqlite_study_without_losing_a_trial(tmp_path):
     trials are numbered 0..N-1 once each, every one finished, auto once."""
     storage = f"sqlite:///{tmp_path / 'explore.db'}"
     found = study.explore(polyad.parse(GEMM), TINY, trials=4, storage=storage, repeat=1,
-                          layouts=["exact"], workers=2)
+                          layouts=["exact"], workers=2, confirm=False)
     loaded = optuna.load_study(study_name=found.study.study_name, storage=storage)
     assert sorted(t.number for t in loaded.trials) == [0, 1, 2, 3]
     assert all(t.state in (COMPLETE, PRUNED) for t in loaded.trials)

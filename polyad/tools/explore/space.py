@@ -31,6 +31,7 @@ import hashlib
 from dataclasses import dataclass
 from typing import Callable
 
+from polyad.errors import ScheduleError
 from polyad.schedule.loops import Loop, LoopReport, group_of, names_of
 from polyad.schedule.marks import Parallel, Simd, Unroll
 from polyad.schedule.schedule import Schedule
@@ -71,17 +72,21 @@ class Band:
 
     ``parallel``: the loops the schedule says may run in parallel (the
     others would be refused, or need atomics). ``ordered``: the loops a
-    configuration may permute, the plain loops
-    inside the band's last tile or color loop (tile loops keep their order:
-    moving one inside its point loops undoes the tiling). ``tileable``: the
-    plain loops without a tile loop yet. ``innermost``: no loop runs inside
-    the last one, so it may be vectorised or unrolled."""
+    configuration may permute, the plain loops inside the band's last tile
+    or color loop (tile loops keep their order: moving one inside its point
+    loops undoes the tiling). ``tileable``: the plain loops without a tile
+    loop yet. ``innermost``: no loop runs inside the last one, so it may be
+    unrolled; ``vectorizable``: and vectorised, as far as the schedule can
+    tell before the order changes (a single loop that carries a dependence
+    is not). ``order``: the :func:`schedule_id` of the schedule it is in."""
 
     loops: tuple[Loop, ...]
     parallel: tuple[Loop, ...]
     ordered: tuple[Loop, ...]
     tileable: tuple[Loop, ...]
     innermost: bool
+    vectorizable: bool
+    order: str
 
     @property
     def key(self) -> str:
@@ -154,6 +159,7 @@ def bands_of(schedule: Schedule) -> tuple[Band, ...]:
         if report.sweep == "reverse" and report.loop not in {r.loop for r in reports}:
             reports.append(report)
     handles = {str(report.loop) for report in reports}
+    order = schedule_id(schedule)
     bands, taken = [], set()
     for report in reports:
         if report.loop in taken:
@@ -177,8 +183,18 @@ def bands_of(schedule: Schedule) -> tuple[Band, ...]:
         tileable = tuple(loop for loop, is_plain in zip(loops, plain)
                          if is_plain and f"{loop}_tile" not in handles)
         parallel = tuple(r.loop for r in chain if r.parallel)
-        bands.append(Band(loops, parallel, loops[inside:], tileable, innermost))
+        vectorizable = innermost and (len(loops[inside:]) > 1 or _vectorizes(schedule, last.loop))
+        bands.append(Band(loops, parallel, loops[inside:], tileable, innermost, vectorizable,
+                          order))
     return tuple(bands)
+
+
+def _vectorizes(schedule: Schedule, loop: Loop) -> bool:
+    try:
+        schedule.vectorize(loop)
+    except ScheduleError:
+        return False
+    return True
 
 
 def schedule_id(schedule: Schedule) -> str:
@@ -197,11 +213,11 @@ def schedule_id(schedule: Schedule) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:6]
 
 
-def band_parameters(start: str, base: Schedule, band: Band) -> dict[str, Parameter]:
-    """The parameters of one band of ``base``, by role (``lehmer0``...,
-    ``tile:LOOP``, ``parallel``, ``vectorize``, ``unroll``); their names
-    carry the start, the order's :func:`schedule_id` and the band."""
-    prefix = f"{start}#{schedule_id(base)}:{band.key}:"
+def band_parameters(start: str, band: Band) -> dict[str, Parameter]:
+    """The parameters of one band, by role (``lehmer0``..., ``tile:LOOP``,
+    ``parallel``, ``vectorize``, ``unroll``); their names carry the start,
+    the order's :func:`schedule_id` and the band."""
+    prefix = f"{start}#{band.order}:{band.key}:"
     parameters = {f"lehmer{d}": Parameter(f"{prefix}lehmer{d}", "int", 0,
                                           len(band.ordered) - 1 - d)
                   for d in range(len(band.ordered) - 1)}
@@ -211,9 +227,10 @@ def band_parameters(start: str, base: Schedule, band: Band) -> dict[str, Paramet
     if band.parallel:
         parameters["parallel"] = Parameter(f"{prefix}parallel", "categorical",
                                            choices=(NO_LOOP, *map(str, band.parallel)))
-    if band.innermost:
+    if band.vectorizable:
         parameters["vectorize"] = Parameter(f"{prefix}vectorize", "categorical",
                                             choices=(False, True))
+    if band.innermost:
         parameters["unroll"] = Parameter(f"{prefix}unroll_log2", "int", 0, MAX_UNROLL_LOG2)
     return parameters
 
@@ -229,9 +246,11 @@ def layout_parameter(layouts: tuple[str, ...]) -> Parameter:
 
 
 def choose(suggest: Suggest, bases: Callable[[str, str], Schedule],
-           layouts: tuple[str, ...] = LAYOUT_NAMES) -> Configuration:
+           layouts: tuple[str, ...] = LAYOUT_NAMES,
+           bands: Callable[[Schedule], tuple[Band, ...]] = bands_of) -> Configuration:
     """Walk the space: the layout, the start, then each band of the base
-    schedule ``bases(start, layout)`` the two give.
+    schedule ``bases(start, layout)`` the two give (``bands``: its bands,
+    :func:`bands_of` or a cache of it).
 
     Precondition: ``bases`` returns the schedule a start names for a
     layout (auto's order is worked out per layout: layers never peels)."""
@@ -240,8 +259,8 @@ def choose(suggest: Suggest, bases: Callable[[str, str], Schedule],
     start = str(suggest(START))
     base = bases(start, layout)
     choices = []
-    for band in bands_of(base):
-        parameters = band_parameters(start, base, band)
+    for band in bands(base):
+        parameters = band_parameters(start, band)
         remaining = list(band.ordered)
         order = list(band.loops[:len(band.loops) - len(remaining)])
         for d in range(len(band.ordered) - 1):
@@ -257,7 +276,8 @@ def choose(suggest: Suggest, bases: Callable[[str, str], Schedule],
         # One pragma per loop: an untiled parallel innermost loop takes no other.
         marked = band.innermost and not (parallel == str(order[-1]) and
                                          order[-1] not in dict(tiles))
-        vectorize = bool(suggest(parameters["vectorize"])) if marked else False
+        vectorize = bool(suggest(parameters["vectorize"])) if marked and band.vectorizable \
+            else False
         unroll = 2 ** int(suggest(parameters["unroll"])) if marked and not vectorize else 1
         choices.append(BandChoice(band, tuple(order), tuple(tiles),
                                   None if parallel == NO_LOOP else Loop.of(parallel),
@@ -289,7 +309,7 @@ def auto_configuration(auto: Schedule, order: Schedule, layout: str = "exact"
     values: dict[str, object] = {"layout": layout, START.name: "auto",
                                  SCRATCHPAD.name: SCRATCHPAD.low}
     for band in bands_of(order):
-        parameters = band_parameters("auto", order, band)
+        parameters = band_parameters("auto", band)
         mark_of = {loop: marks.get(_loop_key(auto, loop)) for loop in band.loops}
         parallel = [loop for loop in band.loops if isinstance(mark_of[loop], Parallel)]
         innermost = mark_of[band.loops[-1]]

@@ -115,7 +115,8 @@ def objective(evaluator: Evaluator, layouts: tuple[str, ...], worker: int = 0):
     def run(trial: optuna.Trial) -> float:
         trial.set_user_attr("worker", worker)
         try:
-            configuration = choose(suggest_with(trial), evaluator.base, layouts)
+            configuration = choose(suggest_with(trial), evaluator.base, layouts,
+                                   evaluator.bands)
         except UsageError as error:  # auto's order past an isl bound
             outcome = Outcome(None, "schedule", str(error).splitlines()[0])
         else:

@@ -37,7 +37,8 @@ from polyad.program.targets import program_of
 from polyad.schedule.schedule import Schedule
 from polyad.tape.registry import layout_named
 from polyad.tools.bench import AGREEMENT, ROUNDS, bench_inputs
-from polyad.tools.explore.space import Configuration, auto_order, scheduled
+from polyad.tools.explore.space import (Band, Configuration, auto_order, bands_of,
+                                        schedule_id, scheduled)
 
 #: Infeasible stages, in the order a trial meets them.
 STAGES = ("schedule", "layout", "compile", "gradient")
@@ -83,6 +84,7 @@ class Evaluator:
     _reference: dict | None = field(default=None, repr=False)
     _inputs: dict = field(default_factory=dict, repr=False)
     _adjoints: dict = field(default_factory=dict, repr=False)
+    _bands: dict = field(default_factory=dict, repr=False)
 
     def adjoint(self, layout: str, scratchpad: int | None, sizes: Mapping[str, int]) -> Adjoint:
         """The adjoint in ``layout``, planned at ``sizes`` where it is
@@ -102,6 +104,13 @@ class Evaluator:
             self._bases[start, layout] = (auto_order(self.auto(layout), plain)
                                           if start == "auto" else plain)
         return self._bases[start, layout]
+
+    def bands(self, base: Schedule) -> tuple[Band, ...]:
+        """The bands of a base schedule (:func:`bands_of`, once per order)."""
+        key = schedule_id(base)
+        if key not in self._bands:
+            self._bands[key] = bands_of(base)
+        return self._bands[key]
 
     def auto(self, layout: str = "exact") -> Schedule:
         """``auto``'s own schedule for an adjoint in ``layout`` (cached)."""
