@@ -81,4 +81,34 @@ def check(kernel: Kernel, sizes: dict | None = None, *, wrt=None, of=None,
                                  seed=seed, given=inputs, schedule=schedule,
                                  layout=layout, scratchpad=scratchpad,
                                  init=parse_init(init), oracles=oracles,
+<<<<<<< HEAD
                                  progress=progress, blas=blas)
+=======
+                                 progress=progress)
+
+
+def explore(kernel: Kernel, sizes: dict | None = None, *, trials: int = 20,
+            timeout: float | None = None, storage: str | None = None, layouts=None,
+            wrt=None, of=None, repeat: int = 5, threads: int = 1, seed: int = 0,
+            workers: int = 1, callbacks: tuple = ()):
+    """Search schedules and tape layouts of a kernel's gradient for the
+    fastest at ``sizes`` (see ``polyad explore``): an optuna study whose
+    first trial is auto's configuration, each trial's gradient checked
+    against the exact one before it is timed. ``storage``: an optuna
+    database URL (``sqlite:///explore.db``; None keeps the study in memory),
+    which ``workers`` processes share.
+
+    Returns an :class:`~polyad.tools.explore.study.Exploration`: ``.study``
+    (every trial), ``.best`` (the best Schedule, None if no trial was
+    feasible), ``.layout`` and ``.trace`` (its JSON, for ``--schedule``).
+
+    >>> k = parse("examples/gemm.c")                       # doctest: +SKIP
+    >>> found = explore(k, {"ni": 64, "nj": 64, "nk": 64}, trials=10)  # doctest: +SKIP
+    >>> found.study.best_value, found.layout               # doctest: +SKIP
+    """
+    # optuna (0.2 s to import) loads when a search runs, not with polyad.
+    from polyad.tools.explore.study import explore as search
+    return search(kernel, kernel.sizes(None, sizes), trials=trials, timeout=timeout,
+                  storage=storage, layouts=layouts, wrt=wrt, of=of, repeat=repeat,
+                  threads=threads, seed=seed, workers=workers, callbacks=callbacks)
+>>>>>>> explore

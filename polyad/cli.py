@@ -235,6 +235,36 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--seed", type=int, default=0, help="seed of the random inputs")
     _add_init_argument(bench)
     bench.add_argument("--json", action="store_true", help="print one JSON object")
+
+    explore = commands.add_parser("explore", help="search schedules and tape layouts of "
+                                  "the gradient for the fastest (optuna; auto is trial 0)")
+    _add_kernel_arguments(explore)
+    _add_wrt_of(explore)
+    _add_size_arguments(explore)
+    explore.add_argument("--trials", type=int, default=20, help="trials to run (default 20)")
+    explore.add_argument("--timeout", type=float, default=None, metavar="SECONDS",
+                         help="stop starting trials after this long")
+    explore.add_argument("--storage", default="sqlite:///explore.db", metavar="URL",
+                         help="optuna storage of the study, resumed when it exists "
+                         "(default sqlite:///explore.db)")
+    explore.add_argument("--layouts", default=",".join(LAYOUT_NAMES),
+                         help=f"tape layouts to search, comma separated (default all: "
+                         f"{','.join(LAYOUT_NAMES)})")
+    explore.add_argument("--repeat", type=int, default=5, help="timed calls per trial "
+                         "(default 5)")
+    explore.add_argument("--threads", type=int, default=1, help="OMP_NUM_THREADS (default 1)")
+    explore.add_argument("--seed", type=int, default=0, help="seed of the sampler and inputs")
+    explore.add_argument("--workers", type=int, default=1, help="processes sharing the "
+                         "trials through --storage (default 1; each times its own trials)")
+    explore.add_argument("--output", metavar="FILE.json", help="write the best schedule's "
+                         "trace here (for --schedule FILE.json)")
+    explore.add_argument("--report", action="store_true", help="run no trial: print the "
+                         "stored study's best configurations (and plot them)")
+    explore.add_argument("--plot", metavar="FILE.png", help="write the convergence plot "
+                         "here (needs matplotlib; default with --report: explore.png)")
+    explore.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
+                         help="a progress bar and a line per trial on stderr (default: "
+                         "when stderr is a terminal)")
     return parser
 
 
@@ -424,8 +454,22 @@ def _analyze(args) -> int:
     return EXIT_OK
 
 
+def _explore(args) -> int:
+    # optuna (0.2 s to import) loads for this command only.
+    from polyad.tools.explore import command
+    kernel = api.parse(args.kernel, args.function)
+    sizes = kernel.sizes(args.dataset, _sizes(args.sizes))
+    show_progress = sys.stderr.isatty() if args.progress is None else args.progress
+    return command.run(kernel, sizes, trials=args.trials, timeout=args.timeout,
+                       storage=args.storage, layouts=_names([args.layouts]),
+                       wrt=_names(args.wrt), of=_names(args.of), repeat=args.repeat,
+                       threads=args.threads, seed=args.seed, workers=args.workers,
+                       output=args.output,
+                       report=args.report, plot=args.plot, progress=show_progress)
+
+
 _COMMANDS = {"show": _show, "grad": _grad, "check": _check, "bench": _bench,
-             "analyze": _analyze}
+             "analyze": _analyze, "explore": _explore}
 
 if __name__ == "__main__":
     sys.exit(main())
