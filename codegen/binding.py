@@ -55,11 +55,13 @@ def pin_runtime(path: str) -> None:
 
 
 _pinned_paths: set[str] = set()
+_runtimes_pinned: list[bool] = []
 
 
 def _pin_runtimes() -> None:
-    if _pinned:
+    if _runtimes_pinned:
         return
+    _runtimes_pinned.append(True)
     for name in _RUNTIMES:
         found = ctypes.util.find_library(name)
         if found:
@@ -67,7 +69,24 @@ def _pin_runtimes() -> None:
                 _pinned.append(ctypes.CDLL(found, mode=ctypes.RTLD_GLOBAL))
             except OSError:  # not installed: no generated code can use it either
                 continue
-    _pinned.append(ctypes.CDLL(None))  # marks the pins as taken even when none was found
+
+
+class _LoadedLibrary:
+    """One dlopen of a shared library, closed when the last object holding
+    it goes. ctypes never unloads a library: a process that compiles
+    thousands of programs (make fuzz, a long search) ran out of memory
+    mappings (vm.max_map_count) and its interpreter failed at random places.
+    Copies of a function share this one object (optuna copies what a trial
+    records), so the library is closed once, after its last user."""
+
+    def __init__(self, path: str):
+        self.cdll = ctypes.CDLL(path)
+
+    def __del__(self):
+        cdll = getattr(self, "cdll", None)
+        if cdll is not None and _dlclose is not None:
+            self.cdll = None
+            _dlclose(cdll._handle)
 
 class CompiledFunction:
     """A C function of a shared library, called with keyword arguments.
@@ -86,22 +105,10 @@ class CompiledFunction:
         self.context = context
         self.source = source
         _pin_runtimes()
-        self._library = ctypes.CDLL(str(library))
-        self._function = getattr(self._library, symbol)
+        self._library = _LoadedLibrary(str(library))
+        self._function = getattr(self._library.cdll, symbol)
         self._function.restype = None
         self._function.argtypes = [_ctype(a) for a in arguments]
-
-    def __del__(self):
-        # ctypes never unloads a library: a process that compiles thousands
-        # of programs (make fuzz, a long search) ran out of memory mappings
-        # (vm.max_map_count) and its interpreter failed at random places.
-        # dlclose drops this object's reference; the library stays loaded
-        # while another function still holds it.
-        library = getattr(self, "_library", None)
-        if library is not None and _dlclose is not None:
-            self._function = None
-            self._library = None
-            _dlclose(library._handle)
 
     def sizes_of(self, values: Mapping[str, object]) -> dict[str, int]:
         sizes = {}

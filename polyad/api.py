@@ -81,10 +81,7 @@ def check(kernel: Kernel, sizes: dict | None = None, *, wrt=None, of=None,
                                  seed=seed, given=inputs, schedule=schedule,
                                  layout=layout, scratchpad=scratchpad,
                                  init=parse_init(init), oracles=oracles,
-<<<<<<< HEAD
                                  progress=progress, blas=blas)
-=======
-                                 progress=progress)
 
 
 def explore(kernel: Kernel, sizes: dict | None = None, *, trials: int = 20,
@@ -111,4 +108,3 @@ def explore(kernel: Kernel, sizes: dict | None = None, *, trials: int = 20,
     return search(kernel, kernel.sizes(None, sizes), trials=trials, timeout=timeout,
                   storage=storage, layouts=layouts, wrt=wrt, of=of, repeat=repeat,
                   threads=threads, seed=seed, workers=workers, callbacks=callbacks)
->>>>>>> explore

@@ -103,7 +103,9 @@ def loop_reports(schedule) -> list[LoopReport]:
             reports.append(LoopReport(
                 loop, sweep_of(schedule.origin.get("mode"), m), position,
                 tuple(sorted(g.get_tuple_name(isl.dim_type.in_) for g in members)),
-                tuple(kind for handle, kind in schedule.annotations if handle == loop),
+                # the marks the schedule tree puts on this loop, whichever
+                # handle named it (a loop in pieces has several)
+                tuple(dict.fromkeys(schedule.marks_for(members, position))),
                 verdict.parallel, verdict.reason,
                 order=tuple(fixed_value(m, d) or 0 for d in range(position + 1))))
     reports.sort(key=lambda r: r.order)

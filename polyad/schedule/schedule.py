@@ -32,13 +32,13 @@ from polyad.program.gather import is_gather_part
 from polyad.program.ir import Program, fingerprint
 from polyad.program.library import LibraryCall
 from polyad.schedule.auto import DEFAULT_TILE, auto_schedule
-from polyad.schedule.calls import (blas_marked, check_library_nests, library_instructions,
-                                   split_placement)
+from polyad.schedule.calls import blas_marked, check_library_nests, split_placement
 from polyad.schedule.legality import (MAX_COLORS, OrderingDependences, check_order,
                                       color_classes, parallel_verdict, program_dependences)
-from polyad.schedule.loops import (Loop, LoopReport, depth, group_of, is_innermost, names_of,
-                                   nest, resolve, sweep_of)
-from polyad.schedule.marks import Library, LoopMark, Parallel, Simd, Unroll, excluded_by
+from polyad.schedule.loops import (Loop, LoopReport, depth, group_of, names_of, nest, resolve,
+                                   sweep_of)
+from polyad.schedule.marks import Library, LoopMark, Parallel, Simd
+from polyad.schedule.marking import parallelized, unrolled, vectorized
 from polyad.schedule.orders import fused, loop_reports, reordered
 from polyad.schedule.rewrites import gathered, peeled
 from polyad.schedule.trace import Step, check_origin, read_trace, trace_text
@@ -352,12 +352,7 @@ class Schedule:
     def unroll(self, loop: "Loop | str", factor: int) -> "Schedule":
         """Ask the C compiler to unroll a loop ``factor`` times
         (``#pragma GCC unroll``); always legal."""
-        handle = Loop.of(loop)
-        self._refuse_two_pragmas(handle, "unroll", "unroll")
-        if int(factor) < 1:
-            raise ScheduleError("unroll factor must be at least 1")
-        return self.with_mark(handle, Unroll(int(factor)),
-                               Step("unroll", (("loop", str(handle)), ("factor", int(factor)))))
+        return unrolled(self, loop, factor)
 
     def vectorize(self, loop: "Loop | str") -> "Schedule":
         """Mark an innermost loop ``#pragma omp simd``.
@@ -376,16 +371,7 @@ class Schedule:
                   for (j ...) { acc += B[k][j] * g[i][j]; B_b[k][j] += ...; }
                   A_b[i][k] += acc;
         """
-        handle = Loop.of(loop)
-        members, dim = group_of(self.program, self.flat, handle)
-        if not is_innermost(members, dim):
-            raise ScheduleError(f"vectorize: {handle} is not an innermost loop")
-        self._refuse_two_pragmas(handle, "simd", "vectorize")
-        verdict = self._verdict(members, dim, invariant_ok=True)
-        if not verdict.parallel:
-            raise ScheduleError(f"vectorize: {handle}: {verdict.reason}")
-        return self.with_mark(handle, Simd(verdict.reductions),
-                               Step("vectorize", (("loop", str(handle)),)))
+        return vectorized(self, loop)
 
     def parallel(self, loop: "Loop | str", atomics: bool = False) -> "Schedule":
         """Run a loop's iterations in parallel (OpenMP).
@@ -396,15 +382,7 @@ class Schedule:
         larger arrays they are an error unless ``atomics=True``, which
         makes those increments atomic.
         """
-        handle = Loop.of(loop)
-        members, dim = group_of(self.program, self.flat, handle)
-        self._refuse_two_pragmas(handle, "parallel", "parallel")
-        verdict = self._verdict(members, dim)
-        if not verdict.parallel and not (atomics and verdict.atomics_would_do):
-            raise ScheduleError(f"parallel: {handle}: {verdict.reason}")
-        mark = Parallel(verdict.reductions, verdict.conflicts if atomics else ())
-        return self.with_mark(handle, mark, Step(
-            "parallel", (("loop", str(handle)),) + ((("atomics", True),) if atomics else ())))
+        return parallelized(self, loop, atomics)
 
     def auto(self, tile: int = DEFAULT_TILE, *, blas: bool = True) -> "Schedule":
         """The auto strategy (:func:`polyad.schedule.auto.auto_schedule`):
@@ -489,18 +467,6 @@ class Schedule:
             if dim == position and names == names_of(marked):
                 marks.append(mark)
         return marks
-
-    def _refuse_two_pragmas(self, handle: Loop, family: str, primitive: str) -> None:
-        members, dim = group_of(self.program, self.flat, handle)
-        called = names_of(members) & library_instructions(self.annotations)
-        if called:
-            raise ScheduleError(f"{primitive}: {handle} runs as a library call "
-                                f"({', '.join(sorted(called))})")
-        other = excluded_by(family, self.marks_for(members, dim))
-        if other is not None:
-            raise ScheduleError(f"{primitive}: {handle} is already marked {other.family}: a "
-                                "loop runs in parallel, is vectorised or is unrolled, one "
-                                "at most")
 
     def with_mark(self, handle: Loop, mark: LoopMark, step: Step) -> "Schedule":
         """The schedule with ``mark`` on a loop, replacing one of its family;

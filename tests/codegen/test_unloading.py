@@ -58,7 +58,7 @@ import gc, sys
 import polyad
 from polyad.codegen import binding
 if sys.argv[1] == "unpinned":
-    binding._pinned.append(None)  # as if the runtimes were pinned: nothing is
+    binding._runtimes_pinned.append(True)  # as if the runtimes were pinned: nothing is
 kernel_text = '''void k(int n, double x[n][n], double y[n][n]) {{
   for (int i = 0; i < n; i++) for (int j = 0; j < n; j++) y[i][j] += {c} * x[i][j] * x[i][j];
 }}'''
