@@ -63,3 +63,24 @@ def test_the_interpreter_evaluates_sympys_re_of_a_float_power():
     path = Path(__file__).resolve().parents[1] / "kernels" / "abs_of_float_power.c"
     result = check(polyad.parse(str(path)), {"n": 6}, layout="stream")
     assert all(c["ok"] for c in result["checks"]), result["checks"]
+
+
+def test_the_derivative_of_a_power_of_a_product_at_zero_is_zero():
+    """Found by make fuzz (seed 5): sympy's Pow differentiated (u * v) ** 2.0
+    as 2.0 * (u * v) ** 2.0 / u, so the interpreter oracle had NaN where u = 0
+    and polyad check called a right gradient wrong. Oracle: the closed form
+    d/dx (x * w) ** 2 = 2 x w ** 2, and the compiled gradient."""
+    import numpy as np
+
+    from polyad.check.interpreter import Interpreter
+    kernel = polyad.parse("#include <math.h>\nvoid k(int n, double x[n], double w[n], "
+                          "double y[n]) { for (int i = 0; i < n; i++) "
+                          "y[i] = pow(x[i] * w[i], 2.0); }")
+    x, w = np.array([0.0, 1.5, -2.0]), np.array([3.0, 0.0, 0.5])
+    values = {"n": 3, "x": x, "w": w, "y": np.zeros(3)}
+    _, gradient = Interpreter(kernel).gradient(values, {"y": np.ones(3)}, ("x", "w"))
+    assert np.array_equal(gradient["x"], 2 * x * w ** 2)
+    assert np.array_equal(gradient["w"], 2 * w * x ** 2)
+    compiled = polyad.compile(polyad.grad(kernel, wrt=["x", "w"]))
+    out = compiled(**values, y_b=np.ones(3))
+    assert np.allclose(out["x_b"], gradient["x"]) and np.allclose(out["w_b"], gradient["w"])
