@@ -14,16 +14,16 @@ program, so none of them can capture a name of the kernel.
 from __future__ import annotations
 
 import io
-from dataclasses import dataclass
 
 import islpy as isl
-import sympy
 
 from polyad.codegen.astexpr import AstExprPrinter, reads_id
 from polyad.codegen.blas import PROTOTYPES, call_lines, thread_line
-from polyad.codegen.cexpr import CExpressionPrinter, negated
+from polyad.codegen.cexpr import CExpressionPrinter
 from polyad.codegen.declarations import (buffer_declarator, byte_size_text, pw_aff_text,
                                          signature)
+from polyad.codegen.instances import (InstanceTexts, comment_text, instance_lines,
+                                      instances_under)
 from polyad.codegen.prelude import (HELPERS, PRELUDE, TRACE_HELPERS, TRACE_PRELUDE,
                                     with_helper_names)
 from polyad.bounds import bounded
@@ -34,15 +34,6 @@ from polyad.program.ir import Buffer, Program
 from polyad.schedule.marks import (BandMark, Library, Parallel, Reversed, Simd, Unroll,
                                    band_mark)
 from polyad.schedule.tree import marks_in
-
-
-@dataclass(frozen=True)
-class _InstanceTexts:
-    """C text of each reference and iterator at one place in the AST."""
-
-    instruction: str
-    references: dict
-    iterators: dict
 
 
 def generate(program: Program, *, comments: bool = True, trace: bool = False) -> str:
@@ -89,7 +80,7 @@ class _Emitter:
         self.instructions = {i.name: i for i in program.instructions}
         self.buffers = {b.name: b for b in program.buffers}
         #: the instances' texts (user nodes' annotations point at them)
-        self.texts: list[_InstanceTexts] = []
+        self.texts: list[InstanceTexts] = []
         self.supply = NameSupply.of(program_identifiers(program))
         #: usual name -> the name this program's C uses
         self.helpers = {name: self.fresh(name) for name in HELPERS + TRACE_HELPERS}
@@ -151,7 +142,7 @@ class _Emitter:
 
     def _declare_local(self, buffer: Buffer) -> None:
         context = self.program.context
-        comment = (f"  /* {_comment_text(buffer.purpose)} */"
+        comment = (f"  /* {comment_text(buffer.purpose)} */"
                    if buffer.purpose and self.comments else "")
         helpers = self.helpers
         if buffer.sequence:
@@ -221,7 +212,7 @@ class _Emitter:
             for position, iterator in enumerate(instruction.iterators):
                 value = iterator_map.get_pw_aff(position)
                 iterators[iterator] = build.expr_from_pw_aff(value)
-            texts = _InstanceTexts(name, references, iterators)
+            texts = InstanceTexts(name, references, iterators)
             self.texts.append(texts)
             return node.set_annotation(isl.Id("instance", user=texts))
         except BaseException as error:  # noqa: BLE001  (re-raised after the build)
@@ -330,32 +321,24 @@ class _Emitter:
         result: dict[str, str] = {}
         if not buffers or self.trace:  # traces follow every reference to memory
             return result
-        for texts in _instances(body):
+        for texts in instances_under(body):
             instruction = self.instructions[texts.instruction]
             for symbol, expr in texts.references.items():
                 buffer = self.buffers[instruction.references[symbol].buffer]
                 if buffer.name in buffers:
                     if reads_id(expr, iterator):
                         continue
-                    text = self._reference_text(buffer, expr)
+                    text = self.reference_text(buffer, expr)
                     if text not in result:
                         result[text] = self.fresh(f"_acc{self.accumulator_count}")
                         self.accumulator_count += 1
         return result
 
-    def _traced(self, kind: str, buffer: str, index: str) -> str:
+    def traced(self, kind: str, buffer: str, index: str) -> str:
         number = [b.name for b in self.program.buffers].index(buffer)
         return f"{self.helpers['polyad_trace']}('{kind}', {number}, {index});"
 
-    def _offset(self, text: str, reference) -> str:
-        """The element index of a reference, as C (for traces)."""
-        buffer = self.buffers[reference.buffer]
-        if not buffer.extents:
-            return "0"
-        return f"(long)((double *)&{text} - (double *){buffer.name})" if buffer.dtype == \
-            "double" else f"(long)(&{text} - ({buffer.dtype} *){buffer.name})"
-
-    def _reference_text(self, buffer: Buffer, expr) -> str:
+    def reference_text(self, buffer: Buffer, expr) -> str:
         text = expr if isinstance(expr, str) else self.printer.text(expr)
         by_pointer = buffer.by_pointer or buffer.name in self.by_address
         return f"(*{text})" if by_pointer else text
@@ -418,88 +401,22 @@ class _Emitter:
         def extent(pa: isl.PwAff) -> str:
             return pw_aff_text(pa, self.program.context, self.helpers)
 
-        scalars = {symbol: self._reference_text(self.buffers[buffer], buffer)
+        scalars = {symbol: self.reference_text(self.buffers[buffer], buffer)
                    for symbol, buffer in call.scalars}
         scale = "1" if call.scale == 1 else \
             CExpressionPrinter(lambda symbol: scalars[symbol]).print(call.scale)
-        target = self._reference_text(self.buffers[call.writes], call.writes)
+        target = self.reference_text(self.buffers[call.writes], call.writes)
         if self.comments:
-            self.line(depth, f"/* {_comment_text(str(call))} */")
+            self.line(depth, f"/* {comment_text(str(call))} */")
         for text in call_lines(call, pointer, extent, scale, target,
                                self.block_local("_product")):
             self.line(depth, text)
 
-    # --- instruction bodies ---------------------------------------------
-    def _instance(self, texts: _InstanceTexts, depth: int) -> None:
+    def _instance(self, texts: InstanceTexts, depth: int) -> None:
         instruction = self.instructions[texts.instruction]
-        names: dict[sympy.Symbol, str] = {}
-        for symbol, expr in texts.references.items():
-            buffer = self.buffers[instruction.references[symbol].buffer]
-            text = self._reference_text(buffer, expr)
-            names[symbol] = self.accumulators.get(text, text)
-        iterators = {name: self.printer.text(expr) for name, expr in texts.iterators.items()}
-        lines = []
-        for symbol, reference in instruction.references.items():
-            if reference.relation is None and not reference.push:
-                local = self.block_local(f"_pop{len(lines)}")
-                index = _popped(self.buffers[reference.buffer], self.counters[reference.buffer])
-                if self.trace:
-                    at = self.block_local(f"_pop{len(lines)}_at")
-                    lines.append(f"const long {at} = {index};")
-                    lines.append(self._traced("r", reference.buffer, at))
-                    index = at
-                lines.append(f"const double {local} = {reference.buffer}[{index}];")
-                names[symbol] = local
-
-        def name_of(symbol: sympy.Symbol) -> str:
-            if symbol in names:
-                return names[symbol]
-            if symbol.name in iterators:
-                text = iterators[symbol.name]
-                return text if text.isidentifier() else f"({text})"
-            return symbol.name
-
-        printer = CExpressionPrinter(name_of)
-        declared: set[sympy.Symbol] = set()
-        locals_ = {a.target for a in instruction.body
-                   if a.target not in instruction.references}
-        for assignment in instruction.body:
-            op, value = assignment.op, assignment.value
-            if self.trace:
-                for symbol, reference in instruction.references.items():
-                    if symbol in value.free_symbols and symbol not in locals_ \
-                            and reference.relation is not None:
-                        lines.append(self._traced("r", reference.buffer,
-                                                  self._offset(names[symbol], reference)))
-            if op == "+=" and negated(value) is not None:
-                op, value = "-=", negated(value)
-            value = printer.print(value)
-            target = assignment.target
-            reference = instruction.references.get(target)
-            if reference is not None and reference.push:
-                index = _pushed(self.buffers[reference.buffer], self.counters[reference.buffer])
-                if self.trace:
-                    pushed = self.block_local(f"_push{len(lines)}")
-                    lines.append(f"const long {pushed} = {index};")
-                    index = pushed
-                    lines.append(self._traced("w", reference.buffer, index))
-                lines.append(f"{reference.buffer}[{index}] = {value};")
-            elif reference is not None:
-                if self.trace:
-                    lines.append(self._traced("u" if assignment.op == "+=" else "w",
-                                              reference.buffer,
-                                              self._offset(name_of(target), reference)))
-                if op != "=" and reference.buffer in self.atomic:
-                    lines.append("#pragma omp atomic")
-                lines.append(f"{name_of(target)} {op} {value};")
-            elif target in declared:
-                lines.append(f"{_local_name(target)} {op} {value};")
-            else:
-                declared.add(target)
-                names[target] = _local_name(target)
-                lines.append(f"double {_local_name(target)} = {value};")
         if self.comments and instruction.comment:
-            self.line(depth, f"/* {_comment_text(instruction.comment)} */")
+            self.line(depth, f"/* {comment_text(instruction.comment)} */")
+        lines = instance_lines(self, instruction, texts)
         if len(lines) == 1:
             self.line(depth, lines[0])
         else:
@@ -507,50 +424,3 @@ class _Emitter:
             for text in lines:
                 self.line(depth + 1, text)
             self.line(depth, "}")
-
-
-def _comment_text(text: str) -> str:
-    """``text`` made safe inside a C block comment: no ``*/`` to end it early,
-    no ``/*`` for -Wcomment to warn about (source lines may hold comments)."""
-    return text.replace("*/", "* /").replace("/*", "/ *")
-
-
-def _pushed(buffer: Buffer, counters: tuple[str, ...]) -> str:
-    """The index expression of the next write to a sequential buffer, whose
-    counters are ``(top,)`` or, for a FIFO, ``(written, read)``."""
-    if buffer.sequence == "fifo":
-        return f"{counters[0]}++"
-    return f"--{counters[0]}" if buffer.sequence == "stream" else f"{counters[0]}++"
-
-
-def _popped(buffer: Buffer, counters: tuple[str, ...]) -> str:
-    """The index expression of the next read of a sequential buffer."""
-    if buffer.sequence == "fifo":
-        return f"{counters[1]}++"
-    return f"{counters[0]}++" if buffer.sequence == "stream" else f"--{counters[0]}"
-
-
-def _instances(node: isl.AstNode) -> list[_InstanceTexts]:
-    """The texts of the statement instances under a node (each user node's
-    annotation carries them)."""
-    kind = node.get_type()
-    if kind == isl.ast_node_type.user:
-        return [node.get_annotation().get_user()]
-    if kind == isl.ast_node_type.block:
-        children = node.block_get_children()
-        return [i for k in range(children.n_ast_node()) for i in _instances(children.get_at(k))]
-    if kind == isl.ast_node_type.for_:
-        return _instances(node.for_get_body())
-    if kind == isl.ast_node_type.if_:
-        found = _instances(node.if_get_then_node())
-        return found + (_instances(node.if_get_else_node()) if node.if_has_else_node() else [])
-    if kind == isl.ast_node_type.mark:
-        return _instances(node.mark_get_node())
-    return []
-
-
-def _local_name(symbol: sympy.Symbol) -> str:
-    name = symbol.name
-    if name.isidentifier():
-        return name
-    return "_" + "".join(c if c.isalnum() else "_" for c in name)

@@ -21,7 +21,7 @@ from polyad.frontend.checks import (check_bounds, check_uninitialised_locals, cl
                                     reads_of_initial_values, sizes_with_positive_extents)
 from polyad.frontend.declarations import (Variable, classify_declaration, is_size_type,
                                           is_unsigned_type)
-from polyad.frontend.loops import loop_band, loop_domain, loop_step
+from polyad.frontend.loops import loop_band, loop_domain, loop_step, wrap_around_cases
 from polyad.frontend.messages import article, condition_text, file_scope_hint
 from polyad.frontend.preprocess import Preprocessed, located_error
 from polyad.frontend.region import split_region
@@ -259,35 +259,14 @@ class KernelBuilder:
         step = loop_step(self.pre, node, iterator)
         domain = loop_domain(self.pre, self.affine, node, scope, iterator, start, step)
         if iterator in self.unsigned_ints:
-            self._note_wrap_around(node, scope, iterator, start, step, domain)
+            self.wraps.extend((node, *case) for case in
+                              wrap_around_cases(self.affine, scope, iterator, start, step, domain))
         child = self._statement(node.stmt, Scope(domain))
         if child is None:
             return None
         if child.get_domain().is_empty():  # no instance at all: no band to add
             return child
         return child.insert_partial_schedule(loop_band(child.get_domain(), iterator, step < 0))
-
-    def _note_wrap_around(self, node: c_ast.For, scope: Scope, iterator: str, start,
-                          step: int, domain: isl.Set) -> None:
-        """Where an unsigned iterator would leave the integers polyad models:
-        a start below zero (C starts at a huge value instead), or a count
-        down past zero (C wraps around and the loop goes on); checked once
-        the sizes' context is known (:meth:`_check_wrap_around`)."""
-        value = Scope(domain).variable(iterator)
-        inner = scope.entered(iterator)
-        first = self.affine.expression(start, inner, "loop bound")
-        self.wraps.append((node, f"unsigned loop iterator {iterator} starting below 0",
-                           "C starts it at a huge value instead: start at 0 or above, or "
-                           "count with int", inner.domain & first.lt_set(inner.constant(0))))
-        self.wraps.append((node, f"unsigned loop iterator {iterator} below 0",
-                           "an unsigned iterator wraps around below 0: count with int",
-                           domain & value.lt_set(Scope(domain).constant(0))))
-        if step < 0:
-            self.wraps.append((
-                node, f"unsigned loop iterator {iterator} counting down past 0",
-                f"C wraps {iterator} around and the loop goes on: count with int, or stop "
-                f"at {iterator} > 0 and use {iterator} - 1",
-                domain & value.lt_set(Scope(domain).constant(-step))))
 
     def _check_wrap_around(self, context: isl.Set) -> None:
         for node, construct, hint, where in self.wraps:

@@ -101,6 +101,32 @@ def loop_band(domain: isl.UnionSet, iterator: str, decreasing: bool) -> isl.Mult
     return isl.MultiUnionPwAff.from_union_pw_aff(union)
 
 
+def wrap_around_cases(affine: AffineTranslator, scope: Scope, iterator: str, start,
+                      step: int, domain: isl.Set) -> list[tuple[str, str, isl.Set]]:
+    """Where an unsigned iterator would leave the integers polyad models, as
+    (construct, hint, the instances where it happens): a start below zero (C
+    starts at a huge value instead), or a count down past zero (C wraps around
+    and the loop goes on). The caller refuses a case that is not empty once
+    the sizes' context is known.
+
+    Precondition: ``domain`` is the loop's domain from :func:`loop_domain`."""
+    value = Scope(domain).variable(iterator)
+    inner = scope.entered(iterator)
+    first = affine.expression(start, inner, "loop bound")
+    cases = [(f"unsigned loop iterator {iterator} starting below 0",
+              "C starts it at a huge value instead: start at 0 or above, or count with int",
+              inner.domain & first.lt_set(inner.constant(0))),
+             (f"unsigned loop iterator {iterator} below 0",
+              "an unsigned iterator wraps around below 0: count with int",
+              domain & value.lt_set(Scope(domain).constant(0)))]
+    if step < 0:
+        cases.append((f"unsigned loop iterator {iterator} counting down past 0",
+                      f"C wraps {iterator} around and the loop goes on: count with int, or "
+                      f"stop at {iterator} > 0 and use {iterator} - 1",
+                      domain & value.lt_set(Scope(domain).constant(-step))))
+    return cases
+
+
 def _check_loop_condition(pre: Preprocessed, node: c_ast.For, inner: Scope,
                           condition: isl.Set, lower: isl.PwAff, step: int) -> None:
     """The loop runs while the condition holds: a condition that fails and

@@ -33,16 +33,16 @@ from polyad.program.ir import Program, fingerprint
 from polyad.program.library import LibraryCall
 from polyad.schedule.auto import DEFAULT_TILE, auto_schedule
 from polyad.schedule.calls import blas_marked, check_library_nests, split_placement
-from polyad.schedule.legality import (MAX_COLORS, OrderingDependences, check_order,
-                                      color_classes, parallel_verdict, program_dependences)
-from polyad.schedule.loops import (Loop, LoopReport, depth, group_of, names_of, nest, resolve,
+from polyad.schedule.legality import OrderingDependences, check_order, program_dependences
+from polyad.schedule.loops import (Loop, LoopReport, group_of, names_of, nest, resolve,
                                    sweep_of)
 from polyad.schedule.marks import Library, LoopMark, Parallel, Simd
 from polyad.schedule.marking import parallelized, unrolled, vectorized
 from polyad.schedule.orders import fused, loop_reports, reordered
+from polyad.schedule.reshapes import colored, distributed, skewed
 from polyad.schedule.rewrites import gathered, peeled
 from polyad.schedule.trace import Step, check_origin, read_trace, trace_text
-from polyad.schedule.tree import (constant_piece, fixed_value, flat_schedule, map_from_pieces,
+from polyad.schedule.tree import (constant_piece, flat_schedule, map_from_pieces,
                                   output_pieces, padded, tree_from_flat)
 
 
@@ -184,7 +184,7 @@ class Schedule:
                      for k, size in enumerate(sizes)]
             return dims[:first] + tiles + dims[first:]
         step = Step("tile", (("loops", [str(h) for h in handles]), ("sizes", sizes)))
-        return self._transformed(members, change, first, len(sizes), step)
+        return self.with_dims(members, change, first, len(sizes), step)
 
     def interchange(self, loops: Sequence, order: Sequence) -> "Schedule":
         """Reorder perfectly nested loops: ``order`` lists the same loops,
@@ -212,7 +212,7 @@ class Schedule:
                 dims[first + len(handles):]
         step = Step("interchange", (("loops", [str(h) for h in handles]),
                                     ("order", [str(h) for h in wanted])))
-        return self._transformed(members, change, None, 0, step)
+        return self.with_dims(members, change, None, 0, step)
 
     def fuse(self, first: "Loop | str", second: "Loop | str") -> "Schedule":
         """Fuse two loops that follow each other in one sequence; the body
@@ -238,24 +238,7 @@ class Schedule:
         Before::  for (i ...) { S(i); T(i); }
         After ``distribute("S.i")``::  for (i ...) S(i);  for (i ...) T(i);
         """
-        handle = Loop.of(loop)
-        members, dim = group_of(self.program, self.flat, handle)
-        # Constant dimensions all members share (another instruction's
-        # split or tiling inserted them) do not order the body: skip them.
-        inner, values = dim + 1, {None}
-        while inner < depth(members[0]):
-            values = {fixed_value(m, inner) for m in members}
-            if None in values or len(values) > 1:
-                break
-            inner += 1
-        if None in values or len(values) < 2:
-            raise ScheduleError(f"distribute: the body of {handle} is not a sequence")
-
-        def change(dims, domain):
-            return dims[:dim] + [dims[inner], dims[dim]] + dims[dim + 1:inner] \
-                + dims[inner + 1:]
-        return self._transformed(members, change, None, 0,
-                                 Step("distribute", (("loop", str(handle)),)))
+        return distributed(self, loop)
 
     def skew(self, loop: "Loop | str", outer: "Loop | str", factor: int = 1) -> "Schedule":
         """Add ``factor`` times an outer loop's iterator to a loop's.
@@ -269,20 +252,7 @@ class Schedule:
         Before::  for (t ...) for (i ...) S(t, i);
         After ``skew("S.i", "S.t", 1)``::  for (t ...) for (i' = i + t ...) S(t, i' - t);
         """
-        inner_handle, outer_handle = Loop.of(loop), Loop.of(outer)
-        members, dim = group_of(self.program, self.flat, inner_handle)
-        _, outer_dim = group_of(self.program, self.flat, outer_handle)
-        if outer_dim >= dim:
-            raise ScheduleError(f"skew: {outer_handle} is not outside {inner_handle}")
-        factor = int(factor)
-
-        def change(dims, domain):
-            dims = list(dims)
-            dims[dim] = dims[dim].add(dims[outer_dim].scale_val(isl.Val(factor)))
-            return dims
-        return self._transformed(members, change, None, 0, Step(
-            "skew", (("loop", str(inner_handle)), ("outer", str(outer_handle)),
-                     ("factor", factor))))
+        return skewed(self, loop, outer, factor)
 
     def gather(self, instruction: str, array: str) -> "Schedule":
         """Turn the scattered increments of ``array`` by one instruction
@@ -331,23 +301,7 @@ class Schedule:
         After ``color("S_b.i")``::
                   for (r = 0; r < 3; r++) for (i ... with i % 3 == r ...) { ... }
         """
-        handle = Loop.of(loop)
-        members, dim = group_of(self.program, self.flat, handle)
-        verdict = self._verdict(members, dim)
-        if verdict.parallel:
-            raise ScheduleError(f"color: {handle} is already free of conflicts")
-        if not verdict.atomics_would_do:
-            raise ScheduleError(f"color: {handle}: {verdict.reason}")
-        classes = color_classes(self.dependences, members, dim)
-        if classes is None:
-            raise ScheduleError(f"color: increments of {handle}'s iterations meet "
-                                f"{MAX_COLORS} or more iterations apart")
-
-        def change(dims, domain):
-            residue = dims[dim].mod_val(isl.Val(classes))
-            return dims[:dim] + [residue] + dims[dim:]
-        return self._transformed(members, change, dim, 1,
-                                 Step("color", (("loop", str(handle)),)))
+        return colored(self, loop)
 
     def unroll(self, loop: "Loop | str", factor: int) -> "Schedule":
         """Ask the C compiler to unroll a loop ``factor`` times
@@ -475,10 +429,13 @@ class Schedule:
                      if not (h == handle and m.family == mark.family))
         return replace(self, annotations=kept + ((handle, mark),), trace=self.trace + (step,))
 
-    def _transformed(self, members: list[isl.Map], change, insert_at: int | None,
+    def with_dims(self, members: list[isl.Map], change, insert_at: int | None,
                      new_dims: int, step: Step) -> "Schedule":
-        """Apply ``change`` to the dimensions of the instructions of
-        ``members``; the others get ``new_dims`` zero dimensions at ``insert_at``."""
+        """The schedule with ``change(dims, domain)`` applied to the flat
+        dimensions (isl pw_affs) of each instruction of ``members``; the
+        others get ``new_dims`` zero dimensions at ``insert_at``. Checked
+        like :meth:`with_order`; ``step`` is recorded. For primitives that
+        rewrite one loop's dimensions (tile, skew, color, ...)."""
         names = {m.get_tuple_name(isl.dim_type.in_) for m in members}
         maps = []
         for m in maps_of(self.flat):
@@ -502,10 +459,6 @@ class Schedule:
                           dependences=program_dependences(program, program.flat),
                           rewrites=self.rewrites + tuple(rewrites))
         return rebuilt.with_order(maps, step)
-
-    def _verdict(self, members: list[isl.Map], position: int, invariant_ok: bool = False):
-        return parallel_verdict(self.program, self.dependences, self.reassociate, members,
-                                position, invariant_ok)
 
     def with_order(self, maps: list[isl.Map], step: Step) -> "Schedule":
         """The schedule with these flat maps (one per instruction, padded

@@ -1,0 +1,76 @@
+"""Primitives that change the dimensions of one loop's instructions in
+place (distribute, skew, color); each a function of a
+:class:`~polyad.schedule.schedule.Schedule` through its public methods.
+"""
+
+from __future__ import annotations
+
+import islpy as isl
+
+from polyad.errors import ScheduleError
+from polyad.schedule.legality import MAX_COLORS, color_classes, parallel_verdict
+from polyad.schedule.loops import Loop, depth, group_of
+from polyad.schedule.trace import Step
+from polyad.schedule.tree import fixed_value
+
+
+def distributed(schedule, loop):
+    """:meth:`polyad.schedule.schedule.Schedule.distribute` (see there)."""
+    handle = Loop.of(loop)
+    members, dim = group_of(schedule.program, schedule.flat, handle)
+    # Constant dimensions all members share (another instruction's
+    # split or tiling inserted them) do not order the body: skip them.
+    inner, values = dim + 1, {None}
+    while inner < depth(members[0]):
+        values = {fixed_value(m, inner) for m in members}
+        if None in values or len(values) > 1:
+            break
+        inner += 1
+    if None in values or len(values) < 2:
+        raise ScheduleError(f"distribute: the body of {handle} is not a sequence")
+
+    def change(dims, domain):
+        return dims[:dim] + [dims[inner], dims[dim]] + dims[dim + 1:inner] \
+            + dims[inner + 1:]
+    return schedule.with_dims(members, change, None, 0,
+                              Step("distribute", (("loop", str(handle)),)))
+
+
+def skewed(schedule, loop, outer, factor=1):
+    """:meth:`polyad.schedule.schedule.Schedule.skew` (see there)."""
+    inner_handle, outer_handle = Loop.of(loop), Loop.of(outer)
+    members, dim = group_of(schedule.program, schedule.flat, inner_handle)
+    _, outer_dim = group_of(schedule.program, schedule.flat, outer_handle)
+    if outer_dim >= dim:
+        raise ScheduleError(f"skew: {outer_handle} is not outside {inner_handle}")
+    factor = int(factor)
+
+    def change(dims, domain):
+        dims = list(dims)
+        dims[dim] = dims[dim].add(dims[outer_dim].scale_val(isl.Val(factor)))
+        return dims
+    return schedule.with_dims(members, change, None, 0, Step(
+        "skew", (("loop", str(inner_handle)), ("outer", str(outer_handle)),
+                 ("factor", factor))))
+
+
+def colored(schedule, loop):
+    """:meth:`polyad.schedule.schedule.Schedule.color` (see there)."""
+    handle = Loop.of(loop)
+    members, dim = group_of(schedule.program, schedule.flat, handle)
+    verdict = parallel_verdict(schedule.program, schedule.dependences, schedule.reassociate,
+                               members, dim)
+    if verdict.parallel:
+        raise ScheduleError(f"color: {handle} is already free of conflicts")
+    if not verdict.atomics_would_do:
+        raise ScheduleError(f"color: {handle}: {verdict.reason}")
+    classes = color_classes(schedule.dependences, members, dim)
+    if classes is None:
+        raise ScheduleError(f"color: increments of {handle}'s iterations meet "
+                            f"{MAX_COLORS} or more iterations apart")
+
+    def change(dims, domain):
+        residue = dims[dim].mod_val(isl.Val(classes))
+        return dims[:dim] + [residue] + dims[dim:]
+    return schedule.with_dims(members, change, dim, 1,
+                              Step("color", (("loop", str(handle)),)))
