@@ -156,9 +156,7 @@ def _nonfinite(kernel: Kernel, values: Mapping[str, object], outputs: Mapping[st
     None if every input and output is finite, else a record naming the
     input element, or the first statement (with its source line) that
     computed a NaN or an infinity and the values it read."""
-    hint = ("give inputs the kernel is meant for: --init NAME=KIND (spd, "
-            "diagonally-dominant, positive, normal, uniform:LO:HI, orthogonal, int:LO:HI), "
-            "a polyad-init function named in the file, or --inputs FILE.npz")
+    hint = INPUTS_HINT
     for array in kernel.arrays:
         if array.storage != "parameter" or not array.is_float or array.name not in values:
             continue
@@ -172,9 +170,28 @@ def _nonfinite(kernel: Kernel, values: Mapping[str, object], outputs: Mapping[st
               if not np.all(np.isfinite(np.asarray(value, dtype=float)))]
     if not broken:
         return None
+    return _first_nonfinite(kernel, values, broken, say)
+
+
+#: What a check tells the user to do about inputs that overflow.
+INPUTS_HINT = ("give inputs the kernel is meant for: --init NAME=KIND (spd, "
+               "diagonally-dominant, positive, normal, uniform:LO:HI, orthogonal, int:LO:HI), "
+               "a polyad-init function named in the file, or --inputs FILE.npz")
+
+
+def _first_nonfinite(kernel: Kernel, values: Mapping[str, object], broken: list[str],
+                     say: Callable[[str], None]) -> dict | None:
+    """The record of the first statement instance that computes a NaN or an
+    infinity from finite values. ``broken``: the outputs that are not finite;
+    when there are none, None unless an intermediate overflowed (a value
+    overwritten later, so the outputs are finite and their derivatives are
+    not: 0 * inf)."""
+    hint = INPUTS_HINT
     record = {"input": None, "statement": None, "line": None, "outputs": broken,
               "hint": hint}
     count = instance_count(kernel, {p: int(values[p]) for p in kernel.params})
+    if count > SEARCH_BUDGET and not broken:
+        return None
     if count > SEARCH_BUDGET:
         record["message"] = (f"the original C computes NaN or inf in {', '.join(broken)} "
                              f"(the first statement was not searched: {count} instances; "
@@ -183,6 +200,8 @@ def _nonfinite(kernel: Kernel, values: Mapping[str, object], outputs: Mapping[st
     say(f"finding the first non-finite value ({count} statement instances)")
     found = Interpreter(kernel).first_nonfinite(values)
     if found is None:
+        if not broken:
+            return None
         record["message"] = (f"the original C computes NaN or inf in {', '.join(broken)}")
         return record
     sources = inputs_reaching(kernel, found.statement)
@@ -190,7 +209,9 @@ def _nonfinite(kernel: Kernel, values: Mapping[str, object], outputs: Mapping[st
                   instance=dict(zip(found.statement.iterators, found.instance)),
                   reads={text: value for text, value in found.reads}, inputs=sources,
                   message=found.describe() + (f"; it depends on the input "
-                                              f"{', '.join(sources)}" if sources else ""))
+                                              f"{', '.join(sources)}" if sources else "")
+                  + ("" if broken else "; the outputs are finite (the value is overwritten "
+                     "later), but reverse-mode derivatives through it are NaN (0 * inf)"))
     return record
 
 
@@ -302,7 +323,16 @@ def check_gradient(kernel: Kernel, sizes: Mapping[str, int], *, wrt=None, of=Non
             say("finite differences of the original C")
             checks.append(_finite_differences(original, values, adjoint, seeds,
                                               directions, pulled, condition))
-    return {**result, "verdict": overall_verdict(checks, condition), "checks": checks}
+    verdict = overall_verdict(checks, condition)
+    if verdict == VERDICT_WRONG:
+        # An oracle fails where the kernel's derivative is undefined: an
+        # intermediate overflowed and was overwritten (0 * inf in the sweep).
+        with np.errstate(all="ignore"):
+            overflowed = _first_nonfinite(kernel, values, [], say)
+        if overflowed is not None:
+            return {**result, "verdict": VERDICT_BAD_INPUTS, "nonfinite": overflowed,
+                    "checks": checks}
+    return {**result, "verdict": verdict, "checks": checks}
 
 
 def _check_interpreter(kernel, sizes, adjoint_at, schedule, blas, values, seeds, gradient,

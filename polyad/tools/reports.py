@@ -82,7 +82,7 @@ def format_check(result: dict) -> str:
     if result.get("init"):
         lines[0] += ", inputs " + " ".join(f"{k}={v}" for k, v in result["init"].items())
     verdict = result.get("verdict")
-    if verdict == "bad inputs":
+    if verdict == "bad inputs" and not result["checks"]:
         bad = result["nonfinite"]
         lines += [f"bad inputs: {bad['message']}; no oracle was run on these values",
                   f"  {bad['hint']}"]
@@ -103,6 +103,10 @@ def format_check(result: dict) -> str:
                      "conditioned inputs (--init, --inputs)")
     elif verdict == "ok":
         lines.append("verdict: ok")
+    elif verdict == "bad inputs":
+        bad = result["nonfinite"]
+        lines += [f"verdict: bad inputs: {bad['message']}: the oracles above "
+                  "cannot judge the gradient at these inputs", f"  {bad['hint']}"]
     return "\n".join(lines)
 
 

@@ -189,6 +189,33 @@ def test_overflowing_squaring_loop_is_bad_inputs_naming_the_statement():
     assert value * value == np.inf
 
 
+DEAD_OVERFLOW = """void dead(int n, double A[n], double B[n]) {
+  for (int i = 0; i < n; i++) {
+    double s = A[i] * 1e200;
+    s = s * s;
+    s = s * s;
+    s = A[i];
+    B[i] = 2.0 * s;
+  }
+}
+"""
+
+
+def test_an_overflowed_intermediate_is_bad_inputs_not_a_wrong_gradient():
+    """Oracle: the interpreter run forward. The outputs are finite (the local
+    that overflowed is overwritten), but plain reverse mode gives NaN through
+    it (0 * inf), so the interpreter's gradient is NaN and no oracle can judge
+    polyad's: the verdict is bad inputs naming line 4, after the oracles ran
+    (on the old code: wrong gradient)."""
+    kernel = polyad.parse(DEAD_OVERFLOW)
+    result = verify.check_gradient(kernel, {"n": 5})
+    assert by_oracle(result)["reverse-mode"]["verdict"] == "wrong"
+    assert result["verdict"] == "bad inputs"
+    bad = result["nonfinite"]
+    assert bad["line"] == 4 and "gives inf" in bad["message"]
+    assert "overwritten later" in bad["message"]
+
+
 def test_nothing_to_differentiate_is_refused():
     """Oracle: C semantics (a scalar parameter is passed by value), and a
     kernel without arrays: no output, refused before anything runs."""
