@@ -9,6 +9,7 @@ walks the tape backwards with partial derivatives from ``sympy.diff``.
 
 from __future__ import annotations
 
+import functools
 import itertools
 import math
 from dataclasses import dataclass
@@ -91,37 +92,45 @@ class _CompiledStatement:
     index_names: tuple[str, ...]
 
 
+@functools.lru_cache(maxsize=4096)
+def _compiled(statement: Statement, params: tuple[str, ...], identifiers: frozenset[str],
+              float_arrays: frozenset[str]) -> _CompiledStatement:
+    """A statement's value and partials as Python functions. Cached: a
+    check or a fuzz case builds several interpreters of one kernel, and
+    sympy's lambdify costs milliseconds per function."""
+    accesses = statement.read_accesses()
+    symbols = tuple(accesses)
+    index_names = statement.iterators + params
+    index_symbols = [sympy.Symbol(n, integer=True) for n in index_names]
+    # Plain real names for the reads ("A[i - 1]" is no Python name),
+    # none of them an iterator's or a size's.
+    supply = NameSupply.of(identifiers)
+    plain = {s: sympy.Symbol(supply.fresh(f"read{k}"), real=True)
+             for k, s in enumerate(symbols)}
+    expr = as_sympy(statement.expr).xreplace(plain)
+    symbols = tuple(plain[s] for s in symbols)
+    arguments = list(symbols) + index_symbols
+    modules = [_NUMERIC, "math"]
+    value = _nan_outside(sympy.lambdify(arguments, expr, modules=modules))
+    partials = []
+    for position, (symbol, access) in enumerate(zip(symbols, accesses.values())):
+        if access.array not in float_arrays:
+            continue
+        partial = sympy.diff(expr, symbol)
+        if partial != 0:
+            partials.append((position, _nan_outside(
+                sympy.lambdify(arguments, partial, modules=modules))))
+    return _CompiledStatement(statement, symbols, value, tuple(partials), index_names)
+
+
 class Interpreter:
     """Runs a kernel at fixed sizes, forward and in reverse."""
 
     def __init__(self, kernel: Kernel):
         self.kernel = kernel
-        self.compiled = {s.name: self._compile(s) for s in kernel.statements}
-
-    def _compile(self, statement: Statement) -> _CompiledStatement:
-        accesses = statement.read_accesses()
-        symbols = tuple(accesses)
-        index_names = statement.iterators + self.kernel.params
-        index_symbols = [sympy.Symbol(n, integer=True) for n in index_names]
-        # Plain real names for the reads ("A[i - 1]" is no Python name),
-        # none of them an iterator's or a size's.
-        supply = NameSupply.of(kernel_identifiers(self.kernel))
-        plain = {s: sympy.Symbol(supply.fresh(f"read{k}"), real=True)
-                 for k, s in enumerate(symbols)}
-        expr = as_sympy(statement.expr).xreplace(plain)
-        symbols = tuple(plain[s] for s in symbols)
-        arguments = list(symbols) + index_symbols
-        modules = [_NUMERIC, "math"]
-        value = _nan_outside(sympy.lambdify(arguments, expr, modules=modules))
-        partials = []
-        for position, (symbol, access) in enumerate(zip(symbols, accesses.values())):
-            if not self.kernel.array(access.array).is_float:
-                continue
-            partial = sympy.diff(expr, symbol)
-            if partial != 0:
-                partials.append((position, _nan_outside(
-                    sympy.lambdify(arguments, partial, modules=modules))))
-        return _CompiledStatement(statement, symbols, value, tuple(partials), index_names)
+        identifiers = kernel_identifiers(kernel)
+        self.compiled = {s.name: _compiled(s, kernel.params, identifiers, frozenset(
+            a.name for a in kernel.arrays if a.is_float)) for s in kernel.statements}
 
     def instances(self, sizes: Mapping[str, int]) -> list[tuple[tuple, str, tuple]]:
         """(schedule point, statement, instance) for every instance, in
