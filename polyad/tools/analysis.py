@@ -23,7 +23,7 @@ import islpy as isl
 
 from polyad.errors import UsageError
 from polyad.memory import parse_bytes
-from polyad.model.kernel import ELEMENT_BYTES, evaluate_pw_aff, fix_sizes, maps_of
+from polyad.model.kernel import BUFFER_BYTES, evaluate_pw_aff, fix_sizes, maps_of
 from polyad.program.ir import Program
 from polyad.schedule.tree import flat_schedule
 
@@ -179,7 +179,7 @@ def addresses(program: Program, sizes: Mapping[str, int]) -> dict[str, int]:
     for buffer in program.buffers:
         bases[buffer.name] = next_base
         size = math.prod(evaluate_pw_aff(e, sizes) for e in buffer.extents) \
-            * ELEMENT_BYTES[buffer.dtype]
+            * BUFFER_BYTES[buffer.dtype]
         next_base += (size // ALIGNMENT + 1) * ALIGNMENT
     return bases
 
@@ -245,7 +245,7 @@ def analyze(program: Program, sizes: Mapping[str, int], cache: Cache,
     tape = {name for name, b in buffers.items() if b.tape or b.name.startswith("stream_")}
     bases = addresses(program, sizes)
     accesses = trace(program, sizes)
-    element = {name: ELEMENT_BYTES[b.dtype] for name, b in buffers.items()}
+    element = {name: BUFFER_BYTES[b.dtype] for name, b in buffers.items()}
     byte_address = [bases[a.buffer] + a.index * element[a.buffer] for a in accesses]
     lines = [address // cache.line for address in byte_address]
     distances = reuse_distances(lines)
