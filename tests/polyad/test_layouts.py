@@ -27,7 +27,7 @@ from tests.conftest import EXAMPLES, example
 from tests.polyad.test_examples import tile_reverse_nests
 
 #: Examples whose exact tape is not empty (kernels that must record).
-TAPED = [name for name in EXAMPLES if polyad.grad(example(name)).tape.entries]
+TAPED = [name for name in EXAMPLES if polyad.grad(example(name)).tape.records]
 SCHEDULES = {"none": None, "auto": "auto", "tiled": tile_reverse_nests}
 SCRATCHPAD = 2048
 
