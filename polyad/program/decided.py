@@ -21,7 +21,9 @@ from polyad.program.ir import DECISION_DTYPE, Assignment, Buffer, Instruction, R
 from polyad.program.names import NameSupply
 from polyad.program.sweeps import FORWARD
 from polyad.schedule.tree import renamed, with_prefix, with_suffix
+from polyad.model.expr import select
 from polyad.tape.boxes import tape_box, tape_relation
+from polyad.tape.decisions import complement_of
 from polyad.tape.plan import Decision, TapePlan
 
 
@@ -116,8 +118,22 @@ def decision_records(tapes: tuple[DecisionTape, ...], kernel: Kernel,
 
 def decided(partial: sympy.Expr, tapes: list[DecisionTape]) -> sympy.Expr:
     """A partial with each decided comparison replaced by its outcome's
-    symbol."""
-    return partial.xreplace({t.decision.condition: t.symbol for t in tapes})
+    symbol, and a select on its complement (fmin's ``x > y`` beside
+    ``x <= y``) by the select on the outcome with its branches swapped.
+
+    Precondition: ordered operands (a NaN makes both comparisons false)."""
+    swapped = {complement_of(t.decision.condition): t.symbol for t in tapes}
+    swapped.pop(None, None)
+
+    def swap(expr: sympy.Basic) -> sympy.Basic:
+        if isinstance(expr, select) and expr.args[0] in swapped:
+            return select(swapped[expr.args[0]], swap(expr.args[2]), swap(expr.args[1]))
+        if not expr.args:
+            return expr
+        return expr.func(*[swap(arg) for arg in expr.args])
+
+    decided_ = {t.decision.condition: t.symbol for t in tapes}
+    return swap(partial).xreplace(decided_)
 
 
 def outcome_reference(tape: DecisionTape, instruction: str) -> Reference:

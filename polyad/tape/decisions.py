@@ -83,6 +83,9 @@ def record_decisions(plan: TapePlan, kernel: Kernel,
             return entry
 
         for condition in conditions:
+            if any(_complements(condition, d.condition) for d in decisions
+                   if d.statement == statement.name):
+                continue  # fmin's x <= y and x > y: one outcome answers both
             operands = sorted(read_symbols(condition) & set(accesses), key=str)
             replaced = tuple(e for e in (replaceable(s) for s in operands) if e is not None)
             if not replaced:
@@ -101,6 +104,24 @@ def record_decisions(plan: TapePlan, kernel: Kernel,
         return plan
     kept = tuple(e for e in plan.entries if (e.statement, e.symbol) not in dropped)
     return replace(plan, entries=kept, decisions=tuple(decisions))
+
+
+def complement_of(condition: sympy.Basic) -> sympy.Basic | None:
+    """The comparison that holds exactly when ``condition`` does not, for
+    ordered operands (``x > y`` for ``x <= y``), or None for another
+    condition.
+
+    >>> x, y = sympy.symbols("x y", real=True)
+    >>> complement_of(x <= y)
+    x > y
+    """
+    if isinstance(condition, sympy.core.relational.Relational):
+        return condition.negated
+    return None
+
+
+def _complements(one: sympy.Basic, other: sympy.Basic) -> bool:
+    return complement_of(other) == one
 
 
 def _text(condition: sympy.Basic) -> str:

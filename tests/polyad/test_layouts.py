@@ -138,6 +138,24 @@ def test_modelled_trace_equals_the_instrumented_build(name, layout):
     assert modelled and _instrumented_trace(program, kernel, sizes) == modelled
 
 
+@pytest.mark.parametrize("layout", ["exact", "stack", "regions", "stream", "layers"])
+def test_modelled_trace_of_recorded_outcomes(layout):
+    """Byte buffers of comparison outcomes (floyd_warshall's), exact strategy
+    in every layout: the model's addresses are the generated C's."""
+    kernel = example("floyd_warshall")
+    sizes = {"n": 4}
+    adjoint = polyad.grad(kernel).with_layout(layout, SCRATCHPAD if layout == "layers"
+                                              else None, sizes=sizes)
+    program = api.program_of(adjoint)
+    assert any(b.dtype == "unsigned char" for b in program.buffers)
+    names = [b.name for b in program.buffers]
+    modelled = [(a.kind, str(names.index(a.buffer)), str(a.index))
+                for a in analysis.trace(program, sizes)]
+    assert modelled and _instrumented_trace(program, kernel, sizes) == modelled
+    report = analysis.analyze(program, sizes, analysis.Cache(32 * 1024, 64, 8))
+    assert report["tape_bytes"] == 4 ** 3  # one byte per instance
+
+
 def test_reuse_distances_and_lru_cache():
     assert analysis.reuse_distances([1, 2, 1, 3, 2, 1]) == [None, None, 1, None, 2, 2]
     cache = analysis.Cache(size=128, line=64, ways=2)  # one set of two lines
