@@ -429,7 +429,7 @@ def _reverse_instructions(adjoint_statement: AdjointStatement, tapes: dict,
         body = cse_body(updates, supply)
         if read:
             # Reads only the recorded outcomes replaced are not made.
-            used = set().union(*(a.value.free_symbols | {a.target} for a in body))
+            used = set().union({written}, *(a.value.free_symbols | {a.target} for a in body))
             references = {symbol: reference for symbol, reference in references.items()
                           if symbol in used or reference.relation is None}
         if any(seed in a.value.free_symbols for a in body):

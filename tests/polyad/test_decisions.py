@@ -83,6 +83,18 @@ void k(int T, int n, double x[n], double y[n])
     }
 }
 """, 15 * 8 + 15, 2 * 15 * 8),
+    # A compound assignment keeps its adjoint: the reverse statement reads
+    # z_b only through the seed, beside the outcome that replaced x.
+    "compound": ("""
+void k(int T, int n, double x[n], double y[n], double z[n])
+{
+  for (int t = 0; t < T; t++)
+    for (int i = 0; i < n; i++) {
+      z[i] += fmin(x[i], y[i]);
+      x[i] = 0.5 * x[i] + 1.0;
+    }
+}
+""", 15, 15 * 8),
     # S1's x is overwritten by the next step's S0 only: outcomes for every
     # step but the last, which compares the x still in memory.
     "recompute": ("""
