@@ -245,6 +245,9 @@ class TapePlan:
         head = (f"records {count} of the {count + memory} reads whose values the reverse "
                 f"sweep needs (the other {memory} from memory):" if memory else
                 f"records all {count} reads whose values the reverse sweep needs:")
+        if outcomes:
+            head = head[:-1] + f", and {len(outcomes)} comparison outcome" \
+                f"{'s' if len(outcomes) != 1 else ''} instead of values compared:"
         return (head, *lines, *outcomes)
 
 
