@@ -167,7 +167,7 @@ def main() -> int:
         scale = 1 if args.dataset == "small" else ANALYSIS_SCALE
         print(f"\ntape layouts in a simulated cache (polyad analyze, small sizes x {scale}):")
         for example in examples:
-            if polyad.grad(polyad.parse(example)).tape.entries:
+            if polyad.grad(polyad.parse(example)).tape.records:
                 analyses.append(run_analysis(example, scale))
                 print("  " + analysis_line(analyses[-1]), flush=True)
     write_outputs(rows, analyses, out, args, dgemm=dgemm)

@@ -156,7 +156,7 @@ class _Emitter:
             top = self.fresh(f"{buffer.name}_top")
             self.counters[buffer.name] = (top,)
             if buffer.sequence == "stream":  # written down from the end, read up
-                self.line(1, f"long {top} = (long)({size} / sizeof(double));")
+                self.line(1, f"long {top} = (long)({size} / sizeof({buffer.dtype}));")
             else:
                 self.line(1, f"long {top} = 0;")
             return

@@ -70,7 +70,8 @@ def instance_lines(scope: InstanceScope, instruction: Instruction,
                 lines.append(f"const long {at} = {index};")
                 lines.append(scope.traced("r", reference.buffer, at))
                 index = at
-            lines.append(f"const double {local} = {reference.buffer}[{index}];")
+            lines.append(f"const {scope.buffers[reference.buffer].dtype} {local} = "
+                         f"{reference.buffer}[{index}];")
             names[symbol] = local
 
     def name_of(symbol: sympy.Symbol) -> str:

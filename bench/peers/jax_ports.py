@@ -273,6 +273,21 @@ def gramschmidt(sz, x):
     return {"A": A, "R": R, "Q": Q}
 
 
+# --- dynamic programming ---------------------------------------------------
+
+@port(wrt="path", of="path")
+def floyd_warshall(sz, x):
+    # Step k relaxes every pair through k at once. The C kernel updates in
+    # place, but step k leaves row and column k as they are (path[k][k] > 0),
+    # so reading them before the step reads what C reads; where the select
+    # keeps path[i][j], jnp.where sends its adjoint there, as C's does.
+    def step(k, path):
+        through = path[:, k][:, None] + path[k, :][None, :]
+        return jnp.where(path < through, path, through)
+
+    return {"path": lax.fori_loop(0, sz["n"], step, x["path"])}
+
+
 # --- statistics and ML layers -----------------------------------------------
 
 @port(wrt="data", of="data cov")

@@ -32,7 +32,8 @@ from polyad.ad.modes import (AdjointStatement, ReverseMode,
                           TangentMode, TangentStatement)
 from polyad.program.ir import ADJOINT_SUFFIX, TANGENT_SUFFIX  # noqa: F401  (re-exported)
 from polyad.schedule.schedule import Schedule
-from polyad.tape.plan import plan_tape
+from polyad.tape.decisions import record_decisions
+from polyad.tape.plan import TapePlan, plan_tape
 from polyad.tape.registry import SCRATCHPAD_LAYOUTS, layout_named
 
 
@@ -73,7 +74,7 @@ class Adjoint(ReverseMode):
 
     def with_strategy(self, strategy: str) -> "Adjoint":
         """The same adjoint with another tape strategy."""
-        return replace(self, tape=plan_tape(self.kernel, _needed(self.statements), strategy))
+        return replace(self, tape=_planned(self.kernel, self.statements, strategy))
 
     def schedule(self, *, reassociate: bool = True) -> Schedule:
         """The schedule of the forward and reverse sweeps, to explore and
@@ -132,8 +133,7 @@ def grad(kernel: Kernel, wrt: Sequence[str] | None = None,
                       and (own is None or symbol != own.symbol)}
         statements.append(AdjointStatement(d.statement, self_partial, increments))
     statements = tuple(statements)
-    return Adjoint(kernel, activity, statements,
-                   plan_tape(kernel, _needed(statements), strategy))
+    return Adjoint(kernel, activity, statements, _planned(kernel, statements, strategy))
 
 
 def jvp(kernel: Kernel, wrt: Sequence[str] | None = None) -> Tangent:
@@ -156,3 +156,11 @@ def jvp(kernel: Kernel, wrt: Sequence[str] | None = None) -> Tangent:
 
 def _needed(statements: Sequence[AdjointStatement]) -> dict[str, tuple[Access, ...]]:
     return {s.statement.name: s.needed() for s in statements}
+
+
+def _planned(kernel: Kernel, statements: Sequence[AdjointStatement],
+             strategy: str) -> TapePlan:
+    """The tape plan of the statements: the values their partials need, with
+    comparison outcomes recorded instead of values used only to compare."""
+    plan = plan_tape(kernel, _needed(statements), strategy)
+    return record_decisions(plan, kernel, {s.statement.name: s.partials() for s in statements})

@@ -39,6 +39,11 @@ class AdjointStatement:
         value only for ``W = W + ...``)."""
         return self.self_partial is None or self.self_partial != 1
 
+    def partials(self) -> tuple[sympy.Expr, ...]:
+        """Every partial the reverse sweep evaluates (self partial first)."""
+        own = () if self.self_partial is None else (self.self_partial,)
+        return own + tuple(self.increments.values())
+
     def needed(self) -> tuple[Access, ...]:
         """The reads whose primal values the partials use (one per symbol)."""
         used: set[sympy.Symbol] = set()
@@ -86,9 +91,13 @@ class ReverseMode:
 
     def __repr__(self) -> str:
         recorded = len(self.tape.entries)
+        decided = len(self.tape.decisions)
+        outcomes = f" and {decided} comparison outcome{'s' if decided != 1 else ''}" \
+            if decided else ""
         return (f"<{type(self).__name__} of {self.kernel.name}: {', '.join(self.of)} with "
                 f"respect to {', '.join(self.wrt)}; {self.strategy} tape of {recorded} "
-                f"recorded read{'s' if recorded != 1 else ''}, {self.layout} layout>")
+                f"recorded read{'s' if recorded != 1 else ''}{outcomes}, {self.layout} "
+                "layout>")
 
     def __str__(self) -> str:
         """A few lines for people; ``polyad show --tape`` gives the reasons.

@@ -35,6 +35,9 @@ ROLES = ("input", "output", "inout", "temporary")
 FLOAT_TYPES = ("double",)
 INTEGER_TYPES = ("int", "char")
 ELEMENT_BYTES = {"double": 8, "int": 4, "char": 1}
+#: Bytes of an element of a generated buffer: the kernel's types, and the byte
+#: of a recorded comparison outcome (polyad.program.ir.DECISION_DTYPE).
+BUFFER_BYTES = {**ELEMENT_BYTES, "unsigned char": 1}
 
 
 @dataclass(frozen=True)

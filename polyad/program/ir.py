@@ -28,6 +28,9 @@ from polyad.model.kernel import Array, Kernel, Statement, union_of_sets
 #: ``A`` (and ``gemm_b`` the gradient function), ``A_d`` its tangent.
 ADJOINT_SUFFIX = "_b"
 TANGENT_SUFFIX = "_d"
+#: The element type of a buffer of comparison outcomes (polyad.tape.decisions):
+#: one byte, 1 where the comparison held.
+DECISION_DTYPE = "unsigned char"
 
 
 @dataclass(frozen=True)
@@ -42,7 +45,8 @@ class Buffer:
     from the start, popped down), ``stream`` (pushed down from the end, so
     that popping reads up, front to back) or ``fifo`` (pushed and read up).
     ``purpose`` becomes a comment. ``tape`` names the statement whose
-    recorded values the buffer holds.
+    recorded values the buffer holds. ``dtype`` is the C element type
+    (:data:`DECISION_DTYPE` for recorded comparison outcomes).
     """
 
     name: str

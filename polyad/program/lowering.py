@@ -15,6 +15,8 @@ import sympy
 
 from polyad.model.kernel import Array, union_of_maps
 from polyad.ad.modes import AdjointStatement, ReverseMode
+from polyad.program.decided import (DecisionTape, decided, decision_records,
+                                    lower_decisions, outcome_reference)
 from polyad.program.derived import (cse_body, derivative_names, derivative_symbol,
                                     flat_by_statement, generated_supply, instance_reference,
                                     instance_relation)
@@ -25,7 +27,7 @@ from polyad.program.ir import (ADJOINT_SUFFIX, Argument, Assignment, Buffer,
 from polyad.schedule.tree import (negated, padded, renamed, tree_from_flat,
                                   with_prefix, with_suffix)
 from polyad.program.sweeps import FINISH, FORWARD, REVERSE
-from polyad.tape.boxes import tape_box
+from polyad.tape.boxes import tape_box, tape_relation
 from polyad.tape.plan import TapeEntry
 from polyad.tape.registry import Layout, layout_named
 
@@ -40,41 +42,21 @@ class _Region:
     taped: frozenset[sympy.Symbol]
 
 
-def _regions(domain: isl.Set, entries: list[TapeEntry]) -> list[_Region]:
+def _regions(domain: isl.Set, parts: list[tuple[isl.Set, sympy.Symbol]]) -> list[_Region]:
+    """The domain split by the instances of each recorded value or outcome
+    (``parts``: the instances that read it from the tape, and its symbol)."""
     regions = [_Region(domain, frozenset())]
-    for entry in entries:
+    for instances, symbol in parts:
         split = []
         for region in regions:
-            inside = region.domain & entry.instances
-            outside = region.domain - entry.instances
+            inside = region.domain & instances
+            outside = region.domain - instances
             if not inside.is_empty():
-                split.append(_Region(inside.coalesce(), region.taped | {entry.symbol}))
+                split.append(_Region(inside.coalesce(), region.taped | {symbol}))
             if not outside.is_empty():
                 split.append(_Region(outside.coalesce(), region.taped))
         regions = split
     return regions
-
-
-def _tape_relation(instances: isl.Set, lows: list[isl.PwAff], buffer: str,
-                   field: int | None = None) -> isl.Map:
-    """{ S[i, j] -> tape[i - low0, j - low1] } on the recording instances
-    (``tape[..., field]`` for a struct per instance)."""
-    space = instances.get_space()
-    local = isl.LocalSpace.from_space(space)
-    relation = None
-    for d, low in enumerate(lows):
-        offset = isl.PwAff.var_on_domain(local, isl.dim_type.set, d).sub(
-            low.insert_domain(space))
-        piece = isl.Map.from_pw_aff(offset)
-        relation = piece if relation is None else relation.flat_range_product(piece)
-    if field is not None:
-        piece = isl.Map.from_pw_aff(isl.PwAff.val_on_domain(isl.Set.universe(space),
-                                                            isl.Val(field)))
-        relation = piece if relation is None else relation.flat_range_product(piece)
-    if relation is None:
-        relation = isl.Map.from_domain(isl.Set.universe(space))
-    relation = relation.set_tuple_name(isl.dim_type.out, buffer)
-    return relation.intersect_domain(instances)
 
 
 @dataclass(frozen=True)
@@ -151,7 +133,7 @@ def _lower_tapes(adjoint: ReverseMode, layout: Layout, sequence: str | None,
             buffer = Buffer(name, "double", tuple(extents) + (fields,), "local",
                             purpose=f"{purpose}, one struct per instance", tape=statement)
             for field, entry in enumerate(entries):
-                relation = _tape_relation(entry.instances, lows, name, field)
+                relation = tape_relation(entry.instances, lows, name, field)
                 tapes[(statement, entry.symbol)] = _Tape(entry, buffer, relation)
         else:
             for index, entry in enumerate(entries):
@@ -172,7 +154,7 @@ def _box(name: str, points: isl.Set, purpose: str, statement: str,
     points to its elements."""
     lows, extents = tape_box(points, context)
     buffer = Buffer(name, "double", tuple(extents), "local", purpose=purpose, tape=statement)
-    return buffer, _tape_relation(points, lows, name)
+    return buffer, tape_relation(points, lows, name)
 
 
 def _reads(entry: TapeEntry) -> str:
@@ -225,11 +207,14 @@ def adjoint_program(adjoint: ReverseMode, *, layout: str | None = None,
 
     tapes = _lower_tapes(adjoint, placement, None if rescheduled else placement.sequence,
                          supply)
+    outcomes = lower_decisions(adjoint.tape, kernel, name=placement.name,
+                               sequence=None if rescheduled else placement.sequence,
+                               structs=placement.structs, supply=supply)
     seen_buffers = set()
-    for tape in tapes.values():
-        if tape.buffer.name not in seen_buffers:
-            buffers.append(tape.buffer)
-            seen_buffers.add(tape.buffer.name)
+    for buffer in [t.buffer for t in tapes.values()] + [t.buffer for t in outcomes]:
+        if buffer.name not in seen_buffers:
+            buffers.append(buffer)
+            seen_buffers.add(buffer.name)
 
     flat = flat_by_statement(kernel)
     instructions: list[Instruction] = []
@@ -238,6 +223,10 @@ def adjoint_program(adjoint: ReverseMode, *, layout: str | None = None,
         instructions.append(primal_instruction(statement))
         schedule.append(with_prefix(with_suffix(flat[statement.name], 1), FORWARD))
     instructions += _records(adjoint, tapes, flat, schedule, supply)
+    records, maps = decision_records(outcomes, kernel, flat, {
+        name: len(groups) for name, groups in _record_groups(tapes).items()}, supply)
+    instructions += records
+    schedule += maps
     entry_records = _entry_records(tapes, supply)
     if entry_records:
         # The forward sweep becomes [0, 1, ...] after the records on entry's [0, 0, ...].
@@ -250,7 +239,7 @@ def adjoint_program(adjoint: ReverseMode, *, layout: str | None = None,
                 .reset_tuple_id(isl.dim_type.out), 0), FORWARD))
         instructions += entry_records
     for adjoint_statement in adjoint.statements:
-        for instruction in _reverse_instructions(adjoint_statement, adjoint, tapes,
+        for instruction in _reverse_instructions(adjoint_statement, tapes, outcomes,
                                                  adjoint_buffer, names, supply):
             instructions.append(instruction)
             reverse = renamed(negated(with_suffix(flat[adjoint_statement.statement.name], 0)),
@@ -384,9 +373,9 @@ def _records(adjoint: ReverseMode, tapes: dict, flat: dict, schedule: list,
     return instructions
 
 
-def _reverse_instructions(adjoint_statement: AdjointStatement, adjoint: ReverseMode,
-                          tapes: dict, adjoint_buffer: dict, names: dict[str, str],
-                          supply: NameSupply) -> list[Instruction]:
+def _reverse_instructions(adjoint_statement: AdjointStatement, tapes: dict,
+                          outcomes: tuple[DecisionTape, ...], adjoint_buffer: dict,
+                          names: dict[str, str], supply: NameSupply) -> list[Instruction]:
     statement = adjoint_statement.statement
     seed = sympy.Symbol(supply.fresh("_g"), real=True)
     if not adjoint_statement.resets and not adjoint_statement.increments:
@@ -394,7 +383,9 @@ def _reverse_instructions(adjoint_statement: AdjointStatement, adjoint: ReverseM
     needed = adjoint_statement.needed()
     entries = [tapes[(statement.name, a.symbol)].entry for a in needed
                if (statement.name, a.symbol) in tapes]
-    regions = _regions(statement.domain, entries)
+    decisions = [t for t in outcomes if t.decision.statement == statement.name]
+    regions = _regions(statement.domain, [(e.instances, e.symbol) for e in entries]
+                       + [(t.decision.instances, t.symbol) for t in decisions])
     instructions = []
     for index, region in enumerate(regions):
         name = f"{statement.name}{ADJOINT_SUFFIX}" + (str(index) if len(regions) > 1 else "")
@@ -416,21 +407,31 @@ def _reverse_instructions(adjoint_statement: AdjointStatement, adjoint: ReverseM
                         tape.buffer.name, instance_relation(tape.reading, name))
             else:
                 references[access.symbol] = instance_reference(access.array, access, name)
+        # Outcomes are popped last-recorded first, like values.
+        read = [t for t in decisions if t.symbol in region.taped]
+        for tape in reversed(read):
+            references[tape.symbol] = outcome_reference(tape, name)
         write = statement.write
         written = derivative_symbol(write, names[write.array])
         references[written] = instance_reference(adjoint_buffer[write.array], write, name)
         updates: list[tuple[sympy.Symbol, str, sympy.Expr]] = []
         self_partial = adjoint_statement.self_partial
         if adjoint_statement.resets:
-            kept = sympy.Integer(0) if self_partial is None else self_partial * seed
+            kept = sympy.Integer(0) if self_partial is None else \
+                decided(self_partial, read) * seed
             updates.append((written, "=", kept))
         accesses = statement.read_accesses()
         for symbol, partial in adjoint_statement.increments.items():
             access = accesses[symbol]
             target = derivative_symbol(access, names[access.array])
             references[target] = instance_reference(adjoint_buffer[access.array], access, name)
-            updates.append((target, "+=", partial * seed))
+            updates.append((target, "+=", decided(partial, read) * seed))
         body = cse_body(updates, supply)
+        if read:
+            # Reads only the recorded outcomes replaced are not made.
+            used = set().union({written}, *(a.value.free_symbols | {a.target} for a in body))
+            references = {symbol: reference for symbol, reference in references.items()
+                          if symbol in used or reference.relation is None}
         if any(seed in a.value.free_symbols for a in body):
             body = (Assignment(seed, "=", written),) + body
         instructions.append(Instruction(

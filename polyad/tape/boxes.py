@@ -28,3 +28,28 @@ def tape_box(instances: isl.Set, context: isl.Set) -> tuple[list[isl.PwAff], lis
         lows.append(low.union_max(zero.intersect_domain(context - params)).coalesce())
         extents.append(extent.union_max(zero).gist_params(context).coalesce())
     return lows, extents
+
+
+def tape_relation(instances: isl.Set, lows: list[isl.PwAff], buffer: str,
+                  field: int | None = None) -> isl.Map:
+    """{ S[i, j] -> tape[i - low0, j - low1] } on the recording instances
+    (``tape[..., field]`` for a struct per instance).
+
+    Precondition: ``lows`` are the lower bounds of the instances' box
+    (:func:`tape_box`), one per dimension."""
+    space = instances.get_space()
+    local = isl.LocalSpace.from_space(space)
+    relation = None
+    for d, low in enumerate(lows):
+        offset = isl.PwAff.var_on_domain(local, isl.dim_type.set, d).sub(
+            low.insert_domain(space))
+        piece = isl.Map.from_pw_aff(offset)
+        relation = piece if relation is None else relation.flat_range_product(piece)
+    if field is not None:
+        piece = isl.Map.from_pw_aff(isl.PwAff.val_on_domain(isl.Set.universe(space),
+                                                            isl.Val(field)))
+        relation = piece if relation is None else relation.flat_range_product(piece)
+    if relation is None:
+        relation = isl.Map.from_domain(isl.Set.universe(space))
+    relation = relation.set_tuple_name(isl.dim_type.out, buffer)
+    return relation.intersect_domain(instances)

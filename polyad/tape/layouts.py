@@ -14,7 +14,7 @@ import islpy as isl
 import sympy
 
 from polyad.errors import UsageError
-from polyad.model.kernel import ELEMENT_BYTES, fix_sizes, maps_of, union_of_maps
+from polyad.model.kernel import BUFFER_BYTES, fix_sizes, maps_of, union_of_maps
 from polyad.program.ir import Assignment, Buffer, Instruction, Program, Reference
 from polyad.schedule.schedule import Schedule
 from polyad.program.names import NameSupply, program_identifiers
@@ -286,7 +286,7 @@ def _staged(name, number, footprint, members, written, dtype, sizes) -> StagedBu
             largest.get_domain_space()))
         extents.append(largest.union_max(zero).coalesce())
     return StagedBuffer(name, number, members, tuple(lows), tuple(highs), tuple(extents),
-                        count * ELEMENT_BYTES[dtype], written)
+                        count * BUFFER_BYTES[dtype], written)
 
 
 def staged_layers(program: Program, schedule: Schedule, scratchpad: int,

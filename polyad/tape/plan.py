@@ -24,6 +24,8 @@ from polyad.errors import UsageError
 from polyad.model.kernel import (ELEMENT_BYTES, Access, Kernel, fix_sizes, maps_of, sets_of)
 
 STRATEGIES = ("exact", "stack")
+#: Bytes of one recorded comparison outcome (a :class:`Decision`), per instance.
+DECISION_BYTES = 1
 
 
 @dataclass(frozen=True)
@@ -78,6 +80,41 @@ class TapeEntry:
 
 
 @dataclass(frozen=True)
+class Decision:
+    """The outcome of a comparison recorded instead of the values compared.
+
+    The partials of ``statement`` use ``replaced`` (reads whose locations
+    are overwritten later) only inside the select condition ``condition``
+    (``text`` as the source writes it), so the forward sweep records whether
+    it held, one byte per instance of ``instances`` (where a replaced read
+    is overwritten later; elsewhere every operand is still in memory and the
+    reverse sweep recomputes the comparison). ``operands`` are all the reads
+    it compares. See polyad.tape.decisions; :attr:`recorded` is what the
+    forward sweep evaluates.
+    """
+
+    statement: str
+    condition: sympy.Basic
+    text: str
+    operands: tuple[Access, ...]
+    replaced: tuple[TapeEntry, ...]
+    instances: isl.Set
+    compared: sympy.Basic | None = None
+
+    @property
+    def recorded(self) -> sympy.Basic:
+        """What the forward record evaluates: ``compared``, the statement's
+        own unevaluated condition when it has one (so that the recorded
+        outcome is the branch the primal took, bit for bit), else
+        ``condition``."""
+        return self.compared if self.compared is not None else self.condition
+
+    def count(self, sizes: Mapping[str, int]) -> int:
+        """How many outcomes it records at the given sizes."""
+        return count_points(self.instances, sizes)
+
+
+@dataclass(frozen=True)
 class NeededValue:
     """A value the reverse sweep needs that is read from memory."""
 
@@ -92,6 +129,12 @@ class TapePlan:
     strategy: str
     entries: tuple[TapeEntry, ...]
     from_memory: tuple[NeededValue, ...]
+    decisions: tuple[Decision, ...] = ()
+
+    @property
+    def records(self) -> bool:
+        """Whether the forward sweep records anything (values or outcomes)."""
+        return bool(self.entries or self.decisions)
 
     def entry(self, statement: str, symbol: sympy.Symbol) -> TapeEntry | None:
         for entry in self.entries:
@@ -103,9 +146,15 @@ class TapePlan:
         """The number of values recorded at the given sizes."""
         return sum(entry.count(sizes) for entry in self.entries)
 
+    def outcomes(self, sizes: Mapping[str, int]) -> int:
+        """The number of comparison outcomes recorded at the given sizes."""
+        return sum(decision.count(sizes) for decision in self.decisions)
+
     def bytes(self, sizes: Mapping[str, int]) -> int:
-        """Bytes of recorded values at the given sizes (8 per double)."""
-        return ELEMENT_BYTES["double"] * self.values(sizes)
+        """Bytes recorded at the given sizes: 8 per double value, 1 per
+        comparison outcome."""
+        return ELEMENT_BYTES["double"] * self.values(sizes) \
+            + DECISION_BYTES * self.outcomes(sizes)
 
     def explain(self, kernel: Kernel) -> list[str]:
         """One sentence per decision; which instances record a value is said
@@ -145,6 +194,7 @@ class TapePlan:
             else:
                 lines.append(f"{where}: recorded for every instance (stack strategy; "
                              f"{entry.instances})")
+        lines += [decision_sentence(decision, kernel) for decision in self.decisions]
         for value in self.from_memory:
             lines.append(f"{value.statement} reads {value.access.text} at line "
                          f"{value.access.location.line}: never overwritten later, "
@@ -162,6 +212,13 @@ class TapePlan:
         but the last one").
         """
         memory = len(self.from_memory)
+        outcomes = tuple(f"the outcome of {d.text} (line "
+                         f"{d.operands[0].location.line}) for "
+                         f"{decision_phrase(d, kernel)}, 1 byte each" for d in self.decisions)
+        if self.decisions and not self.entries:
+            return (f"records {len(self.decisions)} comparison outcome"
+                    f"{'s' if len(self.decisions) != 1 else ''} instead of the values "
+                    "compared:", *outcomes)
         if not self.entries:
             return ("records nothing: " + ("every value the reverse sweep needs is read "
                                            "from memory" if memory else
@@ -188,7 +245,39 @@ class TapePlan:
         head = (f"records {count} of the {count + memory} reads whose values the reverse "
                 f"sweep needs (the other {memory} from memory):" if memory else
                 f"records all {count} reads whose values the reverse sweep needs:")
-        return (head, *lines)
+        if outcomes:
+            head = head[:-1] + f", and {len(outcomes)} comparison outcome" \
+                f"{'s' if len(outcomes) != 1 else ''} instead of values compared:"
+        return (head, *lines, *outcomes)
+
+
+def decision_sentence(decision: Decision, kernel: Kernel) -> str:
+    """Why a comparison's outcome is recorded, and instead of what."""
+    line = decision.operands[0].location.line
+    replaced = decision.replaced
+    overwriters = sorted({name for entry in replaced for name in entry.overwriters},
+                         key=lambda name: kernel.statement(name).location.line)
+    by = ", ".join(f"{name} at line {kernel.statement(name).location.line}"
+                   for name in overwriters)
+    reads = ", ".join(entry.access.text for entry in replaced)
+    count = len(replaced)
+    return (f"{decision.statement} compares {decision.text} at line {line}: its partials "
+            f"use {reads} only through the comparison, and {by} overwrite"
+            f"{'s' if len(overwriters) == 1 else ''} {'it' if count == 1 else 'them'}; "
+            f"recorded: the outcome of {decision.text} ({DECISION_BYTES} byte per instance) "
+            f"instead of {count} value{'s' if count != 1 else ''}, for "
+            f"{decision_phrase(decision, kernel)} ({decision.instances})")
+
+
+def decision_phrase(decision: Decision, kernel: Kernel) -> str:
+    """Which instances record a comparison's outcome, in words (the others
+    recompute it from memory)."""
+    statement = kernel.statement(decision.statement)
+    phrase = coverage_phrase(decision.instances, statement.domain,
+                             Units.instances(statement.iterators), kernel.context)
+    if decision.instances.is_equal(statement.domain):
+        return phrase
+    return f"{phrase} (recomputed from memory at the others)"
 
 
 def reading_phrase(entry: TapeEntry, kernel: Kernel) -> str:

@@ -23,7 +23,7 @@ import islpy as isl
 
 from polyad.errors import UsageError
 from polyad.memory import parse_bytes
-from polyad.model.kernel import ELEMENT_BYTES, evaluate_pw_aff, fix_sizes, maps_of
+from polyad.model.kernel import BUFFER_BYTES, evaluate_pw_aff, fix_sizes, maps_of
 from polyad.program.ir import Program
 from polyad.schedule.tree import flat_schedule
 
@@ -179,7 +179,7 @@ def addresses(program: Program, sizes: Mapping[str, int]) -> dict[str, int]:
     for buffer in program.buffers:
         bases[buffer.name] = next_base
         size = math.prod(evaluate_pw_aff(e, sizes) for e in buffer.extents) \
-            * ELEMENT_BYTES[buffer.dtype]
+            * BUFFER_BYTES[buffer.dtype]
         next_base += (size // ALIGNMENT + 1) * ALIGNMENT
     return bases
 
@@ -245,12 +245,13 @@ def analyze(program: Program, sizes: Mapping[str, int], cache: Cache,
     tape = {name for name, b in buffers.items() if b.tape or b.name.startswith("stream_")}
     bases = addresses(program, sizes)
     accesses = trace(program, sizes)
-    element = {name: ELEMENT_BYTES[b.dtype] for name, b in buffers.items()}
+    element = {name: BUFFER_BYTES[b.dtype] for name, b in buffers.items()}
     byte_address = [bases[a.buffer] + a.index * element[a.buffer] for a in accesses]
     lines = [address // cache.line for address in byte_address]
     distances = reuse_distances(lines)
     hits = simulate(byte_address, cache)
-    # Peak live tape: values written to the tape and not yet read for the last time.
+    # Peak live tape: bytes written to the tape and not yet read for the last
+    # time (doubles and outcome bytes alike).
     last_read: dict[tuple[str, int], int] = {}
     for time, access in enumerate(accesses):
         if access.buffer in tape and access.kind == READ:
@@ -260,10 +261,10 @@ def analyze(program: Program, sizes: Mapping[str, int], cache: Cache,
         key = (access.buffer, access.index)
         if access.buffer in tape and access.kind != READ and key not in written:
             written.add(key)
-            live += 1
+            live += element[access.buffer]
             peak = max(peak, live)
         if last_read.get(key) == time:
-            live -= 1
+            live -= element[access.buffer]
     reverse = [k for k, a in enumerate(accesses) if a.reverse]
     tape_reads = [k for k in reverse if accesses[k].buffer in tape
                   and accesses[k].kind == READ]
@@ -295,7 +296,7 @@ def analyze(program: Program, sizes: Mapping[str, int], cache: Cache,
                                                            for e in buffers[b].extents)
                                     for b in tape),
         "tape_values_written": len(written),
-        "peak_live_tape_bytes": peak * 8,
+        "peak_live_tape_bytes": peak,
         "reverse_sweep_bytes_moved": moved,
         "reverse_sweep_accesses": len(reverse),
         "tape_reads": len(tape_reads),

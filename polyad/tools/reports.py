@@ -121,6 +121,10 @@ def tape_summary(adjoint, stack, sizes: dict) -> dict:
                      "read": e.access.text, "instances": str(e.instances),
                      "overwritten_by": list(e.overwriters),
                      "values": e.count(sizes)} for e in adjoint.tape.entries],
+        "decisions": [{"statement": d.statement, "line": d.operands[0].location.line,
+                       "condition": d.text, "instances": str(d.instances),
+                       "replaces": [e.access.text for e in d.replaced],
+                       "outcomes": d.count(sizes)} for d in adjoint.tape.decisions],
         "explanations": adjoint.tape.explain(kernel),
     }
 
@@ -132,8 +136,10 @@ def format_tape(adjoint, stack, sizes: dict) -> str:
     lines = [f"tape plan of {kernel.name} ({adjoint.strategy}), wrt {', '.join(adjoint.wrt)}"
              f" of {', '.join(adjoint.of)}"]
     lines += [f"  - {line}" for line in adjoint.tape.explain(kernel)]
-    lines.append(f"  at {at}: {adjoint.strategy} records {adjoint.tape.values(sizes)} values "
-                 f"({adjoint.tape.bytes(sizes)} bytes); stack would record "
+    outcomes = adjoint.tape.outcomes(sizes)
+    also = f" and {outcomes} comparison outcomes" if adjoint.tape.decisions else ""
+    lines.append(f"  at {at}: {adjoint.strategy} records {adjoint.tape.values(sizes)} values"
+                 f"{also} ({adjoint.tape.bytes(sizes)} bytes); stack would record "
                  f"{stack.tape.values(sizes)} ({stack.tape.bytes(sizes)} bytes)")
     return "\n".join(lines)
 

@@ -27,6 +27,7 @@ EXPECTED = {
     "covariance": (8, {"data": "inout", "cov": "output", "mean": "temporary"}),
     "durbin": (10, {"r": "input", "y": "output", "z": "temporary", "sum": "temporary"}),
     "fdtd_2d": (4, {"ex": "inout", "ey": "inout", "hz": "inout", "fict": "input"}),
+    "floyd_warshall": (1, {"path": "inout"}),
     "gemm": (2, {"alpha": "input", "beta": "input", "C": "inout", "A": "input",
                  "B": "input"}),
     "gemver": (4, {"A": "inout", "x": "inout", "w": "inout", "u1": "input"}),

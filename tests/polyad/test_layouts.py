@@ -27,7 +27,7 @@ from tests.conftest import EXAMPLES, example
 from tests.polyad.test_examples import tile_reverse_nests
 
 #: Examples whose exact tape is not empty (kernels that must record).
-TAPED = [name for name in EXAMPLES if polyad.grad(example(name)).tape.entries]
+TAPED = [name for name in EXAMPLES if polyad.grad(example(name)).tape.records]
 SCHEDULES = {"none": None, "auto": "auto", "tiled": tile_reverse_nests}
 SCRATCHPAD = 2048
 
@@ -136,6 +136,24 @@ def test_modelled_trace_equals_the_instrumented_build(name, layout):
     modelled = [(a.kind, str(names.index(a.buffer)), str(a.index))
                 for a in analysis.trace(program, sizes)]
     assert modelled and _instrumented_trace(program, kernel, sizes) == modelled
+
+
+@pytest.mark.parametrize("layout", ["exact", "stack", "regions", "stream", "layers"])
+def test_modelled_trace_of_recorded_outcomes(layout):
+    """Byte buffers of comparison outcomes (floyd_warshall's), exact strategy
+    in every layout: the model's addresses are the generated C's."""
+    kernel = example("floyd_warshall")
+    sizes = {"n": 4}
+    adjoint = polyad.grad(kernel).with_layout(layout, SCRATCHPAD if layout == "layers"
+                                              else None, sizes=sizes)
+    program = api.program_of(adjoint)
+    assert any(b.dtype == "unsigned char" for b in program.buffers)
+    names = [b.name for b in program.buffers]
+    modelled = [(a.kind, str(names.index(a.buffer)), str(a.index))
+                for a in analysis.trace(program, sizes)]
+    assert modelled and _instrumented_trace(program, kernel, sizes) == modelled
+    report = analysis.analyze(program, sizes, analysis.Cache(32 * 1024, 64, 8))
+    assert report["tape_bytes"] == 4 ** 3  # one byte per instance
 
 
 def test_reuse_distances_and_lru_cache():
