@@ -89,6 +89,7 @@ def test_the_sanitized_run_finds_an_out_of_bounds_write():
         run_sanitized(OVERFLOW, "overflow", specs, {"n": 4, "x": np.zeros(4)})
 
 
+@pytest.mark.slow  # 140 s on 2 cores; jacobi_2d below keeps a sanitized layers run in make test
 def test_heat2d_layers_and_auto_are_clean_under_the_sanitizers(monkeypatch):
     monkeypatch.setenv("POLYAD_SANITIZE", "1")
     kernel = _heat2d()
