@@ -171,7 +171,9 @@ def main() -> int:
                 analyses.append(run_analysis(example, scale))
                 print("  " + analysis_line(analyses[-1]), flush=True)
     write_outputs(rows, analyses, out, args, dgemm=dgemm)
-    print(f"\nwrote {out}/results.csv, results.md, results.png, results.json "
+    written = ["results.csv", "results.md"] + (["results.png"] if plt is not None else []) \
+        + ["results.json"]
+    print(f"\nwrote {', '.join(f'{out}/{name}' for name in written)} "
           f"in {time.time() - started:.0f} s")
     print(summary(rows))
     print(schedule_summary(rows))

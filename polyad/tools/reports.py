@@ -205,27 +205,30 @@ def format_schedule(schedule) -> str:
 
 
 def format_bench(result: dict) -> str:
-    """The table of ``polyad bench``."""
+    """The table of ``polyad bench``: per variant the times, the tape, the
+    GFLOP/s where the kernel's flops are counted ("-" otherwise) and the
+    number of BLAS calls its schedule makes."""
     sizes = " ".join(f"{k}={v}" for k, v in result["sizes"].items())
     lines = [f"bench {result['kernel']} at {sizes}, {result['threads']} thread(s)",
-             f"  {'variant':<10} {'median ms':>10} {'min':>8} {'max':>8} {'/primal':>8} "
-             f"{'vs stack':>9} {'tape bytes':>12} {'peak MB':>8}"]
+             f"  {'variant':<12} {'median ms':>10} {'min':>8} {'max':>8} {'/primal':>8} "
+             f"{'vs stack':>9} {'tape bytes':>12} {'peak MB':>8} {'GFLOP/s':>8} {'BLAS':>5}"]
     for v in result["variants"]:
         if v["verified"] is None:
-            lines.append(f"  {v['name']:<10} not applicable: {v['not_applicable']}")
+            lines.append(f"  {v['name']:<12} not applicable: {v['not_applicable']}")
             continue
         if not v["verified"]:
-            lines.append(f"  {v['name']:<10} FAILED: gradient differs from exact by "
+            lines.append(f"  {v['name']:<12} FAILED: gradient differs from exact by "
                          f"{v['max_rel_err_vs_exact']:.3g}")
             continue
 
         def number(key, scale=1.0, digits=2):
             value = v.get(key)
             return f"{value * scale:.{digits}f}" if value is not None else "-"
-        lines.append(f"  {v['name']:<10} {number('median_s', 1e3):>10} {number('min_s', 1e3):>8}"
+        lines.append(f"  {v['name']:<12} {number('median_s', 1e3):>10} {number('min_s', 1e3):>8}"
                      f" {number('max_s', 1e3):>8} {number('ratio_to_primal'):>8} "
                      f"{number('speedup_vs_stack'):>9} {v['tape_bytes']:>12} "
-                     f"{number('peak_rss_bytes', 1e-6, 1):>8}")
+                     f"{number('peak_rss_bytes', 1e-6, 1):>8} {number('gflop_per_s', 1, 1):>8} "
+                     f"{v.get('blas_calls', 0):>5}")
     return "\n".join(lines)
 
 
