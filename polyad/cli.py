@@ -24,6 +24,7 @@ from polyad.files import write_atomically
 from polyad.memory import parse_bytes
 from polyad.program import lowering
 from polyad.program.gather import rewritten
+from polyad.schedule.trace import read_trace
 from polyad.tape import layouts
 from polyad.tape.plan import STRATEGIES
 from polyad.tape.registry import (DEFAULT_LAYOUT, LAYOUT_NAMES, LAYOUTS,
@@ -116,8 +117,37 @@ def _layout_help() -> str:
     return f"where the tape lives (default {DEFAULT_LAYOUT}): " + ", ".join(entries)
 
 
+def _with_trace_layout(args) -> argparse.Namespace:
+    """The arguments with the tape layout, strategy and scratchpad a
+    ``--schedule FILE`` trace was recorded with, where the command line gives
+    none of them (a schedule is made for its layout: a trace from
+    ``polyad explore`` names the layout it was timed in). A layout given
+    that differs from the trace's is kept, and said on stderr."""
+    spec = getattr(args, "schedule", None)
+    if not isinstance(spec, str) or spec in ("", "none", "auto") or not os.path.isfile(spec):
+        return args
+    try:
+        with open(spec) as file:
+            header, _ = read_trace(file.read())
+    except (OSError, PolyadError):
+        return args  # load_schedule reports it
+    recorded = header.get("layout")
+    if recorded is None:
+        return args
+    if args.layout is None and args.strategy is None and args.scratchpad is None:
+        scratchpad = header.get("scratchpad")
+        return argparse.Namespace(**{**vars(args), "layout": recorded,
+                                     "strategy": header.get("strategy"),
+                                     "scratchpad": str(scratchpad) if scratchpad else None})
+    if args.layout is not None and args.layout != recorded:
+        print(f"polyad: note: {spec} was recorded with --layout {recorded}; "
+              f"using --layout {args.layout} as asked", file=sys.stderr)
+    return args
+
+
 def _adjoint(kernel, args, sizes=None):
     """The adjoint the derivative arguments ask for."""
+    args = _with_trace_layout(args)
     strategy = args.strategy or implied_strategy(args.layout)
     adjoint = api.grad(kernel, _names(args.wrt), _names(args.of), strategy)
     _refuse_scratchpad(args)
@@ -381,6 +411,7 @@ def _load_inputs(path: str | None) -> dict:
 
 
 def _check(args) -> int:
+    args = _with_trace_layout(args)
     kernel = api.parse(args.kernel, args.function)
     given = _load_inputs(args.inputs)
     from_file = {p: int(given.pop(p)) for p in kernel.params if p in given}

@@ -84,7 +84,8 @@ class Adjoint(ReverseMode):
         return Schedule.of(adjoint_program(self, layout="exact"), reassociate=reassociate,
                            origin={"kernel": self.kernel.name, "mode": "reverse",
                                    "wrt": list(self.wrt), "of": list(self.of),
-                                   "strategy": self.strategy, "layout": self.layout})
+                                   "strategy": self.strategy, "layout": self.layout,
+                                   "scratchpad": self.scratchpad})
 
 
 @dataclass(frozen=True, repr=False)
