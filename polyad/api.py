@@ -9,6 +9,7 @@ from polyad import codegen
 from polyad.frontend.parse import parse_kernel
 from polyad.check import verify
 from polyad.ad.adjoint import Adjoint, Tangent, grad, jvp
+from polyad.tape.registry import implied_strategy
 from polyad.errors import UsageError
 from polyad.check.inputs import parse_init
 from polyad.model.kernel import Kernel
@@ -59,7 +60,7 @@ def compile(target: Kernel | Adjoint | Tangent,  # noqa: A001  (the API's verb)
 
 
 def check(kernel: Kernel, sizes: dict | None = None, *, wrt=None, of=None,
-          strategy: str = "exact", seed: int = 0, inputs: dict | None = None,
+          strategy: str | None = None, seed: int = 0, inputs: dict | None = None,
           schedule: str | None = None, layout: str | None = None,
           scratchpad: int | None = None, init: dict | None = None,
           oracles=verify.ORACLES, progress=None, blas: bool = True) -> dict:
@@ -68,7 +69,9 @@ def check(kernel: Kernel, sizes: dict | None = None, *, wrt=None, of=None,
     (``blas=False``: ``auto`` without BLAS calls, ``--no-blas``);
     ``init`` maps input names to kinds (``{"A": "spd"}``, see ``--init``);
     ``oracles`` picks among ``primal``, ``interpreter``, ``dot``, ``fd``;
-    ``progress`` is called with a line of text before each slow step.
+    ``progress`` is called with a line of text before each slow step;
+    ``strategy`` defaults to the layout's (``stack`` for ``layout="stack"``,
+    as ``polyad check --layout stack``), else ``exact``.
 
     Returns ``{"kernel", "sizes", "tape_bytes", "strategy", "verdict",
     "checks": [...]}`` where ``verdict`` is ``ok``, ``wrong gradient``,
@@ -77,6 +80,7 @@ def check(kernel: Kernel, sizes: dict | None = None, *, wrt=None, of=None,
     UsageError for a kernel with nothing to differentiate.
     """
     sizes = kernel.sizes(None, sizes)
+    strategy = strategy or implied_strategy(layout)
     return verify.check_gradient(kernel, sizes, wrt=wrt, of=of, strategy=strategy,
                                  seed=seed, given=inputs, schedule=schedule,
                                  layout=layout, scratchpad=scratchpad,

@@ -118,6 +118,18 @@ def test_tape_bytes_are_one_number_in_show_check_and_analyze(name, layout):
     assert entry["tape_allocated_bytes"] >= entry["tape_bytes"]
 
 
+def test_the_api_check_in_the_stack_layout_uses_the_stack_strategy_as_the_cli_does():
+    """Oracle: the CLI's report. polyad.api.check(layout="stack") checked an
+    exact tape in the stack layout (120 bytes for lu at n=6) while
+    `polyad check --layout stack` checks the stack strategy (1,120)."""
+    kernel = polyad.parse("examples/lu.c")
+    by_api = polyad.api.check(kernel, {"n": 6}, layout="stack", oracles=("primal",))
+    by_cli = json.loads(polyad_cli("check", "examples/lu.c", "-D", "n=6", "--layout", "stack",
+                                   "--oracles", "primal", "--json").stdout)
+    assert (by_api["strategy"], by_api["tape_bytes"]) == \
+        (by_cli["strategy"], by_cli["tape_bytes"]) == ("stack", 1120)
+
+
 def test_byte_counts_read_and_print():
     assert parse_bytes("32KiB") == 32768 and parse_bytes("1.5GiB") == 3 << 29
     assert format_bytes(80_000_000_000) == "74.5 GiB" and format_bytes(512) == "512 B"
