@@ -354,7 +354,7 @@ class KernelBuilder:
         self.statements.append(Statement(
             name=name, domain=domain, write=write, reads=tuple(self.pending.reads),
             expr=value.expr, location=location,
-            text=self.pre.source_line(location.line).strip()))
+            text=self.pre.statement_text(location.line, location.col)))
         self.pending = None
         schedules.append(isl.Schedule.from_domain(isl.UnionSet.from_set(domain)))
         return _sequence(schedules)

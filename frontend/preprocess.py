@@ -39,6 +39,10 @@ QUALIFIERS = frozenset({"const", "volatile", "restrict", "__restrict", "__restri
                         "static", "extern", "register", "auto", "inline", "_Thread_local"})
 
 
+#: A statement's text is looked for over at most this many source lines.
+MAX_STATEMENT_LINES = 20
+
+
 @dataclass(frozen=True)
 class Preprocessed:
     """The text pycparser parses, and the means to map its positions back."""
@@ -96,6 +100,26 @@ class Preprocessed:
         if 1 <= line <= len(self.source_lines):
             return self.source_lines[line - 1]
         return ""
+
+    def statement_text(self, line: int, column: int) -> str:
+        """The source of the statement starting at ``line``, ``column`` (from
+        1), continued lines joined by one space, up to its ``;`` outside
+        parentheses (the whole line when no ``;`` follows within a few lines).
+
+        Precondition: the position is in the user's source (see locate)."""
+        first = self.source_line(line)
+        if re.fullmatch(r"\s*[A-Za-z_][\w\s*]*", first[:column - 1]):
+            column = 1  # a declaration's initialisation: keep its type words
+        parts, depth = [], 0
+        for number in range(line, min(line + MAX_STATEMENT_LINES, len(self.source_lines)) + 1):
+            text = self.source_line(number)
+            text = (text[column - 1:] if number == line else text).strip()
+            for position, char in enumerate(text):
+                depth += {"(": 1, ")": -1}.get(char, 0)
+                if char == ";" and depth <= 0:
+                    return " ".join(parts + [text[:position + 1]])
+            parts.append(text)
+        return self.source_line(line).strip()
 
 
 def compiler() -> list[str]:
