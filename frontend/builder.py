@@ -339,7 +339,8 @@ class KernelBuilder:
             current = self._read(node.lvalue, scope)
             value = self.values.value(rvalue, scope)
             if target.dtype != "double" and (value.ctype != "int" or node.op == "/="):
-                raise self.error(node, f"{node.op} on {target.dtype} data with a "
+                raise self.error(node, f"{node.op} on {target.dtype} data with "
+                                 f"{'an' if value.ctype[0] in 'aeiou' else 'a'} "
                                  f"{value.ctype} value", "int data may only get integer "
                                  "values by = += -= *=")
             value = Typed(_COMPOUND[node.op](current.expr, value.expr),
