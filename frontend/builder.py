@@ -21,6 +21,8 @@ from polyad.frontend.checks import (check_bounds, check_uninitialised_locals, cl
                                     reads_of_initial_values, sizes_with_positive_extents)
 from polyad.frontend.declarations import (Variable, classify_declaration, is_size_type,
                                           is_unsigned_type)
+from polyad.frontend.ifconvert import (FreshNames, data_reads, if_converted,
+                                        split_mixed_condition)
 from polyad.frontend.loops import loop_band, loop_domain, loop_step, wrap_around_cases
 from polyad.frontend.messages import article, condition_text, file_scope_hint
 from polyad.frontend.preprocess import Preprocessed, located_error
@@ -39,7 +41,7 @@ _REFUSED_STATEMENTS = {
     c_ast.Goto: ("goto", "use structured for loops and if"),
     c_ast.Label: ("label", "use structured for loops and if"),
     c_ast.Return: ("return inside the modelled region", "let the region run to its end"),
-    c_ast.Switch: ("switch", "use if/else with affine conditions"),
+    c_ast.Switch: ("switch", "use if/else (conditions may read data)"),
     c_ast.FuncCall: ("function call statement",
                      "only assignments are modelled; math functions go in expressions"),
 }
@@ -82,6 +84,7 @@ class KernelBuilder:
         self.declared_in: dict[str, int] = {}
         self.statements: list[Statement] = []
         self.pending: _Pending | None = None
+        self._fresh = FreshNames(funcdef, self.file_scope).fresh  # locals it adds
 
     def error(self, node, construct: str, hint: str = "", verb: str = "unsupported"):
         """A KernelError at ``node``'s place in the source (for ``raise``)."""
@@ -309,15 +312,17 @@ class KernelBuilder:
                          "write for (i = lower; i < upper; i++)")
 
     def _if(self, node: c_ast.If, scope: Scope) -> isl.Schedule | None:
-        data = _data_reference(node.cond, self.variables)
-        if data is not None:
-            raise self.error(node, f"data-dependent if (its condition reads {data})",
-                             "control flow may depend on iterators and sizes only; "
-                             "write the choice as a value select x = c ? a : b")
+        if self._data_reads(node.cond):
+            split = split_mixed_condition(node, self._data_reads)
+            return self._items([split] if split is not None else
+                               if_converted(node, self._data_reads, self._fresh), scope)
         condition = self.affine.condition(node.cond, scope, "if condition")
         then = self._statement(node.iftrue, scope.restricted(condition))
         otherwise = self._statement(node.iffalse, scope.restricted(condition.complement()))
         return _sequence([s for s in (then, otherwise) if s is not None])
+
+    def _data_reads(self, node) -> set[str]:
+        return data_reads(node, self.variables.keys())
 
     # --- assignments ------------------------------------------------------
     def _assign(self, node: c_ast.Assignment, scope: Scope) -> isl.Schedule:
@@ -486,16 +491,3 @@ def _relation(scope_domain: isl.Set, pieces: list[isl.PwAff], statement: str,
         relation = isl.Map.from_domain(isl.Set.universe(scope_domain.get_space()))
     relation = relation.set_tuple_name(isl.dim_type.in_, statement)
     return relation.set_tuple_name(isl.dim_type.out, array)
-
-
-def _data_reference(node, variables: dict) -> str | None:
-    """The first array element or double variable a condition reads, if any."""
-    if isinstance(node, c_ast.ArrayRef):
-        return describe(node)
-    if isinstance(node, c_ast.ID) and node.name in variables:
-        return node.name
-    for _, child in node.children():
-        found = _data_reference(child, variables)
-        if found:
-            return found
-    return None

@@ -104,12 +104,30 @@ void f(int n, double x[n]) {
     @switch (i) { case 0: x[i] = 1.0; break; default: x[i] = 2.0; }
 }
 """, "switch"),
-    ("data-dependent-if", """\
+    ("data-dependent-break", """\
 void f(int n, double x[n], double y[n]) {
-  for (int i = 0; i < n; i++)
-    @if (x[i] > 0.0) y[i] = x[i];
+  for (int i = 0; i < n; i++) {
+    if (x[i] > 0.0) @break;
+    y[i] = x[i];
+  }
 }
-""", "data-dependent if"),
+""", "break"),
+    ("data-dependent-call", """\
+void g(double);
+void f(int n, double x[n]) {
+  for (int i = 0; i < n; i++)
+    if (x[i] > 0.0) { x[i] = 1.0; @g(x[i]); }
+}
+""", "function call statement"),
+    ("argmax-int-local", """\
+void f(int n, double x[n], double y[n]) {
+  int k = 0;
+  double m = x[0];
+  for (int i = 1; i < n; i++)
+    if (x[i] > m) { m = x[i]; @k = i; }
+  y[0] = m;
+}
+""", "assignment to int variable k"),
     # --- loops ---------------------------------------------------------------
     ("non-affine-bound", """\
 void f(int n, int m, double x[n][m]) {
