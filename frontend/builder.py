@@ -189,17 +189,18 @@ class KernelBuilder:
                              "declare functions outside the kernel")
         kind, dtype, dims = classify_declaration(self.pre, decl)
         if kind == "scalar" and dtype == "int":
-            if decl.init is not None and scope.iterators:
-                raise self.error(decl, f"int variable {decl.name} with initialiser",
-                                 "int locals serve as loop iterators only")
             if decl.name in scope.iterators:
                 raise self.error(decl, f"declaration of {decl.name} inside the loop "
                                  f"over {decl.name}", "give the variable its own name")
             if not self._redeclared(decl, "int", ()):
                 self.declared_in[decl.name] = self.open_blocks[-1]
             self.int_locals.add(decl.name)
-            if is_unsigned_type(type_names(decl.type)):
+            unsigned = is_unsigned_type(type_names(decl.type))
+            if unsigned:
                 self.unsigned_ints.add(decl.name)
+            self.affine.aliases.pop(decl.name, None)
+            if decl.init is not None:
+                self.affine.bind(decl.name, decl.init, scope, unsigned)
             return None
         if kind == "scalar" and dtype != "double":
             raise self.error(decl, f"{dtype} local {decl.name}",
@@ -306,6 +307,7 @@ class KernelBuilder:
                 raise self.error(init, f"loop iterator {name} that is not a local int",
                                  f"declare int {name}; before the region or in the header")
             self.loop_iterators.add(name)
+            self.affine.aliases.pop(name, None)  # from here on an iterator
             return name, init.rvalue
         raise self.error(init or node, "loop header " + (
                              describe(init) if init else "without initialisation"),
@@ -380,7 +382,9 @@ class KernelBuilder:
                              "sizes are fixed while the kernel runs")
         if name in self.int_locals:
             raise self.error(lvalue, f"assignment to int variable {name}",
-                             "int locals serve as loop iterators only")
+                             f"an int local gets its value where it is declared, "
+                             f"affine in iterators and sizes (int {name} = i + 1;); an "
+                             "index found by a search (an argmax) is not modelled")
         if name not in self.variables:
             if name in self.file_scope:
                 raise self.error(lvalue, f"assignment to the {self.file_scope[name]} "
@@ -436,8 +440,8 @@ class KernelBuilder:
                     f"write its last value as an expression of the sizes")
         if name in self.int_locals:
             return (f"use of int local {name} {where}",
-                    f"polyad does not follow the values of int locals: make {name} "
-                    "an int parameter of the function or a #define constant")
+                    f"{name} has no value polyad follows: give it one in its "
+                    f"declaration (int {name} = i + 1;), affine in iterators and sizes")
         variable = self.variables.get(name)
         if variable is not None:
             kind = (f"{variable.dtype} scalar" if not variable.extents
