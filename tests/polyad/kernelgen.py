@@ -7,7 +7,8 @@ derivatives need, scalar recurrences (reset in a loop, or carried across
 iterations and across loop nests), time loops that swap two buffers, a
 read-only scalar parameter, selects, nonlinear operators and ``if`` on data
 (around one or two assignments, with or without ``else``, the condition
-sometimes joined to an affine one or to a second data test). Every
+sometimes joined to an affine one or to a second data test) and int locals
+with an affine value used in a subscript (``{ int q = i - 1; B[q + 1] = ...; }``). Every
 subscript stays in bounds by construction: arrays have extent n in each
 dimension, loops run within 1 <= v < n - 1, and subscripts add an offset in
 {-1, 0, 1} to an iterator.
@@ -157,7 +158,7 @@ def loop_nest(draw, outer: list[str], depth: int, scalars: list[str]) -> list[st
         if depth > 1 and draw(st.booleans()):
             body += draw(loop_nest(inner, depth - 1, scalars))
             continue
-        kind = draw(st.integers(0, 8))
+        kind = draw(st.integers(0, 9))
         if kind == 0:
             # A scalar recurrence: s is reset, accumulated, then used.
             body.append(f"s = {draw(expression(inner, []))};")
@@ -170,6 +171,9 @@ def loop_nest(draw, outer: list[str], depth: int, scalars: list[str]) -> list[st
             body.append(draw(chained(inner)))
         elif kind == 8:
             body += draw(data_if(inner, scalars))
+        elif kind == 9:
+            it = draw(st.sampled_from(inner))
+            body.append(f"{{ int q = {it} - 1; B[q + 1] = {draw(expression(inner, scalars))}; }}")
         else:
             body.append(draw(assignment(inner, scalars)))
     return [header + " {"] + ["  " + line for line in body] + ["}"]
