@@ -105,6 +105,20 @@ class AffineTranslator:
     def __init__(self, pre: Preprocessed, explain: Explanation | None = None):
         self.pre = pre
         self.explain = explain
+        #: int locals declared with an affine value: name -> the C expression,
+        #: translated again wherever the name is used (its names keep their
+        #: values within the local's block: iterators change only in headers)
+        self.aliases: dict[str, c_ast.Node] = {}
+
+    def bind(self, name: str, init, scope: Scope, unsigned: bool = False) -> None:
+        """Make the int local ``name`` stand for the affine ``init`` (an
+        error if it is not affine in ``scope``, or may be negative for an
+        unsigned local, whose wrap-around is not modelled)."""
+        value = self.expression(init, scope, "int initialiser")
+        if unsigned and not value.lt_set(scope.constant(0)).intersect(scope.domain).is_empty():
+            raise self.error(init, f"unsigned int local {name} with a value that may be "
+                             "negative", f"declare it int: int {name} = ...;")
+        self.aliases[name] = init
 
     def error(self, node, construct: str, hint: str = ""):
         return located_error(self.pre, node, construct, hint)
@@ -120,6 +134,8 @@ class AffineTranslator:
             return scope.constant(value)
         if isinstance(node, c_ast.ID):
             variable = scope.variable(node.name)
+            if variable is None and node.name in self.aliases:
+                return self.expression(self.aliases[node.name], scope, what)
             if variable is None:
                 explained = self.explain(node.name, what) if self.explain else None
                 if explained is not None:

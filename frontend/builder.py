@@ -21,6 +21,8 @@ from polyad.frontend.checks import (check_bounds, check_uninitialised_locals, cl
                                     reads_of_initial_values, sizes_with_positive_extents)
 from polyad.frontend.declarations import (Variable, classify_declaration, is_size_type,
                                           is_unsigned_type)
+from polyad.frontend.ifconvert import (FreshNames, data_reads, if_converted,
+                                        split_mixed_condition)
 from polyad.frontend.loops import loop_band, loop_domain, loop_step, wrap_around_cases
 from polyad.frontend.messages import article, condition_text, file_scope_hint
 from polyad.frontend.preprocess import Preprocessed, located_error
@@ -39,7 +41,7 @@ _REFUSED_STATEMENTS = {
     c_ast.Goto: ("goto", "use structured for loops and if"),
     c_ast.Label: ("label", "use structured for loops and if"),
     c_ast.Return: ("return inside the modelled region", "let the region run to its end"),
-    c_ast.Switch: ("switch", "use if/else with affine conditions"),
+    c_ast.Switch: ("switch", "use if/else (conditions may read data)"),
     c_ast.FuncCall: ("function call statement",
                      "only assignments are modelled; math functions go in expressions"),
 }
@@ -82,6 +84,7 @@ class KernelBuilder:
         self.declared_in: dict[str, int] = {}
         self.statements: list[Statement] = []
         self.pending: _Pending | None = None
+        self._fresh = FreshNames(funcdef, self.file_scope).fresh  # locals it adds
 
     def error(self, node, construct: str, hint: str = "", verb: str = "unsupported"):
         """A KernelError at ``node``'s place in the source (for ``raise``)."""
@@ -186,17 +189,18 @@ class KernelBuilder:
                              "declare functions outside the kernel")
         kind, dtype, dims = classify_declaration(self.pre, decl)
         if kind == "scalar" and dtype == "int":
-            if decl.init is not None and scope.iterators:
-                raise self.error(decl, f"int variable {decl.name} with initialiser",
-                                 "int locals serve as loop iterators only")
             if decl.name in scope.iterators:
                 raise self.error(decl, f"declaration of {decl.name} inside the loop "
                                  f"over {decl.name}", "give the variable its own name")
             if not self._redeclared(decl, "int", ()):
                 self.declared_in[decl.name] = self.open_blocks[-1]
             self.int_locals.add(decl.name)
-            if is_unsigned_type(type_names(decl.type)):
+            unsigned = is_unsigned_type(type_names(decl.type))
+            if unsigned:
                 self.unsigned_ints.add(decl.name)
+            self.affine.aliases.pop(decl.name, None)
+            if decl.init is not None:
+                self.affine.bind(decl.name, decl.init, scope, unsigned)
             return None
         if kind == "scalar" and dtype != "double":
             raise self.error(decl, f"{dtype} local {decl.name}",
@@ -303,21 +307,24 @@ class KernelBuilder:
                 raise self.error(init, f"loop iterator {name} that is not a local int",
                                  f"declare int {name}; before the region or in the header")
             self.loop_iterators.add(name)
+            self.affine.aliases.pop(name, None)  # from here on an iterator
             return name, init.rvalue
         raise self.error(init or node, "loop header " + (
                              describe(init) if init else "without initialisation"),
                          "write for (i = lower; i < upper; i++)")
 
     def _if(self, node: c_ast.If, scope: Scope) -> isl.Schedule | None:
-        data = _data_reference(node.cond, self.variables)
-        if data is not None:
-            raise self.error(node, f"data-dependent if (its condition reads {data})",
-                             "control flow may depend on iterators and sizes only; "
-                             "write the choice as a value select x = c ? a : b")
+        if self._data_reads(node.cond):
+            split = split_mixed_condition(node, self._data_reads)
+            return self._items([split] if split is not None else
+                               if_converted(node, self._data_reads, self._fresh), scope)
         condition = self.affine.condition(node.cond, scope, "if condition")
         then = self._statement(node.iftrue, scope.restricted(condition))
         otherwise = self._statement(node.iffalse, scope.restricted(condition.complement()))
         return _sequence([s for s in (then, otherwise) if s is not None])
+
+    def _data_reads(self, node) -> set[str]:
+        return data_reads(node, self.variables.keys())
 
     # --- assignments ------------------------------------------------------
     def _assign(self, node: c_ast.Assignment, scope: Scope) -> isl.Schedule:
@@ -376,7 +383,9 @@ class KernelBuilder:
                              "sizes are fixed while the kernel runs")
         if name in self.int_locals:
             raise self.error(lvalue, f"assignment to int variable {name}",
-                             "int locals serve as loop iterators only")
+                             f"an int local gets its value where it is declared, "
+                             f"affine in iterators and sizes (int {name} = i + 1;); an "
+                             "index found by a search (an argmax) is not modelled")
         if name not in self.variables:
             if name in self.file_scope:
                 raise self.error(lvalue, f"assignment to the {self.file_scope[name]} "
@@ -432,8 +441,8 @@ class KernelBuilder:
                     f"write its last value as an expression of the sizes")
         if name in self.int_locals:
             return (f"use of int local {name} {where}",
-                    f"polyad does not follow the values of int locals: make {name} "
-                    "an int parameter of the function or a #define constant")
+                    f"{name} has no value polyad follows: give it one in its "
+                    f"declaration (int {name} = i + 1;), affine in iterators and sizes")
         variable = self.variables.get(name)
         if variable is not None:
             kind = (f"{variable.dtype} scalar" if not variable.extents
@@ -487,16 +496,3 @@ def _relation(scope_domain: isl.Set, pieces: list[isl.PwAff], statement: str,
         relation = isl.Map.from_domain(isl.Set.universe(scope_domain.get_space()))
     relation = relation.set_tuple_name(isl.dim_type.in_, statement)
     return relation.set_tuple_name(isl.dim_type.out, array)
-
-
-def _data_reference(node, variables: dict) -> str | None:
-    """The first array element or double variable a condition reads, if any."""
-    if isinstance(node, c_ast.ArrayRef):
-        return describe(node)
-    if isinstance(node, c_ast.ID) and node.name in variables:
-        return node.name
-    for _, child in node.children():
-        found = _data_reference(child, variables)
-        if found:
-            return found
-    return None

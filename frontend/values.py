@@ -86,6 +86,11 @@ class ValueTranslator:
         if isinstance(node, (c_ast.ID, c_ast.ArrayRef)):
             if isinstance(node, c_ast.ID) and node.name in scope.iterators + scope.params:
                 return Typed(integer_symbol(node.name), "int")
+            if isinstance(node, c_ast.ID) and node.name in self.affine.aliases:
+                value = self.value(self.affine.aliases[node.name], scope)
+                if value.ctype != "int":
+                    raise self.error(node, f"int local {node.name} with a double value")
+                return value
             typed = self.read(node, scope)
             if typed is not None:
                 return typed

@@ -331,6 +331,18 @@ def mlp(sz, x):
     return {"y": jnp.tanh(_dot(x["x"], x["W"].T) + x["bias"])}
 
 
+@port(wrt="W bias x", of="y")
+def relu(sz, x):
+    pre = _dot(x["x"], x["W"].T) + x["bias"]
+    return {"y": jnp.where(pre < 0.0, 0.0, pre)}
+
+
+@port(wrt="in", of="out")
+def maxpool(sz, x):
+    nc, h, w = sz["nc"], sz["h"], sz["w"]
+    return {"out": jnp.max(x["in"].reshape(nc, h, 2, w, 2), axis=(2, 4))}
+
+
 @port(wrt="W bias in", of="out")
 def conv2d(sz, x):
     out = lax.conv_general_dilated(x["in"][None], x["W"], window_strides=(1, 1),

@@ -104,12 +104,55 @@ void f(int n, double x[n]) {
     @switch (i) { case 0: x[i] = 1.0; break; default: x[i] = 2.0; }
 }
 """, "switch"),
-    ("data-dependent-if", """\
+    ("data-dependent-break", """\
 void f(int n, double x[n], double y[n]) {
-  for (int i = 0; i < n; i++)
-    @if (x[i] > 0.0) y[i] = x[i];
+  for (int i = 0; i < n; i++) {
+    if (x[i] > 0.0) @break;
+    y[i] = x[i];
+  }
 }
-""", "data-dependent if"),
+""", "break"),
+    ("data-dependent-call", """\
+void g(double);
+void f(int n, double x[n]) {
+  for (int i = 0; i < n; i++)
+    if (x[i] > 0.0) { x[i] = 1.0; @g(x[i]); }
+}
+""", "function call statement"),
+    ("int-local-from-data", """\
+void f(int n, double x[n], int idx[n]) {
+  for (int i = 0; i < n; i++) {
+    int k = @idx[i];
+    x[i] = 2.0 * x[i];
+  }
+}
+""", "non-affine int initialiser: it reads the array element idx[i]"),
+    ("unsigned-local-negative", """\
+void f(int n, double x[n]) {
+  for (int i = 0; i < n; i++) {
+    unsigned k = @i - 1;
+    x[i] = 2.0 * x[i];
+  }
+}
+""", "unsigned int local k with a value that may be negative"),
+    ("int-local-assigned", """\
+void f(int n, double x[n]) {
+  int k = 0;
+  for (int i = 0; i < n; i++) {
+    @k = i + 1;
+    x[i] = 2.0 * x[i];
+  }
+}
+""", "assignment to int variable k"),
+    ("argmax-int-local", """\
+void f(int n, double x[n], double y[n]) {
+  int k = 0;
+  double m = x[0];
+  for (int i = 1; i < n; i++)
+    if (x[i] > m) { m = x[i]; @k = i; }
+  y[0] = m;
+}
+""", "assignment to int variable k"),
     # --- loops ---------------------------------------------------------------
     ("non-affine-bound", """\
 void f(int n, int m, double x[n][m]) {
@@ -227,7 +270,7 @@ void f(int n, double x[n]) {
 """, "use of loop iterator i outside its loop (in a subscript)"),
     ("local-int-bound", """\
 void f(int n, double x[n]) {
-  int m = 4;
+  int m;
   for (int i = 0; i < @m; i++)
     x[i] = 0.0;
 }
@@ -495,7 +538,7 @@ void f(int n, double x[n]) {
 """, "use of undeclared len in a loop condition"),
     ("int-local-in-if", """\
 void f(int n, double x[n]) {
-  int lim = 3;
+  int lim;
   for (int i = 0; i < n; i++)
     if (i < @lim)
       x[i] = 1.0;

@@ -18,7 +18,12 @@ outside the scop (``int i; for (i = 0; ...)``), assignments to the iterator
 itself (``i = 0``, ``i++``). Both are dropped before comparing. polyad also
 models initialisers of locals declared before the region (``double eps =
 1e-5;``), which pet does not see; those statements are left out as well.
-Statements are then matched in source order: pet numbers its statements
+An ``if`` on data is a statement of its own in pet (it writes the test's
+value to a virtual array ``__pet_test_<n>``) and in polyad only where the
+frontend stores the predicate in a local of its own (a name the source does
+not use); both are dropped too, leaving the guarded assignments, whose
+domains pet does not restrict by the test either (polyad selects, pet
+filters). Statements are then matched in source order: pet numbers its statements
 ``S_<n>`` as it meets them in the text, polyad ``S<n>`` likewise.
 """
 
@@ -156,13 +161,16 @@ def lex_order(schedule_map: isl.UnionMap, domain: isl.UnionSet) -> isl.UnionMap:
 def compare_with_pet(path: Path, function: str | None = None) -> None:
     kernel = polyad.parse(str(path), function=function)
     begin, end = region_lines(path.read_text())
-    statements = [s for s in kernel.statements if begin < s.location.line < end]
+    text = path.read_text()
+    statements = [s for s in kernel.statements if begin < s.location.line < end
+                  and re.search(rf"\b{s.write.array}\b", text)]
     iterators = {name for s in kernel.statements for name in s.iterators}
 
     schedule, kills, writes = pet_library().scop(path)
     dropped = {m.get_tuple_name(isl.dim_type.in_) for m in maps_of(kills)}
     dropped |= {m.get_tuple_name(isl.dim_type.in_) for m in maps_of(writes)
-                if m.get_tuple_name(isl.dim_type.out) in iterators}
+                if m.get_tuple_name(isl.dim_type.out) in iterators
+                or m.get_tuple_name(isl.dim_type.out).startswith("__pet_test_")}
     pet_sets = sorted((s for s in sets_of(schedule.get_domain())
                        if s.get_tuple_name() not in dropped),
                       key=lambda s: int(s.get_tuple_name().split("_")[1]))
@@ -222,6 +230,22 @@ void k(int n, int m, double A[n][n], double x[n])
       A[i][j] = A[i][j] + x[j];
   for (int i = 0; i < (m < n ? m : n); i++)
     x[i] = x[i / 2] * 0.5;
+#pragma endscop
+}
+""",
+    "if_on_data": """\
+void k(int n, double a[n], double b[n], double s[1])
+{
+  double m;
+#pragma scop
+  m = a[0];
+  for (int i = 0; i < n; i++) {
+    if (a[i] > 0.0) { a[i] = -a[i]; b[i] = 2.0 * a[i]; } else b[i] = 1.0;
+    if (b[i] > m)
+      for (int j = 0; j < i; j++)
+        b[j] += m;
+  }
+  s[0] = m;
 #pragma endscop
 }
 """,
@@ -302,12 +326,15 @@ def test_tadashi_schedule_is_within_polyad_domains(name):
     live = isl.Schedule(yaml).get_domain()
     kernel = polyad.parse(str(path))
     begin, end = region_lines(path.read_text())
-    statements = [s for s in kernel.statements if begin < s.location.line < end]
+    text = path.read_text()
+    statements = [s for s in kernel.statements if begin < s.location.line < end
+                  and re.search(rf"\b{s.write.array}\b", text)]
     schedule, kills, writes = pet_library().scop(path)
     iterators = {n for s in kernel.statements for n in s.iterators}
     dropped = {m.get_tuple_name(isl.dim_type.in_) for m in maps_of(kills)}
     dropped |= {m.get_tuple_name(isl.dim_type.in_) for m in maps_of(writes)
-                if m.get_tuple_name(isl.dim_type.out) in iterators}
+                if m.get_tuple_name(isl.dim_type.out) in iterators
+                or m.get_tuple_name(isl.dim_type.out).startswith("__pet_test_")}
     pet_sets = sorted((s for s in sets_of(schedule.get_domain())
                        if s.get_tuple_name() not in dropped),
                       key=lambda s: int(s.get_tuple_name().split("_")[1]))

@@ -5,7 +5,10 @@ or above an outer iterator) and reversed affine bounds, several statements,
 in-place updates, chained assignments, overwrites of values that partial
 derivatives need, scalar recurrences (reset in a loop, or carried across
 iterations and across loop nests), time loops that swap two buffers, a
-read-only scalar parameter, selects and nonlinear operators. Every
+read-only scalar parameter, selects, nonlinear operators and ``if`` on data
+(around one or two assignments, with or without ``else``, the condition
+sometimes joined to an affine one or to a second data test) and int locals
+with an affine value used in a subscript (``{ int q = i - 1; B[q + 1] = ...; }``). Every
 subscript stays in bounds by construction: arrays have extent n in each
 dimension, loops run within 1 <= v < n - 1, and subscripts add an offset in
 {-1, 0, 1} to an iterator.
@@ -114,6 +117,23 @@ def chained(draw, iterators: list[str]) -> str:
 
 
 @st.composite
+def data_if(draw, iterators: list[str], scalars: list[str]) -> list[str]:
+    """``if (data test) { ... } else { ... }``: if-converted by the frontend;
+    the branches may overwrite what the test reads."""
+    test = f"{draw(reference(iterators, scalars))} > {draw(expression(iterators, [], 2))}"
+    joined = draw(st.sampled_from(["", "", "affine", "data"]))
+    if joined == "affine" and iterators:
+        test = f"{iterators[-1]} > 1 && {test}"
+    elif joined == "data":
+        test = f"({test}) || {draw(reference(iterators, []))} < -0.5"
+    then = [draw(assignment(iterators, scalars)) for _ in range(draw(st.integers(1, 2)))]
+    lines = [f"if ({test}) {{"] + ["  " + line for line in then]
+    if draw(st.booleans()):
+        lines += ["} else {", "  " + draw(assignment(iterators, scalars))]
+    return lines + ["}"]
+
+
+@st.composite
 def loop_header(draw, outer: list[str], iterator: str) -> str:
     kind = draw(st.sampled_from(["up", "up", "reversed"] + (["below", "above"] if outer else [])))
     if kind == "below":
@@ -138,7 +158,7 @@ def loop_nest(draw, outer: list[str], depth: int, scalars: list[str]) -> list[st
         if depth > 1 and draw(st.booleans()):
             body += draw(loop_nest(inner, depth - 1, scalars))
             continue
-        kind = draw(st.integers(0, 7))
+        kind = draw(st.integers(0, 9))
         if kind == 0:
             # A scalar recurrence: s is reset, accumulated, then used.
             body.append(f"s = {draw(expression(inner, []))};")
@@ -149,6 +169,11 @@ def loop_nest(draw, outer: list[str], depth: int, scalars: list[str]) -> list[st
             body.append(f"s += {draw(expression(inner, []))};")
         elif kind == 2:
             body.append(draw(chained(inner)))
+        elif kind == 8:
+            body += draw(data_if(inner, scalars))
+        elif kind == 9:
+            it = draw(st.sampled_from(inner))
+            body.append(f"{{ int q = {it} - 1; B[q + 1] = {draw(expression(inner, scalars))}; }}")
         else:
             body.append(draw(assignment(inner, scalars)))
     return [header + " {"] + ["  " + line for line in body] + ["}"]
