@@ -45,7 +45,9 @@ def with_scalar_results(pre: Preprocessed, funcdef: c_ast.FuncDef,
     if _returned_type(pre, funcdef) is None:
         return funcdef, None
     items = list(funcdef.body.block_items or [])
-    last = items[-1] if items else None
+    # The final return may precede #pragma endscop or follow it.
+    statements = [i for i, item in enumerate(items) if not isinstance(item, c_ast.Pragma)]
+    last = items[statements[-1]] if statements else None
     if not (isinstance(last, c_ast.Return) and last.expr is not None):
         raise located_error(pre, last if last is not None else funcdef.decl,
                             f"function {funcdef.decl.name} returning double without a "
@@ -55,11 +57,11 @@ def with_scalar_results(pre: Preprocessed, funcdef: c_ast.FuncDef,
     target = c_ast.ArrayRef(c_ast.ID(name, coord=last.coord),
                             c_ast.Constant("int", "0", coord=last.coord), coord=last.coord)
     assignment = c_ast.Assignment("=", target, last.expr, coord=last.coord)
-    items = items[:-1]
+    del items[statements[-1]]
     # With #pragma endscop before the return, the assignment joins the region.
     ends = [i for i, item in enumerate(items) if isinstance(item, c_ast.Pragma)
             and item.string.strip() == "endscop"]
-    at = ends[-1] if ends else len(items)
+    at = min(ends[-1] if ends else len(items), statements[-1])
     funcdef.body.block_items = items[:at] + [assignment] + items[at:]
     params.append(_double_array(name, last.coord))
     _set_parameters(funcdef, params)

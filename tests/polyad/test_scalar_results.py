@@ -153,3 +153,12 @@ def test_the_seed_is_a_one_element_array_in_the_generated_signature():
     returned = polyad.generate_c(polyad.grad(polyad.parse(RETURNED)))
     assert ("void loss_b(int n, double y[restrict n], double result[restrict 1], "
             "double y_b[restrict n], double result_b[restrict 1])") in returned
+
+
+def test_returned_value_inside_the_region():
+    """The final return may also come just before #pragma endscop."""
+    kernel = polyad.parse(RETURNED.replace("  double s = 0.0;\n",
+                                           "  double s;\n#pragma scop\n  s = 0.0;\n")
+                          .replace("  return s;\n", "  return s;\n#pragma endscop\n"))
+    assert kernel.source.returned == "result" and kernel.statements[-1].text == "return s;"
+    _all_oracles_pass(kernel, {"n": 4})
