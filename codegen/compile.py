@@ -67,10 +67,14 @@ def compile_original(kernel: Kernel) -> tuple[CompiledFunction, CompiledFunction
     names one), compiled from the original file by the system compiler.
 
     Both are called through exported wrappers with the kernel's signature, so
-    that ``static`` functions work too.
+    that ``static`` functions work too. A kernel that returns its result
+    (``kernel.source.returned``) is called without that last parameter, and
+    its wrapper stores the returned value in it; the init function takes the
+    user's parameters only.
     """
     shape = primal_program(kernel)
-    names = [p.name for p in kernel.signature]
+    returned = kernel.source.returned
+    names = [p.name for p in kernel.signature if p.name != returned]
     functions = [kernel.name] + ([kernel.source.init_function]
                                  if kernel.source.init_function else [])
     wrappers = []
@@ -78,13 +82,18 @@ def compile_original(kernel: Kernel) -> tuple[CompiledFunction, CompiledFunction
     for function in functions:
         entry = Program(entry_point_name(kernel, function), shape.arguments, shape.buffers,
                         (), shape.schedule, shape.context)
+        stores = returned is not None and function == kernel.name
         callee = function
         if function in names:
             # A parameter of the function's own name would hide it in the
             # wrapper: call it through a pointer declared outside.
             callee = supply.fresh(f"polyad_call_{function}")
-            wrappers.append(f"static void (*const {callee})() = {function};")
-        wrappers.append(f"{signature(entry)}\n{{\n  {callee}({', '.join(names)});\n}}\n")
+            wrappers.append(f"static {'double' if stores else 'void'} (*const {callee})() "
+                            f"= {function};")
+        call = f"{callee}({', '.join(names)});"
+        if stores:
+            call = f"{returned}[0] = {call}"
+        wrappers.append(f"{signature(entry)}\n{{\n  {call}\n}}\n")
     source = (kernel.source.text + "\n\n/* polyad: exported entry points */\n"
               + "\n".join(wrappers))
     include_dir = (os.path.dirname(os.path.abspath(kernel.source.path))

@@ -73,7 +73,8 @@ def classify_declaration(pre: Preprocessed, decl: c_ast.Decl) -> tuple[str, str,
     if isinstance(node, c_ast.PtrDecl):
         raise located_error(pre, decl, f"pointer {decl.name}",
                             "declare arrays as C99 variable-length arrays, "
-                            "double A[n][m]; pointers and aliasing are not modelled")
+                            "double A[n][m]; pointers and aliasing are not modelled "
+                            "(a double *p parameter used only as *p or p[0] is one element)")
     if not isinstance(node, c_ast.TypeDecl) or not isinstance(
             node.type, c_ast.IdentifierType):
         raise located_error(pre, decl, f"declaration of {decl.name} ({describe(decl.type)})",

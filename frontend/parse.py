@@ -10,6 +10,7 @@ from pycparser.c_parser import ParseError
 
 from polyad.frontend.builder import KernelBuilder
 from polyad.frontend.preprocess import located_error, node_location, preprocess
+from polyad.frontend.results import with_scalar_results
 from polyad.errors import KernelError, PolyadError, SourceLocation, UsageError
 from polyad.model.kernel import Kernel, KernelSource
 from polyad.program.names import HEADER_MACROS, RUNTIME_FUNCTIONS
@@ -51,8 +52,11 @@ def parse_kernel(text: str, path: str | None = None, function: str | None = None
         raise PolyadError(f"{display}: cannot parse: {error}") from None
     funcdef = _choose_function(ast, function, display)
     _refuse_reserved_names(funcdef, pre)
+    funcdef, returned = with_scalar_results(
+        pre, funcdef, frozenset(re.findall(r"[A-Za-z_]\w*", text)))
     source = KernelSource(path=display, text=text, function=funcdef.decl.name,
-                          presets=size_presets(text), init_function=init_function(text))
+                          presets=size_presets(text), init_function=init_function(text),
+                          returned=returned)
     return KernelBuilder(pre, funcdef, source, _file_scope(ast)).build()
 
 

@@ -233,6 +233,32 @@ def test_check_of_random_cholesky_inputs_is_bad_inputs_and_spd_fixes_it():
     assert "inputs A=spd" in done.stdout and done.stdout.count("  ok  ") == 4
 
 
+def test_check_a_returned_loss(tmp_path):
+    """Oracles: the original C (bitwise primal, finite differences), the
+    interpreter and the dot product. A loss returned by the function's last
+    statement is checked like any output (exit 0, four oracles ok, the
+    output named result in show); an early return is refused at its place
+    (exit 2, one line)."""
+    path = tmp_path / "loss.c"
+    path.write_text("#include <math.h>\n"
+                    "double loss(int n, const double y[n], const double t[n]) {\n"
+                    "  double s = 0.0;\n  for (int i = 0; i < n; i++)\n"
+                    "    s += (y[i] - t[i]) * (y[i] - t[i]);\n  return sqrt(s);\n}\n")
+    done = polyad_cli("check", str(path))
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert done.stdout.count("  ok  ") == 4 and "verdict: ok" in done.stdout
+    shown = polyad_cli("show", str(path))
+    assert shown.returncode == 0, shown.stderr
+    assert re.search(r"result\s+double\[1\]\s+output", shown.stdout), shown.stdout
+    path.write_text("double loss(int n, double y[n]) {\n  double s = 0.0;\n"
+                    "  for (int i = 0; i < n; i++) {\n    s += y[i];\n"
+                    "    if (i == 2) return s;\n  }\n  return s;\n}\n")
+    done = polyad_cli("check", str(path))
+    assert done.returncode == 2 and done.stdout == ""
+    assert done.stderr.startswith(f"polyad: error: {path}:5:17: unsupported return inside")
+    assert len(done.stderr.splitlines()) == 1
+
+
 def test_check_refuses_a_kernel_with_nothing_to_differentiate(tmp_path):
     """Oracle: C semantics. A scalar parameter assigned in the body is
     discarded by C, so the kernel has no output: refused, exit 2, one line

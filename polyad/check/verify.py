@@ -94,9 +94,10 @@ def check_primal(kernel: Kernel, values: Mapping[str, object]) -> dict:
 def refuse_nothing_to_differentiate(kernel: Kernel, wrt=None, of=None) -> None:
     """Raise UsageError when the kernel has no floating-point output (or
     input) to differentiate: a check would compare zeros with zeros."""
-    hint = ("write the result into an array argument (C discards what a kernel "
-            "assigns to a scalar parameter such as 'double loss': declare "
-            "'double loss[1]' and assign 'loss[0]')")
+    hint = ("write the result into an array argument or return it (C discards "
+            "what a kernel assigns to a scalar parameter such as 'double loss': "
+            "declare 'double *loss' and assign '*loss', or 'double loss[1]' and "
+            "'loss[0]')")
     if of is None and not floating_outputs(kernel) or of is not None and not list(of):
         raise UsageError(f"nothing to differentiate: no floating-point output in "
                          f"{kernel.name}; {hint}")

@@ -180,7 +180,10 @@ class KernelSource:
 
     ``presets`` holds named size sets from the file's ``polyad-sizes:`` line
     (``{"small": {"n": 8}}``); ``init_function`` the name given by
-    ``polyad-init:``, a C function that fills the kernel's arrays.
+    ``polyad-init:``, a C function that fills the kernel's arrays;
+    ``returned`` the one-element output array (the signature's last
+    parameter, absent from the C function's) that holds the value the
+    function returns, None for a void function.
     """
 
     path: str
@@ -188,6 +191,7 @@ class KernelSource:
     function: str
     presets: Mapping[str, Mapping[str, int]] = field(default_factory=dict)
     init_function: str | None = None
+    returned: str | None = None
 
 
 @dataclass(frozen=True, repr=False)

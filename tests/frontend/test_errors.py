@@ -98,6 +98,37 @@ void f(int n, double x[n]) {
 #pragma endscop
 }
 """, "return inside the modelled region"),
+    ("return-in-loop", """\
+double f(int n, double x[n]) {
+  double s = 0.0;
+  for (int i = 0; i < n; i++) {
+    s += x[i];
+    @return s;
+  }
+  return s;
+}
+""", "return inside the modelled region"),
+    ("early-return", """\
+double f(int n, double x[n]) {
+  double s = x[0];
+  @return s;
+  s = s * 2.0;
+  return s;
+}
+""", "return inside the modelled region"),
+    ("double-without-final-return", """\
+double f(int n, double x[n], double y[n]) {
+  @for (int i = 0; i < n; i++)
+    y[i] = x[i];
+}
+""", "function f returning double without a final return"),
+    ("int-result", """\
+@int f(int n, double x[n]) {
+  for (int i = 0; i < n; i++)
+    x[i] = 1.0;
+  return 0;
+}
+""", "function f returning int"),
     ("switch", """\
 void f(int n, double x[n]) {
   for (int i = 0; i < n; i++)
@@ -282,6 +313,19 @@ void f(int n, @double *x) {
     x[i] = 0.0;
 }
 """, "pointer x"),
+    ("pointer-beyond-one-element", """\
+void f(int n, double x[n], @double *out) {
+  out[0] = 0.0;
+  for (int i = 0; i < n; i++)
+    out[1] += x[i];
+}
+""", "pointer out"),
+    ("pointer-moved", """\
+void f(int n, double x[n], @double *out) {
+  for (int i = 0; i < n; i++)
+    *(out + 1) += x[i];
+}
+""", "pointer out"),
     ("array-without-extent", """\
 void f(int n, @double A[]) {
   for (int i = 0; i < n; i++)
@@ -714,7 +758,7 @@ def test_function_choice_is_a_usage_error(tmp_path):
 
 # --- the command line: one line on stderr, exit code 2 ---------------------------
 CLI_CASES = ["while", "subscript-indirect", "out-of-bounds", "after-macro",
-             "syntax-error", "pointer-parameter"]
+             "syntax-error", "pointer-parameter", "return-in-loop"]
 
 
 @pytest.mark.parametrize("name", CLI_CASES)

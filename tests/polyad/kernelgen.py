@@ -2,7 +2,8 @@
 
 Kernels have loop nests up to depth 3 with rectangular, triangular (below
 or above an outer iterator) and reversed affine bounds, several statements,
-in-place updates, chained assignments, overwrites of values that partial
+in-place updates, chained assignments, scalar results (through a pointer
+or returned), overwrites of values that partial
 derivatives need, scalar recurrences (reset in a loop, or carried across
 iterations and across loop nests), time loops that swap two buffers, a
 read-only scalar parameter, selects, nonlinear operators and ``if`` on data
@@ -42,6 +43,9 @@ GENERATED_NAMES = (
 UNARY = ["sin", "cos", "tanh", "sqrt1", "log1", "exp_small", "fabs", "square", "root"]
 #: A read-only scalar parameter of every kernel (differentiated like an input).
 PARAMETER = "alpha"
+#: How a kernel gives its results: in its arrays only, also through a
+#: ``double *out`` (``*out`` and ``out[0]``), or also by ``return e;``.
+RESULTS = ("arrays", "arrays", "pointer", "return")
 
 
 @st.composite
@@ -195,6 +199,13 @@ def time_loop(draw) -> list[str]:
 
 
 @st.composite
+def outside_loops(draw) -> str:
+    """An expression outside any loop: its constant subscripts are 0, in
+    bounds at every size (n >= 1)."""
+    return re.sub(r"\[\d+\]", "[0]", draw(expression([], ["s"])))
+
+
+@st.composite
 def kernels(draw) -> str:
     """C text of a random valid kernel ``void k(int n, double alpha, double A[n], ...)``."""
     statements: list[str] = []
@@ -203,12 +214,22 @@ def kernels(draw) -> str:
             statements += draw(time_loop())
         else:
             statements += draw(loop_nest([], draw(st.integers(1, 3)), ["s"]))
-    body = "\n".join("  " + line for line in statements)
-    text = (f"void k(int n, double {PARAMETER}, double A[n], double B[n], double C[n][n], "
-            "double D[n][n])\n"
-            "{\n  double s = 0.0;\n#pragma scop\n" + body + "\n#pragma endscop\n}\n")
     # Distinct names: each keeps its own or takes the next unused generated one.
     pool = iter(draw(st.permutations(GENERATED_NAMES)))
     names = {plain: next(pool) if draw(st.booleans()) else plain for plain in PLAIN_NAMES}
+    # Drawn last, so that the kernels drawn before scalar results keep their seeds.
+    result, after, parameters = draw(st.sampled_from(RESULTS)), "", ""
+    if result == "pointer":
+        parameters = ", double *out"
+        statements += [f"*out = {draw(outside_loops())};",
+                       "for (int i = 1; i < n - 1; i++)",
+                       f"  out[0] += {draw(expression(['i'], ['s']))};"]
+    elif result == "return":
+        after = f"  return {draw(outside_loops())};\n"
+    body = "\n".join("  " + line for line in statements)
+    text = (f"{'double' if result == 'return' else 'void'} k(int n, double {PARAMETER}, "
+            f"double A[n], double B[n], double C[n][n], double D[n][n]{parameters})\n"
+            "{\n  double s = 0.0;\n#pragma scop\n" + body + "\n#pragma endscop\n"
+            + after + "}\n")
     renamed = re.sub(r"\b[A-Za-z_]\w*\b", lambda m: names.get(m.group(0), m.group(0)), text)
     return "#include <math.h>\n" + renamed
