@@ -49,4 +49,4 @@ echo "== 5. the speed: gradient against the primal and against JAX (medium sizes
 run "$python" "$here/bench/compare.py" "$kernel" --dataset medium
 echo
 echo "(polyad bench $kernel times every variant; make bench adds JAX and Enzyme for"
-echo " all 30 examples: docs/benchmarks.md)"
+echo " every example in examples/: docs/benchmarks.md)"
