@@ -13,6 +13,21 @@ import polyad
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 EXAMPLES_DIR = ROOT / "examples"
 EXAMPLES = sorted(p.stem for p in EXAMPLES_DIR.glob("*.c"))
+#: The examples that sweeps over every example run in `make test`: one of
+#: each kind (BLAS products, in-place solvers with tapes, a scalar
+#: recurrence, a gathered stencil, a time loop with a tape, exp/max, a data
+#: branch, recorded decisions, sqrt and division, a triangular product). The
+#: others run in `make test-all` (marked slow), which keeps make test near
+#: its five minutes on two cores.
+SAMPLE = ("gemm", "k2mm", "lu", "cholesky", "durbin", "jacobi_2d", "adi", "softmax", "relu",
+          "floyd_warshall", "gramschmidt", "trmm")
+
+
+def sampled(names) -> list:
+    """``names`` as pytest parameters, those outside :data:`SAMPLE` marked
+    slow (run by ``make test-all`` only)."""
+    return [pytest.param(name, marks=() if name in SAMPLE else pytest.mark.slow)
+            for name in names]
 
 
 @functools.lru_cache(maxsize=None)
