@@ -395,8 +395,10 @@ class _Emitter:
                               for e in buffer.extents)
 
     def _library_call(self, call, depth: int) -> None:
-        def pointer(name: str) -> str:
-            return f"&{name}" + "[0]" * len(self.buffers[name].extents)
+        def pointer(name: str, row: int = 0, column: int = 0) -> str:
+            rank = len(self.buffers[name].extents)
+            at = [row, column] if rank == 2 else [0] * rank
+            return f"&{name}" + "".join(f"[{i}]" for i in at)
 
         def extent(pa: isl.PwAff) -> str:
             return pw_aff_text(pa, self.program.context, self.helpers)
@@ -408,8 +410,7 @@ class _Emitter:
         target = self.reference_text(self.buffers[call.writes], call.writes)
         if self.comments:
             self.line(depth, f"/* {comment_text(str(call))} */")
-        for text in call_lines(call, pointer, extent, scale, target,
-                               self.block_local("_product")):
+        for text in call_lines(call, pointer, extent, scale, target, self.block_local):
             self.line(depth, text)
 
     def _instance(self, texts: InstanceTexts, depth: int) -> None:
