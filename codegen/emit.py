@@ -29,6 +29,7 @@ from polyad.codegen.prelude import (HELPERS, PRELUDE, TRACE_HELPERS, TRACE_PRELU
 from polyad.bounds import bounded
 from polyad.errors import PolyadError
 from polyad.model.kernel import maps_of
+from polyad.program.blascalls import Sum
 from polyad.program.names import NameSupply, program_identifiers
 from polyad.program.ir import Buffer, Program
 from polyad.schedule.marks import (BandMark, Library, Parallel, Reversed, Simd, Unroll,
@@ -395,6 +396,10 @@ class _Emitter:
                               for e in buffer.extents)
 
     def _library_call(self, call, depth: int) -> None:
+        if isinstance(call, Sum):
+            for part in call.parts:
+                self._library_call(part, depth)
+            return
         def pointer(name: str, row: int = 0, column: int = 0) -> str:
             rank = len(self.buffers[name].extents)
             at = [row, column] if rank == 2 else [0] * rank

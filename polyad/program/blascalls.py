@@ -190,7 +190,22 @@ class GemmtDot:
                 f"<{self.w}({_side(self.upper)}), {self.product.a} * {self.product.b}>")
 
 
-LibraryCall = Gemm | Gemv | GemmDot | Gemmt | Trmm | GemmtDot
+@dataclass(frozen=True)
+class Sum:
+    """An increment that is a sum of products: its calls, one after the
+    other, each incrementing the same target (none reads it)."""
+
+    parts: tuple
+
+    @property
+    def writes(self) -> str:
+        return self.parts[0].writes
+
+    def __str__(self) -> str:
+        return " ; ".join(str(part) for part in self.parts)
+
+
+LibraryCall = Gemm | Gemv | GemmDot | Gemmt | Trmm | GemmtDot | Sum
 
 
 def _side(upper: bool) -> str:

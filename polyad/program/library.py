@@ -36,12 +36,15 @@ import sympy
 
 from polyad.errors import ScheduleError
 from polyad.program.blascalls import (WORKSPACE, Gemm, GemmDot, Gemmt, GemmtDot, Gemv,
-                                      LibraryCall, Matrix, Trmm)
+                                      LibraryCall, Matrix, Sum, Trmm)
 from polyad.program.ir import Instruction, Program
 from polyad.program.masked import masked_dot, masked_product
 from polyad.program.triangles import identity_dims, masked_box
 
-__all__ = ["WORKSPACE", "Gemm", "GemmDot", "Gemmt", "GemmtDot", "Gemv", "LibraryCall",
+#: The most terms of a sum of products that become one call each.
+MAX_TERMS = 4
+
+__all__ = ["Sum", "WORKSPACE", "Gemm", "GemmDot", "Gemmt", "GemmtDot", "Gemv", "LibraryCall",
            "Matrix", "Trmm", "library_call"]
 
 
@@ -54,8 +57,30 @@ def library_call(instruction: Instruction, program: Program,
     instruction belongs to ``program``. ``order``, the instruction's flat
     schedule map, is what proves an in-place triangular product safe
     (without it, a product reading the array it increments is refused)."""
-    name = instruction.name
     target, product = _increment(instruction)
+    terms = sympy.Add.make_args(product)
+    if len(terms) == 1 and any(f.is_Add for f in _factors(product)):
+        terms = sympy.Add.make_args(sympy.expand(product))  # g * (A B + B A)
+    if len(terms) == 1:
+        return _product_call(instruction, program, target, product, order)
+    if len(terms) > MAX_TERMS:
+        raise ScheduleError(f"{instruction.name}: its increment is a sum of {len(terms)} "
+                            f"terms (at most {MAX_TERMS} become calls)")
+    parts = []
+    for term in terms:
+        part = _product_call(instruction, program, target, term, order)
+        if isinstance(part, Trmm) and part.x.buffer == part.c.buffer:
+            raise ScheduleError(f"{instruction.name}: a sum of products reading the array "
+                                f"{part.c.buffer} it increments (each call would see the "
+                                "others' increments)")
+        parts.append(part)
+    return Sum(tuple(parts))
+
+
+def _product_call(instruction: Instruction, program: Program, target: sympy.Symbol,
+                  product: sympy.Expr, order: isl.Map | None) -> LibraryCall:
+    """The call doing ``target += product`` over the instruction's instances."""
+    name = instruction.name
     references = instruction.references
     x = references[target]
     factors = _factors(product)
