@@ -151,7 +151,7 @@ def test_blas_refuses_to_reassociate_when_told_not_to():
 def test_split_refuses_a_part_reading_what_another_writes():
     """gemm's S0_b: C_b[i][j] = g * beta, and beta_b += C[i][j] * g reads
     the old C_b (through g)."""
-    with pytest.raises(ScheduleError, match="reads C_b, which another part writes"):
+    with pytest.raises(ScheduleError, match="reads C_b, which an earlier part writes"):
         polyad.grad(example("gemm")).schedule().split("S0_b")
 
 
