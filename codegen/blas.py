@@ -24,15 +24,16 @@ import islpy as isl
 
 from polyad.errors import CompileError
 from polyad.program.library import (WORKSPACE, Gemm, GemmDot, Gemmt, GemmtDot, Gemv,
-                                    LibraryCall, Matrix, Trmm)
+                                    LibraryCall, Matrix, Syr2k, Trmm)
 
 #: The wheel's symbol prefix (its pkg-config file says -DBLAS_SYMBOL_PREFIX=scipy_).
 PREFIX = "scipy_"
 DGEMM, DGEMV, DDOT = f"{PREFIX}cblas_dgemm", f"{PREFIX}cblas_dgemv", f"{PREFIX}cblas_ddot"
 DGEMMT, DTRMM = f"{PREFIX}cblas_dgemmt", f"{PREFIX}cblas_dtrmm"
+DSYR2K = f"{PREFIX}cblas_dsyr2k"
 SET_THREADS = f"{PREFIX}openblas_set_num_threads"
 #: The functions generated code calls (kernels may not use these names).
-FUNCTIONS = (DGEMM, DGEMV, DDOT, DGEMMT, DTRMM, SET_THREADS)
+FUNCTIONS = (DGEMM, DGEMV, DDOT, DGEMMT, DTRMM, DSYR2K, SET_THREADS)
 #: cblas.h's enumerators: CblasRowMajor, CblasNoTrans, CblasTrans.
 ROW_MAJOR, NO_TRANSPOSE, TRANSPOSE = 101, 111, 112
 #: CblasUpper, CblasLower, CblasNonUnit, CblasUnit, CblasLeft, CblasRight.
@@ -48,6 +49,8 @@ extern void {DGEMV}(int, int, int, int, double, const double *, int, const doubl
                     double, double *, int);
 extern double {DDOT}(int, const double *, int, const double *, int);
 extern void {DGEMMT}(int, int, int, int, int, int, double, const double *, int,
+                     const double *, int, double, double *, int);
+extern void {DSYR2K}(int, int, int, int, int, double, const double *, int,
                      const double *, int, double, double *, int);
 extern void {DTRMM}(int, int, int, int, int, int, int, double, const double *, int,
                     double *, int);
@@ -134,6 +137,13 @@ def call_lines(call: LibraryCall, pointer: Callable[..., str],
                 f"  {DGEMMT}({', '.join(_gemmt_arguments(call, scale, '1.0', view, extent))});"]
     if isinstance(call, Trmm):
         return _trmm_lines(call, view, extent, scale, local)
+    if isinstance(call, Syr2k):
+        n, k = _size(extent, call.n), _size(extent, call.k)
+        arguments = [str(ROW_MAJOR), str(UPPER if call.upper else LOWER), _transpose(call.a),
+                     extent(call.n), extent(call.k), scale, view(call.a),
+                     _leading(call.a, extent), view(call.b), _leading(call.b, extent), "1.0",
+                     view(call.c), _leading(call.c, extent)]
+        return [f"if ({n} > 0 && {k} > 0)", f"  {DSYR2K}({', '.join(arguments)});"]
     if isinstance(call, Gemv):
         rows, columns = extent(call.rows), extent(call.columns)
         arguments = [str(ROW_MAJOR), _transpose(call.a), rows, columns, scale,

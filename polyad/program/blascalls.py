@@ -9,7 +9,7 @@ codegen prints them as CBLAS calls. Recognition is
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import islpy as isl
 import sympy
@@ -191,6 +191,33 @@ class GemmtDot:
 
 
 @dataclass(frozen=True)
+class Syr2k:
+    """``c += scale * (op(a) * op(b)^T + op(b) * op(a)^T)`` on the
+    ``upper`` (else lower) triangle of the n x n ``c``, diagonal included
+    (OpenBLAS's dsyr2k; op(a), op(b) are n x k, transposed when
+    ``a.transposed``): two :class:`Gemmt` of one sum in one call."""
+
+    c: Matrix
+    upper: bool
+    a: Matrix
+    b: Matrix
+    n: isl.PwAff
+    k: isl.PwAff
+    scale: sympy.Expr
+    scalars: tuple[tuple[sympy.Symbol, str], ...] = ()
+
+    @property
+    def writes(self) -> str:
+        return self.c.buffer
+
+    def __str__(self) -> str:
+        a, b = self.a, self.b
+        a_t, b_t = (replace(m, transposed=not m.transposed) for m in (a, b))
+        return (f"syr2k {self.c}({_side(self.upper)}) += {_scale_text(self.scale)}"
+                f"({a} * {b_t} + {b} * {a_t})")
+
+
+@dataclass(frozen=True)
 class Sum:
     """An increment that is a sum of products: its calls, one after the
     other, each incrementing the same target (none reads it)."""
@@ -205,7 +232,7 @@ class Sum:
         return " ; ".join(str(part) for part in self.parts)
 
 
-LibraryCall = Gemm | Gemv | GemmDot | Gemmt | Trmm | GemmtDot | Sum
+LibraryCall = Gemm | Gemv | GemmDot | Gemmt | Trmm | GemmtDot | Syr2k | Sum
 
 
 def _side(upper: bool) -> str:

@@ -31,12 +31,14 @@ gemmt C(lower) += alpha * A * A^T
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import islpy as isl
 import sympy
 
 from polyad.errors import ScheduleError
 from polyad.program.blascalls import (WORKSPACE, Gemm, GemmDot, Gemmt, GemmtDot, Gemv,
-                                      LibraryCall, Matrix, Sum, Trmm)
+                                      LibraryCall, Matrix, Sum, Syr2k, Trmm)
 from polyad.program.ir import Instruction, Program
 from polyad.program.masked import masked_dot, masked_product
 from polyad.program.triangles import identity_dims, masked_box
@@ -44,7 +46,7 @@ from polyad.program.triangles import identity_dims, masked_box
 #: The most terms of a sum of products that become one call each.
 MAX_TERMS = 4
 
-__all__ = ["Sum", "WORKSPACE", "Gemm", "GemmDot", "Gemmt", "GemmtDot", "Gemv", "LibraryCall",
+__all__ = ["Sum", "Syr2k", "WORKSPACE", "Gemm", "GemmDot", "Gemmt", "GemmtDot", "Gemv", "LibraryCall",
            "Matrix", "Trmm", "library_call"]
 
 
@@ -74,7 +76,29 @@ def library_call(instruction: Instruction, program: Program,
                                 f"{part.c.buffer} it increments (each call would see the "
                                 "others' increments)")
         parts.append(part)
-    return Sum(tuple(parts))
+    return _syr2k(parts) or Sum(tuple(parts))
+
+
+def _syr2k(parts: list) -> Syr2k | None:
+    """The two products of a symmetric rank-2k update as one dsyr2k, when
+    they are ``op(A) op(B)^T`` and ``op(B) op(A)^T`` on one triangle of one
+    C with one scale (OpenBLAS's dsyr2k ran 15% faster than two dgemmt,
+    bench/triangular.py)."""
+    if len(parts) != 2 or not all(isinstance(p, Gemmt) for p in parts):
+        return None
+    first, second = parts
+
+    def flipped(m: Matrix) -> Matrix:
+        return replace(m, transposed=not m.transposed)
+    same = (first.c == second.c and first.upper == second.upper
+            and first.scale == second.scale and first.scalars == second.scalars
+            and first.n.is_equal(second.n) and first.k.is_equal(second.k))
+    if not same or first.a.transposed == first.b.transposed:
+        return None
+    if second.a != flipped(first.b) or second.b != flipped(first.a):
+        return None
+    return Syr2k(first.c, first.upper, first.a, flipped(first.b), first.n, first.k,
+                 first.scale, first.scalars)
 
 
 def _product_call(instruction: Instruction, program: Program, target: sympy.Symbol,

@@ -21,7 +21,7 @@ from polyad.check import verify
 from polyad.codegen.emit import calls_library
 from polyad.errors import ScheduleError
 from polyad.program.ir import primal_program
-from polyad.program.library import Gemmt, GemmtDot, Sum, Trmm, library_call
+from polyad.program.library import Gemmt, GemmtDot, Sum, Syr2k, Trmm, library_call
 from polyad.program.targets import load_schedule, program_of
 from tests.conftest import example
 
@@ -56,15 +56,29 @@ def test_syrk_gradient_is_dgemmt_forward_and_dtrmm_back():
     assert sorted(c.t.transposed for c in halves) == [False, True]
 
 
-def test_syr2k_sums_become_one_call_per_term():
+def test_syr2k_sums_become_one_call_per_term_and_its_update_dsyr2k():
+    """C += alpha (B A^T + A B^T) on the lower triangle is one dsyr2k; the
+    other sums (alpha_b's two dots) one call per term."""
     calls = _calls(example("syr2k"))
     forward = calls["S1"]
-    assert isinstance(forward, Sum) and all(isinstance(p, Gemmt) for p in forward.parts)
-    assert sorted((p.a.buffer, p.b.buffer) for p in forward.parts) == [("A", "B"), ("B", "A")]
+    assert isinstance(forward, Syr2k) and not forward.upper and forward.c.buffer == "C"
+    assert {forward.a.buffer, forward.b.buffer} == {"A", "B"}
+    assert not forward.a.transposed and not forward.b.transposed
     dots = [c for c in calls.values() if isinstance(c, Sum) and c.writes == "alpha_b"]
     assert len(dots) == 1 and all(isinstance(p, GemmtDot) for p in dots[0].parts)
     trmms = [c for c in calls.values() if isinstance(c, Trmm)]
     assert sorted(c.writes for c in trmms) == ["A_b", "A_b", "B_b", "B_b"]
+
+
+def test_covariance_products_are_on_the_upper_triangle():
+    """cov[i][j] += data[k][i] data[k][j] for j >= i: dgemmt on the upper
+    triangle, and data_b's two halves dtrmm by that triangle of cov_b."""
+    calls = _calls(example("covariance"))
+    forward = [c for c in calls.values() if c.writes == "cov"]
+    assert len(forward) == 1 and isinstance(forward[0], Gemmt) and forward[0].upper
+    back = [c for c in calls.values() if c.writes == "data_b"]
+    assert len(back) == 2 and all(isinstance(c, Trmm) and c.t.buffer == "cov_b" and c.upper
+                                  for c in back)
 
 
 def test_trmm_in_place_products_are_unit_diagonal_dtrmm():
@@ -120,6 +134,10 @@ PATHS = {
     "upper output two off, written transposed":
         (LOOPS + "for (int j = 0; j <= i - 2; j++) for (int l = 0; l < m; l++)"
          " C[j][i] += A[i][l] * A[j][l];", "gemmt C[0:,2:](upper) += A * A[2:,0:]^T"),
+    "rank-2k update, transposed":
+        (LOOPS + "for (int l = 0; l < m; l++) for (int j = 0; j <= i; j++)"
+         " C[i][j] += B[l][i] * Y[l][j] * s + Y[l][i] * B[l][j] * s;",
+         "syr2k C(lower) += s * (B^T * Y + Y^T * B)"),
     "left upper input":
         (LOOPS + "for (int l = 0; l < m; l++) for (int k = i; k < n; k++)"
          " X[i][l] += s * T[i][k] * A[k][l];", "trmm X += s * T(upper) * A"),
@@ -162,7 +180,9 @@ def test_each_triangular_path_gradient_passes_every_oracle(path, sizes):
 EXAMPLE_SIZES = [("syrk", {"n": 7, "m": 3}), ("syrk", {"n": 1, "m": 1}),
                  ("syrk", {"n": 6, "m": 1}), ("syr2k", {"n": 5, "m": 3}),
                  ("syr2k", {"n": 1, "m": 4}), ("trmm", {"m": 5, "n": 3}),
-                 ("trmm", {"m": 1, "n": 3}), ("trmm", {"m": 2, "n": 1})]
+                 ("trmm", {"m": 1, "n": 3}), ("trmm", {"m": 2, "n": 1}),
+                 ("covariance", {"m": 5, "n": 3}), ("covariance", {"m": 1, "n": 4}),
+                 ("correlation", {"m": 5, "n": 3})]
 
 
 @pytest.mark.parametrize("name,sizes", EXAMPLE_SIZES,
