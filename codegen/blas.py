@@ -23,17 +23,17 @@ from typing import Callable
 import islpy as isl
 
 from polyad.errors import CompileError
-from polyad.program.library import (WORKSPACE, Gemm, GemmDot, Gemmt, GemmtDot, Gemv,
+from polyad.program.library import (WORKSPACE, Gemm, GemmDot, Gemmt, GemmtDot, Gemv, Ger,
                                     LibraryCall, Matrix, Syr2k, Trmm)
 
 #: The wheel's symbol prefix (its pkg-config file says -DBLAS_SYMBOL_PREFIX=scipy_).
 PREFIX = "scipy_"
 DGEMM, DGEMV, DDOT = f"{PREFIX}cblas_dgemm", f"{PREFIX}cblas_dgemv", f"{PREFIX}cblas_ddot"
 DGEMMT, DTRMM = f"{PREFIX}cblas_dgemmt", f"{PREFIX}cblas_dtrmm"
-DSYR2K = f"{PREFIX}cblas_dsyr2k"
+DSYR2K, DGER = f"{PREFIX}cblas_dsyr2k", f"{PREFIX}cblas_dger"
 SET_THREADS = f"{PREFIX}openblas_set_num_threads"
 #: The functions generated code calls (kernels may not use these names).
-FUNCTIONS = (DGEMM, DGEMV, DDOT, DGEMMT, DTRMM, DSYR2K, SET_THREADS)
+FUNCTIONS = (DGEMM, DGEMV, DDOT, DGEMMT, DTRMM, DSYR2K, DGER, SET_THREADS)
 #: cblas.h's enumerators: CblasRowMajor, CblasNoTrans, CblasTrans.
 ROW_MAJOR, NO_TRANSPOSE, TRANSPOSE = 101, 111, 112
 #: CblasUpper, CblasLower, CblasNonUnit, CblasUnit, CblasLeft, CblasRight.
@@ -50,6 +50,8 @@ extern void {DGEMV}(int, int, int, int, double, const double *, int, const doubl
 extern double {DDOT}(int, const double *, int, const double *, int);
 extern void {DGEMMT}(int, int, int, int, int, int, double, const double *, int,
                      const double *, int, double, double *, int);
+extern void {DGER}(int, int, int, double, const double *, int, const double *, int,
+                  double *, int);
 extern void {DSYR2K}(int, int, int, int, int, double, const double *, int,
                      const double *, int, double, double *, int);
 extern void {DTRMM}(int, int, int, int, int, int, int, double, const double *, int,
@@ -144,6 +146,11 @@ def call_lines(call: LibraryCall, pointer: Callable[..., str],
                      _leading(call.a, extent), view(call.b), _leading(call.b, extent), "1.0",
                      view(call.c), _leading(call.c, extent)]
         return [f"if ({n} > 0 && {k} > 0)", f"  {DSYR2K}({', '.join(arguments)});"]
+    if isinstance(call, Ger):
+        m, n = _size(extent, call.m), _size(extent, call.n)
+        arguments = [str(ROW_MAJOR), extent(call.m), extent(call.n), scale, pointer(call.x),
+                     "1", pointer(call.y), "1", view(call.a), _leading(call.a, extent)]
+        return [f"if ({m} > 0 && {n} > 0)", f"  {DGER}({', '.join(arguments)});"]
     if isinstance(call, Gemv):
         rows, columns = extent(call.rows), extent(call.columns)
         arguments = [str(ROW_MAJOR), _transpose(call.a), rows, columns, scale,

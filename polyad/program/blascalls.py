@@ -78,6 +78,27 @@ class Gemv:
         return f"gemv {self.y} += {_scale_text(self.scale)}{self.a} * {self.x}"
 
 
+@dataclass(frozen=True)
+class Ger:
+    """``a += scale * x * y^T``: a rank-1 update of the m x n ``a`` by the
+    vectors ``x`` (m elements) and ``y`` (n), OpenBLAS's dger."""
+
+    a: Matrix
+    x: str
+    y: str
+    m: isl.PwAff
+    n: isl.PwAff
+    scale: sympy.Expr
+    scalars: tuple[tuple[sympy.Symbol, str], ...] = ()
+
+    @property
+    def writes(self) -> str:
+        return self.a.buffer
+
+    def __str__(self) -> str:
+        return f"ger {self.a.buffer} += {_scale_text(self.scale)}{self.x} * {self.y}^T"
+
+
 #: The ``c`` of a dot's product: a workspace the call owns (n x n for a
 #: :class:`GemmtDot`, m x n for a :class:`GemmDot`), allocated around it.
 WORKSPACE = ""
@@ -232,7 +253,7 @@ class Sum:
         return " ; ".join(str(part) for part in self.parts)
 
 
-LibraryCall = Gemm | Gemv | GemmDot | Gemmt | Trmm | GemmtDot | Syr2k | Sum
+LibraryCall = Gemm | Gemv | Ger | GemmDot | Gemmt | Trmm | GemmtDot | Syr2k | Sum
 
 
 def _side(upper: bool) -> str:

@@ -37,7 +37,7 @@ import islpy as isl
 import sympy
 
 from polyad.errors import ScheduleError
-from polyad.program.blascalls import (WORKSPACE, Gemm, GemmDot, Gemmt, GemmtDot, Gemv,
+from polyad.program.blascalls import (WORKSPACE, Gemm, GemmDot, Gemmt, GemmtDot, Gemv, Ger,
                                       LibraryCall, Matrix, Sum, Syr2k, Trmm)
 from polyad.program.ir import Instruction, Program
 from polyad.program.masked import masked_dot, masked_product
@@ -46,7 +46,7 @@ from polyad.program.triangles import identity_dims, masked_box
 #: The most terms of a sum of products that become one call each.
 MAX_TERMS = 4
 
-__all__ = ["Sum", "Syr2k", "WORKSPACE", "Gemm", "GemmDot", "Gemmt", "GemmtDot", "Gemv", "LibraryCall",
+__all__ = ["Ger", "Sum", "Syr2k", "WORKSPACE", "Gemm", "GemmDot", "Gemmt", "GemmtDot", "Gemv", "LibraryCall",
            "Matrix", "Trmm", "library_call"]
 
 
@@ -131,6 +131,9 @@ def _product_call(instruction: Instruction, program: Program, target: sympy.Symb
         raise ScheduleError(f"{name}: it reads the array {x.buffer} it increments")
     iterators = instruction.iterators
     rank = len(iterators)
+    outer = not scalar_target and rank == 2 == _rank(program, target, instruction)
+    if outer:
+        return _ger(instruction, program, target, operands, scalars, in_place)
     if (scalar_target and rank != 3) or (not scalar_target and (
             _rank(program, target, instruction) + 1 != rank or rank not in (2, 3))):
         raise ScheduleError(f"{name}: not a matrix product (an increment of a "
@@ -182,6 +185,34 @@ def _gemm(instruction, program, target, operands, uses, reduction, scale,
                 b=_matrix(program, references[b].buffer, uses[b] != (reduction, column)),
                 m=extents[row], n=extents[column], k=extents[reduction],
                 scale=scale, scalars=scalar_buffers)
+
+
+def _ger(instruction, program, target, operands, scalars, in_place) -> Ger:
+    """``A[i][j] += s * x[i] * y[j]`` over a box: a rank-1 update."""
+    name, references = instruction.name, instruction.references
+    if in_place:
+        raise ScheduleError(f"{name}: it reads the array {references[target].buffer} "
+                            "it increments")
+    uses = {symbol: identity_dims(instruction, references[symbol].relation)
+            for symbol in [target, *operands]}
+    if uses[target] is None:
+        raise ScheduleError(f"{name}: the subscripts of {target} are not plain iterators "
+                            "of its loops")
+    row, column = uses[target]
+    x = [s for s in operands if uses[s] == (row,)]
+    y = [s for s in operands if uses[s] == (column,)]
+    if len(x) != 1 or len(y) != 1:
+        raise ScheduleError(f"{name}: not a rank-1 update (one vector factor along each "
+                            f"loop of {references[target].buffer})")
+    extents, cut = masked_box(instruction, program, [target, *operands])
+    if cut is not None:
+        raise ScheduleError(f"{name}: a triangular rank-1 update (no call for it)")
+    scale = sympy.Mul(*scalars)
+    scalar_buffers = tuple(sorted(((s, references[s].buffer) for s in scale.free_symbols),
+                                  key=lambda item: item[0].name))
+    return Ger(a=_matrix(program, references[target].buffer, False),
+               x=references[x[0]].buffer, y=references[y[0]].buffer, m=extents[row],
+               n=extents[column], scale=scale, scalars=scalar_buffers)
 
 
 def _gemv(instruction, program, target, operands, uses, reduction, scale,
@@ -249,12 +280,19 @@ def _increment(instruction: Instruction) -> tuple[sympy.Symbol, sympy.Expr]:
         value = value.subs(assignment.target, assignment.value)
     if last.op == "+=":
         return last.target, value
-    terms = sympy.Add.make_args(value)
+    terms = _terms(value)
     rest = [t for t in terms if t != last.target]
-    if last.op == "=" and len(terms) == 2 and len(rest) == 1:
-        return last.target, rest[0]
+    if last.op == "=" and len(rest) == len(terms) - 1 >= 1:
+        return last.target, sympy.Add(*rest)  # gemver's A = A + u1 v1^T + u2 v2^T
     raise ScheduleError(f"{instruction.name}: it is not an increment ({last.target} "
                         f"{last.op} {last.value})")
+
+
+def _terms(expr: sympy.Expr) -> list[sympy.Expr]:
+    """The terms of a sum, through nested (unevaluated) sums."""
+    if expr.is_Add:
+        return [t for arg in expr.args for t in _terms(arg)]
+    return [expr]
 
 
 def _factors(expr: sympy.Expr) -> list[sympy.Expr]:
