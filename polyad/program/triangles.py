@@ -69,7 +69,7 @@ def masked_box(instruction: Instruction, program: Program, symbols: list) -> tup
     domain is the box); a :class:`ScheduleError` when the domain is neither.
     ``symbols``: the instruction's references whose subscripts are plain
     iterators (the extents are theirs)."""
-    domain = instruction.domain
+    domain = own_copy(instruction.domain)
     n = domain.dim(isl.dim_type.set)
     params = domain.params()
     extents = []
@@ -152,9 +152,9 @@ def reads_before_writes(instruction: Instruction, read: isl.Map, order: isl.Map)
     in any order. ``order``: the instruction's flat schedule map."""
     writes = [instruction.references[a.target].relation for a in instruction.body
               if a.target in instruction.references]
-    order = order.intersect_domain(instruction.domain)
+    order = own_copy(order).intersect_domain(own_copy(instruction.domain))
     for write in writes:
-        conflicts = read.apply_range(write.reverse())  # reader -> writer of that element
+        conflicts = own_copy(read).apply_range(own_copy(write).reverse())  # reader -> writer of that element
         earlier = order.lex_ge_map(order)  # x -> y with y scheduled no later than x
         if not conflicts.intersect(earlier).is_empty():
             return False
@@ -164,7 +164,7 @@ def reads_before_writes(instruction: Instruction, read: isl.Map, order: isl.Map)
 def identity_dims(instruction: Instruction, relation: isl.Map) -> tuple[int, ...] | None:
     """The iterators (by position) a reference's subscripts are, in order,
     when its access relation is exactly that projection of the domain."""
-    domain = instruction.domain
+    domain, relation = own_copy(instruction.domain), own_copy(relation)
     n = domain.dim(isl.dim_type.set)
     rank = relation.dim(isl.dim_type.out)
     if rank not in (1, 2):
@@ -182,6 +182,14 @@ def identity_dims(instruction: Instruction, relation: isl.Map) -> tuple[int, ...
         if isl.Map.from_multi_aff(projection).intersect_domain(domain).is_equal(relation):
             return dims
     return None
+
+
+def own_copy(value):
+    """A copy of an isl set or map that shares nothing with ``value``: isl
+    simplifies shared objects in place (``is_equal`` drops redundant
+    constraints), which would change how the program's domains print, and
+    so its fingerprint, under the schedule traces recorded on it."""
+    return type(value).read_from_str(value.get_ctx(), value.to_str())
 
 
 def _box(domain: isl.Set, extents: list[isl.PwAff]) -> isl.Set:
