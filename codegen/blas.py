@@ -23,16 +23,21 @@ from typing import Callable
 import islpy as isl
 
 from polyad.errors import CompileError
-from polyad.program.library import WORKSPACE, Gemm, GemmDot, Gemv, LibraryCall, Matrix
+from polyad.program.library import (WORKSPACE, Gemm, GemmDot, Gemmt, GemmtDot, Gemv, Ger,
+                                    LibraryCall, Matrix, Syr2k, Trmm)
 
 #: The wheel's symbol prefix (its pkg-config file says -DBLAS_SYMBOL_PREFIX=scipy_).
 PREFIX = "scipy_"
 DGEMM, DGEMV, DDOT = f"{PREFIX}cblas_dgemm", f"{PREFIX}cblas_dgemv", f"{PREFIX}cblas_ddot"
+DGEMMT, DTRMM = f"{PREFIX}cblas_dgemmt", f"{PREFIX}cblas_dtrmm"
+DSYR2K, DGER = f"{PREFIX}cblas_dsyr2k", f"{PREFIX}cblas_dger"
 SET_THREADS = f"{PREFIX}openblas_set_num_threads"
 #: The functions generated code calls (kernels may not use these names).
-FUNCTIONS = (DGEMM, DGEMV, DDOT, SET_THREADS)
+FUNCTIONS = (DGEMM, DGEMV, DDOT, DGEMMT, DTRMM, DSYR2K, DGER, SET_THREADS)
 #: cblas.h's enumerators: CblasRowMajor, CblasNoTrans, CblasTrans.
 ROW_MAJOR, NO_TRANSPOSE, TRANSPOSE = 101, 111, 112
+#: CblasUpper, CblasLower, CblasNonUnit, CblasUnit, CblasLeft, CblasRight.
+UPPER, LOWER, NON_UNIT, UNIT, LEFT, RIGHT = 121, 122, 131, 132, 141, 142
 
 #: The declarations generated code needs (cblas.h's, with its enums and
 #: blasint, which is int in this 32-bit-integer build, spelled as int).
@@ -43,6 +48,14 @@ extern void {DGEMM}(int, int, int, int, int, int, double, const double *, int,
 extern void {DGEMV}(int, int, int, int, double, const double *, int, const double *, int,
                     double, double *, int);
 extern double {DDOT}(int, const double *, int, const double *, int);
+extern void {DGEMMT}(int, int, int, int, int, int, double, const double *, int,
+                     const double *, int, double, double *, int);
+extern void {DGER}(int, int, int, double, const double *, int, const double *, int,
+                  double *, int);
+extern void {DSYR2K}(int, int, int, int, int, double, const double *, int,
+                     const double *, int, double, double *, int);
+extern void {DTRMM}(int, int, int, int, int, int, int, double, const double *, int,
+                    double *, int);
 extern void {SET_THREADS}(int);
 """
 
@@ -85,20 +98,27 @@ def blas_library() -> BlasLibrary:
                        getattr(wheel, "__version__", "unknown"))
 
 
-def call_lines(call: LibraryCall, pointer: Callable[[str], str],
+def call_lines(call: LibraryCall, pointer: Callable[..., str],
                extent: Callable[[isl.PwAff], str], scale: str, target: str = "",
-               workspace: str = "") -> list[str]:
-    """The C statements of one call: ``pointer(buffer)`` is the address of a
-    buffer's first element, ``extent`` the C text of a size, ``scale`` of the
-    scalar factor (``1`` when there is none); for a GemmDot, ``target`` is the scalar's C text and
-    ``workspace`` a free name for the product. Nothing is called when a
-    dimension is empty (the library would reject a leading dimension of 0)."""
+               local: Callable[[str], str] = lambda stem: stem) -> list[str]:
+    """The C statements of one call: ``pointer(buffer, row, column)`` is the
+    address of a buffer's element (row and column for a matrix, its first
+    element by default), ``extent`` the C text of a size, ``scale`` of the
+    scalar factor (``1`` when there is none); for a dot, ``target`` is the
+    scalar's C text; ``local(stem)`` gives a free name for a workspace or a
+    loop counter of the call's block (distinct stems). Nothing is called
+    when a dimension is empty (the library would reject a leading dimension
+    of 0, or a negative size)."""
+    def view(matrix: Matrix) -> str:
+        return pointer(matrix.buffer, matrix.row, matrix.column)
+
     if isinstance(call, GemmDot):
         product = call.product
-        m, n, k = extent(product.m), extent(product.n), extent(product.k)
+        m, n, k = (_size(extent, e) for e in (product.m, product.n, product.k))
+        workspace = local("_product")
         into = {WORKSPACE: workspace}
-        gemm = _gemm_arguments(product, "1.0", "0.0", lambda name: into.get(name) or
-                               pointer(name), extent)
+        gemm = _gemm_arguments(product, "1.0", "0.0", lambda m: into.get(m.buffer) or
+                               view(m), extent)
         return [f"if ({m} > 0 && {n} > 0 && {k} > 0) {{",
                 f"  double *restrict {workspace} = malloc(sizeof(double) * {m} * {n});",
                 f"  {DGEMM}({', '.join(gemm)});",
@@ -106,26 +126,115 @@ def call_lines(call: LibraryCall, pointer: Callable[[str], str],
                 f"{pointer(call.w)}, 1, {workspace}, 1);",
                 f"  free({workspace});",
                 "}"]
+    if isinstance(call, GemmtDot):
+        return _gemmt_dot_lines(call, view, extent, scale, target, local)
     if isinstance(call, Gemm):
-        m, n, k = extent(call.m), extent(call.n), extent(call.k)
-        arguments = _gemm_arguments(call, scale, "1.0", pointer, extent)
+        m, n, k = (_size(extent, e) for e in (call.m, call.n, call.k))
+        arguments = _gemm_arguments(call, scale, "1.0", view, extent)
         return [f"if ({m} > 0 && {n} > 0 && {k} > 0)",
                 f"  {DGEMM}({', '.join(arguments)});"]
+    if isinstance(call, Gemmt):
+        n, k = _size(extent, call.n), _size(extent, call.k)
+        return [f"if ({n} > 0 && {k} > 0)",
+                f"  {DGEMMT}({', '.join(_gemmt_arguments(call, scale, '1.0', view, extent))});"]
+    if isinstance(call, Trmm):
+        return _trmm_lines(call, view, extent, scale, local)
+    if isinstance(call, Syr2k):
+        n, k = _size(extent, call.n), _size(extent, call.k)
+        arguments = [str(ROW_MAJOR), str(UPPER if call.upper else LOWER), _transpose(call.a),
+                     extent(call.n), extent(call.k), scale, view(call.a),
+                     _leading(call.a, extent), view(call.b), _leading(call.b, extent), "1.0",
+                     view(call.c), _leading(call.c, extent)]
+        return [f"if ({n} > 0 && {k} > 0)", f"  {DSYR2K}({', '.join(arguments)});"]
+    if isinstance(call, Ger):
+        m, n = _size(extent, call.m), _size(extent, call.n)
+        arguments = [str(ROW_MAJOR), extent(call.m), extent(call.n), scale, pointer(call.x),
+                     "1", pointer(call.y), "1", view(call.a), _leading(call.a, extent)]
+        return [f"if ({m} > 0 && {n} > 0)", f"  {DGER}({', '.join(arguments)});"]
     if isinstance(call, Gemv):
         rows, columns = extent(call.rows), extent(call.columns)
         arguments = [str(ROW_MAJOR), _transpose(call.a), rows, columns, scale,
-                     pointer(call.a.buffer), _leading(call.a, extent),
+                     view(call.a), _leading(call.a, extent),
                      pointer(call.x), "1", "1.0", pointer(call.y), "1"]
         return [f"if ({rows} > 0 && {columns} > 0)",
                 f"  {DGEMV}({', '.join(arguments)});"]
     raise CompileError(f"internal error: no C for the library call {call}")
 
 
-def _gemm_arguments(call: Gemm, scale: str, beta: str, pointer, extent) -> list[str]:
+def _gemm_arguments(call: Gemm, scale: str, beta: str, view, extent) -> list[str]:
     return [str(ROW_MAJOR), _transpose(call.a), _transpose(call.b), extent(call.m),
-            extent(call.n), extent(call.k), scale, pointer(call.a.buffer),
-            _leading(call.a, extent), pointer(call.b.buffer), _leading(call.b, extent), beta,
-            pointer(call.c.buffer), _leading(call.c, extent)]
+            extent(call.n), extent(call.k), scale, view(call.a),
+            _leading(call.a, extent), view(call.b), _leading(call.b, extent), beta,
+            view(call.c), _leading(call.c, extent)]
+
+
+def _gemmt_arguments(call: Gemmt, scale: str, beta: str, view, extent) -> list[str]:
+    return [str(ROW_MAJOR), str(UPPER if call.upper else LOWER), _transpose(call.a),
+            _transpose(call.b), extent(call.n), extent(call.k), scale, view(call.a),
+            _leading(call.a, extent), view(call.b), _leading(call.b, extent), beta,
+            view(call.c), _leading(call.c, extent)]
+
+
+def _gemmt_dot_lines(call: GemmtDot, view, extent, scale, target, local) -> list[str]:
+    """The product on the triangle into a workspace (the rest of it is
+    never written nor read), then one dot per row of the triangle."""
+    n, k = _size(extent, call.product.n), _size(extent, call.product.k)
+    workspace, row, total, w = local("_product"), local("_row"), local("_sum"), local("_w")
+    into = {WORKSPACE: workspace}
+    arguments = _gemmt_arguments(call.product, "1.0", "0.0",
+                                 lambda m: into.get(m.buffer) or view(m), extent)
+    leading = _leading(call.w, extent)
+    first = row if call.upper else "0"
+    length = f"{n} - {row}" if call.upper else f"{row} + 1"
+    return [f"if ({n} > 0 && {k} > 0) {{",
+            f"  double *restrict {workspace} = malloc(sizeof(double) * {n} * {n});",
+            f"  const double *{w} = {view(call.w)};",
+            f"  double {total} = 0.0;",
+            f"  {DGEMMT}({', '.join(arguments)});",
+            f"  for (int {row} = 0; {row} < {n}; {row}++)",
+            f"    {total} += {DDOT}({length}, &{w}[(long){row} * {leading} + {first}], 1, "
+            f"&{workspace}[(long){row} * {n} + {first}], 1);",
+            f"  {target} += {'' if scale == '1' else scale + ' * '}{total};",
+            f"  free({workspace});",
+            "}"]
+
+
+def _trmm_lines(call: Trmm, view, extent, scale, local) -> list[str]:
+    """One dtrmm in place (a unit diagonal), or op(x) copied into a
+    workspace, multiplied there by dtrmm, and added to c."""
+    m, n = _size(extent, call.m), _size(extent, call.n)
+    side = str(LEFT if call.left else RIGHT)
+    uplo = str(UPPER if call.upper else LOWER)
+    if call.unit:
+        arguments = [str(ROW_MAJOR), side, uplo, _transpose(call.t), str(UNIT), m, n, "1.0",
+                     view(call.t), _leading(call.t, extent), view(call.c),
+                     _leading(call.c, extent)]
+        return [f"if ({m} > 0 && {n} > 0)", f"  {DTRMM}({', '.join(arguments)});"]
+    workspace, x, c = local("_product"), local("_x"), local("_c")
+    row, column = local("_row"), local("_column")
+    lx, lc = _leading(call.x, extent), _leading(call.c, extent)
+    source = (f"{x}[(long){column} * {lx} + {row}]" if call.x.transposed
+              else f"{x}[(long){row} * {lx} + {column}]")
+    element = f"{workspace}[(long){row} * {n} + {column}]"
+    loops = [f"  for (int {row} = 0; {row} < {m}; {row}++)",
+             f"    for (int {column} = 0; {column} < {n}; {column}++)"]
+    arguments = [str(ROW_MAJOR), side, uplo, _transpose(call.t), str(NON_UNIT), m, n, scale,
+                 view(call.t), _leading(call.t, extent), workspace, n]
+    return [f"if ({m} > 0 && {n} > 0) {{",
+            f"  double *restrict {workspace} = malloc(sizeof(double) * {m} * {n});",
+            f"  const double *{x} = {view(call.x)};",
+            f"  double *{c} = {view(call.c)};",
+            *loops, f"      {element} = {source};",
+            f"  {DTRMM}({', '.join(arguments)});",
+            *loops, f"      {c}[(long){row} * {lc} + {column}] += {element};",
+            f"  free({workspace});",
+            "}"]
+
+
+def _size(extent: Callable[[isl.PwAff], str], pa: isl.PwAff) -> str:
+    """A size's C text, parenthesised when it is more than a name or number."""
+    text = extent(pa)
+    return text if text.isidentifier() or text.isdigit() else f"({text})"
 
 
 def _transpose(matrix: Matrix) -> str:

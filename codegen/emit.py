@@ -29,6 +29,7 @@ from polyad.codegen.prelude import (HELPERS, PRELUDE, TRACE_HELPERS, TRACE_PRELU
 from polyad.bounds import bounded
 from polyad.errors import PolyadError
 from polyad.model.kernel import maps_of
+from polyad.program.blascalls import Sum
 from polyad.program.names import NameSupply, program_identifiers
 from polyad.program.ir import Buffer, Program
 from polyad.schedule.marks import (BandMark, Library, Parallel, Reversed, Simd, Unroll,
@@ -395,8 +396,14 @@ class _Emitter:
                               for e in buffer.extents)
 
     def _library_call(self, call, depth: int) -> None:
-        def pointer(name: str) -> str:
-            return f"&{name}" + "[0]" * len(self.buffers[name].extents)
+        if isinstance(call, Sum):
+            for part in call.parts:
+                self._library_call(part, depth)
+            return
+        def pointer(name: str, row: int = 0, column: int = 0) -> str:
+            rank = len(self.buffers[name].extents)
+            at = [row, column] if rank == 2 else [0] * rank
+            return f"&{name}" + "".join(f"[{i}]" for i in at)
 
         def extent(pa: isl.PwAff) -> str:
             return pw_aff_text(pa, self.program.context, self.helpers)
@@ -408,8 +415,7 @@ class _Emitter:
         target = self.reference_text(self.buffers[call.writes], call.writes)
         if self.comments:
             self.line(depth, f"/* {comment_text(str(call))} */")
-        for text in call_lines(call, pointer, extent, scale, target,
-                               self.block_local("_product")):
+        for text in call_lines(call, pointer, extent, scale, target, self.block_local):
             self.line(depth, text)
 
     def _instance(self, texts: InstanceTexts, depth: int) -> None:

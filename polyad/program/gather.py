@@ -195,7 +195,9 @@ def split_assignments(program: Program, name: str) -> tuple[Program, tuple[str, 
     schedules. The split program means what the original did when the parts
     run at the original instance, in order (its ``flat`` says so); refused
     (ScheduleError) when the body writes memory fewer than twice, a part
-    reads what another writes, or a reference pushes or pops a sequence.
+    reads what an earlier part writes (its locals, recomputed after that
+    write, would see the new value), or a reference pushes or pops a
+    sequence.
 
     >>> import polyad
     >>> from polyad.program.lowering import adjoint_program
@@ -221,10 +223,14 @@ def split_assignments(program: Program, name: str) -> tuple[Program, tuple[str, 
         part = _restricted(instruction, f"{name}{SPLIT}{index}", body)
         parts.append(replace(part, family=""))
     for index, buffer in enumerate(written):
-        readers = [k for k, buffers in enumerate(read) if buffer in buffers and k != index]
+        # A later part recomputes its locals after an earlier one wrote: refused.
+        # An earlier part reading what a later one writes reads, at each
+        # instance, what the original read; across instances the schedule's
+        # dependence check decides.
+        readers = [k for k, buffers in enumerate(read) if buffer in buffers and k > index]
         if readers:
-            raise ScheduleError(f"split: a part of {name} reads {buffer}, which another "
-                                "part writes")
+            raise ScheduleError(f"split: a part of {name} reads {buffer}, which an "
+                                "earlier part writes")
     instructions = []
     for other in program.instructions:
         instructions += parts if other.name == name else [other]

@@ -46,6 +46,8 @@ C_KEYWORDS = frozenset("""
 RUNTIME_FUNCTIONS = frozenset({"malloc", "calloc", "free", "memset", "abort",
                                "omp_get_max_threads", "scipy_cblas_dgemm",
                                "scipy_cblas_dgemv", "scipy_cblas_ddot",
+                               "scipy_cblas_dgemmt", "scipy_cblas_dtrmm",
+                               "scipy_cblas_dsyr2k", "scipy_cblas_dger",
                                "scipy_openblas_set_num_threads"}
                               ) | frozenset(MATH_ARITY)
 

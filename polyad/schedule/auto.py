@@ -20,7 +20,7 @@ from polyad.errors import ScheduleError
 from polyad.model.kernel import maps_of, union_of_maps, union_of_sets
 from polyad.program.gather import gathered_buffers
 from polyad.program.library import library_call
-from polyad.schedule.calls import library_instructions, shared_loops
+from polyad.schedule.calls import instruction_order, library_instructions, shared_loops
 from polyad.schedule.legality import SMALL_RANK, between, rank
 from polyad.schedule.loops import (LoopReport, classify, group_of, instruction_name,
                                    names_of, sweep_of)
@@ -88,7 +88,8 @@ def _with_library_calls(schedule):
         called = False
         for part in parts:
             try:
-                library_call(result.program.instruction(part), result.program)
+                library_call(result.program.instruction(part), result.program,
+                             instruction_order(result.flat, part))
             except ScheduleError:
                 continue
             try:

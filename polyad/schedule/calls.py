@@ -72,6 +72,12 @@ def shared_loops(flat: isl.UnionMap, name: str) -> list[Loop]:
             if names_of(loop_members(flat, m, p)) != {name}]
 
 
+def instruction_order(flat: isl.UnionMap, name: str) -> isl.Map | None:
+    """Instruction ``name``'s flat schedule map (None when it is in pieces)."""
+    maps = [m for m in maps_of(flat) if instruction_name(m) == name]
+    return maps[0] if len(maps) == 1 else None
+
+
 def library_instructions(annotations) -> set[str]:
     """The instructions that run as library calls under these annotations."""
     return {handle.instruction for handle, mark in annotations if isinstance(mark, Library)}
@@ -128,7 +134,8 @@ def blas_marked(schedule, instruction: str):
         raise ScheduleError(f"blas: {name} is a piece of "
                             f"{schedule.program.instruction(name).handle}")
     try:
-        call = library_call(schedule.program.instruction(name), schedule.program)
+        call = library_call(schedule.program.instruction(name), schedule.program,
+                            instruction_order(schedule.flat, name))
         handle = own_nest(schedule.program, schedule.flat, name)
     except ScheduleError as error:
         raise ScheduleError(f"blas: {error}") from None

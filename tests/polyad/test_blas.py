@@ -21,7 +21,7 @@ from polyad.codegen.emit import calls_library
 from polyad.cli import build_parser
 from polyad.errors import ScheduleError
 from polyad.program.ir import primal_program
-from polyad.program.library import Gemm, GemmDot, Gemv, library_call
+from polyad.program.library import Gemm, GemmDot, Gemv, Ger, Sum, library_call
 from polyad.program.targets import load_schedule, program_of
 from polyad.schedule.schedule import Schedule
 from tests.conftest import example
@@ -47,6 +47,8 @@ SIZES = {
     "k2mm": [{"ni": 3, "nj": 5, "nk": 2, "nl": 7}],
     "mlp": [{"nb": 3, "ni": 5, "no": 1}],
     "atax": [{"m": 1, "n": 5}, {"m": 7, "n": 3}],
+    "mvt": [{"n": 5}, {"n": 1}],
+    "gemver": [{"n": 5}],
 }
 
 
@@ -78,10 +80,28 @@ def test_gemm_gradient_calls_are_the_products_of_its_algebra():
 
 
 def test_atax_is_two_matrix_vector_products_each_way():
-    calls = [call for _, call, _ in _auto(polyad.grad(example("atax"))).library_calls()]
-    assert all(isinstance(call, Gemv) for call in calls) and len(calls) == 4
+    every = [call for _, call, _ in _auto(polyad.grad(example("atax"))).library_calls()]
+    calls = [call for call in every if isinstance(call, Gemv)]
+    assert len(calls) == 4
+    assert sorted((c.x, c.y) for c in every if isinstance(c, Ger)) == [
+        ("tmp", "y_b"), ("tmp_b", "x")]  # A_b's two rank-1 updates
     assert sorted((c.y, c.a.transposed) for c in calls) == [
         ("tmp", False), ("tmp_b", False), ("x_b", True), ("y", True)]
+
+
+def test_rank_one_updates_are_dger():
+    """mvt's A_b += x1_b y1^T and A_b += y2 x2_b^T (the adjoints of its
+    two matrix-vector products), and gemver's forward A = A + u1 v1^T + u2
+    v2^T, one dger per term."""
+    calls = [call for _, call, _ in _auto(polyad.grad(example("mvt"))).library_calls()]
+    outer = sorted((c.x, c.y) for c in calls if isinstance(c, Ger))
+    assert outer == [("x1_b", "y1"), ("y2", "x2_b")]
+    assert all(c.a.buffer == "A_b" for c in calls if isinstance(c, Ger))
+    gemver = {h.instruction: c for h, c, _ in _auto(polyad.grad(example("gemver")))
+              .library_calls()}
+    forward = gemver["S0"]
+    assert isinstance(forward, Sum) and all(isinstance(p, Ger) for p in forward.parts)
+    assert sorted((p.x, p.y) for p in forward.parts) == [("u1", "v1"), ("u2", "v2")]
 
 
 def _kernel(body: str, params: str):
@@ -92,8 +112,8 @@ MATRICES = "int n, double s, double C[n][n], double A[n][n], double B[n][n]"
 
 
 @pytest.mark.parametrize("body,reason", [
-    ("for (int i = 0; i < n; i++) for (int j = 0; j <= i; j++) for (int k = 0; k < n; k++)"
-     " C[i][j] += A[i][k] * B[k][j];", "not a box"),
+    ("for (int i = 0; i < n; i++) for (int j = 0; j <= i; j++) for (int k = 0; k <= j; k++)"
+     " C[i][j] += A[i][k] * B[k][j];", "not a box, nor a box cut by one triangle"),
     ("for (int i = 0; i < n; i++) for (int j = 0; j < n; j++) for (int k = 0; k < n - 1; k++)"
      " C[i][j] += A[i][k + 1] * B[k][j];", "not plain iterators"),
     ("for (int i = 0; i < n; i++) for (int j = 0; j < n; j++) for (int k = 0; k < n; k++)"
@@ -151,7 +171,7 @@ def test_blas_refuses_to_reassociate_when_told_not_to():
 def test_split_refuses_a_part_reading_what_another_writes():
     """gemm's S0_b: C_b[i][j] = g * beta, and beta_b += C[i][j] * g reads
     the old C_b (through g)."""
-    with pytest.raises(ScheduleError, match="reads C_b, which another part writes"):
+    with pytest.raises(ScheduleError, match="reads C_b, which an earlier part writes"):
         polyad.grad(example("gemm")).schedule().split("S0_b")
 
 
