@@ -13,7 +13,7 @@ from typing import Mapping
 import islpy as isl
 import sympy
 
-from polyad.errors import UsageError
+from polyad.errors import ScheduleError, UsageError
 from polyad.model.kernel import BUFFER_BYTES, fix_sizes, maps_of, union_of_maps
 from polyad.program.ir import Assignment, Buffer, Instruction, Program, Reference
 from polyad.schedule.schedule import Schedule
@@ -99,6 +99,7 @@ def specialize(program: Program, schedule: Schedule,
 
 def _plan(program: Program, maps: list[isl.Map], scratchpad: int,
           sizes: Mapping[str, int]) -> list[Layer]:
+    maps = padded(maps)
     reverse = [m for m in maps if fixed_value(m, 0) == REVERSE]
     layers: list[Layer] = []
     for group, position in _nests(maps, reverse, 1):
@@ -108,13 +109,36 @@ def _plan(program: Program, maps: list[isl.Map], scratchpad: int,
         # Staging an instruction twice makes the outer layer index the inner
         # layer's scratch buffers with the outer boxes: out of bounds.
         raise AssertionError(f"instructions in two layers: {sorted(staged)}")
+    _refuse_unstaged_inside(maps, layers)
     return layers
+
+
+def _refuse_unstaged_inside(maps: list[isl.Map], layers: list[Layer]) -> None:
+    """Raise ScheduleError if an instruction outside a layer shares the
+    dimensions before the layer's loop with one of its instances: it would
+    run between the layer's copies in and out of the scratchpad, on the
+    arrays themselves, and the copies out would overwrite what it wrote
+    (the layer's dimensions order it only against the layer's own)."""
+    for number, layer in enumerate(layers):
+        members = [m for m in maps if m.get_tuple_name(isl.dim_type.in_) in layer.instructions]
+        reach = None
+        for m in members:
+            prefixes = _prefixes(m, layer.position)
+            reach = prefixes if reach is None else reach.union(prefixes)
+        for m in maps:
+            name = m.get_tuple_name(isl.dim_type.in_)
+            if (name not in layer.instructions and reach is not None
+                    and not _prefixes(m, layer.position).intersect(reach).is_empty()):
+                raise ScheduleError(
+                    f"--layout layers cannot stage this schedule: {name} runs inside layer "
+                    f"{number} ({', '.join(layer.instructions)}, loop dimension "
+                    f"{layer.position}) without being staged; use --layout stream or exact")
 
 
 def _nests(every: list[isl.Map], maps: list[isl.Map], start: int):
     """(band members, loop dimension) of the outermost loops at or after
-    ``start`` among ``maps`` (a part of the schedule ``every``); every
-    instruction in at most one of them.
+    ``start`` among ``maps`` (a part of the schedule ``every``, padded to
+    one depth); every instruction in at most one of them.
 
     Loops are taken outermost first: an instruction with a constant at a
     dimension where others loop runs between their iterations, so it belongs
@@ -130,24 +154,52 @@ def _nests(every: list[isl.Map], maps: list[isl.Map], start: int):
             if (m.get_tuple_name(isl.dim_type.in_) in covered
                     or m.dim(isl.dim_type.out) <= position or fixed_value(m, position) is not None):
                 continue
-            group = [g for g in _band_members(every, m, position)
-                     if g.get_tuple_name(isl.dim_type.in_) in names - covered]
+            group = _band_members(
+                [g for g in every if g.get_tuple_name(isl.dim_type.in_) in names - covered],
+                m, position)
             covered |= {g.get_tuple_name(isl.dim_type.in_) for g in group}
             found.append((group, position))
     return found
 
 
-def _band_members(every: list[isl.Map], m: isl.Map, position: int) -> list[isl.Map]:
-    """Every instruction in the band of ``m``'s loop at ``position``: the
-    same dimensions before it, whether or not it loops there itself (an
-    instruction with a constant there runs between the loop's iterations)."""
-    key = _prefix(m, position)
-    return [other for other in every
-            if other.dim(isl.dim_type.out) > position and _prefix(other, position) == key]
+def _band_members(candidates: list[isl.Map], m: isl.Map, position: int) -> list[isl.Map]:
+    """The instructions among ``candidates`` that run inside the loop of
+    ``m`` at ``position``: those with an instance whose dimensions before
+    ``position`` equal those of an instance of a member (``m``, and in turn
+    every member found), whether they loop at ``position`` or have a
+    constant there (they run between the loop's iterations).
+
+    Why the instances' dimensions and not their constants: an instruction
+    may have a constant where the band loops (the last iteration of a
+    reverse loop split off, inside a tile loop); its layer must still be the
+    band's, or it runs between the band's copies in and out of the
+    scratchpad on the arrays themselves, and the copies out overwrite what
+    it wrote."""
+    group = [m]
+    reach = _prefixes(m, position)
+    rest = [g for g in candidates if g.get_tuple_name(isl.dim_type.in_)
+            != m.get_tuple_name(isl.dim_type.in_)]
+    grown = True
+    while grown:
+        grown = False
+        for other in list(rest):
+            prefixes = _prefixes(other, position)
+            if other.dim(isl.dim_type.out) > position and not prefixes.intersect(reach).is_empty():
+                group.append(other)
+                rest.remove(other)
+                reach = reach.union(prefixes).coalesce()
+                grown = True
+    order = {g.get_tuple_name(isl.dim_type.in_): n for n, g in enumerate(candidates)}
+    return sorted(group, key=lambda g: order.get(g.get_tuple_name(isl.dim_type.in_), -1))
 
 
-def _prefix(m: isl.Map, position: int) -> tuple:
-    return tuple(fixed_value(m, d) for d in range(position))
+def _prefixes(m: isl.Map, position: int) -> isl.Set:
+    """The values of the schedule dimensions before ``position`` that
+    ``m``'s instances take (an unnamed set)."""
+    values = m.range()
+    values = values.project_out(isl.dim_type.set, position, values.dim(isl.dim_type.set)
+                                - position)
+    return values.reset_tuple_id()
 
 
 def _layered(program, every, group, position, scratchpad, sizes) -> list[Layer]:
