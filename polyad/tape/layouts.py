@@ -109,11 +109,11 @@ def _plan(program: Program, maps: list[isl.Map], scratchpad: int,
         # Staging an instruction twice makes the outer layer index the inner
         # layer's scratch buffers with the outer boxes: out of bounds.
         raise AssertionError(f"instructions in two layers: {sorted(staged)}")
-    _refuse_unstaged_inside(maps, layers)
+    refuse_unstaged_inside(maps, layers)
     return layers
 
 
-def _refuse_unstaged_inside(maps: list[isl.Map], layers: list[Layer]) -> None:
+def refuse_unstaged_inside(maps: list[isl.Map], layers: list[Layer]) -> None:
     """Raise ScheduleError if an instruction outside a layer shares the
     dimensions before the layer's loop with one of its instances: it would
     run between the layer's copies in and out of the scratchpad, on the
