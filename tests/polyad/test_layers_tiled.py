@@ -110,7 +110,7 @@ CASES = st.sampled_from(sorted(KERNELS)).flatmap(
 @given(case=CASES, tile=st.integers(1, 4),
        scratchpad=st.sampled_from([64, 128, 256, 512, 4096]))
 # Wrong before the fix (relative errors 0.1, 0.53, 1.3, 1.0):
-@hypothesis.example(case=("cholesky", {"n": 3}), tile=2, scratchpad=64)
+@hypothesis.example(case=("cholesky", {"n": 3}), tile=2, scratchpad=128)
 @hypothesis.example(case=("durbin", {"n": 3}), tile=1, scratchpad=128)
 @hypothesis.example(case=("durbin", {"n": 5}), tile=2, scratchpad=256)
 @hypothesis.example(case=("cholesky", {"n": 5}), tile=4, scratchpad=256)
