@@ -2,7 +2,8 @@
 reverse sweep has its schedule (the stream layout is in polyad.tape.streams).
 
 ``staged_layers``: the reverse sweep in layers whose tape operands and array
-elements are staged through a scratchpad (see :func:`staged_layers`).
+elements are staged through a scratchpad (see :func:`staged_layers`); which
+instructions a layer takes is :mod:`polyad.tape.bands`'s.
 """
 
 from __future__ import annotations
@@ -13,9 +14,10 @@ from typing import Mapping
 import islpy as isl
 import sympy
 
-from polyad.errors import ScheduleError, UsageError
+from polyad.errors import UsageError
 from polyad.model.kernel import BUFFER_BYTES, fix_sizes, maps_of, union_of_maps
 from polyad.program.ir import Assignment, Buffer, Instruction, Program, Reference
+from polyad.tape.bands import loop_nests, refuse_unstaged_inside
 from polyad.schedule.schedule import Schedule
 from polyad.program.names import NameSupply, program_identifiers
 from polyad.schedule.tree import (constant_piece, fixed_value, map_from_pieces, output_pieces,
@@ -102,7 +104,7 @@ def _plan(program: Program, maps: list[isl.Map], scratchpad: int,
     maps = padded(maps)
     reverse = [m for m in maps if fixed_value(m, 0) == REVERSE]
     layers: list[Layer] = []
-    for group, position in _nests(maps, reverse, 1):
+    for group, position in loop_nests(maps, reverse, 1):
         layers += _layered(program, maps, group, position, scratchpad, sizes)
     staged = [name for layer in layers for name in layer.instructions]
     if len(staged) != len(set(staged)):
@@ -111,95 +113,6 @@ def _plan(program: Program, maps: list[isl.Map], scratchpad: int,
         raise AssertionError(f"instructions in two layers: {sorted(staged)}")
     refuse_unstaged_inside(maps, layers)
     return layers
-
-
-def refuse_unstaged_inside(maps: list[isl.Map], layers: list[Layer]) -> None:
-    """Raise ScheduleError if an instruction outside a layer shares the
-    dimensions before the layer's loop with one of its instances: it would
-    run between the layer's copies in and out of the scratchpad, on the
-    arrays themselves, and the copies out would overwrite what it wrote
-    (the layer's dimensions order it only against the layer's own)."""
-    for number, layer in enumerate(layers):
-        members = [m for m in maps if m.get_tuple_name(isl.dim_type.in_) in layer.instructions]
-        reach = None
-        for m in members:
-            prefixes = _prefixes(m, layer.position)
-            reach = prefixes if reach is None else reach.union(prefixes)
-        for m in maps:
-            name = m.get_tuple_name(isl.dim_type.in_)
-            if (name not in layer.instructions and reach is not None
-                    and not _prefixes(m, layer.position).intersect(reach).is_empty()):
-                raise ScheduleError(
-                    f"--layout layers cannot stage this schedule: {name} runs inside layer "
-                    f"{number} ({', '.join(layer.instructions)}, loop dimension "
-                    f"{layer.position}) without being staged; use --layout stream or exact")
-
-
-def _nests(every: list[isl.Map], maps: list[isl.Map], start: int):
-    """(band members, loop dimension) of the outermost loops at or after
-    ``start`` among ``maps`` (a part of the schedule ``every``, padded to
-    one depth); every instruction in at most one of them.
-
-    Loops are taken outermost first: an instruction with a constant at a
-    dimension where others loop runs between their iterations, so it belongs
-    to their layer even if its own first loop is deeper (taken in the order
-    of ``maps``, such an instruction would get a layer of its own inside the
-    outer one, whose boxes would then index the inner scratch buffers)."""
-    names = {g.get_tuple_name(isl.dim_type.in_) for g in maps}
-    covered: set[str] = set()
-    found = []
-    depth = max((m.dim(isl.dim_type.out) for m in maps), default=0)
-    for position in range(start, depth):
-        for m in maps:
-            if (m.get_tuple_name(isl.dim_type.in_) in covered
-                    or m.dim(isl.dim_type.out) <= position or fixed_value(m, position) is not None):
-                continue
-            group = _band_members(
-                [g for g in every if g.get_tuple_name(isl.dim_type.in_) in names - covered],
-                m, position)
-            covered |= {g.get_tuple_name(isl.dim_type.in_) for g in group}
-            found.append((group, position))
-    return found
-
-
-def _band_members(candidates: list[isl.Map], m: isl.Map, position: int) -> list[isl.Map]:
-    """The instructions among ``candidates`` that run inside the loop of
-    ``m`` at ``position``: those with an instance whose dimensions before
-    ``position`` equal those of an instance of a member (``m``, and in turn
-    every member found), whether they loop at ``position`` or have a
-    constant there (they run between the loop's iterations).
-
-    Why the instances' dimensions and not their constants: an instruction
-    may have a constant where the band loops (the last iteration of a
-    reverse loop split off, inside a tile loop); its layer must still be the
-    band's, or it runs between the band's copies in and out of the
-    scratchpad on the arrays themselves, and the copies out overwrite what
-    it wrote."""
-    group = [m]
-    reach = _prefixes(m, position)
-    rest = [g for g in candidates if g.get_tuple_name(isl.dim_type.in_)
-            != m.get_tuple_name(isl.dim_type.in_)]
-    grown = True
-    while grown:
-        grown = False
-        for other in list(rest):
-            prefixes = _prefixes(other, position)
-            if other.dim(isl.dim_type.out) > position and not prefixes.intersect(reach).is_empty():
-                group.append(other)
-                rest.remove(other)
-                reach = reach.union(prefixes).coalesce()
-                grown = True
-    order = {g.get_tuple_name(isl.dim_type.in_): n for n, g in enumerate(candidates)}
-    return sorted(group, key=lambda g: order.get(g.get_tuple_name(isl.dim_type.in_), -1))
-
-
-def _prefixes(m: isl.Map, position: int) -> isl.Set:
-    """The values of the schedule dimensions before ``position`` that
-    ``m``'s instances take (an unnamed set)."""
-    values = m.range()
-    values = values.project_out(isl.dim_type.set, position, values.dim(isl.dim_type.set)
-                                - position)
-    return values.reset_tuple_id()
 
 
 def _layered(program, every, group, position, scratchpad, sizes) -> list[Layer]:
@@ -220,7 +133,7 @@ def _layered(program, every, group, position, scratchpad, sizes) -> list[Layer]:
             return [Layer(tuple(sorted(g.get_tuple_name(isl.dim_type.in_) for g in group)),
                           position, size, tuple(buffers))]
     names = {g.get_tuple_name(isl.dim_type.in_) for g in group}
-    inner = _nests(every, group, position + 1)
+    inner = loop_nests(every, group, position + 1)
     if not inner:
         raise UsageError(
             f"no layer of the reverse sweep of {', '.join(sorted(names))} fits a scratchpad "

@@ -15,9 +15,9 @@ the generated C; the compiled gradient must equal it to rounding."""
 
 from __future__ import annotations
 
+import hypothesis
 import numpy as np
 import pytest
-import hypothesis
 from hypothesis import HealthCheck, given, settings, strategies as st
 
 import polyad
@@ -26,7 +26,8 @@ from polyad.check import verify
 from polyad.check.interpreter import Interpreter
 from polyad.errors import ScheduleError, UsageError
 from polyad.program.lowering import adjoint_program
-from polyad.tape.layouts import plan_layers, refuse_unstaged_inside, specialize
+from polyad.tape.bands import refuse_unstaged_inside
+from polyad.tape.layouts import plan_layers, specialize
 from tests.conftest import example
 from tests.polyad.test_examples import tile_reverse_nests
 
