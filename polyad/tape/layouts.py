@@ -2,7 +2,8 @@
 reverse sweep has its schedule (the stream layout is in polyad.tape.streams).
 
 ``staged_layers``: the reverse sweep in layers whose tape operands and array
-elements are staged through a scratchpad (see :func:`staged_layers`).
+elements are staged through a scratchpad (see :func:`staged_layers`); which
+instructions a layer takes is :mod:`polyad.tape.bands`'s.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import sympy
 from polyad.errors import UsageError
 from polyad.model.kernel import BUFFER_BYTES, fix_sizes, maps_of, union_of_maps
 from polyad.program.ir import Assignment, Buffer, Instruction, Program, Reference
+from polyad.tape.bands import loop_nests, refuse_unstaged_inside
 from polyad.schedule.schedule import Schedule
 from polyad.program.names import NameSupply, program_identifiers
 from polyad.schedule.tree import (constant_piece, fixed_value, map_from_pieces, output_pieces,
@@ -99,55 +101,18 @@ def specialize(program: Program, schedule: Schedule,
 
 def _plan(program: Program, maps: list[isl.Map], scratchpad: int,
           sizes: Mapping[str, int]) -> list[Layer]:
+    maps = padded(maps)
     reverse = [m for m in maps if fixed_value(m, 0) == REVERSE]
     layers: list[Layer] = []
-    for group, position in _nests(maps, reverse, 1):
+    for group, position in loop_nests(maps, reverse, 1):
         layers += _layered(program, maps, group, position, scratchpad, sizes)
     staged = [name for layer in layers for name in layer.instructions]
     if len(staged) != len(set(staged)):
         # Staging an instruction twice makes the outer layer index the inner
         # layer's scratch buffers with the outer boxes: out of bounds.
         raise AssertionError(f"instructions in two layers: {sorted(staged)}")
+    refuse_unstaged_inside(maps, layers)
     return layers
-
-
-def _nests(every: list[isl.Map], maps: list[isl.Map], start: int):
-    """(band members, loop dimension) of the outermost loops at or after
-    ``start`` among ``maps`` (a part of the schedule ``every``); every
-    instruction in at most one of them.
-
-    Loops are taken outermost first: an instruction with a constant at a
-    dimension where others loop runs between their iterations, so it belongs
-    to their layer even if its own first loop is deeper (taken in the order
-    of ``maps``, such an instruction would get a layer of its own inside the
-    outer one, whose boxes would then index the inner scratch buffers)."""
-    names = {g.get_tuple_name(isl.dim_type.in_) for g in maps}
-    covered: set[str] = set()
-    found = []
-    depth = max((m.dim(isl.dim_type.out) for m in maps), default=0)
-    for position in range(start, depth):
-        for m in maps:
-            if (m.get_tuple_name(isl.dim_type.in_) in covered
-                    or m.dim(isl.dim_type.out) <= position or fixed_value(m, position) is not None):
-                continue
-            group = [g for g in _band_members(every, m, position)
-                     if g.get_tuple_name(isl.dim_type.in_) in names - covered]
-            covered |= {g.get_tuple_name(isl.dim_type.in_) for g in group}
-            found.append((group, position))
-    return found
-
-
-def _band_members(every: list[isl.Map], m: isl.Map, position: int) -> list[isl.Map]:
-    """Every instruction in the band of ``m``'s loop at ``position``: the
-    same dimensions before it, whether or not it loops there itself (an
-    instruction with a constant there runs between the loop's iterations)."""
-    key = _prefix(m, position)
-    return [other for other in every
-            if other.dim(isl.dim_type.out) > position and _prefix(other, position) == key]
-
-
-def _prefix(m: isl.Map, position: int) -> tuple:
-    return tuple(fixed_value(m, d) for d in range(position))
 
 
 def _layered(program, every, group, position, scratchpad, sizes) -> list[Layer]:
@@ -168,7 +133,7 @@ def _layered(program, every, group, position, scratchpad, sizes) -> list[Layer]:
             return [Layer(tuple(sorted(g.get_tuple_name(isl.dim_type.in_) for g in group)),
                           position, size, tuple(buffers))]
     names = {g.get_tuple_name(isl.dim_type.in_) for g in group}
-    inner = _nests(every, group, position + 1)
+    inner = loop_nests(every, group, position + 1)
     if not inner:
         raise UsageError(
             f"no layer of the reverse sweep of {', '.join(sorted(names))} fits a scratchpad "
