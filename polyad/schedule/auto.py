@@ -18,6 +18,7 @@ import islpy as isl
 
 from polyad.errors import ScheduleError
 from polyad.model.kernel import maps_of, union_of_maps, union_of_sets
+from polyad.program.expansion import expandable_scalars, users
 from polyad.program.gather import gathered_buffers
 from polyad.program.library import library_call
 from polyad.schedule.calls import instruction_order, library_instructions, shared_loops
@@ -59,8 +60,30 @@ def auto_schedule(schedule, tile: int = DEFAULT_TILE, *, blas: bool = True):
     """
     gathered = _with_gathers(schedule)
     if blas and not _staged_in_layers(schedule):
-        gathered = _with_library_calls(gathered)
+        gathered = _with_expanded_calls(gathered)
     return _rescheduled(gathered, int(tile))
+
+
+def _with_expanded_calls(schedule):
+    """:func:`_with_library_calls`, also tried after expanding every scalar
+    local that expands (as deep as it does): a reset accumulator (gesummv's
+    ``ax``, symm's ``acc``) ties its loops together and keeps its
+    accumulation from being a product. The expansions are kept only when
+    more instructions then run as calls."""
+    plain = _with_library_calls(schedule)
+    expanded = schedule
+    for buffer in expandable_scalars(schedule.program):
+        deepest = min(len(i.iterators) for i in users(schedule.program, buffer))
+        for depth in range(deepest, 0, -1):
+            try:
+                expanded = expanded.expand(buffer, depth)
+                break
+            except ScheduleError:
+                continue
+    if expanded is schedule:
+        return plain
+    called = _with_library_calls(expanded)
+    return called if len(called.library_calls()) > len(plain.library_calls()) else plain
 
 
 def _with_library_calls(schedule):
@@ -82,7 +105,13 @@ def _with_library_calls(schedule):
             try:
                 result = result.split(name)
             except ScheduleError:
-                continue
+                # Its loops shared (gesummv's adjoint updates A_b and B_b
+                # in one j loop): a loop of its own first.
+                try:
+                    result = _isolated(result, name).split(name)
+                except ScheduleError:
+                    result = before
+                    continue
             known = {i.name for i in before.program.instructions}
             parts = [i.name for i in result.program.instructions if i.name not in known]
         called = False

@@ -40,6 +40,7 @@ from polyad.schedule.marks import Library, LoopMark, Parallel, Simd
 from polyad.schedule.marking import parallelized, unrolled, vectorized
 from polyad.schedule.orders import fused, loop_reports, reordered
 from polyad.schedule.reshapes import colored, distributed, skewed
+from polyad.program.expansion import expanded
 from polyad.schedule.rewrites import gathered, peeled
 from polyad.schedule.trace import Step, check_origin, read_trace, trace_text
 from polyad.schedule.tree import (constant_piece, flat_schedule, map_from_pieces,
@@ -59,7 +60,7 @@ class Schedule:
     origin: dict = field(default_factory=dict, compare=False)
     #: Instruction rewrites the schedule needs, in order: ("gather",
     #: instruction, buffer) splits (see :meth:`gather`), ("peel", instruction,
-    #: instances), ("split", instruction, ""); a program is
+    #: instances), ("split", instruction, ""), ("expand", buffer, depth); a program is
     #: generated from the algorithm with :func:`polyad.program.gather.rewritten`.
     rewrites: tuple[tuple[str, str, str], ...] = ()
 
@@ -373,6 +374,22 @@ class Schedule:
         return self.with_rewrite(program, (("split", name, ""),), maps,
                                  Step("split", (("instruction", instruction),)))
 
+    def expand(self, buffer: str, depth: int) -> "Schedule":
+        """Give the scalar local ``buffer`` one element per iteration of the
+        ``depth`` outermost loops of each instruction using it
+        (:func:`polyad.program.expansion.expanded`), so that those loops may
+        be distributed and its accumulations become matrix products.
+        Refused unless every read still reads the value it read before.
+
+        Before::  for (i ...) { ax = 0; for (j ...) ax += A[i][j] * x[j]; y[i] = ax; }
+        After ``expand("ax", 1)``::
+                  for (i ...) { ax[i] = 0; for (j ...) ax[i] += A[i][j] * x[j]; y[i] = ax[i]; }
+        """
+        program = expanded(self.program, buffer, int(depth))
+        return self.with_rewrite(program, (("expand", buffer, str(int(depth))),),
+                                 list(maps_of(self.flat)),
+                                 Step("expand", (("buffer", buffer), ("depth", int(depth)))))
+
     def blas(self, instruction: str) -> "Schedule":
         """Run every instance of an instruction as one call of a tuned BLAS
         (OpenBLAS's dgemm or dgemv) at the place of its loop nest.
@@ -475,4 +492,4 @@ _PRIMITIVES = {"tile": "tile", "interchange": "interchange", "fuse": "fuse", "co
                "distribute": "distribute", "skew": "skew", "unroll": "unroll",
                "vectorize": "vectorize", "parallel": "parallel", "auto": "auto",
                "gather": "gather", "peel": "peel", "reorder": "reorder",
-               "split": "split", "blas": "blas"}
+               "split": "split", "blas": "blas", "expand": "expand"}
