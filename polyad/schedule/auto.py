@@ -91,10 +91,22 @@ def _with_library_calls(schedule):
     split, runs as a BLAS call: split, the loops it shares distributed
     (innermost first) until its nest is its own, then ``blas``. Where a step
     is refused the instruction stays as it was, and a split whose parts are
-    no products is not kept."""
+    no products is not kept. An instruction refused once is tried again
+    after the others: their nests, moved out, may have been in its way."""
     result = schedule
-    for m in maps_of(schedule.flat):
-        name = instruction_name(m)
+    pending = [instruction_name(m) for m in maps_of(schedule.flat)]
+    for _ in range(2):
+        result, pending = _calls_for(result, pending)
+        if not pending:
+            break
+    return result
+
+
+def _calls_for(schedule, names: list[str]):
+    """(the schedule with those of ``names`` that may run as calls made
+    calls, the names left as they were)."""
+    result, left = schedule, []
+    for name in names:
         instruction = result.program.instruction(name)
         if instruction.handle != name or not _may_be_product(instruction):
             continue
@@ -111,6 +123,7 @@ def _with_library_calls(schedule):
                     result = _isolated(result, name).split(name)
                 except ScheduleError:
                     result = before
+                    left.append(name)
                     continue
             known = {i.name for i in before.program.instructions}
             parts = [i.name for i in result.program.instructions if i.name not in known]
@@ -128,7 +141,8 @@ def _with_library_calls(schedule):
                 continue
         if not called:
             result = before
-    return result
+            left.append(name)
+    return result, left
 
 
 def _may_be_product(instruction) -> bool:
@@ -139,12 +153,22 @@ def _may_be_product(instruction) -> bool:
 
 def _isolated(schedule, name: str):
     """The schedule with the loops instruction ``name`` shares distributed,
-    innermost first, until its nest is its own."""
+    innermost first, until its nest is its own; where its part cannot stay
+    in place, it runs first or last (symm's update of the rows above i
+    waits for every row's scaling)."""
     for _ in range(2 * len(schedule.program.instruction(name).iterators) + 2):
         shared = shared_loops(schedule.flat, name)
         if not shared:
             return schedule
-        schedule = schedule.distribute(shared[0])
+        handle = schedule.program.instruction(name).handle
+        for placement in ({}, {"last": handle}, {"first": handle}):
+            try:
+                schedule = schedule.distribute(shared[0], **placement)
+                break
+            except ScheduleError as error:
+                refused = error
+        else:
+            raise refused
     raise ScheduleError(f"{name}: its loops stay shared after distributing")
 
 

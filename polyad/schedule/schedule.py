@@ -229,17 +229,21 @@ class Schedule:
         """
         return fused(self, first, second)
 
-    def distribute(self, loop: "Loop | str") -> "Schedule":
-        """Split a loop whose body is a sequence into one loop per part.
+    def distribute(self, loop: "Loop | str", first: str | None = None,
+                   last: str | None = None) -> "Schedule":
+        """Split a loop whose body is a sequence into one loop per part, in
+        the body's order, except that instruction ``first``'s part runs
+        before the others and ``last``'s after them.
 
         Precondition: the loop's body is a sequence of at least two parts,
-        and no part depends on a later iteration of a part after it
+        and no part depends on a later iteration of a part placed after it
         (checked: ``S(i)`` reading ``T(i - 1)`` forbids it).
 
         Before::  for (i ...) { S(i); T(i); }
         After ``distribute("S.i")``::  for (i ...) S(i);  for (i ...) T(i);
+        After ``distribute("S.i", last="S")``::  for (i ...) T(i);  for (i ...) S(i);
         """
-        return distributed(self, loop)
+        return distributed(self, loop, first, last)
 
     def skew(self, loop: "Loop | str", outer: "Loop | str", factor: int = 1) -> "Schedule":
         """Add ``factor`` times an outer loop's iterator to a loop's.
@@ -385,7 +389,10 @@ class Schedule:
         After ``expand("ax", 1)``::
                   for (i ...) { ax[i] = 0; for (j ...) ax[i] += A[i][j] * x[j]; y[i] = ax[i]; }
         """
-        program = expanded(self.program, buffer, int(depth))
+        base = self.program.flat if self.program.flat is not None \
+            else flat_schedule(self.program.schedule)
+        program = expanded(replace(self.program, flat=union_of_maps(padded(maps_of(base)))),
+                           buffer, int(depth))
         return self.with_rewrite(program, (("expand", buffer, str(int(depth))),),
                                  list(maps_of(self.flat)),
                                  Step("expand", (("buffer", buffer), ("depth", int(depth)))))

@@ -17,6 +17,7 @@ import pytest
 import polyad
 from polyad.check import verify
 from polyad.errors import ScheduleError
+from polyad.model.kernel import maps_of
 from polyad.program.expansion import expandable_scalars, expanded
 from polyad.program.ir import primal_program
 from polyad.program.library import Gemv, Ger
@@ -118,3 +119,46 @@ def test_auto_without_blas_does_not_expand():
     chosen = load_schedule(polyad.grad(example("gesummv")), "auto", blas=False)
     assert not any(s.primitive == "expand" for s in chosen.trace)
     assert not chosen.program.buffer("ax").extents
+
+
+@pytest.mark.parametrize("sizes", [{"m": 5, "n": 3}, {"m": 1, "n": 2}, {"m": 4, "n": 1}])
+def test_symm_runs_as_triangular_calls_in_both_sweeps(sizes):
+    """Oracles: all four. symm's acc[i][j] (expanded over i and j) is
+    tril(A) * B; its update of the rows above i runs last in the forward
+    sweep (distribute(last=...)) and first in the reverse. On the code
+    before: no call at all."""
+    kernel = example("symm")
+    chosen = load_schedule(polyad.grad(kernel), "auto")
+    calls = chosen.library_calls()
+    assert len(calls) == 7
+    assert {sweep for _, _, sweep in calls} == {"forward", "reverse"}
+    steps = [dict(s.arguments) for s in chosen.trace if s.primitive == "distribute"]
+    assert any("last" in s for s in steps) and any("first" in s for s in steps)
+    result = _all_oracles(kernel, sizes, "auto")
+    assert result["verdict"] == "ok", result["checks"]
+
+
+def test_distribute_places_a_part_last_only_where_legal():
+    """The dependences of the kernels: S and T independent in one i loop,
+    S may run after every T; where T reads what S writes at the same i, S
+    may not, nor T before every S; a name outside the loop is refused."""
+    free = Schedule.of(primal_program(polyad.parse(
+        """void st(int n, double x[n], double y[n], double z[n]) {
+  for (int i = 0; i < n; i++) { y[i] = x[i] * x[i]; z[i] = x[i] + 1.0; }
+}""")))
+    moved = free.distribute("S0.i", last="S0")
+    assert [dict(s.arguments) for s in moved.trace] == [{"loop": "S0.i", "last": "S0"}]
+    times = {m.get_tuple_name(isl.dim_type.in_): m.range() for m in maps_of(moved.flat)}
+    every_pair = isl.Map.from_domain_and_range(times["S1"], times["S0"])
+    assert times["S1"].lex_lt_set(times["S0"]).is_equal(every_pair)   # every T before every S
+    assert Schedule.replay(free, moved.to_json()).flat.is_equal(moved.flat)
+    tied = Schedule.of(primal_program(polyad.parse(
+        """void st(int n, double x[n], double y[n], double z[n]) {
+  for (int i = 0; i < n; i++) { y[i] = x[i] * x[i]; z[i] = y[i] + 1.0; }
+}""")))
+    with pytest.raises(ScheduleError, match="violate a dependence"):
+        tied.distribute("S0.i", last="S0")
+    with pytest.raises(ScheduleError, match="violate a dependence"):
+        tied.distribute("S0.i", first="S1")
+    with pytest.raises(ScheduleError, match="not in the body"):
+        tied.distribute("S0.i", last="S7")
