@@ -301,6 +301,8 @@ def _vectorize_innermost(schedule):
     increments meet another reference on some iterations, peel those first."""
     result = schedule
     target = rescheduled_sweep(schedule)
+    # Vector math rounds differently: only where no primal value comes from.
+    vector_math = target == "reverse"
     called = library_instructions(schedule.annotations)
     reports = [r for r in schedule.loops() if r.sweep == target
                and not called & set(r.instructions)]
@@ -314,12 +316,12 @@ def _vectorize_innermost(schedule):
         if _mostly_strided(result.program, members, position):
             continue
         try:
-            result = result.vectorize(report.loop)
+            result = result.vectorize(report.loop, vector_math)
         except ScheduleError as error:
             if "meet" not in str(error) or _staged_in_layers(schedule):
                 continue
             try:  # the iterations where the increments meet go first
-                result = result.peel(report.loop).vectorize(report.loop)
+                result = result.peel(report.loop).vectorize(report.loop, vector_math)
             except ScheduleError:
                 continue
     return result

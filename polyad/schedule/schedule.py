@@ -313,8 +313,11 @@ class Schedule:
         (``#pragma GCC unroll``); always legal."""
         return unrolled(self, loop, factor)
 
-    def vectorize(self, loop: "Loop | str") -> "Schedule":
-        """Mark an innermost loop ``#pragma omp simd``.
+    def vectorize(self, loop: "Loop | str", vector_math: bool = False) -> "Schedule":
+        """Mark an innermost loop ``#pragma omp simd``; with ``vector_math``
+        its calls of the functions in :data:`polyad.schedule.marks.VECTOR_MATH`
+        go to their vector versions (glibc's libmvec: within 4 ulp of the
+        scalar ones, so results change in the last bits).
 
         Precondition: no dependence is carried by the loop, but for
         increments of an element that stays the same along the loop (a
@@ -330,7 +333,7 @@ class Schedule:
                   for (j ...) { acc += B[k][j] * g[i][j]; B_b[k][j] += ...; }
                   A_b[i][k] += acc;
         """
-        return vectorized(self, loop)
+        return vectorized(self, loop, bool(vector_math))
 
     def parallel(self, loop: "Loop | str", atomics: bool = False) -> "Schedule":
         """Run a loop's iterations in parallel (OpenMP).
