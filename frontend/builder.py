@@ -17,8 +17,10 @@ import islpy as isl
 from pycparser import c_ast
 
 from polyad.frontend.affine import AffineTranslator, Scope, describe, type_names
+from polyad.frontend.assume import Assumption, assumed_sizes
 from polyad.frontend.checks import (check_bounds, check_uninitialised_locals, classify_arrays,
-                                    reads_of_initial_values, sizes_with_positive_extents)
+                                    reads_of_initial_values, sizes_with_positive_extents,
+                                    statements_that_run)
 from polyad.frontend.declarations import (Variable, classify_declaration, is_size_type,
                                           is_unsigned_type)
 from polyad.frontend.ifconvert import (FreshNames, data_reads, if_converted,
@@ -61,8 +63,10 @@ class KernelBuilder:
     """Builds the model of one function; ``build()`` returns the Kernel."""
 
     def __init__(self, pre: Preprocessed, funcdef: c_ast.FuncDef, source: KernelSource,
-                 file_scope: dict[str, str] | None = None):
+                 file_scope: dict[str, str] | None = None,
+                 assumptions: tuple[Assumption, ...] = ()):
         self.pre = pre
+        self.assumptions = tuple(assumptions)
         self.funcdef = funcdef
         self.source = source
         #: names declared outside the function: name -> what it is
@@ -106,16 +110,20 @@ class KernelBuilder:
             raise self.error(self.funcdef, f"kernel {self.source.function} without "
                              "statements", "the modelled region must assign to arrays",
                              verb="nothing to model:")
-        context = sizes_with_positive_extents(self.source.function, top.universe().params(),
-                                              self.variables)
+        assumed = assumed_sizes(self.assumptions, list(top.params), self.source.function)
+        context = sizes_with_positive_extents(self.source.function, assumed.params(),
+                                              self.variables, self.assumptions)
+        statements, schedule, notes = statements_that_run(
+            self.statements, schedule, context, assumed if self.assumptions else None)
         self._check_wrap_around(context)
-        check_bounds(self.statements, self.variables, context)
-        initial = reads_of_initial_values(self.statements, schedule, context)
-        check_uninitialised_locals(self.statements, self.variables, initial)
-        arrays = classify_arrays(self.signature, self.variables, self.statements, initial)
+        check_bounds(statements, self.variables, context)
+        initial = reads_of_initial_values(statements, schedule, context)
+        check_uninitialised_locals(statements, self.variables, initial)
+        arrays = classify_arrays(self.signature, self.variables, statements, initial)
         return Kernel(name=self.source.function, signature=tuple(self.signature),
-                      arrays=arrays, statements=tuple(self.statements),
-                      schedule=schedule, context=context, source=self.source)
+                      arrays=arrays, statements=statements, schedule=schedule,
+                      context=context, source=self.source, notes=notes,
+                      assumed=assumed.params() if self.assumptions else None)
 
     def _parameters(self) -> None:
         decl = self.funcdef.decl

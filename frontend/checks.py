@@ -10,30 +10,80 @@ write.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 
 import islpy as isl
 
-from polyad.errors import KernelError
+from polyad.errors import KernelError, SourceLocation
 from polyad.frontend.declarations import Variable
 from polyad.frontend.messages import declaration_text, describe_outside
 from polyad.model import dataflow
-from polyad.model.kernel import Array, Param, Statement, maps_of, union_of_maps
+from polyad.model.kernel import (Access, Array, Param, Statement, maps_of,
+                                 union_of_maps)
 
 
 def sizes_with_positive_extents(function: str, sizes: isl.Set,
-                                variables: Mapping[str, Variable]) -> isl.Set:
-    """The size values in ``sizes`` (a parameter set) for which every array
-    has a positive extent: C99 VLAs of size zero or less are undefined.
-    Raises a KernelError naming ``function`` when there are none."""
+                                variables: Mapping[str, Variable],
+                                assumptions: Sequence = ()) -> isl.Set:
+    """The size values in ``sizes`` (a parameter set: the assumed sizes)
+    for which every array has a positive extent: C99 VLAs of size zero or
+    less are undefined. Raises a KernelError naming ``function`` when there
+    are none (at the first of ``assumptions`` when they are why)."""
     context = sizes
     one = isl.PwAff.val_on_domain(context, isl.Val(1))
     for variable in variables.values():
         for extent in variable.extents:
             context = context & extent.ge_set(one)
     if context.is_empty():
+        if assumptions:
+            first = assumptions[0]
+            raise KernelError(SourceLocation(first.pre.display_name, first.line,
+                                             first.column),
+                              f"assumptions of {function} that no sizes satisfy"
+                              " (with every array extent positive)",
+                              "state conditions that some sizes meet", verb="")
         raise KernelError(None, f"array extents of {function} that are "
                           "never positive", "check the declared sizes", verb="")
     return context
+
+
+def statements_that_run(statements: Sequence[Statement], schedule: isl.Schedule,
+                        context: isl.Set, assumed: isl.Set | None
+                        ) -> tuple[tuple[Statement, ...], isl.Schedule, tuple[str, ...]]:
+    """The statements with an instance for some sizes in ``context``, their
+    domains and accesses restricted to the ``assumed`` sizes (when the
+    kernel states assumptions), the schedule on those domains, and a note
+    for each statement left out because it never runs. Raises a KernelError
+    when no statement runs."""
+    kept, notes = [], []
+    for statement in statements:
+        if statement.domain.intersect_params(context).is_empty():
+            notes.append(f"{statement.name} at line {statement.location.line} "
+                         f"({statement.text}) never runs"
+                         + (" under the assumptions" if assumed is not None else "")
+                         + ": left out of the model")
+            continue
+        if assumed is not None:
+            statement = _restricted(statement, assumed)
+        kept.append(statement)
+    if not kept:
+        raise KernelError(statements[0].location, "kernel whose statements never run"
+                          + (" under the assumptions" if assumed is not None else ""),
+                          "check the loop bounds and the assumptions", verb="nothing to model:")
+    if len(kept) < len(statements) or assumed is not None:
+        domain = isl.UnionSet.from_set(kept[0].domain)
+        for statement in kept[1:]:
+            domain = domain.union(isl.UnionSet.from_set(statement.domain))
+        schedule = schedule.intersect_domain(domain)
+    return tuple(kept), schedule, tuple(notes)
+
+
+def _restricted(statement: Statement, assumed: isl.Set) -> Statement:
+    def access(a: Access) -> Access:
+        return replace(a, relation=a.relation.intersect_params(assumed))
+    return replace(statement, domain=statement.domain.intersect_params(assumed),
+                   write=access(statement.write),
+                   reads=tuple(access(a) for a in statement.reads))
 
 
 def check_bounds(statements: Sequence[Statement], variables: Mapping[str, Variable],

@@ -209,6 +209,13 @@ class Kernel:
     schedule: isl.Schedule
     context: isl.Set
     source: KernelSource
+    #: what the frontend said about the model (statements left out because
+    #: they never run), in sentences
+    notes: tuple[str, ...] = ()
+    #: the sizes the kernel's assumptions allow (``#pragma polyad assume``,
+    #: ``--assume``), a parameter set; None when it states none. The context
+    #: includes it, and every domain is restricted to it.
+    assumed: isl.Set | None = None
 
     @property
     def params(self) -> tuple[str, ...]:
@@ -341,7 +348,7 @@ class Kernel:
         if point.is_empty():
             given = ", ".join(f"{p}={sizes[p]}" for p in self.params)
             raise UsageError(f"sizes {given} are outside what {self.name} assumes "
-                             f"({_constraints_text(self.context)})")
+                             f"({constraints_text(self.context)})")
         for array in self.arrays:
             for dimension, value in enumerate(array.shape(sizes)):
                 if value < 0:
@@ -361,8 +368,12 @@ class Kernel:
         return result
 
 
-def _constraints_text(context: isl.Set) -> str:
-    """``n > 0 and m > 0``: a parameter set's constraints as isl prints them."""
+def constraints_text(context: isl.Set) -> str:
+    """``n > 0 and m > 0``: a parameter set's constraints as isl prints them.
+
+    >>> constraints_text(isl.Set("[n] -> { : n % 5 = 0 and n > 0 }"))
+    '(n) mod 5 = 0 and n > 0'
+    """
     text = context.to_str()
     return text.split(":", 1)[1].strip(" }") if ":" in text else "no constraint"
 
