@@ -60,7 +60,7 @@ def statements_that_run(statements: Sequence[Statement], schedule: isl.Schedule,
         if statement.domain.intersect_params(context).is_empty():
             notes.append(f"{statement.name} at line {statement.location.line} "
                          f"({statement.text}) never runs"
-                         + (" under the assumptions" if assumed is not None else "")
+                         + ("" if statement.domain.is_empty() else " under the assumptions")
                          + ": left out of the model")
             continue
         if assumed is not None:
