@@ -103,7 +103,8 @@ def check_bounds(statements: Sequence[Statement], variables: Mapping[str, Variab
             declared = declaration_text(access.array, variables[access.array].extents)
             raise KernelError(
                 access.location, f"access {access.text} outside {declared}: {example}",
-                "fix the loop bounds or the subscript so it stays inside the array",
+                "fix the loop bounds or the subscript so it stays inside the array "
+                "(or state what the sizes satisfy: #pragma polyad assume ...)",
                 verb="out-of-bounds")
 
 

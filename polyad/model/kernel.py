@@ -321,6 +321,9 @@ class Kernel:
         chosen = presets.get(preset or "small", {})
         sizes = {p: int(chosen.get(p, default)) for p in self.params}
         sizes.update({k: int(v) for k, v in overrides.items()})
+        free = [p for p in self.params if p not in chosen and p not in overrides]
+        if free and fix_sizes(self.context, sizes).is_empty():
+            sizes = smallest_sizes_inside(self.context, sizes, free)
         self.check_sizes(sizes)
         return sizes
 
@@ -426,6 +429,38 @@ def fix_sizes(obj, sizes: Mapping[str, int]):
         if pos >= 0:
             obj = obj.fix_val(isl.dim_type.param, pos, isl.Val(int(value)))
     return obj
+
+
+def smallest_sizes_inside(context: isl.Set, sizes: Mapping[str, int],
+                          free: list[str]) -> dict[str, int]:
+    """``sizes`` with the parameters ``free`` raised to the lexicographically
+    smallest values, each at least its value in ``sizes``, that with the
+    others lie in ``context`` (a parameter set); ``sizes`` unchanged when
+    there are none.
+
+    >>> smallest_sizes_inside(isl.Set("[n, m] -> { : n % 5 = 0 and m <= n }"),
+    ...                       {"n": 8, "m": 8}, ["n"])
+    {'n': 10, 'm': 8}
+    """
+    fixed = {name: value for name, value in sizes.items() if name not in free}
+    candidates = fix_sizes(context, fixed)
+    for name in free:
+        at_least = isl.Set(f"[{name}] -> {{ : {name} >= {int(sizes[name])} }}")
+        candidates = candidates & at_least.align_params(candidates.get_space())
+    for name in free:  # the free sizes become set dimensions, in order
+        pos = candidates.get_space().find_dim_by_name(isl.dim_type.param, name)
+        candidates = candidates.move_dims(isl.dim_type.set, candidates.dim(isl.dim_type.set),
+                                          isl.dim_type.param, pos, 1)
+    if candidates.is_empty():
+        return dict(sizes)
+    smallest = candidates.lexmin()
+    if not smallest.is_bounded() or not smallest.is_singleton():
+        return dict(sizes)
+    point = smallest.sample_point()
+    result = dict(sizes)
+    for d, name in enumerate(free):
+        result[name] = int(point.get_coordinate_val(isl.dim_type.set, d).to_python())
+    return result
 
 
 def extent_text(pa: isl.PwAff) -> str:
