@@ -44,8 +44,11 @@ def shell_commands() -> list[tuple[str, str]]:
 
 @pytest.fixture
 def scratch(tmp_path, monkeypatch):
-    """A directory with examples/ in it, and this checkout importable."""
+    """A directory with examples/ and tests/kernels/ in it, and this
+    checkout importable."""
     (tmp_path / "examples").symlink_to(ROOT / "examples")
+    (tmp_path / "tests").mkdir()
+    (tmp_path / "tests" / "kernels").symlink_to(ROOT / "tests" / "kernels")
     monkeypatch.setenv("PYTHONPATH", os.pathsep.join(
         filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])))
     return tmp_path
