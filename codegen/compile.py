@@ -67,6 +67,28 @@ def _helper_macros(helpers: dict[str, str]) -> str:
             ": (n) / (d))\n")
 
 
+def _global_copies(kernel: Kernel, supply: NameSupply, wrappers: list[str]) -> tuple[str, str]:
+    """The wrapper's statements copying its arguments into the kernel's
+    globals and (arrays) back out, and the declarations they need, added to
+    ``wrappers``. Inside a wrapper a global's name is its parameter: the
+    global is reached through an address taken outside."""
+    copy_in, copy_out = [], []
+    if kernel.source.globals:
+        wrappers.append("#include <string.h>")
+    for name in kernel.source.globals:
+        address = supply.fresh(f"polyad_global_{name}")
+        size = supply.fresh(f"polyad_bytes_{name}")
+        supply = supply.taking([address, size])
+        wrappers.append(f"static void *const {address} = (void *)&{name};\n"
+                        f"static const size_t {size} = sizeof {name};")
+        if kernel.array(name).is_scalar:
+            copy_in.append(f"  memcpy({address}, &{name}, {size});\n")
+        else:
+            copy_in.append(f"  memcpy({address}, {name}, {size});\n")
+            copy_out.append(f"  memcpy({name}, {address}, {size});\n")
+    return "".join(copy_in), "".join(copy_out)
+
+
 def entry_point_name(kernel: Kernel, function: str) -> str:
     """The exported wrapper of one function of the user's file."""
     return _source_supply(kernel).fresh(f"polyad_entry_{function}")
@@ -82,11 +104,14 @@ def compile_original(kernel: Kernel) -> tuple[CompiledFunction, CompiledFunction
     context (its assumptions) before calling it. A kernel that returns its result
     (``kernel.source.returned``) is called without that last parameter, and
     its wrapper stores the returned value in it; the init function takes the
-    user's parameters only.
+    user's parameters only. The globals the kernel uses
+    (``kernel.source.globals``) are arguments of both wrappers, copied into
+    the globals before the call and, for arrays, out of them after.
     """
     shape = primal_program(kernel)
     returned = kernel.source.returned
-    names = [p.name for p in kernel.signature if p.name != returned]
+    globals_ = kernel.source.globals
+    names = [p.name for p in kernel.signature if p.name != returned and p.name not in globals_]
     functions = [kernel.name] + ([kernel.source.init_function]
                                  if kernel.source.init_function else [])
     wrappers = []
@@ -98,6 +123,7 @@ def compile_original(kernel: Kernel) -> tuple[CompiledFunction, CompiledFunction
         wrappers.append(_helper_macros(helpers))
     refuse = (f"  if (!({condition}))\n    return {STATUS_OUTSIDE};\n"
               if condition is not None else "")
+    copy_in, copy_out = _global_copies(kernel, supply, wrappers)
     for function in functions:
         entry = Program(entry_point_name(kernel, function), shape.arguments, shape.buffers,
                         (), shape.schedule, shape.context)
@@ -113,7 +139,8 @@ def compile_original(kernel: Kernel) -> tuple[CompiledFunction, CompiledFunction
         if stores:
             call = f"{returned}[0] = {call}"
         check = refuse if function == kernel.name else ""
-        wrappers.append(f"{signature(entry)}\n{{\n{check}  {call}\n  return {STATUS_RAN};\n}}\n")
+        wrappers.append(f"{signature(entry)}\n{{\n{check}{copy_in}  {call}\n{copy_out}"
+                        f"  return {STATUS_RAN};\n}}\n")
     source = (kernel.source.text + "\n\n/* polyad: exported entry points */\n"
               + "\n".join(wrappers))
     include_dir = (os.path.dirname(os.path.abspath(kernel.source.path))

@@ -19,8 +19,7 @@ from pycparser import c_ast
 from polyad.frontend.affine import AffineTranslator, Scope, describe, type_names
 from polyad.frontend.assume import Assumption, assumed_sizes
 from polyad.frontend.checks import (check_bounds, check_uninitialised_locals, classify_arrays,
-                                    reads_of_initial_values, sizes_with_positive_extents,
-                                    statements_that_run)
+                                    reads_of_initial_values, restricted_model)
 from polyad.frontend.declarations import (Variable, classify_declaration, is_size_type,
                                           is_unsigned_type)
 from polyad.frontend.ifconvert import (FreshNames, data_reads, if_converted,
@@ -111,19 +110,17 @@ class KernelBuilder:
                              "statements", "the modelled region must assign to arrays",
                              verb="nothing to model:")
         assumed = assumed_sizes(self.assumptions, list(top.params), self.source.function)
-        context = sizes_with_positive_extents(self.source.function, assumed.params(),
-                                              self.variables, self.assumptions)
-        statements, schedule, notes = statements_that_run(
-            self.statements, schedule, context, assumed if self.assumptions else None)
-        self._check_wrap_around(context)
-        check_bounds(statements, self.variables, context)
-        initial = reads_of_initial_values(statements, schedule, context)
-        check_uninitialised_locals(statements, self.variables, initial)
-        arrays = classify_arrays(self.signature, self.variables, statements, initial)
+        model = restricted_model(self.source.function, assumed, self.assumptions,
+                                 self.variables, self.statements, schedule)
+        self._check_wrap_around(model.context)
+        check_bounds(model.statements, self.variables, model.context)
+        initial = reads_of_initial_values(model.statements, model.schedule, model.context)
+        check_uninitialised_locals(model.statements, self.variables, initial)
+        arrays = classify_arrays(self.signature, self.variables, model.statements, initial)
         return Kernel(name=self.source.function, signature=tuple(self.signature),
-                      arrays=arrays, statements=statements, schedule=schedule,
-                      context=context, source=self.source, notes=notes,
-                      assumed=assumed.params() if self.assumptions else None)
+                      arrays=arrays, statements=model.statements, schedule=model.schedule,
+                      context=model.context, source=self.source, notes=model.notes,
+                      assumed=model.assumed)
 
     def _parameters(self) -> None:
         decl = self.funcdef.decl

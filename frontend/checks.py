@@ -10,7 +10,7 @@ write.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 
 import islpy as isl
 
@@ -18,7 +18,7 @@ from polyad.errors import KernelError, SourceLocation
 from polyad.frontend.declarations import Variable
 from polyad.frontend.messages import declaration_text, describe_outside
 from polyad.model import dataflow
-from polyad.model.kernel import (Access, Array, Param, Statement, maps_of,
+from polyad.model.kernel import (Access, Array, Param, Statement, constraints_text, maps_of,
                                  union_of_maps)
 
 
@@ -45,6 +45,98 @@ def sizes_with_positive_extents(function: str, sizes: isl.Set,
         raise KernelError(None, f"array extents of {function} that are "
                           "never positive", "check the declared sizes", verb="")
     return context
+
+
+@dataclass(frozen=True)
+class RestrictedModel:
+    """The statements and schedule under the kernel's context; ``assumed``
+    is what the assumptions (stated, and implied by constant extents)
+    allow, None when there are none; ``notes`` say what was left out or
+    assumed without being stated."""
+
+    context: isl.Set
+    statements: tuple[Statement, ...]
+    schedule: isl.Schedule
+    notes: tuple[str, ...]
+    assumed: isl.Set | None
+
+
+def restricted_model(function: str, assumed: isl.Set, assumptions: Sequence,
+                     variables: Mapping[str, Variable], statements: Sequence[Statement],
+                     schedule: isl.Schedule) -> RestrictedModel:
+    """The model of ``function`` under its context: the ``assumed`` sizes
+    (a parameter set from ``assumptions``) with positive extents and, for
+    arrays of constant extents (``double A[N][N]`` with loops to ``n``), the
+    sizes whose accesses stay inside them; statements that never run there
+    left out (:func:`statements_that_run`)."""
+    assumed = assumed.params()
+    context = sizes_with_positive_extents(function, assumed, variables, assumptions)
+    implied, notes = sizes_inside_constant_extents(statements, variables, context)
+    restricting = bool(assumptions) or implied is not None
+    if implied is not None:
+        context, assumed = context & implied, assumed & implied
+    kept, schedule, dropped = statements_that_run(statements, schedule, context,
+                                                  assumed if restricting else None)
+    return RestrictedModel(context, kept, schedule, tuple(notes) + dropped,
+                           assumed if restricting else None)
+
+
+def sizes_inside_constant_extents(statements: Sequence[Statement],
+                                  variables: Mapping[str, Variable],
+                                  context: isl.Set) -> tuple[isl.Set | None, list[str]]:
+    """The sizes in ``context`` for which every access to an array of
+    constant extents stays inside it, with a note saying what that assumes;
+    (None, []) when no such access leaves its array, or when one leaves it
+    at every size where its statement runs (then :func:`check_bounds`
+    reports it)."""
+    allowed, arrays, leaving = context, [], []
+    for statement in statements:
+        for access in (statement.write, *statement.reads):
+            variable = variables[access.array]
+            if not variable.extents or not all(e.is_cst() for e in variable.extents):
+                continue
+            outside = access.relation.intersect_params(context).subtract_range(
+                _shape_set(variable).align_params(access.relation.get_space()))
+            if outside.is_empty():
+                continue
+            allowed = allowed.subtract(outside.domain().params())
+            leaving.append(statement)
+            if access.array not in arrays:
+                arrays.append(access.array)
+    if not arrays or any(s.domain.intersect_params(allowed).is_empty() for s in leaving):
+        return None, []  # an access outside for every size at which it runs
+    allowed = _simplest_inside(allowed, context, leaving)
+    declared = ", ".join(declaration_text(a, variables[a].extents) for a in arrays)
+    return allowed, [f"assumed {constraints_text(allowed.gist(context))}, implied by the "
+                     f"constant extents of {declared} (at larger sizes the loops would "
+                     "access outside them); the generated code checks it"]
+
+
+def _simplest_inside(allowed: isl.Set, context: isl.Set, leaving) -> isl.Set:
+    """``allowed``, or a simpler convex part of it to state and check: the
+    hull of the sizes in ``allowed`` at which the statements ``leaving``
+    all run, less each constraint that is not needed to stay inside
+    ``allowed`` (``n <= 100 and m <= 100`` rather than the exact union,
+    whose other pieces are sizes at which those loops do nothing)."""
+    running = context
+    for statement in leaving:
+        running = running & statement.domain.params()
+    core = (allowed & running).coalesce()
+    if core.is_empty():
+        return allowed.coalesce()
+    constraints = list(core.polyhedral_hull().get_constraints())
+    for constraint in list(constraints):
+        rest = [c for c in constraints if c is not constraint]
+        candidate = isl.BasicSet.universe(core.get_space())
+        for c in rest:
+            candidate = candidate.add_constraint(c)
+        if (context & isl.Set.from_basic_set(candidate)).is_subset(allowed):
+            constraints = rest
+    simple = isl.BasicSet.universe(core.get_space())
+    for c in constraints:
+        simple = simple.add_constraint(c)
+    result = context & isl.Set.from_basic_set(simple)
+    return result if result.is_subset(allowed) else allowed.coalesce()
 
 
 def statements_that_run(statements: Sequence[Statement], schedule: isl.Schedule,

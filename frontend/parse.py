@@ -10,6 +10,7 @@ from pycparser.c_parser import ParseError
 
 from polyad.frontend.assume import option_assumption, pragma_assumptions
 from polyad.frontend.builder import KernelBuilder
+from polyad.frontend.globals import used_globals, with_global_parameters
 from polyad.frontend.preprocess import located_error, node_location, preprocess
 from polyad.frontend.results import with_scalar_results
 from polyad.errors import KernelError, PolyadError, SourceLocation, UsageError
@@ -58,11 +59,13 @@ def parse_kernel(text: str, path: str | None = None, function: str | None = None
     _refuse_reserved_names(funcdef, pre)
     assumptions = pragma_assumptions(pre, ast, funcdef) + [
         option_assumption(condition) for condition in assume]
+    globals_ = used_globals(pre, ast, funcdef)
     funcdef, returned = with_scalar_results(
         pre, funcdef, frozenset(re.findall(r"[A-Za-z_]\w*", text)))
+    funcdef = with_global_parameters(funcdef, globals_)
     source = KernelSource(path=display, text=text, function=funcdef.decl.name,
                           presets=size_presets(text), init_function=init_function(text),
-                          returned=returned)
+                          returned=returned, globals=tuple(g.name for g in globals_))
     return KernelBuilder(pre, funcdef, source, _file_scope(ast), tuple(assumptions)).build()
 
 

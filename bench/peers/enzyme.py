@@ -71,6 +71,9 @@ def wrapper_source(kernel) -> str:
 
 def enzyme_variant(kernel, sizes: dict, repeat: int, threads: int, reference: dict) -> dict:
     """Build, check and time Enzyme's gradient of the kernel."""
+    if kernel.source.globals:  # Enzyme would need the globals' shadows too
+        return {"name": "enzyme", "available": False,
+                "reason": "the kernel uses globals (" + ", ".join(kernel.source.globals) + ")"}
     adjoint = grad(kernel)
     program = adjoint_program(adjoint)
     directory = Path(tempfile.mkdtemp(prefix="polyad-enzyme-"))

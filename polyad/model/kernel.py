@@ -183,7 +183,9 @@ class KernelSource:
     ``polyad-init:``, a C function that fills the kernel's arrays;
     ``returned`` the one-element output array (the signature's last
     parameter, absent from the C function's) that holds the value the
-    function returns, None for a void function.
+    function returns, None for a void function; ``globals`` the file-scope
+    arrays and scalars the kernel uses, parameters of the model after the
+    function's own (absent from the C function's).
     """
 
     path: str
@@ -192,6 +194,7 @@ class KernelSource:
     presets: Mapping[str, Mapping[str, int]] = field(default_factory=dict)
     init_function: str | None = None
     returned: str | None = None
+    globals: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, repr=False)
