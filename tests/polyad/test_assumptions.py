@@ -295,8 +295,8 @@ def test_cli_assume_option_and_its_refusal(tmp_path):
     file.write_text(WITHOUT_PRAGMAS)
     refused = _cli("grad", str(file))
     assert refused.returncode == 2 and "out-of-bounds" in refused.stderr
-    for command in ("show", "grad"):
-        done = _cli(command, str(file), "--assume", "n % 5 == 0", "--assume", "m <= n")
+    for command in (["show"], ["grad"], ["analyze", "--layout", "exact", "-D", "n=10"]):
+        done = _cli(*command, str(file), "--assume", "n % 5 == 0", "--assume", "m <= n")
         assert done.returncode == 0, (command, done.stderr)
     bad = _cli("check", str(file), "--assume", "n % 5 == 0 && m <= k")
     assert bad.returncode == 2
