@@ -141,7 +141,7 @@ def test_demo_runs(scratch):
     assert "S3 reads s at line 19" in tape
     assert "recorded for every instance but the last one (" in tape
     code = gradient.split("\n", 2)[2].strip()
-    assert code.startswith("void rnn_b(") and code.endswith("}")
+    assert code.startswith("int rnn_b(") and code.endswith("}")
     assert code.count("{") == code.count("}")
     assert oracles.count(" ok ") == 4 and "verdict: ok" in oracles and "FAIL" not in oracles
     assert re.search(r"primal: the C kernel at -O3 +[\d.]+ +1\.00", speed), speed
