@@ -15,7 +15,7 @@ import islpy as isl
 import numpy as np
 
 from polyad.errors import UsageError
-from polyad.model.kernel import evaluate_pw_aff, fix_sizes
+from polyad.model.kernel import constraints_text, evaluate_pw_aff, fix_sizes
 
 NUMPY_TYPES = {"double": np.float64, "int": np.int32, "char": np.int8}
 
@@ -93,21 +93,27 @@ class CompiledFunction:
 
     Calling it copies the given arrays, runs the function on the copies and
     returns every array and pointer argument after the call, by name; the
-    caller's arrays are left as they were.
+    caller's arrays are left as they were. Sizes outside ``context`` (the
+    kernel's assumptions and positive extents) are refused before the call.
+    ``status``: the C function returns an int status (0 ran, 1 refused its
+    sizes), as every function polyad generates or wraps does; False for a
+    plain ``void`` function of the user's.
     """
 
     def __init__(self, library: Path, symbol: str, arguments: tuple[ArgumentSpec, ...],
-                 context: isl.Set, source: str = "", display_name: str | None = None):
+                 context: isl.Set, source: str = "", display_name: str | None = None,
+                 *, status: bool = True):
         self.library_path = library
         self.symbol = symbol
         self.name = display_name or symbol
         self.arguments = arguments
         self.context = context
         self.source = source
+        self.status = status
         _pin_runtimes()
         self._library = _LoadedLibrary(str(library))
         self._function = getattr(self._library.cdll, symbol)
-        self._function.restype = None
+        self._function.restype = ctypes.c_int if status else None
         self._function.argtypes = [_ctype(a) for a in arguments]
 
     def sizes_of(self, values: Mapping[str, object]) -> dict[str, int]:
@@ -118,9 +124,15 @@ class CompiledFunction:
                     raise UsageError(f"{self.name}: missing size {spec.name}")
                 sizes[spec.name] = self._size(spec.name, values[spec.name])
         if fix_sizes(self.context, sizes).is_empty():
-            raise UsageError(f"{self.name}: sizes {sizes} are outside the kernel's "
-                             f"domain {self.context}")
+            raise self.outside(sizes)
         return sizes
+
+    def outside(self, sizes: Mapping[str, int]) -> UsageError:
+        """The error of a call at sizes outside the context."""
+        given = ", ".join(f"{name}={value}" for name, value in sizes.items())
+        return UsageError(f"{self.name}: sizes {given} are outside what the kernel "
+                          f"assumes ({constraints_text(self.context)}); the generated "
+                          "code refuses to run there")
 
     def prepare(self, values: Mapping[str, object]) -> dict[str, object]:
         """Checked copies of the arguments, ready for :meth:`call_in_place`."""
@@ -207,7 +219,11 @@ class CompiledFunction:
         for spec in self.arguments:
             value = prepared[spec.name]
             args.append(value.ctypes.data if isinstance(value, np.ndarray) else value)
-        self._function(*args)
+        status = self._function(*args)
+        if self.status and status != 0:
+            sizes = {spec.name: prepared[spec.name] for spec in self.arguments
+                     if spec.kind == "size"}
+            raise self.outside(sizes)
 
     def __call__(self, **values) -> dict[str, object]:
         prepared = self.prepare(values)

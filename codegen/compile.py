@@ -8,7 +8,8 @@ import re
 from polyad.codegen.binding import ArgumentSpec, CompiledFunction, pin_runtime
 from polyad.codegen.blas import blas_library
 from polyad.codegen.build import shared_library
-from polyad.codegen.declarations import signature
+from polyad.codegen.declarations import (STATUS_OUTSIDE, STATUS_RAN, entry_condition,
+                                         signature)
 from polyad.codegen.emit import calls_library, generate, uses_openmp
 from polyad.codegen.sanitize import SanitizedFunction, sanitizing
 from polyad.model.kernel import Kernel
@@ -57,6 +58,37 @@ def _source_supply(kernel: Kernel) -> NameSupply:
     return NameSupply.of(re.findall(r"[A-Za-z_]\w*", kernel.source.text))
 
 
+def _helper_macros(helpers: dict[str, str]) -> str:
+    """The min, max and floord macros isl's printed conditions call, under
+    names free in the user's file."""
+    return (f"#define {helpers['min']}(x, y) ((x) < (y) ? (x) : (y))\n"
+            f"#define {helpers['max']}(x, y) ((x) > (y) ? (x) : (y))\n"
+            f"#define {helpers['floord']}(n, d) (((n) < 0) ? -((-(n) + (d) - 1) / (d)) "
+            ": (n) / (d))\n")
+
+
+def _global_copies(kernel: Kernel, supply: NameSupply, wrappers: list[str]) -> tuple[str, str]:
+    """The wrapper's statements copying its arguments into the kernel's
+    globals and (arrays) back out, and the declarations they need, added to
+    ``wrappers``. Inside a wrapper a global's name is its parameter: the
+    global is reached through an address taken outside."""
+    copy_in, copy_out = [], []
+    if kernel.source.globals:
+        wrappers.append("#include <string.h>")
+    for name in kernel.source.globals:
+        address = supply.fresh(f"polyad_global_{name}")
+        size = supply.fresh(f"polyad_bytes_{name}")
+        supply = supply.taking([address, size])
+        wrappers.append(f"static void *const {address} = (void *)&{name};\n"
+                        f"static const size_t {size} = sizeof {name};")
+        if kernel.array(name).is_scalar:
+            copy_in.append(f"  memcpy({address}, &{name}, {size});\n")
+        else:
+            copy_in.append(f"  memcpy({address}, {name}, {size});\n")
+            copy_out.append(f"  memcpy({name}, {address}, {size});\n")
+    return "".join(copy_in), "".join(copy_out)
+
+
 def entry_point_name(kernel: Kernel, function: str) -> str:
     """The exported wrapper of one function of the user's file."""
     return _source_supply(kernel).fresh(f"polyad_entry_{function}")
@@ -67,18 +99,31 @@ def compile_original(kernel: Kernel) -> tuple[CompiledFunction, CompiledFunction
     names one), compiled from the original file by the system compiler.
 
     Both are called through exported wrappers with the kernel's signature, so
-    that ``static`` functions work too. A kernel that returns its result
+    that ``static`` functions work too; the kernel's wrapper returns the
+    status generated functions do, refusing sizes outside the kernel's
+    context (its assumptions) before calling it. A kernel that returns its result
     (``kernel.source.returned``) is called without that last parameter, and
     its wrapper stores the returned value in it; the init function takes the
-    user's parameters only.
+    user's parameters only. The globals the kernel uses
+    (``kernel.source.globals``) are arguments of both wrappers, copied into
+    the globals before the call and, for arrays, out of them after.
     """
     shape = primal_program(kernel)
     returned = kernel.source.returned
-    names = [p.name for p in kernel.signature if p.name != returned]
+    globals_ = kernel.source.globals
+    names = [p.name for p in kernel.signature if p.name != returned and p.name not in globals_]
     functions = [kernel.name] + ([kernel.source.init_function]
                                  if kernel.source.init_function else [])
     wrappers = []
     supply = _source_supply(kernel)
+    helpers = {name: supply.fresh(f"polyad_{name}") for name in ("min", "max", "floord")}
+    supply = supply.taking(helpers.values())
+    condition = entry_condition(kernel.context, helpers)
+    if condition is not None:
+        wrappers.append(_helper_macros(helpers))
+    refuse = (f"  if (!({condition}))\n    return {STATUS_OUTSIDE};\n"
+              if condition is not None else "")
+    copy_in, copy_out = _global_copies(kernel, supply, wrappers)
     for function in functions:
         entry = Program(entry_point_name(kernel, function), shape.arguments, shape.buffers,
                         (), shape.schedule, shape.context)
@@ -93,7 +138,9 @@ def compile_original(kernel: Kernel) -> tuple[CompiledFunction, CompiledFunction
         call = f"{callee}({', '.join(names)});"
         if stores:
             call = f"{returned}[0] = {call}"
-        wrappers.append(f"{signature(entry)}\n{{\n  {call}\n}}\n")
+        check = refuse if function == kernel.name else ""
+        wrappers.append(f"{signature(entry)}\n{{\n{check}{copy_in}  {call}\n{copy_out}"
+                        f"  return {STATUS_RAN};\n}}\n")
     source = (kernel.source.text + "\n\n/* polyad: exported entry points */\n"
               + "\n".join(wrappers))
     include_dir = (os.path.dirname(os.path.abspath(kernel.source.path))

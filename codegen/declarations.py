@@ -40,8 +40,29 @@ def byte_size_text(buffer: Buffer, context: isl.Set,
     return f"sizeof({buffer.dtype}{extents})"
 
 
+#: What a generated function returns: it ran, or it refused sizes outside
+#: the kernel's context (its assumptions, positive extents) and touched nothing.
+STATUS_RAN, STATUS_OUTSIDE = 0, 1
+
+
+def entry_condition(context: isl.Set, helpers: dict[str, str] | None = None) -> str | None:
+    """The C condition on the sizes that holds exactly in ``context`` (a
+    parameter set), or None when it holds everywhere.
+
+    >>> entry_condition(isl.Set("[n] -> { : n % 5 = 0 and n >= 2 }"))
+    'n >= 2 && n % 5 == 0'
+    """
+    context = context.coalesce()
+    if context.is_equal(isl.Set.universe(context.get_space())):
+        return None
+    build = isl.AstBuild.from_context(isl.Set.universe(context.get_space()))
+    text = build.expr_from_set(context).to_C_str()
+    return renamed_helper_calls(text, helpers) if helpers else text
+
+
 def signature(program: Program, helpers: dict[str, str] | None = None) -> str:
-    """The C prototype of the program's function."""
+    """The C prototype of the program's function, which returns its status
+    (``STATUS_RAN`` or ``STATUS_OUTSIDE``)."""
     params = []
     for argument in program.arguments:
         if argument.kind == "size":
@@ -50,4 +71,4 @@ def signature(program: Program, helpers: dict[str, str] | None = None) -> str:
             params.append(buffer_declarator(program.buffer(argument.name),
                                             program.context, parameter=True,
                                             helpers=helpers))
-    return f"void {program.name}({', '.join(params) or 'void'})"
+    return f"int {program.name}({', '.join(params) or 'void'})"

@@ -25,10 +25,18 @@ from polyad.codegen.build import executable
 from polyad.errors import CompileError
 
 _C_TYPES = {"size": "int", "scalar": "double"}
+_STATUS_CHECK = """
+    if (status != 0) {
+      fprintf(stderr, "the function refused its sizes (status %d): they are outside "
+              "the kernel's assumptions\\n", status);
+      return 3;
+    }"""
 
 
-def driver_source(specs: tuple[ArgumentSpec, ...]) -> str:
-    """The C source of a driver for functions with this signature."""
+def driver_source(specs: tuple[ArgumentSpec, ...], status: bool = True) -> str:
+    """The C source of a driver for functions with this signature; with
+    ``status``, functions returning an int status (generated ones), and a
+    call that does not return 0 ends the driver with exit code 3."""
     parameters = ", ".join(_C_TYPES.get(s.kind, "void *") for s in specs) or "void"
     declarations, reads, arguments, copies = [], [], [], []
     for index, spec in enumerate(specs):
@@ -55,7 +63,7 @@ def driver_source(specs: tuple[ArgumentSpec, ...]) -> str:
 #include <string.h>
 #include <time.h>
 
-typedef void (*function_t)({parameters});
+typedef {"int" if status else "void"} (*function_t)({parameters});
 
 static void must(int ok) {{ if (!ok) {{ fprintf(stderr, "bad input file\\n"); exit(2); }} }}
 
@@ -93,8 +101,8 @@ int main(int argc, char **argv) {{
   for (int run = -warmup; run < repeat; run++) {{
 {chr(10).join(copies)}
     double start = now();
-    function({", ".join(arguments)});
-    double stop = now();
+    {"int status = " if status else ""}function({", ".join(arguments)});
+    double stop = now();{_STATUS_CHECK if status else ""}
     if (run >= 0) seconds[run] = stop - start;
   }}
   printf("{{\\"seconds\\": [");
@@ -123,9 +131,10 @@ def write_inputs(path: str | os.PathLike, specs: tuple[ArgumentSpec, ...],
 
 def time_function(library: Path, symbol: str, specs: tuple[ArgumentSpec, ...],
                   prepared: Mapping[str, object], *, repeat: int, warmup: int = 1,
-                  threads: int | None = None) -> dict:
-    """Run a driver on a function: ``{"seconds": [...], "peak_rss_bytes": n}``."""
-    program = executable(driver_source(specs))
+                  threads: int | None = None, status: bool = True) -> dict:
+    """Run a driver on a function: ``{"seconds": [...], "peak_rss_bytes": n}``;
+    ``status`` as for :func:`driver_source`."""
+    program = executable(driver_source(specs, status))
     environment = dict(os.environ)
     if threads is not None:
         # OpenBLAS sizes its thread pool when it loads, before generated

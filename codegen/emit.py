@@ -20,7 +20,8 @@ import islpy as isl
 from polyad.codegen.astexpr import AstExprPrinter, reads_id
 from polyad.codegen.blas import PROTOTYPES, call_lines, shared_product_lines, thread_line
 from polyad.codegen.cexpr import CExpressionPrinter
-from polyad.codegen.declarations import (buffer_declarator, byte_size_text, pw_aff_text,
+from polyad.codegen.declarations import (STATUS_OUTSIDE, STATUS_RAN, buffer_declarator,
+                                         byte_size_text, entry_condition, pw_aff_text,
                                          signature)
 from polyad.codegen.instances import (InstanceTexts, comment_text, instance_lines,
                                       instances_under)
@@ -151,6 +152,12 @@ class _Emitter:
         program = self.program
         argument_names = {a.name for a in program.arguments}
         locals_ = [b for b in program.buffers if b.name not in argument_names]
+        condition = entry_condition(program.context, self.helpers)
+        if condition is not None:
+            # The loops below are printed for these sizes only (isl's AST
+            # build assumes its context): refuse others before any access.
+            self.line(1, f"if (!({condition}))")
+            self.line(2, f"return {STATUS_OUTSIDE};  /* sizes outside the kernel's assumptions */")
         if program.sizes:
             # Code specialized to some sizes must not run at others.
             fixed = " && ".join(f"{name} == {value}" for name, value in program.sizes)
@@ -171,6 +178,7 @@ class _Emitter:
         for buffer in locals_:
             if buffer.extents:
                 self.line(1, f"free({buffer.name});")
+        self.line(1, f"return {STATUS_RAN};")
 
     def _declare_local(self, buffer: Buffer) -> None:
         context = self.program.context

@@ -55,19 +55,21 @@ class SanitizedFunction(CompiledFunction):
 
     def __call__(self, **values) -> dict[str, object]:
         run_sanitized(self.source, self.symbol, self.arguments, self.prepare(values),
-                      openmp=self.openmp, blas=self.blas)
+                      openmp=self.openmp, blas=self.blas, status=self.status)
         return super().__call__(**values)
 
 
 def run_sanitized(source: str, symbol: str, specs: tuple[ArgumentSpec, ...],
                   prepared: Mapping[str, object], *, openmp: bool = False,
-                  blas: bool = False) -> None:
+                  blas: bool = False, status: bool = True) -> None:
     """Run ``symbol`` of C ``source`` once on ``prepared`` arguments (see
     CompiledFunction.prepare) with both built under the sanitizers; raise
-    :class:`SanitizerError` with the report's first lines if they object."""
+    :class:`SanitizerError` with the report's first lines if they object.
+    ``status``: ``symbol`` returns an int status, as generated functions
+    do (False for a plain ``void`` function)."""
     library = shared_library(source, openmp=openmp, extra_flags=SANITIZE_FLAGS,
                              what=f"{symbol} (sanitized)", blas=blas)
-    driver = executable(driver_source(specs), extra_flags=SANITIZE_FLAGS,
+    driver = executable(driver_source(specs, status), extra_flags=SANITIZE_FLAGS,
                         what="the sanitizer driver")
     environment = {**os.environ, **SANITIZER_OPTIONS, "OMP_NUM_THREADS": "1",
                    "OPENBLAS_NUM_THREADS": "1"}

@@ -40,7 +40,7 @@ run "$polyad" show --tape "$kernel"
 echo
 echo "== 3. the gradient as C: the whole function of $out/${name}_b.c"
 run "$polyad" grad "$kernel" -o "$out/${name}_b.c"
-sed -n "/^void ${name}_b(/,/^}/p" "$out/${name}_b.c"
+sed -n "/^int ${name}_b(/,/^}/p" "$out/${name}_b.c"
 echo
 echo "== 4. compiled and checked against independent oracles"
 run "$polyad" check "$kernel"

@@ -13,6 +13,7 @@ from typing import Callable
 import islpy as isl
 from pycparser import c_ast, c_generator
 
+from polyad.frontend.messages import article
 from polyad.frontend.preprocess import Preprocessed, located_error
 
 _COMPARISONS = {"<": "lt_set", "<=": "le_set", ">": "gt_set", ">=": "ge_set",
@@ -147,7 +148,7 @@ class AffineTranslator:
         if isinstance(node, c_ast.ArrayRef):
             raise self.error(node, f"non-affine {what}: it reads the array element "
                              f"{describe(node)}",
-                             f"a {what} cannot depend on array data (no indirect "
+                             f"{article(what)} {what} cannot depend on array data (no indirect "
                              "accesses); " + _AFFINE_HINT)
         if isinstance(node, c_ast.UnaryOp):
             if node.op == "-":

@@ -17,8 +17,9 @@ import islpy as isl
 from pycparser import c_ast
 
 from polyad.frontend.affine import AffineTranslator, Scope, describe, type_names
+from polyad.frontend.assume import Assumption, assumed_sizes
 from polyad.frontend.checks import (check_bounds, check_uninitialised_locals, classify_arrays,
-                                    reads_of_initial_values, sizes_with_positive_extents)
+                                    reads_of_initial_values, restricted_model)
 from polyad.frontend.declarations import (Variable, classify_declaration, is_size_type,
                                           is_unsigned_type)
 from polyad.frontend.ifconvert import (FreshNames, data_reads, if_converted,
@@ -61,8 +62,10 @@ class KernelBuilder:
     """Builds the model of one function; ``build()`` returns the Kernel."""
 
     def __init__(self, pre: Preprocessed, funcdef: c_ast.FuncDef, source: KernelSource,
-                 file_scope: dict[str, str] | None = None):
+                 file_scope: dict[str, str] | None = None,
+                 assumptions: tuple[Assumption, ...] = ()):
         self.pre = pre
+        self.assumptions = tuple(assumptions)
         self.funcdef = funcdef
         self.source = source
         #: names declared outside the function: name -> what it is
@@ -106,16 +109,18 @@ class KernelBuilder:
             raise self.error(self.funcdef, f"kernel {self.source.function} without "
                              "statements", "the modelled region must assign to arrays",
                              verb="nothing to model:")
-        context = sizes_with_positive_extents(self.source.function, top.universe().params(),
-                                              self.variables)
-        self._check_wrap_around(context)
-        check_bounds(self.statements, self.variables, context)
-        initial = reads_of_initial_values(self.statements, schedule, context)
-        check_uninitialised_locals(self.statements, self.variables, initial)
-        arrays = classify_arrays(self.signature, self.variables, self.statements, initial)
+        assumed = assumed_sizes(self.assumptions, list(top.params), self.source.function)
+        model = restricted_model(self.source.function, assumed, self.assumptions,
+                                 self.variables, self.statements, schedule)
+        self._check_wrap_around(model.context)
+        check_bounds(model.statements, self.variables, model.context)
+        initial = reads_of_initial_values(model.statements, model.schedule, model.context)
+        check_uninitialised_locals(model.statements, self.variables, initial)
+        arrays = classify_arrays(self.signature, self.variables, model.statements, initial)
         return Kernel(name=self.source.function, signature=tuple(self.signature),
-                      arrays=arrays, statements=tuple(self.statements),
-                      schedule=schedule, context=context, source=self.source)
+                      arrays=arrays, statements=model.statements, schedule=model.schedule,
+                      context=model.context, source=self.source, notes=model.notes,
+                      assumed=model.assumed)
 
     def _parameters(self) -> None:
         decl = self.funcdef.decl

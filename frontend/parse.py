@@ -8,7 +8,9 @@ import re
 from pycparser import c_ast, c_parser
 from pycparser.c_parser import ParseError
 
+from polyad.frontend.assume import option_assumption, pragma_assumptions
 from polyad.frontend.builder import KernelBuilder
+from polyad.frontend.globals import used_globals, with_global_parameters
 from polyad.frontend.preprocess import located_error, node_location, preprocess
 from polyad.frontend.results import with_scalar_results
 from polyad.errors import KernelError, PolyadError, SourceLocation, UsageError
@@ -34,12 +36,15 @@ class _LocatingParser(c_parser.CParser):
         super()._parse_error(msg, coord)
 
 
-def parse_kernel(text: str, path: str | None = None, function: str | None = None) -> Kernel:
+def parse_kernel(text: str, path: str | None = None, function: str | None = None,
+                 assume: tuple[str, ...] = ()) -> Kernel:
     """The model of one function of a C file.
 
     ``text`` is the file's content; ``path`` (for messages and relative
     includes) defaults to ``<kernel>``. ``function`` picks the function; by
-    default the only one, or the one holding ``#pragma scop``.
+    default the only one, or the one holding ``#pragma scop``. ``assume``:
+    conditions on the sizes the kernel may rely on, as ``--assume`` gives
+    them, added to the file's ``#pragma polyad assume`` lines.
     """
     display = path or "<kernel>"
     include_dir = os.path.dirname(os.path.abspath(path)) if path else None
@@ -52,12 +57,16 @@ def parse_kernel(text: str, path: str | None = None, function: str | None = None
         raise PolyadError(f"{display}: cannot parse: {error}") from None
     funcdef = _choose_function(ast, function, display)
     _refuse_reserved_names(funcdef, pre)
+    assumptions = pragma_assumptions(pre, ast, funcdef) + [
+        option_assumption(condition) for condition in assume]
+    globals_ = used_globals(pre, ast, funcdef)
     funcdef, returned = with_scalar_results(
         pre, funcdef, frozenset(re.findall(r"[A-Za-z_]\w*", text)))
+    funcdef = with_global_parameters(funcdef, globals_)
     source = KernelSource(path=display, text=text, function=funcdef.decl.name,
                           presets=size_presets(text), init_function=init_function(text),
-                          returned=returned)
-    return KernelBuilder(pre, funcdef, source, _file_scope(ast)).build()
+                          returned=returned, globals=tuple(g.name for g in globals_))
+    return KernelBuilder(pre, funcdef, source, _file_scope(ast), tuple(assumptions)).build()
 
 
 def with_restrict_parameters(text: str, path: str | None = None,

@@ -18,13 +18,18 @@ from polyad.schedule.schedule import Schedule
 from polyad.program.targets import load_schedule, program_of, schedule
 
 
-def parse(path_or_text: str | os.PathLike, function: str | None = None) -> Kernel:
+def parse(path_or_text: str | os.PathLike, function: str | None = None,
+          assume: str | list[str] | tuple[str, ...] = ()) -> Kernel:
     """The polyhedral model of a C kernel, from a file path or C text.
+    ``assume``: one or more C conditions on the size parameters the kernel
+    may rely on (``"n % 4 == 0 && n >= 8"``), as ``#pragma polyad assume``
+    states them in the file; the generated code checks them at entry.
 
     >>> k = parse("void f(int n, double x[n]) { for (int i = 0; i < n; i++) x[i] *= 2.0; }")
     >>> k.statements[0].text
     'x[i] *= 2.0;'
     """
+    assumed = (assume,) if isinstance(assume, str) else tuple(assume)
     text = str(path_or_text)
     if isinstance(path_or_text, os.PathLike) or ("\n" not in text and "{" not in text):
         path = Path(path_or_text)
@@ -32,8 +37,8 @@ def parse(path_or_text: str | os.PathLike, function: str | None = None) -> Kerne
             content = path.read_text()
         except OSError as error:
             raise UsageError(f"cannot read {path}: {error.strerror}") from None
-        return parse_kernel(content, str(path), function)
-    return parse_kernel(text, None, function)
+        return parse_kernel(content, str(path), function, assumed)
+    return parse_kernel(text, None, function, assumed)
 
 
 def primal_c(kernel: Kernel) -> str:

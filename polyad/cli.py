@@ -22,13 +22,15 @@ from polyad.check import verify
 from polyad.errors import PolyadError, UsageError
 from polyad.files import write_atomically
 from polyad.memory import parse_bytes
+from polyad.options import (add_blas_argument, add_derivative_arguments, add_init_argument,
+                            add_kernel_arguments, add_schedule_argument, add_size_arguments,
+                            add_wrt_of, kernel_of, names_of, sizes_of)
 from polyad.program import lowering
 from polyad.program.gather import rewritten
 from polyad.schedule.trace import read_trace
 from polyad.tape import layouts
-from polyad.tape.plan import STRATEGIES
-from polyad.tape.registry import (DEFAULT_LAYOUT, LAYOUT_NAMES, LAYOUTS,
-                                   SCRATCHPAD_LAYOUTS, implied_strategy, layout_named)
+from polyad.tape.registry import (LAYOUT_NAMES, SCRATCHPAD_LAYOUTS, implied_strategy,
+                                   layout_named)
 from polyad.tools import analysis, bench, reports
 from polyad.tools.analysis import Cache
 from polyad.tools.bench import DEFAULT_VARIANTS, VARIANTS
@@ -46,75 +48,6 @@ class _Parser(argparse.ArgumentParser):
 
     def error(self, message):
         raise UsageError(f"{self.prog}: {message}")
-
-
-def _sizes(pairs: list[str] | None) -> dict[str, int]:
-    sizes = {}
-    for pair in pairs or []:
-        name, _, value = pair.partition("=")
-        try:
-            sizes[name.strip()] = int(value)
-        except ValueError:
-            raise UsageError(f"-D expects NAME=INTEGER, got {pair!r}") from None
-    return sizes
-
-
-def _add_kernel_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("kernel", help="C file holding the kernel")
-    parser.add_argument("--function", help="the kernel function (default: the only "
-                        "function, or the one holding #pragma scop)")
-
-
-def _add_size_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("-D", dest="sizes", action="append", metavar="NAME=VALUE",
-                        help="a size parameter's value (repeatable)")
-    parser.add_argument("--dataset", help="a size preset of the kernel file "
-                        "(its polyad-sizes line; default small)")
-
-
-def _add_init_argument(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--init", action="append", metavar="NAME=KIND", default=None,
-                        help="how to fill an input array (repeatable): uniform "
-                        "(default; uniform:LO:HI), normal (normal:MEAN:STD), positive, "
-                        "spd, diagonally-dominant, orthogonal, int:LO:HI")
-
-
-def _add_wrt_of(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--wrt", action="append", metavar="NAMES",
-                        help="inputs to differentiate with respect to (comma separated or "
-                        "repeated; default every floating-point input)")
-    parser.add_argument("--of", action="append", metavar="NAMES",
-                        help="outputs to differentiate (default every floating-point "
-                        "output)")
-
-
-def _add_derivative_arguments(parser: argparse.ArgumentParser) -> None:
-    _add_wrt_of(parser)
-    implying = "".join(f", {layout.strategy} with --layout {layout.name}" for layout in LAYOUTS
-                       if layout.strategy != implied_strategy(None))
-    parser.add_argument("--strategy", choices=STRATEGIES, default=None,
-                        help="tape strategy: exact (record only values overwritten "
-                        "before the reverse sweep reads them) or stack (record every "
-                        "needed value, the Enzyme/Tapenade baseline); default "
-                        f"{implied_strategy(None)}{implying}")
-    parser.add_argument("--layout", choices=LAYOUT_NAMES, default=None, help=_layout_help())
-    parser.add_argument("--scratchpad", metavar="SIZE", default=None,
-                        help=f"scratchpad of the {' or '.join(SCRATCHPAD_LAYOUTS)} layout, "
-                        "e.g. 32KiB (default)")
-
-
-def _layout_help() -> str:
-    """The help of ``--layout``: each layout's description and what its
-    registry entry implies for the other options."""
-    entries = []
-    for layout in LAYOUTS:
-        facts = [layout.description]
-        if layout.strategy != implied_strategy(None):
-            facts.append(f"implies --strategy {layout.strategy}")
-        if layout.specialised:
-            facts.append("specialised to the sizes it is planned at")
-        entries.append(f"{layout.name} ({'; '.join(facts)})")
-    return f"where the tape lives (default {DEFAULT_LAYOUT}): " + ", ".join(entries)
 
 
 def _with_trace_layout(args) -> argparse.Namespace:
@@ -149,7 +82,7 @@ def _adjoint(kernel, args, sizes=None):
     """The adjoint the derivative arguments ask for."""
     args = _with_trace_layout(args)
     strategy = args.strategy or implied_strategy(args.layout)
-    adjoint = api.grad(kernel, _names(args.wrt), _names(args.of), strategy)
+    adjoint = api.grad(kernel, names_of(args.wrt), names_of(args.of), strategy)
     _refuse_scratchpad(args)
     if args.layout:
         scratchpad = parse_bytes(args.scratchpad) if args.scratchpad else None
@@ -165,20 +98,6 @@ def _refuse_scratchpad(args) -> None:
                          "only")
 
 
-def _add_schedule_argument(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--schedule", default="none", metavar="auto|none|FILE.json",
-                        help="schedule of the generated code: none (original order, "
-                        "exact reverse; default), auto (isl scheduler, tiling, parallel "
-                        "loops) or a trace written by Schedule.to_json")
-    _add_blas_argument(parser)
-
-
-def _add_blas_argument(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--no-blas", dest="blas", action="store_false",
-                        help="auto schedules keep matrix products as loops instead of "
-                        "calling OpenBLAS (the library sums in its own order)")
-
-
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="polyad", description="Fast, verified gradients of affine "
                      "loop kernels through the polyhedral model.")
@@ -188,56 +107,56 @@ def build_parser() -> argparse.ArgumentParser:
 
     show = commands.add_parser("show", help="the polyhedral model of a kernel (or its "
                                "tape plan)")
-    _add_kernel_arguments(show)
+    add_kernel_arguments(show)
     show.add_argument("--tape", action="store_true",
                       help="show the tape plan with the reason for each decision")
     show.add_argument("--loops", "--schedule-report", dest="loops", action="store_true",
                       help="show the loops of the gradient's schedule, which may run in "
                       "parallel and why the others may not (with --schedule)")
-    _add_schedule_argument(show)
-    _add_derivative_arguments(show)
-    _add_size_arguments(show)
+    add_schedule_argument(show)
+    add_derivative_arguments(show)
+    add_size_arguments(show)
     show.add_argument("--json", action="store_true", help="print one JSON object")
 
     grad = commands.add_parser("grad", help="write the C of a kernel's gradient")
-    _add_kernel_arguments(grad)
-    _add_derivative_arguments(grad)
+    add_kernel_arguments(grad)
+    add_derivative_arguments(grad)
     grad.add_argument("--mode", choices=("reverse", "tangent", "primal"), default="reverse",
                       help="reverse (gradient, default), tangent (Jacobian-vector "
                       "product) or primal (the kernel regenerated from its model)")
     grad.add_argument("-o", "--output", help="write the C file here (default stdout)")
-    _add_schedule_argument(grad)
+    add_schedule_argument(grad)
 
     check = commands.add_parser("check", help="compile the primal, tangent and adjoint "
                                 "code and check them against independent oracles")
-    _add_kernel_arguments(check)
-    _add_derivative_arguments(check)
-    _add_size_arguments(check)
+    add_kernel_arguments(check)
+    add_derivative_arguments(check)
+    add_size_arguments(check)
     check.add_argument("--inputs", metavar="FILE.npz",
                        help="arrays (and sizes or scalars) to use instead of random ones")
     check.add_argument("--seed", type=int, default=0, help="seed of the random inputs "
                        "(default 0)")
     check.add_argument("--json", action="store_true", help="print one JSON object")
-    _add_init_argument(check)
+    add_init_argument(check)
     check.add_argument("--oracles", default=",".join(verify.ORACLES),
                        metavar=",".join(verify.ORACLES),
                        help="the oracles to run, comma separated (default all)")
     check.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
                        help="say on stderr what check is doing (default: when stderr "
                        "is a terminal)")
-    _add_schedule_argument(check)
+    add_schedule_argument(check)
 
     analyze = commands.add_parser("analyze", help="the memory behaviour of each tape "
                                   "layout: tape bytes, reuse, cache misses, on-chip memory")
-    _add_kernel_arguments(analyze)
-    _add_wrt_of(analyze)
-    _add_size_arguments(analyze)
+    add_kernel_arguments(analyze)
+    add_wrt_of(analyze)
+    add_size_arguments(analyze)
     analyze.add_argument("--layout", action="append", choices=LAYOUT_NAMES, default=None,
                          help="a layout to analyse (repeatable; default all)")
     analyze.add_argument("--scratchpad", metavar="SIZE", default=None,
                          help=f"scratchpad of the {' or '.join(SCRATCHPAD_LAYOUTS)} layout "
                          "(default 32KiB)")
-    _add_schedule_argument(analyze)
+    add_schedule_argument(analyze)
     analyze.add_argument("--cache", default="32KiB,64B,8", metavar="SIZE,LINE,WAYS",
                          help="the simulated set-associative LRU cache (default "
                          "32KiB,64B,8)")
@@ -248,9 +167,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     bench = commands.add_parser("bench", help="time the original kernel and gradient "
                                 "variants (each checked against exact first)")
-    _add_kernel_arguments(bench)
-    _add_wrt_of(bench)
-    _add_size_arguments(bench)
+    add_kernel_arguments(bench)
+    add_wrt_of(bench)
+    add_size_arguments(bench)
     bench.add_argument("--variants", default=",".join(DEFAULT_VARIANTS),
                        help=f"comma separated, among {', '.join(VARIANTS)} "
                        f"(default {','.join(DEFAULT_VARIANTS)})")
@@ -261,16 +180,16 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--repeat", type=int, default=10, help="timed calls (default 10)")
     bench.add_argument("--threads", type=int, default=1, help="OMP_NUM_THREADS and "
                        "OPENBLAS_NUM_THREADS (default 1)")
-    _add_blas_argument(bench)
+    add_blas_argument(bench)
     bench.add_argument("--seed", type=int, default=0, help="seed of the random inputs")
-    _add_init_argument(bench)
+    add_init_argument(bench)
     bench.add_argument("--json", action="store_true", help="print one JSON object")
 
     explore = commands.add_parser("explore", help="search schedules and tape layouts of "
                                   "the gradient for the fastest (optuna; auto is trial 0)")
-    _add_kernel_arguments(explore)
-    _add_wrt_of(explore)
-    _add_size_arguments(explore)
+    add_kernel_arguments(explore)
+    add_wrt_of(explore)
+    add_size_arguments(explore)
     explore.add_argument("--trials", type=int, default=20, help="trials to run (default 20)")
     explore.add_argument("--timeout", type=float, default=None, metavar="SECONDS",
                          help="stop starting trials after this long")
@@ -344,14 +263,8 @@ def _emit(text: str, output: str | None) -> None:
         sys.stdout.write(text if text.endswith("\n") else text + "\n")
 
 
-def _names(values: list[str] | None) -> list[str] | None:
-    if values is None:
-        return None
-    return [name.strip() for value in values for name in value.split(",") if name.strip()]
-
-
 def _show(args) -> int:
-    kernel = api.parse(args.kernel, args.function)
+    kernel = kernel_of(args)
     if args.loops or args.schedule != "none":
         adjoint = _adjoint(kernel, args)
         schedule = api.load_schedule(adjoint, args.schedule, blas=args.blas) \
@@ -361,7 +274,7 @@ def _show(args) -> int:
         else:
             _emit(reports.format_schedule(schedule), None)
     elif args.tape:
-        sizes = kernel.sizes(args.dataset, _sizes(args.sizes))
+        sizes = kernel.sizes(args.dataset, sizes_of(args.sizes))
         adjoint = _adjoint(kernel, args, sizes)
         stack = adjoint if adjoint.strategy == "stack" else adjoint.with_strategy("stack")
         if args.json:
@@ -385,14 +298,14 @@ def _refuse_overwriting_input(output: str | None, source: str) -> None:
 
 def _grad(args) -> int:
     _refuse_overwriting_input(args.output, args.kernel)
-    kernel = api.parse(args.kernel, args.function)
+    kernel = kernel_of(args)
     if args.mode == "primal":
         target = kernel
     elif args.mode == "tangent":
         if args.of:
             raise UsageError("--of does not apply to --mode tangent (it computes the "
                              "tangents of every floating-point output)")
-        target = api.jvp(kernel, _names(args.wrt))
+        target = api.jvp(kernel, names_of(args.wrt))
     else:
         target = _adjoint(kernel, args)
     _emit(api.generate_c(target, api.load_schedule(target, args.schedule, blas=args.blas)),
@@ -412,18 +325,18 @@ def _load_inputs(path: str | None) -> dict:
 
 def _check(args) -> int:
     args = _with_trace_layout(args)
-    kernel = api.parse(args.kernel, args.function)
+    kernel = kernel_of(args)
     given = _load_inputs(args.inputs)
     from_file = {p: int(given.pop(p)) for p in kernel.params if p in given}
-    sizes = kernel.sizes(args.dataset, {**from_file, **_sizes(args.sizes)})
+    sizes = kernel.sizes(args.dataset, {**from_file, **sizes_of(args.sizes)})
     _refuse_scratchpad(args)
     show_progress = sys.stderr.isatty() if args.progress is None else args.progress
-    result = api.check(kernel, sizes, wrt=_names(args.wrt), of=_names(args.of),
+    result = api.check(kernel, sizes, wrt=names_of(args.wrt), of=names_of(args.of),
                        strategy=args.strategy or implied_strategy(args.layout),
                        seed=args.seed, inputs=given, schedule=args.schedule,
                        layout=args.layout,
                        scratchpad=parse_bytes(args.scratchpad) if args.scratchpad else None,
-                       init=api.parse_init(args.init), oracles=_names([args.oracles]),
+                       init=api.parse_init(args.init), oracles=names_of([args.oracles]),
                        progress=_progress if show_progress else None, blas=args.blas)
     if args.json:
         _emit(_json(result), None)
@@ -437,14 +350,14 @@ def _progress(text: str) -> None:
 
 
 def _bench(args) -> int:
-    kernel = api.parse(args.kernel, args.function)
-    sizes = kernel.sizes(args.dataset, _sizes(args.sizes))
+    kernel = kernel_of(args)
+    sizes = kernel.sizes(args.dataset, sizes_of(args.sizes))
     if args.repeat < 1 or args.threads < 1:
         raise UsageError("--repeat and --threads take positive numbers")
     variants = tuple(v.strip() for v in args.variants.split(",") if v.strip())
     result = bench.bench(kernel, sizes, variants=variants, schedules=tuple(args.schedule),
                          repeat=args.repeat, threads=args.threads, seed=args.seed,
-                         wrt=_names(args.wrt), of=_names(args.of),
+                         wrt=names_of(args.wrt), of=names_of(args.of),
                          init=api.parse_init(args.init), blas=args.blas)
     _emit(_json(result) if args.json else reports.format_bench(result), None)
     failed = [v for v in result["variants"] if v["verified"] is False]
@@ -452,8 +365,8 @@ def _bench(args) -> int:
 
 
 def _analyze(args) -> int:
-    kernel = api.parse(args.kernel, args.function)
-    sizes = kernel.sizes(args.dataset, _sizes(args.sizes))
+    kernel = kernel_of(args)
+    sizes = kernel.sizes(args.dataset, sizes_of(args.sizes))
     cache = Cache.parse(args.cache)
     if not 0 <= args.threshold < 1:
         raise UsageError("--threshold is a miss ratio in [0, 1)")
@@ -461,7 +374,7 @@ def _analyze(args) -> int:
     results = []
     for name in args.layout or LAYOUT_NAMES:
         layout = layout_named(name)
-        adjoint = api.grad(kernel, _names(args.wrt), _names(args.of),
+        adjoint = api.grad(kernel, names_of(args.wrt), names_of(args.of),
                            layout.strategy).with_layout(
             name, scratchpad if layout.scratchpad else None, sizes=sizes)
         schedule = api.load_schedule(adjoint, args.schedule, blas=args.blas)
@@ -488,12 +401,12 @@ def _analyze(args) -> int:
 def _explore(args) -> int:
     # optuna (0.2 s to import) loads for this command only.
     from polyad.tools.explore import command
-    kernel = api.parse(args.kernel, args.function)
-    sizes = kernel.sizes(args.dataset, _sizes(args.sizes))
+    kernel = kernel_of(args)
+    sizes = kernel.sizes(args.dataset, sizes_of(args.sizes))
     show_progress = sys.stderr.isatty() if args.progress is None else args.progress
     return command.run(kernel, sizes, trials=args.trials, timeout=args.timeout,
-                       storage=args.storage, layouts=_names([args.layouts]),
-                       wrt=_names(args.wrt), of=_names(args.of), repeat=args.repeat,
+                       storage=args.storage, layouts=names_of([args.layouts]),
+                       wrt=names_of(args.wrt), of=names_of(args.of), repeat=args.repeat,
                        threads=args.threads, seed=args.seed, workers=args.workers,
                        output=args.output,
                        report=args.report, plot=args.plot, progress=show_progress)

@@ -44,8 +44,11 @@ def shell_commands() -> list[tuple[str, str]]:
 
 @pytest.fixture
 def scratch(tmp_path, monkeypatch):
-    """A directory with examples/ in it, and this checkout importable."""
+    """A directory with examples/ and tests/kernels/ in it, and this
+    checkout importable."""
     (tmp_path / "examples").symlink_to(ROOT / "examples")
+    (tmp_path / "tests").mkdir()
+    (tmp_path / "tests" / "kernels").symlink_to(ROOT / "tests" / "kernels")
     monkeypatch.setenv("PYTHONPATH", os.pathsep.join(
         filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])))
     return tmp_path
@@ -138,7 +141,7 @@ def test_demo_runs(scratch):
     assert "S3 reads s at line 19" in tape
     assert "recorded for every instance but the last one (" in tape
     code = gradient.split("\n", 2)[2].strip()
-    assert code.startswith("void rnn_b(") and code.endswith("}")
+    assert code.startswith("int rnn_b(") and code.endswith("}")
     assert code.count("{") == code.count("}")
     assert oracles.count(" ok ") == 4 and "verdict: ok" in oracles and "FAIL" not in oracles
     assert re.search(r"primal: the C kernel at -O3 +[\d.]+ +1\.00", speed), speed

@@ -27,7 +27,8 @@ from polyad import codegen
 from polyad.codegen.binding import CompiledFunction
 from polyad.codegen.compile import argument_specs
 from polyad.codegen.driver import time_function
-from polyad.codegen.declarations import signature
+from polyad.codegen.declarations import (STATUS_OUTSIDE, STATUS_RAN, entry_condition,
+                                         signature)
 from polyad.frontend.parse import with_restrict_parameters
 from polyad.ad.adjoint import grad
 from polyad.tools.bench import bench_inputs
@@ -55,16 +56,24 @@ def wrapper_source(kernel) -> str:
             arguments += ["enzyme_dup", param.name, f"{param.name}_b"]
         else:
             arguments += ["enzyme_const", param.name]
-    entry = signature(program).replace(f"void {program.name}(", f"void {SYMBOL}(", 1)
+    entry = signature(program).replace(f"int {program.name}(", f"int {SYMBOL}(", 1)
+    condition = entry_condition(program.context)
+    # The same status as polyad's gradient: sizes outside the kernel's
+    # assumptions are refused before Enzyme's code touches anything.
+    refuse = (f"  if (!({condition}))\n    return {STATUS_OUTSIDE};\n"
+              if condition is not None else "")
     original = with_restrict_parameters(kernel.source.text, kernel.source.path, kernel.name)
     return (original + "\n\nextern void __enzyme_autodiff(void *, ...);\n"
             "extern int enzyme_dup, enzyme_const;\n"
-            f"{entry}\n{{\n  __enzyme_autodiff((void *){kernel.name}, "
-            f"{', '.join(arguments)});\n}}\n")
+            f"{entry}\n{{\n{refuse}  __enzyme_autodiff((void *){kernel.name}, "
+            f"{', '.join(arguments)});\n  return {STATUS_RAN};\n}}\n")
 
 
 def enzyme_variant(kernel, sizes: dict, repeat: int, threads: int, reference: dict) -> dict:
     """Build, check and time Enzyme's gradient of the kernel."""
+    if kernel.source.globals:  # Enzyme would need the globals' shadows too
+        return {"name": "enzyme", "available": False,
+                "reason": "the kernel uses globals (" + ", ".join(kernel.source.globals) + ")"}
     adjoint = grad(kernel)
     program = adjoint_program(adjoint)
     directory = Path(tempfile.mkdtemp(prefix="polyad-enzyme-"))

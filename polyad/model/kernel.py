@@ -183,7 +183,9 @@ class KernelSource:
     ``polyad-init:``, a C function that fills the kernel's arrays;
     ``returned`` the one-element output array (the signature's last
     parameter, absent from the C function's) that holds the value the
-    function returns, None for a void function.
+    function returns, None for a void function; ``globals`` the file-scope
+    arrays and scalars the kernel uses, parameters of the model after the
+    function's own (absent from the C function's).
     """
 
     path: str
@@ -192,6 +194,7 @@ class KernelSource:
     presets: Mapping[str, Mapping[str, int]] = field(default_factory=dict)
     init_function: str | None = None
     returned: str | None = None
+    globals: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, repr=False)
@@ -209,6 +212,13 @@ class Kernel:
     schedule: isl.Schedule
     context: isl.Set
     source: KernelSource
+    #: what the frontend said about the model (statements left out because
+    #: they never run), in sentences
+    notes: tuple[str, ...] = ()
+    #: the sizes the kernel's assumptions allow (``#pragma polyad assume``,
+    #: ``--assume``), a parameter set; None when it states none. The context
+    #: includes it, and every domain is restricted to it.
+    assumed: isl.Set | None = None
 
     @property
     def params(self) -> tuple[str, ...]:
@@ -314,6 +324,9 @@ class Kernel:
         chosen = presets.get(preset or "small", {})
         sizes = {p: int(chosen.get(p, default)) for p in self.params}
         sizes.update({k: int(v) for k, v in overrides.items()})
+        free = [p for p in self.params if p not in chosen and p not in overrides]
+        if free and fix_sizes(self.context, sizes).is_empty():
+            sizes = smallest_sizes_inside(self.context, sizes, free)
         self.check_sizes(sizes)
         return sizes
 
@@ -341,7 +354,7 @@ class Kernel:
         if point.is_empty():
             given = ", ".join(f"{p}={sizes[p]}" for p in self.params)
             raise UsageError(f"sizes {given} are outside what {self.name} assumes "
-                             f"({_constraints_text(self.context)})")
+                             f"({constraints_text(self.context)})")
         for array in self.arrays:
             for dimension, value in enumerate(array.shape(sizes)):
                 if value < 0:
@@ -361,8 +374,12 @@ class Kernel:
         return result
 
 
-def _constraints_text(context: isl.Set) -> str:
-    """``n > 0 and m > 0``: a parameter set's constraints as isl prints them."""
+def constraints_text(context: isl.Set) -> str:
+    """``n > 0 and m > 0``: a parameter set's constraints as isl prints them.
+
+    >>> constraints_text(isl.Set("[n] -> { : n % 5 = 0 and n > 0 }"))
+    '(n) mod 5 = 0 and n > 0'
+    """
     text = context.to_str()
     return text.split(":", 1)[1].strip(" }") if ":" in text else "no constraint"
 
@@ -415,6 +432,38 @@ def fix_sizes(obj, sizes: Mapping[str, int]):
         if pos >= 0:
             obj = obj.fix_val(isl.dim_type.param, pos, isl.Val(int(value)))
     return obj
+
+
+def smallest_sizes_inside(context: isl.Set, sizes: Mapping[str, int],
+                          free: list[str]) -> dict[str, int]:
+    """``sizes`` with the parameters ``free`` raised to the lexicographically
+    smallest values, each at least its value in ``sizes``, that with the
+    others lie in ``context`` (a parameter set); ``sizes`` unchanged when
+    there are none.
+
+    >>> smallest_sizes_inside(isl.Set("[n, m] -> { : n % 5 = 0 and m <= n }"),
+    ...                       {"n": 8, "m": 8}, ["n"])
+    {'n': 10, 'm': 8}
+    """
+    fixed = {name: value for name, value in sizes.items() if name not in free}
+    candidates = fix_sizes(context, fixed)
+    for name in free:
+        at_least = isl.Set(f"[{name}] -> {{ : {name} >= {int(sizes[name])} }}")
+        candidates = candidates & at_least.align_params(candidates.get_space())
+    for name in free:  # the free sizes become set dimensions, in order
+        pos = candidates.get_space().find_dim_by_name(isl.dim_type.param, name)
+        candidates = candidates.move_dims(isl.dim_type.set, candidates.dim(isl.dim_type.set),
+                                          isl.dim_type.param, pos, 1)
+    if candidates.is_empty():
+        return dict(sizes)
+    smallest = candidates.lexmin()
+    if not smallest.is_bounded() or not smallest.is_singleton():
+        return dict(sizes)
+    point = smallest.sample_point()
+    result = dict(sizes)
+    for d, name in enumerate(free):
+        result[name] = int(point.get_coordinate_val(isl.dim_type.set, d).to_python())
+    return result
 
 
 def extent_text(pa: isl.PwAff) -> str:

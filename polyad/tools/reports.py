@@ -41,7 +41,7 @@ def kernel_summary(kernel: Kernel) -> dict:
             "reads": [str(a.relation) for a in s.reads],
             "expr": expression_text(s),
         })
-    return {
+    summary = {
         "name": kernel.name,
         "params": list(kernel.params),
         "context": str(kernel.context),
@@ -49,6 +49,11 @@ def kernel_summary(kernel: Kernel) -> dict:
                     "dtype": a.dtype, "role": a.role} for a in kernel.arrays],
         "statements": statements,
     }
+    if kernel.assumed is not None:
+        summary["assumed"] = str(kernel.assumed)
+    if kernel.notes:
+        summary["notes"] = list(kernel.notes)
+    return summary
 
 
 def format_kernel(kernel: Kernel) -> str:
@@ -56,8 +61,12 @@ def format_kernel(kernel: Kernel) -> str:
     summary = kernel_summary(kernel)
     lines = [f"kernel {kernel.name} ({kernel.source.path})",
              f"  sizes    {', '.join(kernel.params) or '(none)'}",
-             f"  context  {summary['context']}",
-             "  arrays"]
+             f"  context  {summary['context']}"]
+    if "assumed" in summary:
+        lines.append(f"  assumed  {summary['assumed']}  (checked by the generated code "
+                     "at entry)")
+    lines += [f"  note     {note}" for note in summary.get("notes", ())]
+    lines.append("  arrays")
     for array in summary["arrays"]:
         shape = "".join(f"[{e}]" for e in array["shape"]) or " scalar"
         lines.append(f"    {array['name']:<10} {array['dtype']}{shape:<20} {array['role']}")

@@ -131,7 +131,7 @@ def test_sizes_outside_the_context(sizes):
     values = dict(_gemm_inputs(), **sizes)
     for name in ("A", "B", "C"):
         values[name] = np.zeros((0, 0))
-    with pytest.raises(UsageError, match="outside the kernel's domain"):
+    with pytest.raises(UsageError, match="outside what the kernel assumes"):
         gemm()(**values)
 
 

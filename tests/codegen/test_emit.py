@@ -65,11 +65,11 @@ def test_edge_sizes_reach_the_context_boundary():
 
 
 def _function_text(source: str) -> str:
-    return source[source.index("\nvoid "):]
+    return source[source.index("\nint "):]
 
 
 def _signature(source: str) -> str:
-    match = re.search(r"^void \w+\(.*\)$", source, re.MULTILINE)
+    match = re.search(r"^int \w+\(.*\)$", source, re.MULTILINE)
     assert match, source[:400]
     return match.group(0)
 
@@ -93,14 +93,14 @@ def test_derivative_naming_and_signatures():
     primal = "int ni, int nj, int nk, double alpha, double beta, " \
              "double C[restrict ni][nj], double A[restrict ni][nk], " \
              "double B[restrict nk][nj]"
-    assert _signature(polyad.generate_c(kernel)) == f"void gemm({primal})"
+    assert _signature(polyad.generate_c(kernel)) == f"int gemm({primal})"
     assert _signature(polyad.generate_c(polyad.grad(kernel, wrt=["A", "B"]))) == (
-        f"void gemm_b({primal}, double C_b[restrict ni][nj], "
+        f"int gemm_b({primal}, double C_b[restrict ni][nj], "
         "double A_b[restrict ni][nk], double B_b[restrict nk][nj])")
     adjoint = _signature(polyad.generate_c(polyad.grad(kernel)))
     assert "double *restrict alpha_b, double *restrict beta_b" in adjoint
     tangent = _signature(polyad.generate_c(polyad.jvp(kernel, ["alpha", "A"])))
-    assert tangent.startswith("void gemm_d(" + primal)
+    assert tangent.startswith("int gemm_d(" + primal)
     assert "double alpha_d" in tangent and "double A_d[restrict ni][nk]" in tangent
     assert "B_d" not in tangent
     # every array parameter, in every mode, is restrict-qualified

@@ -560,13 +560,27 @@ void f(int n, double x[n]) {
     x[i] = 1.0;
 }
 """, "loop header i = 0, j = 0"),
-    ("global-variable", """\
-double G[4];
+    ("global-int", """\
+int G;
+void f(int n, double x[n]) {
+  for (int i = 0; i < n; i++)
+    x[i] = @G * x[i];
+}
+""", "use of the global int G"),
+    ("global-const", """\
+const double G[4] = {1.0, 2.0, 3.0, 4.0};
 void f(int n, double x[n]) {
   for (int i = 0; i < n; i++)
     x[i] = @G[i % 4];
 }
-""", "use of the global variable G"),
+""", "use of the const global G"),
+    ("global-scalar-written", """\
+double G;
+void f(int n, double x[n]) {
+  for (int i = 0; i < n; i++)
+    @G = x[i];
+}
+""", "assignment to the global scalar G"),
     ("enum-constant-bound", """\
 enum { LEN = 8 };
 void f(int n, double x[n]) {

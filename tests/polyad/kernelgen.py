@@ -9,7 +9,9 @@ iterations and across loop nests), time loops that swap two buffers, a
 read-only scalar parameter, selects, nonlinear operators and ``if`` on data
 (around one or two assignments, with or without ``else``, the condition
 sometimes joined to an affine one or to a second data test) and int locals
-with an affine value used in a subscript (``{ int q = i - 1; B[q + 1] = ...; }``). Every
+with an affine value used in a subscript (``{ int q = i - 1; B[q + 1] = ...; }``);
+``B`` is sometimes a file-scope global ``double B[8];`` (a parameter of the
+generated code; its constant extent implies the assumption ``n <= 8``). Every
 subscript stays in bounds by construction: arrays have extent n in each
 dimension, loops run within 1 <= v < n - 1, and subscripts add an offset in
 {-1, 0, 1} to an iterator.
@@ -46,6 +48,8 @@ PARAMETER = "alpha"
 #: How a kernel gives its results: in its arrays only, also through a
 #: ``double *out`` (``*out`` and ``out[0]``), or also by ``return e;``.
 RESULTS = ("arrays", "arrays", "pointer", "return")
+#: The constant extent of B when it is a global (the fuzz sizes are below it).
+GLOBAL_EXTENT = 8
 
 
 @st.composite
@@ -226,9 +230,14 @@ def kernels(draw) -> str:
                        f"  out[0] += {draw(expression(['i'], ['s']))};"]
     elif result == "return":
         after = f"  return {draw(outside_loops())};\n"
+    # B is sometimes a file-scope global of constant extent (drawn last too):
+    # a parameter of the generated code, and the assumption n <= GLOBAL_EXTENT.
+    is_global = draw(st.integers(0, 3)) == 3  # the simplest draw (0) keeps B a parameter
     body = "\n".join("  " + line for line in statements)
-    text = (f"{'double' if result == 'return' else 'void'} k(int n, double {PARAMETER}, "
-            f"double A[n], double B[n], double C[n][n], double D[n][n]{parameters})\n"
+    text = (("double B[%d];\n" % GLOBAL_EXTENT if is_global else "")
+            + f"{'double' if result == 'return' else 'void'} k(int n, double {PARAMETER}, "
+            f"double A[n], {'' if is_global else 'double B[n], '}double C[n][n], "
+            f"double D[n][n]{parameters})\n"
             "{\n  double s = 0.0;\n#pragma scop\n" + body + "\n#pragma endscop\n"
             + after + "}\n")
     renamed = re.sub(r"\b[A-Za-z_]\w*\b", lambda m: names.get(m.group(0), m.group(0)), text)

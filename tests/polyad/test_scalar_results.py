@@ -147,11 +147,11 @@ def test_the_seed_is_a_one_element_array_in_the_generated_signature():
     """Oracle: the C text. As for any output array, the adjoint of the
     pointer's element and of the returned value is a one-element array."""
     pointer = polyad.generate_c(polyad.grad(polyad.parse(POINTER)))
-    assert ("void loss_b(int n, double y[restrict n], double t[restrict n], "
+    assert ("int loss_b(int n, double y[restrict n], double t[restrict n], "
             "double out[restrict 1], double y_b[restrict n], double t_b[restrict n], "
             "double out_b[restrict 1])") in pointer
     returned = polyad.generate_c(polyad.grad(polyad.parse(RETURNED)))
-    assert ("void loss_b(int n, double y[restrict n], double result[restrict 1], "
+    assert ("int loss_b(int n, double y[restrict n], double result[restrict 1], "
             "double y_b[restrict n], double result_b[restrict 1])") in returned
 
 
