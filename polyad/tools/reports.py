@@ -11,6 +11,7 @@ import islpy as isl
 from polyad.codegen.cexpr import CExpressionPrinter
 from polyad.model import dataflow
 from polyad.model.kernel import Kernel, Statement
+from polyad.tape.snapshots import snapshot_state
 
 _SOURCE_NAMES = CExpressionPrinter(lambda symbol: symbol.name)
 
@@ -126,7 +127,21 @@ def tape_summary(adjoint, stack, sizes: dict) -> dict:
                        "replaces": [e.access.text for e in d.replaced],
                        "outcomes": d.count(sizes)} for d in adjoint.tape.decisions],
         "explanations": adjoint.tape.explain(kernel),
+        "checkpoint": checkpoint_summary(kernel, sizes),
     }
+
+
+def checkpoint_summary(kernel, sizes: dict) -> dict | None:
+    """The snapshot state of the kernel's time loop as data (None when no
+    outermost loop overwrites state a later step reads)."""
+    state = snapshot_state(kernel)
+    if state is None:
+        return None
+    return {"loop": state.loop.iterator, "line": state.loop.line,
+            "steps": state.loop.step_count(sizes),
+            "state": {name: str(elements) for name, elements in state.state},
+            "snapshot_bytes": state.bytes(kernel, sizes),
+            "explanation": state.explain(kernel, sizes)}
 
 
 def format_tape(adjoint, stack, sizes: dict) -> str:
@@ -141,6 +156,9 @@ def format_tape(adjoint, stack, sizes: dict) -> str:
     lines.append(f"  at {at}: {adjoint.strategy} records {adjoint.tape.values(sizes)} values"
                  f"{also} ({adjoint.tape.bytes(sizes)} bytes); stack would record "
                  f"{stack.tape.values(sizes)} ({stack.tape.bytes(sizes)} bytes)")
+    state = snapshot_state(kernel)
+    if state is not None:
+        lines.append(f"  {state.explain(kernel, sizes)}")
     return "\n".join(lines)
 
 
