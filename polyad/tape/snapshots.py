@@ -15,7 +15,7 @@ still holds its value in memory.
 >>> state.loop.iterator, [array for array, _ in state.state]
 ('t', ['A'])
 >>> print(state.elements("A"))
-[tsteps, n] -> { [t] -> A[i0] : 0 <= t < tsteps and 0 < i0 <= -2 + n }
+[tsteps, n] -> { [t] -> A[o0] : 0 <= t < tsteps and 0 < o0 <= -2 + n }
 """
 
 from __future__ import annotations
