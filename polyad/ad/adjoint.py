@@ -47,13 +47,16 @@ class Adjoint(ReverseMode):
     with its tape layout, tape strategy and schedule to change."""
 
     def with_layout(self, layout: str, scratchpad: int | None = None,
-                    sizes: Mapping[str, int] | None = None) -> "Adjoint":
+                    sizes: Mapping[str, int] | None = None, *,
+                    every: int | None = None) -> "Adjoint":
         """The same adjoint with its tape in another layout (one of
         polyad.tape.registry.LAYOUTS); ``layers`` stages the reverse sweep
         through a scratchpad of ``scratchpad`` bytes (default 32 KiB), with
         layers as large as fit at ``sizes`` (default the kernel's medium
         preset, else its default sizes; the layers code is specialized to
-        these sizes and refuses others).
+        these sizes and refuses others). ``checkpoint`` takes a snapshot every
+        ``every`` steps of the time loop (default: the square root of the
+        steps at ``sizes``); its code is right at every size.
 
         >>> import polyad
         >>> k = polyad.parse("examples/rnn.c")           # doctest: +SKIP
@@ -64,13 +67,17 @@ class Adjoint(ReverseMode):
         if scratchpad is not None and not placement.scratchpad:
             raise UsageError(f"a scratchpad size applies to the "
                              f"{' or '.join(SCRATCHPAD_LAYOUTS)} layout only")
+        if every is not None and (not placement.always_transformed or placement.scratchpad
+                                  or every < 1):
+            raise UsageError("a checkpoint segment (a positive number of steps) applies to "
+                             "the checkpoint layout only")
         if placement.scratchpad and scratchpad is None:
             scratchpad = DEFAULT_SCRATCHPAD
         if sizes is None:
             preset = "medium" if "medium" in self.kernel.source.presets else None
             sizes = self.kernel.sizes(preset)
         return replace(self, tape_layout=layout, scratchpad=scratchpad,
-                       layer_sizes=tuple(sorted(dict(sizes).items())))
+                       layer_sizes=tuple(sorted(dict(sizes).items())), checkpoint_every=every)
 
     def with_strategy(self, strategy: str) -> "Adjoint":
         """The same adjoint with another tape strategy."""

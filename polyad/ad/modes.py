@@ -70,6 +70,7 @@ class ReverseMode:
     tape_layout: str = ""
     scratchpad: int | None = None
     layer_sizes: tuple[tuple[str, int], ...] = ()
+    checkpoint_every: int | None = None
 
     @property
     def layout(self) -> str:

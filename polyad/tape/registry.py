@@ -11,6 +11,7 @@ read it.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Callable
 
@@ -18,8 +19,10 @@ from polyad.ad.modes import ReverseMode
 from polyad.errors import UsageError
 from polyad.program.ir import Program
 from polyad.schedule.schedule import Schedule
+from polyad.tape.checkpoints import checkpointed
 from polyad.tape.layouts import staged_layers
 from polyad.tape.plan import STRATEGIES
+from polyad.tape.snapshots import snapshot_state
 from polyad.tape.streams import stream_in_order
 
 #: A layout's transform: from the program whose tape is placed for a
@@ -89,6 +92,29 @@ def _stage_layers(placed: Program, schedule: Schedule, adjoint: ReverseMode) -> 
     return staged_layers(placed, schedule, adjoint.scratchpad, dict(adjoint.layer_sizes))
 
 
+def _checkpoint(placed: Program, schedule: Schedule, adjoint: ReverseMode) -> Program:
+    """The time loop rerun from snapshots segment by segment in the reverse
+    sweep (polyad.tape.checkpoints), in the exact reverse order only."""
+    if schedule.trace:
+        raise UsageError("the checkpoint layout runs the exact reverse order only: use "
+                         "--schedule none, or another layout")
+    state = snapshot_state(adjoint.kernel)
+    if state is None:
+        raise UsageError(f"{adjoint.kernel.name} has no outermost loop whose steps overwrite "
+                         "what a later step reads: nothing to checkpoint (use --layout exact)")
+    return checkpointed(placed, adjoint.kernel, state, checkpoint_segment(adjoint, state))
+
+
+def checkpoint_segment(adjoint: ReverseMode, state) -> int:
+    """Steps per segment of the checkpoint layout: the adjoint's, else the
+    square root of the steps at its planned sizes (rounded up)."""
+    if adjoint.checkpoint_every:
+        return adjoint.checkpoint_every
+    sizes = dict(adjoint.layer_sizes) or adjoint.kernel.sizes()
+    steps = state.loop.step_count(sizes)
+    return max(1, math.isqrt(max(steps - 1, 0)) + 1)
+
+
 #: Every layout, in the order ``--layout`` lists them and ``polyad analyze``
 #: runs them (see docs/how-it-works.md#tape-layouts).
 LAYOUTS: tuple[Layout, ...] = (
@@ -102,6 +128,8 @@ LAYOUTS: tuple[Layout, ...] = (
            specialised=True, transform=_stage_layers, always_transformed=True,
            bound_advice="use --layout stream or exact, or smaller sizes (-D) to plan "
                         "the layers at"),
+    Layout("checkpoint", "snapshots of the time loop, segments rerun in the reverse sweep",
+           transform=_checkpoint, always_transformed=True),
 )
 #: The layouts' names, in the order of LAYOUTS.
 LAYOUT_NAMES: tuple[str, ...] = tuple(layout.name for layout in LAYOUTS)
