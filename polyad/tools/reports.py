@@ -11,6 +11,7 @@ import islpy as isl
 from polyad.codegen.cexpr import CExpressionPrinter
 from polyad.model import dataflow
 from polyad.model.kernel import Kernel, Statement
+from polyad.program.budget import plan_memory
 from polyad.tape.snapshots import snapshot_state
 
 _SOURCE_NAMES = CExpressionPrinter(lambda symbol: symbol.name)
@@ -128,6 +129,8 @@ def tape_summary(adjoint, stack, sizes: dict) -> dict:
                        "outcomes": d.count(sizes)} for d in adjoint.tape.decisions],
         "explanations": adjoint.tape.explain(kernel),
         "checkpoint": checkpoint_summary(kernel, sizes),
+        "memory_plan": (plan_memory(adjoint, adjoint.memory_budget, sizes).as_data()
+                        if adjoint.memory_budget is not None else None),
     }
 
 
@@ -159,6 +162,8 @@ def format_tape(adjoint, stack, sizes: dict) -> str:
     state = snapshot_state(kernel)
     if state is not None:
         lines.append(f"  {state.explain(kernel, sizes)}")
+    if adjoint.memory_budget is not None:
+        lines.append(f"  {plan_memory(adjoint, adjoint.memory_budget, sizes).explain()}")
     return "\n".join(lines)
 
 

@@ -83,3 +83,124 @@ def test_show_tape_prints_the_snapshot_state(capsys):
     out = capsys.readouterr().out
     assert "checkpoint state of the t loop (line 13, 3 steps): A[1..n - 2], 80 bytes " \
            "per snapshot at tsteps=3 n=12" in out
+
+
+# --- the checkpointed gradient -----------------------------------------------
+# Oracles: every oracle of polyad check (polyad.check.verify): the original C
+# compiled by the system compiler (primal outputs bit for bit), the plain
+# reverse-mode interpreter, central finite differences of the original C and
+# the dot-product test against the generated tangent.
+
+def _all_ok(result: dict) -> None:
+    assert result["verdict"] == "ok", result
+    assert {c["oracle"] for c in result["checks"]} >= {
+        "primal vs original C (bitwise)", "reverse-mode interpreter",
+        "dot product <w, J v> = <J^T w, v>", "central finite differences"}
+    assert all(c["ok"] for c in result["checks"]), result["checks"]
+
+
+@pytest.mark.parametrize("steps, every", [(1, 1), (2, 1), (7, 1), (7, 3), (7, 7)])
+def test_heat2d_checkpointed_gradient(steps, every):
+    """heat2d (r differentiated, a nonlinear tape) at one step, two, a prime
+    number of steps; a snapshot every step (T snapshots), every 3 steps and
+    one snapshot for all (every = T)."""
+    from polyad.check import verify
+    result = verify.check_gradient(_heat2d(), {"tsteps": steps, "n": 7},
+                                   layout="checkpoint", every=every)
+    assert result["layout"] == "checkpoint" and result["checkpoint_every"] == every
+    _all_ok(result)
+
+
+@pytest.mark.parametrize("name, sizes, every", [
+    ("adi", {"tsteps": 1, "n": 6}, 1), ("adi", {"tsteps": 5, "n": 6}, 2),
+    ("jacobi_1d", {"tsteps": 5, "n": 9}, 2), ("gemm", {"ni": 5, "nj": 4, "nk": 3}, 2),
+    ("fdtd_2d", {"tmax": 5, "nx": 5, "ny": 6}, 3), ("seidel_2d", {"tsteps": 3, "n": 6}, 2)])
+def test_checkpointed_gradients_of_time_loops_and_row_sweeps(name, sizes, every):
+    """adi (two sweeps a step, the loop after 13 scalar statements), jacobi_1d,
+    gemm's row sweep in place, fdtd-2d (three fields), seidel-2d (in place)."""
+    from polyad.check import verify
+    _all_ok(verify.check_gradient(example(name), sizes, layout="checkpoint", every=every))
+
+
+def test_the_forward_sweep_records_no_step_and_a_segment_holds_its_tape():
+    """The checkpointed program's tapes hold one segment of steps; the
+    forward sweep has no record for the loop's steps (the reruns do)."""
+    from polyad.program.budget import allocated_tape_bytes
+    from polyad.program.targets import program_of
+    kernel, sizes = _heat2d(), {"tsteps": 9, "n": 8}
+    exact = program_of(polyad.grad(kernel))
+    checkpointed = program_of(polyad.grad(kernel).with_layout("checkpoint", sizes=sizes,
+                                                               every=3))
+    tapes = [b for b in checkpointed.buffers if b.name.startswith("tape_")]
+    assert tapes and all("one segment of 3 steps" in b.purpose for b in tapes)
+    exact_tape = allocated_tape_bytes(exact, sizes)
+    # 3 of 9 steps (8 of them for the second statement's tape), 3 snapshots of
+    # u's interior, the final u and v.
+    assert allocated_tape_bytes(checkpointed, sizes) < exact_tape / 2
+
+
+# --- the memory budget ---------------------------------------------------------
+
+def test_planned_bytes_stay_under_every_budget_and_are_what_is_allocated():
+    """From the smallest budget that works up to the exact tape's, the plan
+    fits the budget, and its bytes are the bytes the program allocates (its
+    tape, snapshot and final-value buffers at the sizes); the exact tape
+    fits from its own size on. Oracle for the gradients: the interpreter."""
+    from polyad.program.budget import allocated_tape_bytes, checkpoint_costs, plan_memory
+    from polyad.program.targets import program_of
+    from polyad.check import verify
+    kernel, sizes = _heat2d(), {"tsteps": 7, "n": 8}
+    adjoint = polyad.grad(kernel)
+    costs = checkpoint_costs(adjoint, snapshot_state(kernel), sizes)
+    smallest = min(costs.values())
+    exact = allocated_tape_bytes(program_of(adjoint), sizes)
+    seen = set()
+    for budget in sorted({smallest, smallest + 1000, (smallest + exact) // 2, exact - 1,
+                          exact}):
+        plan = plan_memory(adjoint, budget, sizes)
+        budgeted = adjoint.with_memory_budget(budget, sizes)
+        assert plan.bytes <= budget
+        assert allocated_tape_bytes(program_of(budgeted), sizes) == plan.bytes
+        assert (plan.layout == "exact") == (budget >= exact)
+        seen.add((plan.layout, plan.every))
+        result = verify.check_gradient(kernel, sizes, memory_budget=budget,
+                                       oracles=("interpreter",))
+        assert result["verdict"] == "ok" and result["layout"] == plan.layout
+    assert ("checkpoint", 1) in seen and ("exact", None) in seen and len(seen) >= 3
+
+
+def test_the_api_takes_a_budget_in_bytes_or_with_a_unit():
+    """polyad.grad(kernel, memory_budget="12KiB", sizes=...) picks the layout."""
+    kernel = _heat2d()
+    adjoint = polyad.grad(kernel, memory_budget="12KiB", sizes={"tsteps": 7, "n": 10})
+    assert (adjoint.layout, adjoint.checkpoint_every, adjoint.memory_budget) == \
+        ("checkpoint", 2, 12 * 1024)
+    assert polyad.grad(kernel, memory_budget=10**6, sizes={"tsteps": 7, "n": 10}).layout \
+        == "exact"
+
+
+def test_an_impossible_budget_is_refused_naming_the_smallest_that_works(capsys):
+    """Below every plan: a usage error (exit 2 from the CLI) naming the
+    smallest budget that works at the sizes, and that budget works."""
+    from polyad.cli import main
+    from polyad.errors import UsageError
+    kernel, sizes = _heat2d(), {"tsteps": 7, "n": 10}
+    with pytest.raises(UsageError, match="the smallest that works is 9216 bytes"):
+        polyad.grad(kernel, memory_budget=9215, sizes=sizes)
+    assert polyad.grad(kernel, memory_budget=9216, sizes=sizes).checkpoint_every == 1
+    path = str(ROOT / "tests" / "kernels" / "heat2d.c")
+    for command in (["check", path], ["show", "--tape", path], ["bench", path]):
+        assert main([*command, "-D", "tsteps=7", "--memory-budget", "9KB"]) == 2
+        err = capsys.readouterr().err
+        assert "no plan of heat2d's gradient fits a memory budget of 9000 bytes" in err
+        assert "smallest that works is 9216 bytes" in err and "Traceback" not in err
+    assert main(["check", path, "--memory-budget", "1MiB", "--layout", "exact"]) == 2
+    assert "--memory-budget chooses the layout" in capsys.readouterr().err
+
+
+def test_a_kernel_without_a_time_loop_to_checkpoint_is_refused():
+    """rnn has no state to snapshot: the checkpoint layout says so."""
+    from polyad.errors import UsageError
+    from polyad.program.targets import program_of
+    with pytest.raises(UsageError, match="nothing to checkpoint"):
+        program_of(polyad.grad(example("rnn")).with_layout("checkpoint"))
