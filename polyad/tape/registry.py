@@ -29,7 +29,7 @@ from polyad.tape.streams import stream_in_order
 #: rescheduled reverse sweep (instance-indexed) and rewritten for
 #: ``schedule``, to the program in the layout; the adjoint carries the
 #: layout's options (scratchpad, planned sizes).
-Transform = Callable[[Program, Schedule, ReverseMode], Program]
+Transform = Callable[[Program, Schedule | None, ReverseMode], Program]
 
 
 @dataclass(frozen=True)
@@ -53,6 +53,8 @@ class Layout:
     ``always_transformed``: the transform runs in the exact reverse order,
     too (the layout has no placement of its own in lowering); otherwise only
     for a rescheduled reverse sweep.
+    ``needs_schedule``: the transform reads the schedule even in the exact
+    reverse order (False: it is given None there, and no schedule is built).
     ``bound_advice``: what to do instead when the layout's own analysis
     passes the isl bounds (polyad.bounds); None when the layout adds no
     analysis of its own worth naming before the schedule.
@@ -67,6 +69,7 @@ class Layout:
     specialised: bool = False
     transform: Transform | None = None
     always_transformed: bool = False
+    needs_schedule: bool = True
     bound_advice: str | None = None
 
     def __post_init__(self):
@@ -92,10 +95,11 @@ def _stage_layers(placed: Program, schedule: Schedule, adjoint: ReverseMode) -> 
     return staged_layers(placed, schedule, adjoint.scratchpad, dict(adjoint.layer_sizes))
 
 
-def _checkpoint(placed: Program, schedule: Schedule, adjoint: ReverseMode) -> Program:
+def _checkpoint(placed: Program, schedule: Schedule | None,
+                adjoint: ReverseMode) -> Program:
     """The time loop rerun from snapshots segment by segment in the reverse
     sweep (polyad.tape.checkpoints), in the exact reverse order only."""
-    if schedule.trace:
+    if schedule is not None and schedule.trace:
         raise UsageError("the checkpoint layout runs the exact reverse order only: use "
                          "--schedule none, or another layout")
     state = snapshot_state(adjoint.kernel)
@@ -129,7 +133,7 @@ LAYOUTS: tuple[Layout, ...] = (
            bound_advice="use --layout stream or exact, or smaller sizes (-D) to plan "
                         "the layers at"),
     Layout("checkpoint", "snapshots of the time loop, segments rerun in the reverse sweep",
-           transform=_checkpoint, always_transformed=True),
+           transform=_checkpoint, always_transformed=True, needs_schedule=False),
 )
 #: The layouts' names, in the order of LAYOUTS.
 LAYOUT_NAMES: tuple[str, ...] = tuple(layout.name for layout in LAYOUTS)

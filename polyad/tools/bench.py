@@ -98,7 +98,8 @@ def bench(kernel: Kernel, sizes: Mapping[str, int], *, variants=DEFAULT_VARIANTS
                                         and "auto" not in variants)
     plans = [_builtin(v, blas) for v in variants if v != "primal"]
     plans += [_from_file(path) for path in schedules if path not in ("auto", "none")]
-    if memory_budget is not None:
+    if memory_budget is not None:  # refused before any variant is built, if it must be
+        budgeted = grad(kernel, wrt, of, "exact").with_memory_budget(memory_budget, sizes)
         plans.append(Variant(BUDGET, "exact", lambda adjoint: None))
     results, timed = [], []
     # Every gradient variant does the work of the plain exact gradient, and
@@ -116,7 +117,7 @@ def bench(kernel: Kernel, sizes: Mapping[str, int], *, variants=DEFAULT_VARIANTS
         if plan.layout:
             adjoint = adjoint.with_layout(plan.layout, sizes=sizes)
         if plan.name == BUDGET:
-            adjoint = adjoint.with_memory_budget(memory_budget, sizes)
+            adjoint = budgeted
         try:
             chosen = plan.schedule(adjoint)
             program = program_of(adjoint, chosen)

@@ -99,7 +99,9 @@ def _all_ok(result: dict) -> None:
     assert all(c["ok"] for c in result["checks"]), result["checks"]
 
 
-@pytest.mark.parametrize("steps, every", [(1, 1), (2, 1), (7, 1), (7, 3), (7, 7)])
+@pytest.mark.parametrize("steps, every", [
+    (1, 1), pytest.param(2, 1, marks=pytest.mark.slow), pytest.param(7, 1, marks=pytest.mark.slow),
+    (7, 3), (7, 7)])
 def test_heat2d_checkpointed_gradient(steps, every):
     """heat2d (r differentiated, a nonlinear tape) at one step, two, a prime
     number of steps; a snapshot every step (T snapshots), every 3 steps and
@@ -112,9 +114,11 @@ def test_heat2d_checkpointed_gradient(steps, every):
 
 
 @pytest.mark.parametrize("name, sizes, every", [
-    ("adi", {"tsteps": 1, "n": 6}, 1), ("adi", {"tsteps": 5, "n": 6}, 2),
-    ("jacobi_1d", {"tsteps": 5, "n": 9}, 2), ("gemm", {"ni": 5, "nj": 4, "nk": 3}, 2),
-    ("fdtd_2d", {"tmax": 5, "nx": 5, "ny": 6}, 3), ("seidel_2d", {"tsteps": 3, "n": 6}, 2)])
+    pytest.param("adi", {"tsteps": 1, "n": 6}, 1, marks=pytest.mark.slow),
+    ("adi", {"tsteps": 5, "n": 6}, 2), ("jacobi_1d", {"tsteps": 5, "n": 9}, 2),
+    ("gemm", {"ni": 5, "nj": 4, "nk": 3}, 2),
+    pytest.param("fdtd_2d", {"tmax": 5, "nx": 5, "ny": 6}, 3, marks=pytest.mark.slow),
+    pytest.param("seidel_2d", {"tsteps": 3, "n": 6}, 2, marks=pytest.mark.slow)])
 def test_checkpointed_gradients_of_time_loops_and_row_sweeps(name, sizes, every):
     """adi (two sweeps a step, the loop after 13 scalar statements), jacobi_1d,
     gemm's row sweep in place, fdtd-2d (three fields), seidel-2d (in place)."""
@@ -155,17 +159,17 @@ def test_planned_bytes_stay_under_every_budget_and_are_what_is_allocated():
     smallest = min(costs.values())
     exact = allocated_tape_bytes(program_of(adjoint), sizes)
     seen = set()
-    for budget in sorted({smallest, smallest + 1000, (smallest + exact) // 2, exact - 1,
-                          exact}):
+    for budget in sorted({smallest, (smallest + exact) // 2, exact - 1, exact}):
         plan = plan_memory(adjoint, budget, sizes)
         budgeted = adjoint.with_memory_budget(budget, sizes)
         assert plan.bytes <= budget
         assert allocated_tape_bytes(program_of(budgeted), sizes) == plan.bytes
         assert (plan.layout == "exact") == (budget >= exact)
         seen.add((plan.layout, plan.every))
-        result = verify.check_gradient(kernel, sizes, memory_budget=budget,
-                                       oracles=("interpreter",))
-        assert result["verdict"] == "ok" and result["layout"] == plan.layout
+        if budget in (smallest, exact):
+            result = verify.check_gradient(kernel, sizes, memory_budget=budget,
+                                           oracles=("interpreter",))
+            assert result["verdict"] == "ok" and result["layout"] == plan.layout
     assert ("checkpoint", 1) in seen and ("exact", None) in seen and len(seen) >= 3
 
 
