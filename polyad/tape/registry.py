@@ -98,14 +98,15 @@ def _stage_layers(placed: Program, schedule: Schedule, adjoint: ReverseMode) -> 
 def _checkpoint(placed: Program, schedule: Schedule | None,
                 adjoint: ReverseMode) -> Program:
     """The time loop rerun from snapshots segment by segment in the reverse
-    sweep (polyad.tape.checkpoints), in the exact reverse order only."""
+    sweep (polyad.tape.checkpoints), in the exact reverse order only; a
+    kernel with no loop whose steps overwrite what a later step reads keeps
+    the exact layout's program (there is nothing to snapshot)."""
     if schedule is not None and schedule.trace:
         raise UsageError("the checkpoint layout runs the exact reverse order only: use "
                          "--schedule none, or another layout")
     state = snapshot_state(adjoint.kernel)
-    if state is None:
-        raise UsageError(f"{adjoint.kernel.name} has no outermost loop whose steps overwrite "
-                         "what a later step reads: nothing to checkpoint (use --layout exact)")
+    if state is None:  # no step overwrites what a later one reads: the exact tape is all
+        return placed
     return checkpointed(placed, adjoint.kernel, state, checkpoint_segment(adjoint, state))
 
 

@@ -202,9 +202,25 @@ def test_an_impossible_budget_is_refused_naming_the_smallest_that_works(capsys):
     assert "--memory-budget chooses the layout" in capsys.readouterr().err
 
 
-def test_a_kernel_without_a_time_loop_to_checkpoint_is_refused():
-    """rnn has no state to snapshot: the checkpoint layout says so."""
+def test_a_kernel_without_state_to_snapshot_keeps_the_exact_program():
+    """rnn has no state to snapshot: its checkpoint layout is the exact one
+    (the same instructions and buffers), and so is its plan under a budget
+    (no checkpoint plan is offered)."""
     from polyad.errors import UsageError
     from polyad.program.targets import program_of
-    with pytest.raises(UsageError, match="nothing to checkpoint"):
-        program_of(polyad.grad(example("rnn")).with_layout("checkpoint"))
+    adjoint = polyad.grad(example("rnn"))
+    exact, checkpointed = program_of(adjoint), program_of(adjoint.with_layout("checkpoint"))
+    assert [i.name for i in exact.instructions] == [i.name for i in checkpointed.instructions]
+    assert [b.name for b in exact.buffers] == [b.name for b in checkpointed.buffers]
+    with pytest.raises(UsageError, match="the exact tape"):
+        adjoint.with_memory_budget(1)
+
+
+def test_a_rescheduled_reverse_sweep_is_refused_by_the_checkpoint_layout():
+    """The reruns follow the exact reverse order: a schedule trace is refused."""
+    from polyad.errors import UsageError
+    from polyad.program.targets import program_of
+    adjoint = polyad.grad(_heat2d()).with_layout("checkpoint", every=1)
+    schedule = adjoint.schedule().tile(["S0_b.t"], [2])
+    with pytest.raises(UsageError, match="exact reverse order only"):
+        program_of(adjoint, schedule)
