@@ -81,6 +81,8 @@ def format_check(result: dict) -> str:
     lines = [f"check {result['kernel']} at {sizes}"]
     if "strategy" in result:
         lines[0] += f", strategy {result['strategy']}, tape {result['tape_bytes']} bytes"
+    if result.get("checkpoint_every"):
+        lines[0] += f", layout checkpoint (a snapshot every {result['checkpoint_every']} steps)"
     if result.get("init"):
         lines[0] += ", inputs " + " ".join(f"{k}={v}" for k, v in result["init"].items())
     verdict = result.get("verdict")

@@ -13,7 +13,7 @@ import pytest
 
 import polyad
 from polyad.tape.snapshots import snapshot_state, time_loops
-from tests.conftest import ROOT, example
+from tests.conftest import EXAMPLES, ROOT, example
 
 
 def _heat2d() -> polyad.Kernel:
@@ -116,12 +116,13 @@ def test_heat2d_checkpointed_gradient(steps, every):
 @pytest.mark.parametrize("name, sizes, every", [
     pytest.param("adi", {"tsteps": 1, "n": 6}, 1, marks=pytest.mark.slow),
     ("adi", {"tsteps": 5, "n": 6}, 2), ("jacobi_1d", {"tsteps": 5, "n": 9}, 2),
-    ("gemm", {"ni": 5, "nj": 4, "nk": 3}, 2),
+    ("gemm", {"ni": 5, "nj": 4, "nk": 3}, 2), ("floyd_warshall", {"n": 5}, 2),
     pytest.param("fdtd_2d", {"tmax": 5, "nx": 5, "ny": 6}, 3, marks=pytest.mark.slow),
     pytest.param("seidel_2d", {"tsteps": 3, "n": 6}, 2, marks=pytest.mark.slow)])
 def test_checkpointed_gradients_of_time_loops_and_row_sweeps(name, sizes, every):
     """adi (two sweeps a step, the loop after 13 scalar statements), jacobi_1d,
-    gemm's row sweep in place, fdtd-2d (three fields), seidel-2d (in place)."""
+    gemm's row sweep in place, floyd-warshall (recorded comparison outcomes
+    in the segments), fdtd-2d (three fields), seidel-2d (in place)."""
     from polyad.check import verify
     _all_ok(verify.check_gradient(example(name), sizes, layout="checkpoint", every=every))
 
@@ -224,3 +225,18 @@ def test_a_rescheduled_reverse_sweep_is_refused_by_the_checkpoint_layout():
     schedule = adjoint.schedule().tile(["S0_b.t"], [2])
     with pytest.raises(UsageError, match="exact reverse order only"):
         program_of(adjoint, schedule)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", EXAMPLES)
+def test_every_example_checkpointed_every_two_steps(name):
+    """Every example whose outermost loop overwrites state (time loops and
+    row sweeps: 26 of 33), checkpointed every 2 steps at its small size.
+    Oracles: the original C (primal bitwise) and the interpreter."""
+    from polyad.check import verify
+    kernel = example(name)
+    if snapshot_state(kernel) is None:
+        pytest.skip("no state to snapshot: the checkpoint layout is the exact one")
+    result = verify.check_gradient(kernel, kernel.sizes(), layout="checkpoint", every=2,
+                                   oracles=("primal", "interpreter"))
+    assert result["verdict"] == "ok", result["checks"]
