@@ -80,9 +80,28 @@ def shared_library(source: str, *, openmp: bool = False, include_dir: str | None
     libraries, depends_on = (), ()
     if blas:
         library = blas_library()
-        libraries, depends_on = library.link_flags, (library.identity,)
+        libraries, depends_on = tuple(library.link_flags), (library.identity,)
+    # Vectorised loops may call glibc's vector math (codegen.emit declares
+    # it where it exists); linking it always keeps one key per source.
+    libraries += vector_math_library(tuple(compiler_command()))
     return _built(source, flags + ["-shared", "-fPIC"], ".so", what, include_dir,
                   libraries=libraries, depends_on=depends_on)
+
+
+@functools.lru_cache(maxsize=None)
+def vector_math_library(command: tuple[str, ...]) -> tuple[str, ...]:
+    """``("-lmvec",)`` where the compiler links glibc's vector math library
+    (libmvec), else nothing."""
+    with tempfile.TemporaryDirectory(prefix="polyad-probe-") as directory:
+        source = Path(directory) / "probe.c"
+        source.write_text("int main(void) { return 0; }\n")
+        try:
+            done = subprocess.run(list(command) + [str(source), "-o",
+                                                   str(Path(directory) / "probe"), "-lmvec"],
+                                  capture_output=True, timeout=60)
+        except (OSError, subprocess.TimeoutExpired):
+            return ()
+    return ("-lmvec",) if done.returncode == 0 else ()
 
 
 def executable(source: str, *, what: str = "a benchmark driver",

@@ -8,7 +8,7 @@ Evaluated expressions (derivatives) print in sympy's order.
 
 from __future__ import annotations
 
-from typing import Callable
+from typing import Callable, Mapping
 
 import sympy
 from sympy.core.function import AppliedUndef
@@ -38,8 +38,11 @@ class CExpressionPrinter:
     'a + (b + c)'
     """
 
-    def __init__(self, name_of: Callable[[sympy.Symbol], str]):
+    def __init__(self, name_of: Callable[[sympy.Symbol], str],
+                 functions: Mapping[str, str] | None = None):
         self.name_of = name_of
+        #: C name of a called function where it is not its own
+        self.functions = dict(functions or {})
 
     def print(self, expr: sympy.Basic) -> str:
         return self._print(expr)[0]
@@ -166,7 +169,8 @@ class CExpressionPrinter:
         name = expr.func.__name__
         if name == "to_double":
             return f"(double){self._operand(expr.args[0], _ATOM)}", _UNARY
-        return f"{name}({', '.join(self.print(a) for a in expr.args)})", _ATOM
+        return (f"{self.functions.get(name, name)}"
+                f"({', '.join(self.print(a) for a in expr.args)})", _ATOM)
 
     def _piecewise(self, pairs) -> tuple[str, int]:
         pairs = [p.args if isinstance(p, ExprCondPair) else tuple(p) for p in pairs]

@@ -28,6 +28,7 @@ from polyad.codegen.prelude import (HELPERS, PRELUDE, TRACE_HELPERS, TRACE_PRELU
                                     with_helper_names)
 from polyad.bounds import bounded
 from polyad.errors import PolyadError
+from polyad.model.expr import MATH_ARITY
 from polyad.model.kernel import maps_of
 from polyad.program.blascalls import Sum
 from polyad.program.names import NameSupply, program_identifiers
@@ -52,6 +53,7 @@ def generate(program: Program, *, comments: bool = True, trace: bool = False) ->
         out.write(with_helper_names(TRACE_PRELUDE, emitter.helpers))
     if emitter.calls_library:
         out.write(PROTOTYPES)
+    out.write(vector_math_declarations(emitter.vector_aliases))
     for function in emitter.functions:
         out.write("\n" + function)
     out.write("\n" + signature(program, emitter.helpers) + "\n{\n")
@@ -65,6 +67,31 @@ def uses_openmp(program: Program) -> bool:
     or simd mark, or a library call (whose thread count is OpenMP's)."""
     return any(isinstance(mark, (Parallel, Simd, Library))
                for mark in marks_in(program.schedule))
+
+
+def vector_math(program: Program) -> list[str]:
+    """The math functions a program's C calls in their vector versions
+    (the vectorised loops' marks name them)."""
+    return sorted({name for mark in marks_in(program.schedule) if isinstance(mark, Simd)
+                   for name in mark.vector_math})
+
+
+#: Where glibc's libmvec has the vector versions of every function of
+#: polyad.schedule.marks.VECTOR_MATH (elsewhere the declarations stay scalar).
+LIBMVEC_GUARD = ("#if defined __x86_64__ && defined __GLIBC__ && "
+                 "(__GLIBC__ > 2 || __GLIBC_MINOR__ >= 35)")
+
+
+def vector_math_declarations(aliases: dict[str, str]) -> str:
+    """Declarations of each ``alias`` as its math function (the same symbol)
+    with vector versions (``declare simd``): only calls through the alias,
+    in vectorised loops, go to libmvec; other calls stay scalar."""
+    lines = []
+    for name, alias in aliases.items():
+        parameters = ", ".join(["double"] * MATH_ARITY[name])
+        lines += [LIBMVEC_GUARD, "#pragma omp declare simd notinbranch", "#endif",
+                  f'double {alias}({parameters}) __asm__("{name}");']
+    return "".join(line + "\n" for line in lines)
 
 
 def calls_library(program: Program) -> bool:
@@ -101,6 +128,10 @@ class _Emitter:
         self.accumulator_count = 0
         self.failure: BaseException | None = None
         self.calls_library = calls_library(program)
+        #: math function -> the name of its vector-version declaration
+        self.vector_aliases = {name: self.fresh(f"vector_{name}")
+                               for name in vector_math(program)}
+        self.math_names: dict[str, str] = {}
 
     def fresh(self, stem: str) -> str:
         """A name for something the C introduces, taken from now on."""
@@ -262,7 +293,10 @@ class _Emitter:
         parallel = not node.for_is_degenerate() and any(
             isinstance(mark, Parallel) for mark in marks)
         inner = depth + 1 if parallel else depth
-        outer, outer_atomic = self.printer, self.atomic
+        outer, outer_atomic, outer_math = self.printer, self.atomic, self.math_names
+        self.math_names = {**outer_math, **{
+            name: self.vector_aliases[name] for mark in marks if isinstance(mark, Simd)
+            for name in mark.vector_math}}
         if reverse:
             self.printer = outer.reversing(iterator)
         if node.for_is_degenerate():
@@ -308,7 +342,7 @@ class _Emitter:
             for text, name in accumulators.items():
                 self.accumulators.pop(text)
                 self.line(depth, f"{text} += {name};")
-        self.printer, self.atomic = outer, outer_atomic
+        self.printer, self.atomic, self.math_names = outer, outer_atomic, outer_math
 
     def _accumulators(self, body: isl.AstNode, marks: tuple,
                       iterator: str) -> dict[str, str]:

@@ -41,6 +41,8 @@ class InstanceScope(Protocol):
     trace: bool
     printer: AstExprPrinter
     block_local: Callable[[str], str]
+    #: C name of each math function called in its vector version here
+    math_names: dict[str, str]
 
     def reference_text(self, buffer: Buffer, expr) -> str: ...
 
@@ -82,7 +84,7 @@ def instance_lines(scope: InstanceScope, instruction: Instruction,
             return text if text.isidentifier() else f"({text})"
         return symbol.name
 
-    printer = CExpressionPrinter(name_of)
+    printer = CExpressionPrinter(name_of, scope.math_names)
     declared: set[sympy.Symbol] = set()
     locals_ = {a.target for a in instruction.body
                if a.target not in instruction.references}

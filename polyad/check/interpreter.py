@@ -190,11 +190,12 @@ class Interpreter:
         return memory
 
     def _forward(self, values: Mapping[str, object], sizes: Mapping[str, int],
-                 tape: list | None, locations: dict):
+                 tape: list | None, locations: dict, partials: bool = False):
         """Run every instance in order on fresh memory, appending
         (compiled, slots, operands) to ``tape`` when given; stop at the first
         instance giving a non-finite value from finite reads when
-        ``tape`` is None. Returns (memory, first non-finite or None)."""
+        ``tape`` is None (with ``partials``, also at the first whose partial
+        derivative is not finite). Returns (memory, first non-finite or None)."""
         memory = self.memory(values, sizes)
         read_arrays = {s.name: [memory[a.array] for a in s.read_accesses().values()]
                        for s in self.kernel.statements}
@@ -207,10 +208,18 @@ class Interpreter:
             result = compiled.value(*reads, *indices)
             if tape is not None:
                 tape.append((compiled, slots, reads + indices))
-            elif not math.isfinite(result) and all(math.isfinite(r) for r in reads):
-                return memory, NonFinite(compiled.statement, instance, float(result),
-                                         tuple(zip(_read_texts(compiled.statement, slots),
-                                                   map(float, reads))))
+            elif all(math.isfinite(r) for r in reads):
+                if not math.isfinite(result):
+                    return memory, NonFinite(compiled.statement, instance, float(result),
+                                             tuple(zip(_read_texts(compiled.statement, slots),
+                                                       map(float, reads))))
+                for position, partial in compiled.partials if partials else ():
+                    slope = partial(*reads, *indices)
+                    if not math.isfinite(slope):
+                        texts = _read_texts(compiled.statement, slots)
+                        return memory, NonFinite(compiled.statement, instance, float(slope),
+                                                 tuple(zip(texts, map(float, reads))),
+                                                 texts[position])
             memory[compiled.statement.write.array][slots[0]] = result
         return memory, None
 
@@ -221,6 +230,17 @@ class Interpreter:
         sizes = {p: int(values[p]) for p in self.kernel.params}
         with np.errstate(all="ignore"):
             _, found = self._forward(values, sizes, None, self._locations(sizes))
+        return found
+
+    def first_singular(self, values: Mapping[str, object]) -> "NonFinite | None":
+        """The first statement instance, in execution order, that computes a
+        NaN or an infinity, or a finite value whose partial derivative with
+        respect to a read is not finite (``sqrt`` at 0, ``log`` at 0):
+        reverse mode through it multiplies 0 by inf. None if there is none.
+        Precondition: ``values`` holds every size and argument."""
+        sizes = {p: int(values[p]) for p in self.kernel.params}
+        with np.errstate(all="ignore"):
+            _, found = self._forward(values, sizes, None, self._locations(sizes), True)
         return found
 
     def gradient(self, values: Mapping[str, object], seeds: Mapping[str, np.ndarray],
@@ -265,14 +285,19 @@ class NonFinite:
     instance: tuple[int, ...]
     value: float
     reads: tuple[tuple[str, float], ...]
+    #: The read whose partial derivative is ``value``; None: ``value`` is
+    #: what the statement computed.
+    derivative_of: str | None = None
 
     def describe(self) -> str:
         """One sentence: where, what it computed, from which values."""
         where = ", ".join(f"{i}={v}" for i, v in zip(self.statement.iterators,
                                                       self.instance))
         reads = ", ".join(f"{text} = {value:.6g}" for text, value in self.reads)
+        what = (f"has the derivative {self.value} with respect to {self.derivative_of}"
+                if self.derivative_of else f"gives {self.value}")
         return (f"{self.statement.location}: {self.statement.name} "
-                f"({self.statement.text.strip()}) gives {self.value} at "
+                f"({self.statement.text.strip()}) {what} at "
                 f"{where or 'its only instance'}" + (f" from {reads}" if reads else ""))
 
 

@@ -207,7 +207,7 @@ def check_finite_differences(phi: Callable[[float], float], size: float, reach: 
     # The rounding of the two primal runs of one central difference.
     noise = FD_NOISE * EPS * size_of_sum / estimate.step
     allowed = FD_SAFETY * estimate.error + rounding * abs(pulled)
-    if not np.isfinite(estimate.value):
+    if not (np.isfinite(estimate.value) and np.isfinite(pulled)):
         error, tolerance = float("inf"), float("inf")
     elif pulled == 0.0 and abs(estimate.value) <= max(noise, allowed):
         error, tolerance = 0.0, max(noise, allowed)  # a zero derivative, confirmed

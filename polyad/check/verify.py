@@ -216,6 +216,29 @@ def _first_nonfinite(kernel: Kernel, values: Mapping[str, object], broken: list[
     return record
 
 
+def _first_singular(kernel: Kernel, values: Mapping[str, object],
+                    say: Callable[[str], None]) -> dict | None:
+    """The record of the first statement instance whose partial derivative
+    is not finite at these inputs (the primal being finite): the gradient is
+    undefined there, NaN or inf whatever computes it. None if there is none
+    or the kernel is too large to search."""
+    count = instance_count(kernel, {p: int(values[p]) for p in kernel.params})
+    if count > SEARCH_BUDGET:
+        return None
+    say(f"finding the first non-finite partial derivative ({count} statement instances)")
+    found = Interpreter(kernel).first_singular(values)
+    if found is None:
+        return None
+    sources = inputs_reaching(kernel, found.statement)
+    return {"input": None, "statement": found.statement.name,
+            "line": found.statement.location.line, "outputs": [], "hint": INPUTS_HINT,
+            "instance": dict(zip(found.statement.iterators, found.instance)),
+            "reads": {text: value for text, value in found.reads}, "inputs": sources,
+            "message": found.describe() + "; the outputs are finite, but the derivative "
+            "is undefined at these inputs, so the gradient holds NaN or inf (0 * inf)"
+            + (f"; it depends on the input {', '.join(sources)}" if sources else "")}
+
+
 def inputs_reaching(kernel: Kernel, statement) -> list[str]:
     """The floating-point arguments whose values can flow into a statement:
     the arrays it reads, and through every statement writing one of them,
@@ -336,6 +359,9 @@ def check_gradient(kernel: Kernel, sizes: Mapping[str, int], *, wrt=None, of=Non
         # intermediate overflowed and was overwritten (0 * inf in the sweep).
         with np.errstate(all="ignore"):
             overflowed = _first_nonfinite(kernel, values, [], say)
+            if overflowed is None and not all(np.all(np.isfinite(np.asarray(g, dtype=float)))
+                                              for g in gradient.values()):
+                overflowed = _first_singular(kernel, values, say)
         if overflowed is not None:
             return {**result, "verdict": VERDICT_BAD_INPUTS, "nonfinite": overflowed,
                     "checks": checks}

@@ -23,6 +23,7 @@ import sympy
 
 from polyad.errors import ScheduleError
 from polyad.model.kernel import maps_of, union_of_maps
+from polyad.program.expansion import expanded
 from polyad.program.ir import Assignment, Instruction, Program
 from polyad.schedule.tree import with_suffix
 
@@ -145,6 +146,8 @@ def rewritten(program: Program, rewrites) -> Program:
             program = split_instances(program, name, isl.Set(detail))
         elif kind == "split":
             program = split_assignments(program, name)[0]
+        elif kind == "expand":
+            program = expanded(program, name, int(detail))
         else:
             raise ValueError(f"unknown rewrite {kind}")
     return program

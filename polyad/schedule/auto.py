@@ -19,8 +19,8 @@ import islpy as isl
 from polyad.errors import ScheduleError
 from polyad.model.kernel import maps_of, union_of_maps, union_of_sets
 from polyad.program.gather import gathered_buffers
-from polyad.program.library import library_call
-from polyad.schedule.calls import instruction_order, library_instructions, shared_loops
+from polyad.schedule.auto_calls import with_library_calls
+from polyad.schedule.calls import library_instructions
 from polyad.schedule.legality import SMALL_RANK, between, rank
 from polyad.schedule.loops import (LoopReport, classify, group_of, instruction_name,
                                    names_of, sweep_of)
@@ -59,64 +59,8 @@ def auto_schedule(schedule, tile: int = DEFAULT_TILE, *, blas: bool = True):
     """
     gathered = _with_gathers(schedule)
     if blas and not _staged_in_layers(schedule):
-        gathered = _with_library_calls(gathered)
+        gathered = with_library_calls(gathered)
     return _rescheduled(gathered, int(tile))
-
-
-def _with_library_calls(schedule):
-    """Every instruction that is a matrix product, or whose parts are once
-    split, runs as a BLAS call: split, the loops it shares distributed
-    (innermost first) until its nest is its own, then ``blas``. Where a step
-    is refused the instruction stays as it was, and a split whose parts are
-    no products is not kept."""
-    result = schedule
-    for m in maps_of(schedule.flat):
-        name = instruction_name(m)
-        instruction = result.program.instruction(name)
-        if instruction.handle != name or not _may_be_product(instruction):
-            continue
-        writes = sum(1 for a in instruction.body if a.target in instruction.references)
-        before = result
-        parts = [name]
-        if writes > 1:
-            try:
-                result = result.split(name)
-            except ScheduleError:
-                continue
-            known = {i.name for i in before.program.instructions}
-            parts = [i.name for i in result.program.instructions if i.name not in known]
-        called = False
-        for part in parts:
-            try:
-                library_call(result.program.instruction(part), result.program,
-                             instruction_order(result.flat, part))
-            except ScheduleError:
-                continue
-            try:
-                result = _isolated(result, part).blas(part)
-                called = True
-            except ScheduleError:
-                continue
-        if not called:
-            result = before
-    return result
-
-
-def _may_be_product(instruction) -> bool:
-    """Whether an instruction has a loop nest a matrix product could fill
-    (two or three iterators; the rest :func:`library_call` decides)."""
-    return len(instruction.iterators) in (2, 3)
-
-
-def _isolated(schedule, name: str):
-    """The schedule with the loops instruction ``name`` shares distributed,
-    innermost first, until its nest is its own."""
-    for _ in range(2 * len(schedule.program.instruction(name).iterators) + 2):
-        shared = shared_loops(schedule.flat, name)
-        if not shared:
-            return schedule
-        schedule = schedule.distribute(shared[0])
-    raise ScheduleError(f"{name}: its loops stay shared after distributing")
 
 
 def rescheduled_sweep(schedule) -> str:
@@ -248,6 +192,8 @@ def _vectorize_innermost(schedule):
     increments meet another reference on some iterations, peel those first."""
     result = schedule
     target = rescheduled_sweep(schedule)
+    # Vector math rounds differently: only where no primal value comes from.
+    vector_math = target == "reverse"
     called = library_instructions(schedule.annotations)
     reports = [r for r in schedule.loops() if r.sweep == target
                and not called & set(r.instructions)]
@@ -261,12 +207,12 @@ def _vectorize_innermost(schedule):
         if _mostly_strided(result.program, members, position):
             continue
         try:
-            result = result.vectorize(report.loop)
+            result = result.vectorize(report.loop, vector_math)
         except ScheduleError as error:
             if "meet" not in str(error) or _staged_in_layers(schedule):
                 continue
             try:  # the iterations where the increments meet go first
-                result = result.peel(report.loop).vectorize(report.loop)
+                result = result.peel(report.loop).vectorize(report.loop, vector_math)
             except ScheduleError:
                 continue
     return result

@@ -5,11 +5,13 @@ checks the loop's verdict and the marks it has, and adds a typed mark
 
 from __future__ import annotations
 
+from sympy.core.function import AppliedUndef
+
 from polyad.errors import ScheduleError
 from polyad.schedule.calls import library_instructions
 from polyad.schedule.legality import parallel_verdict
 from polyad.schedule.loops import Loop, group_of, is_innermost, names_of
-from polyad.schedule.marks import Parallel, Simd, Unroll, excluded_by
+from polyad.schedule.marks import VECTOR_MATH, Parallel, Simd, Unroll, excluded_by
 from polyad.schedule.trace import Step
 
 
@@ -24,7 +26,7 @@ def unrolled(schedule, loop, factor: int):
                            Step("unroll", (("loop", str(handle)), ("factor", int(factor)))))
 
 
-def vectorized(schedule, loop):
+def vectorized(schedule, loop, vector_math: bool = False):
     """:meth:`polyad.schedule.schedule.Schedule.vectorize` (see there)."""
 
     handle = Loop.of(loop)
@@ -36,8 +38,18 @@ def vectorized(schedule, loop):
                            members, dim, invariant_ok=True)
     if not verdict.parallel:
         raise ScheduleError(f"vectorize: {handle}: {verdict.reason}")
-    return schedule.with_mark(handle, Simd(verdict.reductions),
-                           Step("vectorize", (("loop", str(handle)),)))
+    functions = tuple(sorted(called_functions(schedule.program, names_of(members))
+                             & VECTOR_MATH)) if vector_math else ()
+    return schedule.with_mark(handle, Simd(verdict.reductions, functions), Step(
+        "vectorize", (("loop", str(handle)),) + ((("vector_math", True),)
+                                                 if vector_math else ())))
+
+
+def called_functions(program, names) -> set[str]:
+    """The math functions the bodies of instructions ``names`` call."""
+    return {call.func.__name__ for name in names for assignment in
+            program.instruction(name).body
+            for call in assignment.value.atoms(AppliedUndef)}
 
 
 def parallelized(schedule, loop, atomics: bool = False):

@@ -36,19 +36,29 @@ class Parallel:
         return "parallel" + (":" + ";".join(options) if options else "")
 
 
+#: The math functions of the kernel language with vector versions in
+#: glibc's libmvec (x86-64, glibc 2.35 and later; within 4 ulp of the scalar
+#: function): a vectorised loop may call those instead.
+VECTOR_MATH = frozenset({"exp", "log", "sin", "cos", "tan", "tanh", "pow"})
+
+
 @dataclass(frozen=True)
 class Simd:
     """The innermost loop is vectorised. Increments of the elements of the
     ``accumulators`` buffers that the loop does not move are kept in
-    registers (a simd reduction each) and added once after the loop."""
+    registers (a simd reduction each) and added once after the loop. The
+    loop calls the vector versions of the ``vector_math`` functions (some of
+    :data:`VECTOR_MATH`), which round differently from the scalar ones."""
 
     accumulators: tuple[str, ...] = ()
+    vector_math: tuple[str, ...] = ()
 
     family = "simd"
 
     def __str__(self) -> str:
-        return "simd" + (":accumulate=" + ",".join(self.accumulators)
-                         if self.accumulators else "")
+        options = [f"accumulate={','.join(self.accumulators)}"] if self.accumulators else []
+        options += [f"math={','.join(self.vector_math)}"] if self.vector_math else []
+        return "simd" + (":" + ";".join(options) if options else "")
 
 
 @dataclass(frozen=True)

@@ -11,10 +11,10 @@ from polyad.errors import ScheduleError
 from polyad.schedule.legality import MAX_COLORS, color_classes, parallel_verdict
 from polyad.schedule.loops import Loop, depth, group_of
 from polyad.schedule.trace import Step
-from polyad.schedule.tree import fixed_value
+from polyad.schedule.tree import constant_piece, fixed_value
 
 
-def distributed(schedule, loop):
+def distributed(schedule, loop, first=None, last=None):
     """:meth:`polyad.schedule.schedule.Schedule.distribute` (see there)."""
     handle = Loop.of(loop)
     members, dim = group_of(schedule.program, schedule.flat, handle)
@@ -29,11 +29,22 @@ def distributed(schedule, loop):
     if None in values or len(values) < 2:
         raise ScheduleError(f"distribute: the body of {handle} is not a sequence")
 
+    moved = {name: value for name, value in ((first, min(values) - 1),
+                                             (last, max(values) + 1)) if name is not None}
+    names = {m.get_tuple_name(isl.dim_type.in_) for m in members}
+    for name in moved:
+        if not any(schedule.program.instruction(n).handle == name for n in names):
+            raise ScheduleError(f"distribute: {name} is not in the body of {handle}")
+
     def change(dims, domain):
-        return dims[:dim] + [dims[inner], dims[dim]] + dims[dim + 1:inner] \
+        handle_of = schedule.program.instruction(domain.get_tuple_name()).handle
+        position = dims[inner] if handle_of not in moved else \
+            constant_piece(domain, moved[handle_of])
+        return dims[:dim] + [position, dims[dim]] + dims[dim + 1:inner] \
             + dims[inner + 1:]
-    return schedule.with_dims(members, change, None, 0,
-                              Step("distribute", (("loop", str(handle)),)))
+    arguments = (("loop", str(handle)),) + tuple(
+        (key, name) for key, name in (("first", first), ("last", last)) if name is not None)
+    return schedule.with_dims(members, change, None, 0, Step("distribute", arguments))
 
 
 def skewed(schedule, loop, outer, factor=1):

@@ -40,6 +40,7 @@ from polyad.schedule.marks import Library, LoopMark, Parallel, Simd
 from polyad.schedule.marking import parallelized, unrolled, vectorized
 from polyad.schedule.orders import fused, loop_reports, reordered
 from polyad.schedule.reshapes import colored, distributed, skewed
+from polyad.program.expansion import expanded
 from polyad.schedule.rewrites import gathered, peeled
 from polyad.schedule.trace import Step, check_origin, read_trace, trace_text
 from polyad.schedule.tree import (constant_piece, flat_schedule, map_from_pieces,
@@ -59,7 +60,7 @@ class Schedule:
     origin: dict = field(default_factory=dict, compare=False)
     #: Instruction rewrites the schedule needs, in order: ("gather",
     #: instruction, buffer) splits (see :meth:`gather`), ("peel", instruction,
-    #: instances), ("split", instruction, ""); a program is
+    #: instances), ("split", instruction, ""), ("expand", buffer, depth); a program is
     #: generated from the algorithm with :func:`polyad.program.gather.rewritten`.
     rewrites: tuple[tuple[str, str, str], ...] = ()
 
@@ -228,17 +229,21 @@ class Schedule:
         """
         return fused(self, first, second)
 
-    def distribute(self, loop: "Loop | str") -> "Schedule":
-        """Split a loop whose body is a sequence into one loop per part.
+    def distribute(self, loop: "Loop | str", first: str | None = None,
+                   last: str | None = None) -> "Schedule":
+        """Split a loop whose body is a sequence into one loop per part, in
+        the body's order, except that instruction ``first``'s part runs
+        before the others and ``last``'s after them.
 
         Precondition: the loop's body is a sequence of at least two parts,
-        and no part depends on a later iteration of a part after it
+        and no part depends on a later iteration of a part placed after it
         (checked: ``S(i)`` reading ``T(i - 1)`` forbids it).
 
         Before::  for (i ...) { S(i); T(i); }
         After ``distribute("S.i")``::  for (i ...) S(i);  for (i ...) T(i);
+        After ``distribute("S.i", last="S")``::  for (i ...) T(i);  for (i ...) S(i);
         """
-        return distributed(self, loop)
+        return distributed(self, loop, first, last)
 
     def skew(self, loop: "Loop | str", outer: "Loop | str", factor: int = 1) -> "Schedule":
         """Add ``factor`` times an outer loop's iterator to a loop's.
@@ -308,8 +313,11 @@ class Schedule:
         (``#pragma GCC unroll``); always legal."""
         return unrolled(self, loop, factor)
 
-    def vectorize(self, loop: "Loop | str") -> "Schedule":
-        """Mark an innermost loop ``#pragma omp simd``.
+    def vectorize(self, loop: "Loop | str", vector_math: bool = False) -> "Schedule":
+        """Mark an innermost loop ``#pragma omp simd``; with ``vector_math``
+        its calls of the functions in :data:`polyad.schedule.marks.VECTOR_MATH`
+        go to their vector versions (glibc's libmvec: within 4 ulp of the
+        scalar ones, so results change in the last bits).
 
         Precondition: no dependence is carried by the loop, but for
         increments of an element that stays the same along the loop (a
@@ -325,7 +333,7 @@ class Schedule:
                   for (j ...) { acc += B[k][j] * g[i][j]; B_b[k][j] += ...; }
                   A_b[i][k] += acc;
         """
-        return vectorized(self, loop)
+        return vectorized(self, loop, bool(vector_math))
 
     def parallel(self, loop: "Loop | str", atomics: bool = False) -> "Schedule":
         """Run a loop's iterations in parallel (OpenMP).
@@ -372,6 +380,25 @@ class Schedule:
                                               instruction)
         return self.with_rewrite(program, (("split", name, ""),), maps,
                                  Step("split", (("instruction", instruction),)))
+
+    def expand(self, buffer: str, depth: int) -> "Schedule":
+        """Give the scalar local ``buffer`` one element per iteration of the
+        ``depth`` outermost loops of each instruction using it
+        (:func:`polyad.program.expansion.expanded`), so that those loops may
+        be distributed and its accumulations become matrix products.
+        Refused unless every read still reads the value it read before.
+
+        Before::  for (i ...) { ax = 0; for (j ...) ax += A[i][j] * x[j]; y[i] = ax; }
+        After ``expand("ax", 1)``::
+                  for (i ...) { ax[i] = 0; for (j ...) ax[i] += A[i][j] * x[j]; y[i] = ax[i]; }
+        """
+        base = self.program.flat if self.program.flat is not None \
+            else flat_schedule(self.program.schedule)
+        program = expanded(replace(self.program, flat=union_of_maps(padded(maps_of(base)))),
+                           buffer, int(depth))
+        return self.with_rewrite(program, (("expand", buffer, str(int(depth))),),
+                                 list(maps_of(self.flat)),
+                                 Step("expand", (("buffer", buffer), ("depth", int(depth)))))
 
     def blas(self, instruction: str) -> "Schedule":
         """Run every instance of an instruction as one call of a tuned BLAS
@@ -475,4 +502,4 @@ _PRIMITIVES = {"tile": "tile", "interchange": "interchange", "fuse": "fuse", "co
                "distribute": "distribute", "skew": "skew", "unroll": "unroll",
                "vectorize": "vectorize", "parallel": "parallel", "auto": "auto",
                "gather": "gather", "peel": "peel", "reorder": "reorder",
-               "split": "split", "blas": "blas"}
+               "split": "split", "blas": "blas", "expand": "expand"}

@@ -100,17 +100,20 @@ def test_trmm_a_b_update_stays_loops_because_it_reads_a_tape():
         schedule.blas("S0_b_split0")
 
 
-def test_symm_products_are_recognised_but_its_scalar_accumulator_keeps_them_loops():
+def test_symm_products_are_calls_once_its_scalar_accumulator_is_expanded():
     """symm's S1 (C[k][j] += alpha B[i][j] A[i][k], k < i) is a triangular
-    product, but it shares its nest with acc's reset, sum and use, which a
-    scalar carries from one (i, j) to the next: no distribution frees it."""
+    product; S2 (acc += B[k][j] A[i][k]) is one only once acc, which
+    otherwise carries its nest from one (i, j) to the next, has one element
+    per (i, j) (Schedule.expand; tests/polyad/test_expansion.py checks the
+    gradients). auto expands it and calls both."""
     kernel = example("symm")
     program = primal_program(kernel)
     assert isinstance(library_call(program.instruction("S1"), program), Trmm)
     with pytest.raises(ScheduleError, match="not a product of three arrays"):
         library_call(program.instruction("S2"), program)
-    assert not _calls(kernel)
-    assert not api.schedule(kernel).auto().library_calls()
+    expanded = api.schedule(kernel).expand("acc", 2).program
+    assert isinstance(library_call(expanded.instruction("S2"), expanded), Trmm)
+    assert len(api.schedule(kernel).auto().library_calls()) == 2
 
 
 P = ("int n, int m, double s, double C[n][n], double A[n][m], double B[m][n], "

@@ -305,3 +305,21 @@ def test_a_nan_gradient_where_the_interpreter_is_finite_is_wrong(monkeypatch):
     result = verify.check_gradient(polyad.parse(SQRT), {"n": 4})
     assert by_oracle(result)["reverse-mode"]["verdict"] == "wrong"
     assert result["verdict"] == "wrong gradient"
+
+
+def test_a_singular_partial_under_a_guard_is_bad_inputs_naming_it():
+    """Oracle: the interpreter run forward, evaluating partials. correlation
+    with one observation of one variable: stddev = sqrt(0), then the guard
+    replaces it by 1, so the outputs are finite and constant, but the
+    adjoint multiplies the guard's zero by d sqrt/dx = inf: NaN in the
+    gradient where the interpreter (which skips zero seeds) has none. The
+    verdict is bad inputs naming the sqrt (on the old code: a
+    ZeroDivisionError inside the finite-difference oracle)."""
+    kernel = example("correlation")
+    result = verify.check_gradient(kernel, {"m": 1, "n": 1})
+    assert result["verdict"] == "bad inputs", result["checks"]
+    bad = result["nonfinite"]
+    assert "sqrt" in bad["message"] and "derivative" in bad["message"]
+    assert bad["line"] == kernel.statements[[s.name for s in kernel.statements].index(
+        bad["statement"])].location.line
+    assert bad["reads"] == {"stddev[0]": 0.0}
