@@ -23,6 +23,7 @@ from typing import Callable
 import islpy as isl
 
 from polyad.errors import CompileError
+from polyad.program.blascalls import SharedProduct
 from polyad.program.library import (WORKSPACE, Gemm, GemmDot, Gemmt, GemmtDot, Gemv, Ger,
                                     LibraryCall, Matrix, Syr2k, Trmm)
 
@@ -113,19 +114,7 @@ def call_lines(call: LibraryCall, pointer: Callable[..., str],
         return pointer(matrix.buffer, matrix.row, matrix.column)
 
     if isinstance(call, GemmDot):
-        product = call.product
-        m, n, k = (_size(extent, e) for e in (product.m, product.n, product.k))
-        workspace = local("_product")
-        into = {WORKSPACE: workspace}
-        gemm = _gemm_arguments(product, "1.0", "0.0", lambda m: into.get(m.buffer) or
-                               view(m), extent)
-        return [f"if ({m} > 0 && {n} > 0 && {k} > 0) {{",
-                f"  double *restrict {workspace} = malloc(sizeof(double) * {m} * {n});",
-                f"  {DGEMM}({', '.join(gemm)});",
-                f"  {target} += {'' if scale == '1' else scale + ' * '}{DDOT}({m} * {n}, "
-                f"{pointer(call.w)}, 1, {workspace}, 1);",
-                f"  free({workspace});",
-                "}"]
+        return _gemm_dot_lines(call, pointer, extent, scale, target, local("_product"), [])
     if isinstance(call, GemmtDot):
         return _gemmt_dot_lines(call, view, extent, scale, target, local)
     if isinstance(call, Gemm):
@@ -159,6 +148,44 @@ def call_lines(call: LibraryCall, pointer: Callable[..., str],
         return [f"if ({rows} > 0 && {columns} > 0)",
                 f"  {DGEMV}({', '.join(arguments)});"]
     raise CompileError(f"internal error: no C for the library call {call}")
+
+
+def _gemm_dot_lines(call: GemmDot, pointer, extent, scale: str, target: str,
+                    workspace: str, then: list[str]) -> list[str]:
+    """The product into ``workspace``, the dot with it, the lines ``then``
+    (which may read the workspace), the workspace freed."""
+    product = call.product
+    m, n, k = (_size(extent, e) for e in (product.m, product.n, product.k))
+    into = {WORKSPACE: workspace}
+    gemm = _gemm_arguments(product, "1.0", "0.0", lambda matrix: into.get(matrix.buffer)
+                           or pointer(matrix.buffer, matrix.row, matrix.column), extent)
+    return [f"if ({m} > 0 && {n} > 0 && {k} > 0) {{",
+            f"  double *restrict {workspace} = malloc(sizeof(double) * {m} * {n});",
+            f"  {DGEMM}({', '.join(gemm)});",
+            f"  {target} += {'' if scale == '1' else scale + ' * '}{DDOT}({m} * {n}, "
+            f"{pointer(call.w)}, 1, {workspace}, 1);",
+            *then,
+            f"  free({workspace});",
+            "}"]
+
+
+def shared_product_lines(call: SharedProduct, pointer: Callable[..., str],
+                         extent: Callable[[isl.PwAff], str], dot_scale: str, target: str,
+                         gemm_scale: str, local: Callable[[str], str]) -> list[str]:
+    """The C statements of a :class:`SharedProduct`: the gemm+dot's (the
+    product into a workspace, the dot), then the gemm's ``c`` incremented
+    by its scale times the workspace, a loop the compiler vectorises."""
+    gemm = call.gemm
+    m, n = _size(extent, gemm.m), _size(extent, gemm.n)
+    workspace, row, column, c = (local(stem) for stem in ("_product", "_row", "_column", "_c"))
+    element = f"{workspace}[(long){row} * {_leading(call.dot.product.c, extent)} + {column}]"
+    increment = [
+        f"  double *restrict {c} = {pointer(gemm.c.buffer, gemm.c.row, gemm.c.column)};",
+        f"  for (long {row} = 0; {row} < {m}; {row}++)",
+        f"    for (long {column} = 0; {column} < {n}; {column}++)",
+        f"      {c}[{row} * {_leading(gemm.c, extent)} + {column}] += "
+        + (element if gemm_scale == "1" else f"{gemm_scale} * {element}") + ";"]
+    return _gemm_dot_lines(call.dot, pointer, extent, dot_scale, target, workspace, increment)
 
 
 def _gemm_arguments(call: Gemm, scale: str, beta: str, view, extent) -> list[str]:

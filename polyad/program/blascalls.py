@@ -253,7 +253,47 @@ class Sum:
         return " ; ".join(str(part) for part in self.parts)
 
 
-LibraryCall = Gemm | Gemv | Ger | GemmDot | Gemmt | Trmm | GemmtDot | Syr2k | Sum
+@dataclass(frozen=True)
+class SharedProduct:
+    """A :class:`GemmDot` and a :class:`Gemm` of the same product, one after
+    the other (gemm's ``alpha_b += <A, C_b * B^T>`` and ``A_b += alpha * C_b
+    * B^T``): the product once into the workspace, the dot with it, then
+    ``gemm.c += gemm.scale * product``: one matrix product instead of two."""
+
+    dot: GemmDot
+    gemm: Gemm
+
+    @property
+    def writes(self) -> str:
+        return self.dot.target
+
+    def __str__(self) -> str:
+        return (f"{self.dot} ; {self.gemm.c.buffer} += {_scale_text(self.gemm.scale)}"
+                "the same product")
+
+
+@dataclass(frozen=True)
+class Computed:
+    """The instruction's increment of ``writes`` is done by the call at the
+    nest of instruction ``by`` (a :class:`SharedProduct`): nothing runs here."""
+
+    by: str
+    writes: str
+
+    def __str__(self) -> str:
+        return f"{self.writes}: computed with {self.by}'s call"
+
+
+def same_product(dot: GemmDot, gemm: Gemm) -> bool:
+    """Whether a dot's product is the one a gemm adds (same operands, same
+    transpositions, same sizes)."""
+    p = dot.product
+    return (p.a == gemm.a and p.b == gemm.b and p.m.is_equal(gemm.m)
+            and p.n.is_equal(gemm.n) and p.k.is_equal(gemm.k))
+
+
+LibraryCall = (Gemm | Gemv | Ger | GemmDot | Gemmt | Trmm | GemmtDot | Syr2k | Sum
+               | SharedProduct | Computed)
 
 
 def _side(upper: bool) -> str:

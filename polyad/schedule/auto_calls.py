@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from polyad.errors import ScheduleError
 from polyad.model.kernel import maps_of
+from polyad.program.blascalls import Gemm, GemmDot, same_product
 from polyad.program.expansion import expandable_scalars, users
 from polyad.program.library import library_call
 from polyad.schedule.calls import instruction_order, shared_loops
@@ -18,6 +19,22 @@ from polyad.schedule.loops import instruction_name
 
 
 def with_library_calls(schedule):
+    """The schedule with every matrix product that may be a BLAS call made
+    one (:func:`_with_expanded_calls`), and each gemm+dot and gemm of one
+    product, adjacent, sharing it (``share``)."""
+    result = _with_expanded_calls(schedule)
+    calls = [(loop.instruction, call) for loop, call, _ in result.library_calls()]
+    for first, dot in calls:
+        for second, gemm in calls:
+            if isinstance(dot, GemmDot) and isinstance(gemm, Gemm) and same_product(dot, gemm):
+                try:
+                    result = result.share(first, second)
+                except ScheduleError:
+                    continue
+    return result
+
+
+def _with_expanded_calls(schedule):
     """:func:`_with_library_calls`, also tried after expanding every scalar
     local that expands (as deep as it does): a reset accumulator (gesummv's
     ``ax``, symm's ``acc``) ties its loops together and keeps its

@@ -1,5 +1,5 @@
 """Primitives that change the dimensions of one loop's instructions in
-place (distribute, skew, color); each a function of a
+place (tile, interchange, distribute, skew, color); each a function of a
 :class:`~polyad.schedule.schedule.Schedule` through its public methods.
 """
 
@@ -9,7 +9,7 @@ import islpy as isl
 
 from polyad.errors import ScheduleError
 from polyad.schedule.legality import MAX_COLORS, color_classes, parallel_verdict
-from polyad.schedule.loops import Loop, depth, group_of
+from polyad.schedule.loops import Loop, depth, group_of, nest
 from polyad.schedule.trace import Step
 from polyad.schedule.tree import constant_piece, fixed_value
 
@@ -85,3 +85,37 @@ def colored(schedule, loop):
         return dims[:dim] + [residue] + dims[dim:]
     return schedule.with_dims(members, change, dim, 1,
                               Step("color", (("loop", str(handle)),)))
+
+
+def tiled(schedule, loops, sizes):
+    """:meth:`polyad.schedule.schedule.Schedule.tile` (see there)."""
+    handles = [Loop.of(x) for x in loops]
+    sizes = [int(x) for x in sizes]
+    if len(sizes) != len(handles) or any(x <= 0 for x in sizes):
+        raise ScheduleError("tile takes one positive size per loop")
+    members, first = nest(schedule.program, schedule.flat, handles)
+
+    def change(dims, domain):
+        tiles = [dims[first + k].scale_down_val(isl.Val(size)).floor()
+                 for k, size in enumerate(sizes)]
+        return dims[:first] + tiles + dims[first:]
+    step = Step("tile", (("loops", [str(h) for h in handles]), ("sizes", sizes)))
+    return schedule.with_dims(members, change, first, len(sizes), step)
+
+
+def interchanged(schedule, loops, order):
+    """:meth:`polyad.schedule.schedule.Schedule.interchange` (see there)."""
+    handles = [Loop.of(x) for x in loops]
+    wanted = [Loop.of(x) for x in order]
+    if sorted(map(str, handles)) != sorted(map(str, wanted)):
+        raise ScheduleError("interchange: the new order must list the same loops")
+    members, first = nest(schedule.program, schedule.flat, handles)
+    permutation = [handles.index(h) for h in wanted]
+
+    def change(dims, domain):
+        band = dims[first:first + len(handles)]
+        return dims[:first] + [band[p] for p in permutation] + \
+            dims[first + len(handles):]
+    step = Step("interchange", (("loops", [str(h) for h in handles]),
+                                ("order", [str(h) for h in wanted])))
+    return schedule.with_dims(members, change, None, 0, step)

@@ -30,18 +30,20 @@ from polyad.errors import ScheduleError
 from polyad.model.kernel import maps_of, union_of_maps
 from polyad.program.gather import is_gather_part
 from polyad.program.ir import Program, fingerprint
+from polyad.program.blascalls import Computed
 from polyad.program.library import LibraryCall
 from polyad.schedule.auto import DEFAULT_TILE, auto_schedule
 from polyad.schedule.calls import blas_marked, check_library_nests, split_placement
 from polyad.schedule.legality import OrderingDependences, check_order, program_dependences
-from polyad.schedule.loops import (Loop, LoopReport, group_of, names_of, nest, resolve,
+from polyad.schedule.loops import (Loop, LoopReport, group_of, names_of, resolve,
                                    sweep_of)
 from polyad.schedule.marks import Library, LoopMark, Parallel, Simd
 from polyad.schedule.marking import parallelized, unrolled, vectorized
 from polyad.schedule.orders import fused, loop_reports, reordered
-from polyad.schedule.reshapes import colored, distributed, skewed
+from polyad.schedule.reshapes import colored, distributed, interchanged, skewed, tiled
 from polyad.program.expansion import expanded
 from polyad.schedule.rewrites import gathered, peeled
+from polyad.schedule.sharing import shared
 from polyad.schedule.trace import Step, check_origin, read_trace, trace_text
 from polyad.schedule.tree import (constant_piece, flat_schedule, map_from_pieces,
                                   output_pieces, padded, tree_from_flat)
@@ -134,11 +136,12 @@ class Schedule:
 
     def library_calls(self) -> tuple[tuple[Loop, LibraryCall, str], ...]:
         """Each library call (:meth:`blas`): the loop it replaces, the call
-        and the sweep it runs in (``forward``, ``reverse``, ...)."""
+        and the sweep it runs in (``forward``, ``reverse``, ...); a nest
+        whose work another call does (:meth:`share`) is none."""
         mode = self.origin.get("mode")
         result = []
         for handle, mark in self.annotations:
-            if isinstance(mark, Library):
+            if isinstance(mark, Library) and not isinstance(mark.call, Computed):
                 m, _ = resolve(self.program, self.flat, handle)
                 result.append((handle, mark.call, sweep_of(mode, m)))
         return tuple(result)
@@ -174,18 +177,7 @@ class Schedule:
 
             for (it ...) for (jt ...) for (i = 32*it ...) for (j = 32*jt ...) S(i, j);
         """
-        handles = [Loop.of(x) for x in loops]
-        sizes = [int(x) for x in sizes]
-        if len(sizes) != len(handles) or any(x <= 0 for x in sizes):
-            raise ScheduleError("tile takes one positive size per loop")
-        members, first = nest(self.program, self.flat, handles)
-
-        def change(dims, domain):
-            tiles = [dims[first + k].scale_down_val(isl.Val(size)).floor()
-                     for k, size in enumerate(sizes)]
-            return dims[:first] + tiles + dims[first:]
-        step = Step("tile", (("loops", [str(h) for h in handles]), ("sizes", sizes)))
-        return self.with_dims(members, change, first, len(sizes), step)
+        return tiled(self, loops, sizes)
 
     def interchange(self, loops: Sequence, order: Sequence) -> "Schedule":
         """Reorder perfectly nested loops: ``order`` lists the same loops,
@@ -200,20 +192,7 @@ class Schedule:
         After ``interchange(["S.k", "S.j"], ["S.j", "S.k"])``::
                   for (j ...) for (k ...) S(k, j);
         """
-        handles = [Loop.of(x) for x in loops]
-        wanted = [Loop.of(x) for x in order]
-        if sorted(map(str, handles)) != sorted(map(str, wanted)):
-            raise ScheduleError("interchange: the new order must list the same loops")
-        members, first = nest(self.program, self.flat, handles)
-        permutation = [handles.index(h) for h in wanted]
-
-        def change(dims, domain):
-            nest = dims[first:first + len(handles)]
-            return dims[:first] + [nest[p] for p in permutation] + \
-                dims[first + len(handles):]
-        step = Step("interchange", (("loops", [str(h) for h in handles]),
-                                    ("order", [str(h) for h in wanted])))
-        return self.with_dims(members, change, None, 0, step)
+        return interchanged(self, loops, order)
 
     def fuse(self, first: "Loop | str", second: "Loop | str") -> "Schedule":
         """Fuse two loops that follow each other in one sequence; the body
@@ -418,6 +397,16 @@ class Schedule:
         """
         return blas_marked(self, instruction)
 
+    def share(self, first: str, second: str) -> "Schedule":
+        """Run instruction ``first``'s gemm+dot call and ``second``'s gemm
+        call of the same product, adjacent, as one call
+        (:mod:`polyad.schedule.sharing`): the product once.
+
+        Before::  alpha_b += <A, C_b * B^T>;  A_b += alpha * C_b * B^T;
+        After::   P = C_b * B^T;  alpha_b += <A, P>;  A_b += alpha * P;
+        """
+        return shared(self, first, second)
+
     def reorder(self, maps: Sequence) -> "Schedule":
         """Give some instructions new flat schedules: ``maps`` holds one isl
         map per instruction (or its record in a trace,
@@ -502,4 +491,4 @@ _PRIMITIVES = {"tile": "tile", "interchange": "interchange", "fuse": "fuse", "co
                "distribute": "distribute", "skew": "skew", "unroll": "unroll",
                "vectorize": "vectorize", "parallel": "parallel", "auto": "auto",
                "gather": "gather", "peel": "peel", "reorder": "reorder",
-               "split": "split", "blas": "blas", "expand": "expand"}
+               "split": "split", "blas": "blas", "expand": "expand", "share": "share"}

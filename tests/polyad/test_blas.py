@@ -21,6 +21,7 @@ from polyad.codegen.emit import calls_library
 from polyad.cli import build_parser
 from polyad.errors import ScheduleError
 from polyad.program.ir import primal_program
+from polyad.program.blascalls import SharedProduct
 from polyad.program.library import Gemm, GemmDot, Gemv, Ger, Sum, library_call
 from polyad.program.targets import load_schedule, program_of
 from polyad.schedule.schedule import Schedule
@@ -64,9 +65,14 @@ def test_gradient_with_blas_calls_passes_every_oracle(name, sizes):
 
 def test_gemm_gradient_calls_are_the_products_of_its_algebra():
     """A_b += alpha C_b B^T and B_b += alpha A^T C_b (the textbook gradient
-    of C += alpha A B), alpha_b += <A, C_b B^T>, and the forward C += alpha A B."""
-    calls = {call.writes: call for _, call, _ in _auto(polyad.grad(example("gemm")))
-             .library_calls()}
+    of C += alpha A B), alpha_b += <A, C_b B^T>, and the forward C += alpha A B;
+    alpha_b's and A_b's product computed once (a SharedProduct)."""
+    calls = {}
+    for _, call, _ in _auto(polyad.grad(example("gemm"))).library_calls():
+        parts = (call.dot, call.gemm) if isinstance(call, SharedProduct) else (call,)
+        calls.update({part.writes: part for part in parts})
+    assert sum(isinstance(c, SharedProduct) for _, c, _ in
+               _auto(polyad.grad(example("gemm"))).library_calls()) == 1
     assert set(calls) == {"C", "A_b", "B_b", "alpha_b"}
     dot = calls.pop("alpha_b")
     assert isinstance(dot, GemmDot) and dot.w == "A" and dot.scale == 1

@@ -368,7 +368,9 @@ def scheduled(base: Schedule, configuration: Configuration) -> Schedule:
                 target = Loop(target.instruction, target.iterator + "_tile")
             schedule = schedule.parallel(target)
         if choice.vectorize:
-            schedule = schedule.vectorize(choice.order[-1])
+            # The bands are the reverse sweep's: vector math as auto does
+            # there (the primal outputs do not come from it).
+            schedule = schedule.vectorize(choice.order[-1], vector_math=True)
         if choice.unroll > 1:
             schedule = schedule.unroll(choice.order[-1], choice.unroll)
     return schedule
