@@ -11,6 +11,7 @@ from polyad.check import verify
 from polyad.ad.adjoint import Adjoint, Tangent, grad, jvp
 from polyad.tape.registry import implied_strategy
 from polyad.errors import UsageError
+from polyad.memory import parse_bytes
 from polyad.check.inputs import parse_init
 from polyad.model.kernel import Kernel
 from polyad.program.ir import primal_program
@@ -68,7 +69,8 @@ def check(kernel: Kernel, sizes: dict | None = None, *, wrt=None, of=None,
           strategy: str | None = None, seed: int = 0, inputs: dict | None = None,
           schedule: str | None = None, layout: str | None = None,
           scratchpad: int | None = None, init: dict | None = None,
-          oracles=verify.ORACLES, progress=None, blas: bool = True) -> dict:
+          oracles=verify.ORACLES, progress=None, blas: bool = True,
+          every: int | None = None, memory_budget: int | str | None = None) -> dict:
     """Generate, compile and check a kernel's gradient (see ``polyad check``);
     ``schedule`` is ``none``, ``auto`` or a trace file, for the adjoint
     (``blas=False``: ``auto`` without BLAS calls, ``--no-blas``);
@@ -76,7 +78,10 @@ def check(kernel: Kernel, sizes: dict | None = None, *, wrt=None, of=None,
     ``oracles`` picks among ``primal``, ``interpreter``, ``dot``, ``fd``;
     ``progress`` is called with a line of text before each slow step;
     ``strategy`` defaults to the layout's (``stack`` for ``layout="stack"``,
-    as ``polyad check --layout stack``), else ``exact``.
+    as ``polyad check --layout stack``), else ``exact``; ``every`` is the
+    checkpoint layout's segment (steps between snapshots);
+    ``memory_budget`` (bytes, or ``"4MiB"``) chooses the layout whose extra
+    memory fits at ``sizes`` (``polyad check --memory-budget``).
 
     Returns ``{"kernel", "sizes", "tape_bytes", "strategy", "verdict",
     "checks": [...]}`` where ``verdict`` is ``ok``, ``wrong gradient``,
@@ -90,7 +95,9 @@ def check(kernel: Kernel, sizes: dict | None = None, *, wrt=None, of=None,
                                  seed=seed, given=inputs, schedule=schedule,
                                  layout=layout, scratchpad=scratchpad,
                                  init=parse_init(init), oracles=oracles,
-                                 progress=progress, blas=blas)
+                                 progress=progress, blas=blas, every=every,
+                                 memory_budget=parse_bytes(memory_budget)
+                                 if isinstance(memory_budget, str) else memory_budget)
 
 
 def explore(kernel: Kernel, sizes: dict | None = None, *, trials: int = 20,

@@ -18,6 +18,7 @@ import traceback
 import numpy as np
 
 from polyad import __version__, api
+from polyad.budget_options import add_memory_budget, budgeted, memory_budget as budget
 from polyad.check import verify
 from polyad.errors import PolyadError, UsageError
 from polyad.files import write_atomically
@@ -87,7 +88,7 @@ def _adjoint(kernel, args, sizes=None):
     if args.layout:
         scratchpad = parse_bytes(args.scratchpad) if args.scratchpad else None
         adjoint = adjoint.with_layout(args.layout, scratchpad, sizes=sizes)
-    return adjoint
+    return budgeted(adjoint, args, sizes)
 
 
 def _refuse_scratchpad(args) -> None:
@@ -181,6 +182,7 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--threads", type=int, default=1, help="OMP_NUM_THREADS and "
                        "OPENBLAS_NUM_THREADS (default 1)")
     add_blas_argument(bench)
+    add_memory_budget(bench)
     bench.add_argument("--seed", type=int, default=0, help="seed of the random inputs")
     add_init_argument(bench)
     bench.add_argument("--json", action="store_true", help="print one JSON object")
@@ -334,7 +336,7 @@ def _check(args) -> int:
     result = api.check(kernel, sizes, wrt=names_of(args.wrt), of=names_of(args.of),
                        strategy=args.strategy or implied_strategy(args.layout),
                        seed=args.seed, inputs=given, schedule=args.schedule,
-                       layout=args.layout,
+                       layout=args.layout, memory_budget=budget(args),
                        scratchpad=parse_bytes(args.scratchpad) if args.scratchpad else None,
                        init=api.parse_init(args.init), oracles=names_of([args.oracles]),
                        progress=_progress if show_progress else None, blas=args.blas)
@@ -357,7 +359,7 @@ def _bench(args) -> int:
     variants = tuple(v.strip() for v in args.variants.split(",") if v.strip())
     result = bench.bench(kernel, sizes, variants=variants, schedules=tuple(args.schedule),
                          repeat=args.repeat, threads=args.threads, seed=args.seed,
-                         wrt=names_of(args.wrt), of=names_of(args.of),
+                         wrt=names_of(args.wrt), of=names_of(args.of), memory_budget=budget(args),
                          init=api.parse_init(args.init), blas=args.blas)
     _emit(_json(result) if args.json else reports.format_bench(result), None)
     failed = [v for v in result["variants"] if v["verified"] is False]

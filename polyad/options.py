@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 
 from polyad import api
+from polyad.budget_options import add_memory_budget
 from polyad.errors import UsageError
 from polyad.model.kernel import Kernel
 from polyad.tape.plan import STRATEGIES
@@ -71,7 +72,8 @@ def add_wrt_of(parser: argparse.ArgumentParser) -> None:
 
 
 def add_derivative_arguments(parser: argparse.ArgumentParser) -> None:
-    """``--wrt``, ``--of``, ``--strategy``, ``--layout`` and ``--scratchpad``."""
+    """``--wrt``, ``--of``, ``--strategy``, ``--layout``, ``--scratchpad`` and
+    ``--memory-budget``."""
     add_wrt_of(parser)
     implying = "".join(f", {layout.strategy} with --layout {layout.name}" for layout in LAYOUTS
                        if layout.strategy != implied_strategy(None))
@@ -84,6 +86,7 @@ def add_derivative_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--scratchpad", metavar="SIZE", default=None,
                         help=f"scratchpad of the {' or '.join(SCRATCHPAD_LAYOUTS)} layout, "
                         "e.g. 32KiB (default)")
+    add_memory_budget(parser)
 
 
 def layout_help() -> str:

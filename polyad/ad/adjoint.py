@@ -25,6 +25,8 @@ import sympy
 from polyad.ad.activity import (Differentiated, analyze_activity, checked_names,
                              differentiate_statement, floating_inputs, floating_outputs)
 from polyad.errors import UsageError
+from polyad.memory import parse_bytes
+from polyad.program.budget import plan_memory
 from polyad.program.lowering import adjoint_program
 from polyad.program.tangent import tangent_program
 from polyad.model.kernel import Access, Kernel
@@ -47,13 +49,16 @@ class Adjoint(ReverseMode):
     with its tape layout, tape strategy and schedule to change."""
 
     def with_layout(self, layout: str, scratchpad: int | None = None,
-                    sizes: Mapping[str, int] | None = None) -> "Adjoint":
+                    sizes: Mapping[str, int] | None = None, *,
+                    every: int | None = None) -> "Adjoint":
         """The same adjoint with its tape in another layout (one of
         polyad.tape.registry.LAYOUTS); ``layers`` stages the reverse sweep
         through a scratchpad of ``scratchpad`` bytes (default 32 KiB), with
         layers as large as fit at ``sizes`` (default the kernel's medium
         preset, else its default sizes; the layers code is specialized to
-        these sizes and refuses others).
+        these sizes and refuses others). ``checkpoint`` takes a snapshot every
+        ``every`` steps of the time loop (default: the square root of the
+        steps at ``sizes``); its code is right at every size.
 
         >>> import polyad
         >>> k = polyad.parse("examples/rnn.c")           # doctest: +SKIP
@@ -64,13 +69,33 @@ class Adjoint(ReverseMode):
         if scratchpad is not None and not placement.scratchpad:
             raise UsageError(f"a scratchpad size applies to the "
                              f"{' or '.join(SCRATCHPAD_LAYOUTS)} layout only")
+        if every is not None and (not placement.always_transformed or placement.scratchpad
+                                  or every < 1):
+            raise UsageError("a checkpoint segment (a positive number of steps) applies to "
+                             "the checkpoint layout only")
         if placement.scratchpad and scratchpad is None:
             scratchpad = DEFAULT_SCRATCHPAD
         if sizes is None:
             preset = "medium" if "medium" in self.kernel.source.presets else None
             sizes = self.kernel.sizes(preset)
         return replace(self, tape_layout=layout, scratchpad=scratchpad,
-                       layer_sizes=tuple(sorted(dict(sizes).items())))
+                       layer_sizes=tuple(sorted(dict(sizes).items())), checkpoint_every=every)
+
+    def with_memory_budget(self, budget: int | str,
+                           sizes: Mapping[str, int] | None = None) -> "Adjoint":
+        """The same adjoint in the fastest layout whose extra memory (tape,
+        snapshots) stays within ``budget`` bytes (``4MiB`` and ``64MB`` are
+        read too) at ``sizes`` (default: the medium preset, else the default
+        sizes): exact when its tape fits, else the checkpoint layout with the
+        fewest snapshots that fit (polyad.program.budget); a UsageError
+        naming the smallest budget that works when none does."""
+        budget = parse_bytes(budget) if isinstance(budget, str) else int(budget)
+        if sizes is None:
+            preset = "medium" if "medium" in self.kernel.source.presets else None
+            sizes = self.kernel.sizes(preset)
+        plan = plan_memory(self, budget, sizes)
+        return replace(self.with_layout(plan.layout, sizes=sizes, every=plan.every),
+                       memory_budget=budget)
 
     def with_strategy(self, strategy: str) -> "Adjoint":
         """The same adjoint with another tape strategy."""
@@ -105,10 +130,13 @@ def differentiate(kernel: Kernel) -> tuple[Differentiated, ...]:
 
 
 def grad(kernel: Kernel, wrt: Sequence[str] | None = None,
-         of: Sequence[str] | None = None, strategy: str = "exact") -> Adjoint:
+         of: Sequence[str] | None = None, strategy: str = "exact", *,
+         memory_budget: int | str | None = None,
+         sizes: Mapping[str, int] | None = None) -> Adjoint:
     """Reverse mode: the vector-Jacobian product of ``of`` with respect to
     ``wrt`` (defaults: every floating-point input, every floating-point
-    output).
+    output). ``memory_budget`` (bytes, or ``"4MiB"``) bounds the extra
+    memory at ``sizes`` (see :meth:`Adjoint.with_memory_budget`).
 
     >>> import polyad
     >>> k = polyad.parse("void f(int n, double x[n], double y[n]) "
@@ -134,7 +162,10 @@ def grad(kernel: Kernel, wrt: Sequence[str] | None = None,
                       and (own is None or symbol != own.symbol)}
         statements.append(AdjointStatement(d.statement, self_partial, increments))
     statements = tuple(statements)
-    return Adjoint(kernel, activity, statements, _planned(kernel, statements, strategy))
+    adjoint = Adjoint(kernel, activity, statements, _planned(kernel, statements, strategy))
+    if memory_budget is not None:
+        return adjoint.with_memory_budget(memory_budget, sizes)
+    return adjoint
 
 
 def jvp(kernel: Kernel, wrt: Sequence[str] | None = None) -> Tangent:

@@ -70,6 +70,8 @@ class ReverseMode:
     tape_layout: str = ""
     scratchpad: int | None = None
     layer_sizes: tuple[tuple[str, int], ...] = ()
+    checkpoint_every: int | None = None
+    memory_budget: int | None = None
 
     @property
     def layout(self) -> str:

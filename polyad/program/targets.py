@@ -81,6 +81,8 @@ def _program_of(target, schedule: Schedule | None, layout: Layout | None):
     plain = schedule is None or not (schedule.trace or schedule.annotations)
     if plain and not (layout is not None and layout.always_transformed):
         return default
+    if plain and not layout.needs_schedule:  # transformed in the exact reverse order
+        return layout.transform(default, None, target)
     if schedule is None:
         schedule = target.schedule()
     default = rewritten(default, schedule.rewrites)

@@ -11,6 +11,7 @@ read it.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Callable
 
@@ -18,15 +19,17 @@ from polyad.ad.modes import ReverseMode
 from polyad.errors import UsageError
 from polyad.program.ir import Program
 from polyad.schedule.schedule import Schedule
+from polyad.tape.checkpoints import checkpointed
 from polyad.tape.layouts import staged_layers
 from polyad.tape.plan import STRATEGIES
+from polyad.tape.snapshots import snapshot_state
 from polyad.tape.streams import stream_in_order
 
 #: A layout's transform: from the program whose tape is placed for a
 #: rescheduled reverse sweep (instance-indexed) and rewritten for
 #: ``schedule``, to the program in the layout; the adjoint carries the
 #: layout's options (scratchpad, planned sizes).
-Transform = Callable[[Program, Schedule, ReverseMode], Program]
+Transform = Callable[[Program, Schedule | None, ReverseMode], Program]
 
 
 @dataclass(frozen=True)
@@ -50,6 +53,8 @@ class Layout:
     ``always_transformed``: the transform runs in the exact reverse order,
     too (the layout has no placement of its own in lowering); otherwise only
     for a rescheduled reverse sweep.
+    ``needs_schedule``: the transform reads the schedule even in the exact
+    reverse order (False: it is given None there, and no schedule is built).
     ``bound_advice``: what to do instead when the layout's own analysis
     passes the isl bounds (polyad.bounds); None when the layout adds no
     analysis of its own worth naming before the schedule.
@@ -64,6 +69,7 @@ class Layout:
     specialised: bool = False
     transform: Transform | None = None
     always_transformed: bool = False
+    needs_schedule: bool = True
     bound_advice: str | None = None
 
     def __post_init__(self):
@@ -89,6 +95,31 @@ def _stage_layers(placed: Program, schedule: Schedule, adjoint: ReverseMode) -> 
     return staged_layers(placed, schedule, adjoint.scratchpad, dict(adjoint.layer_sizes))
 
 
+def _checkpoint(placed: Program, schedule: Schedule | None,
+                adjoint: ReverseMode) -> Program:
+    """The time loop rerun from snapshots segment by segment in the reverse
+    sweep (polyad.tape.checkpoints), in the exact reverse order only; a
+    kernel with no loop whose steps overwrite what a later step reads keeps
+    the exact layout's program (there is nothing to snapshot)."""
+    if schedule is not None and schedule.trace:
+        raise UsageError("the checkpoint layout runs the exact reverse order only: use "
+                         "--schedule none, or another layout")
+    state = snapshot_state(adjoint.kernel)
+    if state is None:  # no step overwrites what a later one reads: the exact tape is all
+        return placed
+    return checkpointed(placed, adjoint.kernel, state, checkpoint_segment(adjoint, state))
+
+
+def checkpoint_segment(adjoint: ReverseMode, state) -> int:
+    """Steps per segment of the checkpoint layout: the adjoint's, else the
+    square root of the steps at its planned sizes (rounded up)."""
+    if adjoint.checkpoint_every:
+        return adjoint.checkpoint_every
+    sizes = dict(adjoint.layer_sizes) or adjoint.kernel.sizes()
+    steps = state.loop.step_count(sizes)
+    return max(1, math.isqrt(max(steps - 1, 0)) + 1)
+
+
 #: Every layout, in the order ``--layout`` lists them and ``polyad analyze``
 #: runs them (see docs/how-it-works.md#tape-layouts).
 LAYOUTS: tuple[Layout, ...] = (
@@ -102,6 +133,8 @@ LAYOUTS: tuple[Layout, ...] = (
            specialised=True, transform=_stage_layers, always_transformed=True,
            bound_advice="use --layout stream or exact, or smaller sizes (-D) to plan "
                         "the layers at"),
+    Layout("checkpoint", "snapshots of the time loop, segments rerun in the reverse sweep",
+           transform=_checkpoint, always_transformed=True, needs_schedule=False),
 )
 #: The layouts' names, in the order of LAYOUTS.
 LAYOUT_NAMES: tuple[str, ...] = tuple(layout.name for layout in LAYOUTS)

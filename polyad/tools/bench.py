@@ -27,6 +27,7 @@ from polyad.program.derived import derivative_names
 from polyad.model.kernel import Kernel
 from polyad.program.ir import ADJOINT_SUFFIX, primal_program
 from polyad.schedule.schedule import Schedule
+from polyad.program.budget import allocated_tape_bytes
 from polyad.program.targets import program_of
 from polyad.check.verify import kernel_inputs, relative_error
 from polyad.tape.plan import count_points
@@ -43,6 +44,8 @@ AUTO_WITHOUT_BLAS = "auto-no-blas"
 VARIANTS = ("primal", *_BASELINES, "auto", AUTO_WITHOUT_BLAS,
             *(name for name in LAYOUT_NAMES if name not in _BASELINES))
 DEFAULT_VARIANTS = VARIANTS
+#: The variant ``memory_budget`` adds: the layout the budget chooses.
+BUDGET = "budget"
 #: Gradients of a variant may differ from exact's by reassociated sums only.
 AGREEMENT = 1e-9
 #: Timing rounds over all variants (see _time_in_rounds).
@@ -79,11 +82,15 @@ def _from_file(path: str) -> Variant:
 def bench(kernel: Kernel, sizes: Mapping[str, int], *, variants=DEFAULT_VARIANTS,
           schedules: tuple[str, ...] = (), repeat: int = 10, threads: int = 1,
           seed: int = 0, wrt=None, of=None,
-          init: Mapping[str, InitKind | str] | None = None, blas: bool = True) -> dict:
+          init: Mapping[str, InitKind | str] | None = None, blas: bool = True,
+          memory_budget: int | None = None) -> dict:
     """Time the variants; the JSON of ``polyad bench --json``. ``init``
     chooses how input arrays are filled (``--init``; see polyad.check.inputs);
     ``blas=False`` (``--no-blas``) keeps the auto variant's matrix products
-    as loops."""
+    as loops; ``memory_budget`` (bytes) adds the variant ``budget``, the
+    layout that budget chooses (Adjoint.with_memory_budget). Each variant
+    says its ``extra_bytes``: what its program allocates for tapes and
+    snapshots."""
     sizes = dict(sizes)
     reference_adjoint = grad(kernel, wrt, of, "exact")
     values, seeds = bench_inputs(kernel, sizes, seed, reference_adjoint.of, init)
@@ -91,6 +98,9 @@ def bench(kernel: Kernel, sizes: Mapping[str, int], *, variants=DEFAULT_VARIANTS
                                         and "auto" not in variants)
     plans = [_builtin(v, blas) for v in variants if v != "primal"]
     plans += [_from_file(path) for path in schedules if path not in ("auto", "none")]
+    if memory_budget is not None:  # refused before any variant is built, if it must be
+        budgeted = grad(kernel, wrt, of, "exact").with_memory_budget(memory_budget, sizes)
+        plans.append(Variant(BUDGET, "exact", lambda adjoint: None))
     results, timed = [], []
     # Every gradient variant does the work of the plain exact gradient, and
     # GFLOP/s are that work per second (the primal's own for the primal).
@@ -106,6 +116,8 @@ def bench(kernel: Kernel, sizes: Mapping[str, int], *, variants=DEFAULT_VARIANTS
         adjoint = grad(kernel, wrt, of, plan.strategy)
         if plan.layout:
             adjoint = adjoint.with_layout(plan.layout, sizes=sizes)
+        if plan.name == BUDGET:
+            adjoint = budgeted
         try:
             chosen = plan.schedule(adjoint)
             program = program_of(adjoint, chosen)
@@ -122,6 +134,7 @@ def bench(kernel: Kernel, sizes: Mapping[str, int], *, variants=DEFAULT_VARIANTS
         error = max((relative_error(gradient[n], reference[n]) for n in reference),
                     default=0.0)
         record = {"name": plan.name, "tape_bytes": adjoint.tape.bytes(sizes),
+                  "extra_bytes": allocated_tape_bytes(program, sizes), "layout": adjoint.layout,
                   "verified": bool(error <= AGREEMENT), "max_rel_err_vs_exact": error,
                   "blas_calls": len(chosen.library_calls()) if chosen is not None else 0,
                   "flops": gradient_flops}

@@ -11,6 +11,8 @@ import islpy as isl
 from polyad.codegen.cexpr import CExpressionPrinter
 from polyad.model import dataflow
 from polyad.model.kernel import Kernel, Statement
+from polyad.program.budget import plan_memory
+from polyad.tape.snapshots import snapshot_state
 
 _SOURCE_NAMES = CExpressionPrinter(lambda symbol: symbol.name)
 
@@ -88,6 +90,8 @@ def format_check(result: dict) -> str:
     lines = [f"check {result['kernel']} at {sizes}"]
     if "strategy" in result:
         lines[0] += f", strategy {result['strategy']}, tape {result['tape_bytes']} bytes"
+    if result.get("checkpoint_every"):
+        lines[0] += f", layout checkpoint (a snapshot every {result['checkpoint_every']} steps)"
     if result.get("init"):
         lines[0] += ", inputs " + " ".join(f"{k}={v}" for k, v in result["init"].items())
     verdict = result.get("verdict")
@@ -135,7 +139,23 @@ def tape_summary(adjoint, stack, sizes: dict) -> dict:
                        "replaces": [e.access.text for e in d.replaced],
                        "outcomes": d.count(sizes)} for d in adjoint.tape.decisions],
         "explanations": adjoint.tape.explain(kernel),
+        "checkpoint": checkpoint_summary(kernel, sizes),
+        "memory_plan": (plan_memory(adjoint, adjoint.memory_budget, sizes).as_data()
+                        if adjoint.memory_budget is not None else None),
     }
+
+
+def checkpoint_summary(kernel, sizes: dict) -> dict | None:
+    """The snapshot state of the kernel's time loop as data (None when no
+    outermost loop overwrites state a later step reads)."""
+    state = snapshot_state(kernel)
+    if state is None:
+        return None
+    return {"loop": state.loop.iterator, "line": state.loop.line,
+            "steps": state.loop.step_count(sizes),
+            "state": {name: str(elements) for name, elements in state.state},
+            "snapshot_bytes": state.bytes(kernel, sizes),
+            "explanation": state.explain(kernel, sizes)}
 
 
 def format_tape(adjoint, stack, sizes: dict) -> str:
@@ -150,6 +170,11 @@ def format_tape(adjoint, stack, sizes: dict) -> str:
     lines.append(f"  at {at}: {adjoint.strategy} records {adjoint.tape.values(sizes)} values"
                  f"{also} ({adjoint.tape.bytes(sizes)} bytes); stack would record "
                  f"{stack.tape.values(sizes)} ({stack.tape.bytes(sizes)} bytes)")
+    state = snapshot_state(kernel)
+    if state is not None:
+        lines.append(f"  {state.explain(kernel, sizes)}")
+    if adjoint.memory_budget is not None:
+        lines.append(f"  {plan_memory(adjoint, adjoint.memory_budget, sizes).explain()}")
     return "\n".join(lines)
 
 

@@ -71,7 +71,7 @@ def test_the_cli_offers_exactly_the_registry_layouts():
 def test_the_bench_has_a_variant_per_layout():
     assert set(LAYOUT_NAMES) <= set(VARIANTS)
     assert VARIANTS == ("primal", "stack", "exact", "auto", "auto-no-blas", "regions", "stream",
-                        "layers")
+                        "layers", "checkpoint")
 
 
 def test_the_docs_list_every_layout():
