@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import islpy as isl
 
+from polyad.bounds import in_child, scheduler_seconds
 from polyad.errors import ScheduleError
 from polyad.model.kernel import maps_of, union_of_maps, union_of_sets
 from polyad.program.gather import gathered_buffers
@@ -294,7 +295,22 @@ def _nonempty(union: isl.UnionMap, domain: isl.UnionSet) -> isl.UnionMap:
 def _bounded_schedule(constraints: isl.ScheduleConstraints) -> isl.Schedule | None:
     """isl's schedule with an outermost loop free of carried dependences
     where possible (outer coincidence), coefficients at most 1, found within
-    :data:`SCHEDULER_BUDGET` operations; None when isl gives up."""
+    :data:`SCHEDULER_BUDGET` isl operations and
+    :func:`~polyad.bounds.scheduler_seconds`; None when isl gives up or runs
+    out of time.
+
+    The scheduler runs in a child process (:func:`~polyad.bounds.in_child`):
+    some of its linear programs ignore isl's operation bound and the time
+    guard's abort, and a kernel whose scheduling never ends must still get
+    auto's plain reversal."""
+    seconds = scheduler_seconds()
+    if not seconds:
+        return _scheduled(constraints)
+    text = in_child(lambda: _scheduled(constraints).to_str(), seconds)
+    return None if text is None else isl.Schedule.read_from_str(constraints.get_ctx(), text)
+
+
+def _scheduled(constraints: isl.ScheduleConstraints) -> isl.Schedule | None:
     context = isl.DEFAULT_CONTEXT
     saved = (context.get_schedule_outer_coincidence(), context.get_schedule_max_coefficient(),
              context.get_max_operations(), )
