@@ -14,8 +14,11 @@ so a saved ``auto`` schedule replays to the same program on a later version.
 
 from __future__ import annotations
 
+import json
+
 import islpy as isl
 
+from polyad.bounds import in_child, scheduler_seconds
 from polyad.errors import ScheduleError
 from polyad.model.kernel import maps_of, union_of_maps, union_of_sets
 from polyad.program.gather import gathered_buffers
@@ -25,6 +28,7 @@ from polyad.schedule.legality import SMALL_RANK, between, rank
 from polyad.schedule.loops import (LoopReport, classify, group_of, instruction_name,
                                    names_of, sweep_of)
 from polyad.schedule.marks import Parallel
+from polyad.schedule.trace import map_from_record, map_record
 from polyad.schedule.tree import flat_schedule, padded, with_prefix
 from polyad.program.sweeps import REVERSE
 
@@ -112,14 +116,10 @@ def _rescheduled(schedule, tile: int):
                    .set_coincidence(_nonempty(union_of_maps(inside + large), domain))
                    .set_proximity(_nonempty(union_of_maps(
                        inside + [d for _, d in increments]), domain)))
-    tree = None if _too_costly(inside) else _bounded_schedule(constraints)
+    scheduled = None if _too_costly(inside) else _bounded_isl_order(
+        constraints, tile, lambda name, dim: _innermost_score(program, name, dim))
     plain = _parallelize(schedule.reorder(reverse))
-    if tree is None:
-        return plain
-    tree = _tile_permutable_bands(tree, tile, lambda name, dim: _innermost_score(
-        program, name, dim))
-    scheduled = padded(maps_of(flat_schedule(tree)))
-    if any(skewed(m) for m in scheduled):
+    if scheduled is None or any(skewed(m) for m in scheduled):
         return plain
     candidate = [with_prefix(m, REVERSE) if target == "reverse" else m for m in scheduled]
     rescheduled = _parallelize(schedule.reorder(candidate))
@@ -291,10 +291,38 @@ def _nonempty(union: isl.UnionMap, domain: isl.UnionSet) -> isl.UnionMap:
     return union
 
 
-def _bounded_schedule(constraints: isl.ScheduleConstraints) -> isl.Schedule | None:
+def _bounded_isl_order(constraints: isl.ScheduleConstraints, tile: int,
+                       score) -> list[isl.Map] | None:
+    """The flat maps of isl's schedule (:func:`_scheduled`) with its
+    permutable bands tiled (:func:`_tile_permutable_bands`), found within
+    :func:`~polyad.bounds.scheduler_seconds`; None when isl gives up or runs
+    out of time.
+
+    The scheduler runs in a child process (:func:`~polyad.bounds.in_child`):
+    some of its linear programs ignore isl's operation bound and the time
+    guard's abort, and a kernel whose scheduling never ends must still get
+    auto's plain reversal. The maps come back as trace records, whose text
+    survives iterators isl's parser takes for its own words (``floord``)."""
+    def order() -> list[isl.Map]:
+        tree = _scheduled(constraints)
+        if tree is None:
+            raise ScheduleError("isl found no schedule within its budget")
+        return padded(maps_of(flat_schedule(_tile_permutable_bands(tree, tile, score))))
+
+    seconds = scheduler_seconds()
+    if not seconds:
+        try:
+            return order()
+        except ScheduleError:
+            return None
+    text = in_child(lambda: json.dumps([map_record(m) for m in order()]), seconds)
+    return None if text is None else [map_from_record(r) for r in json.loads(text)]
+
+
+def _scheduled(constraints: isl.ScheduleConstraints) -> isl.Schedule | None:
     """isl's schedule with an outermost loop free of carried dependences
     where possible (outer coincidence), coefficients at most 1, found within
-    :data:`SCHEDULER_BUDGET` operations; None when isl gives up."""
+    :data:`SCHEDULER_BUDGET` isl operations; None when isl gives up."""
     context = isl.DEFAULT_CONTEXT
     saved = (context.get_schedule_outer_coincidence(), context.get_schedule_max_coefficient(),
              context.get_max_operations(), )
