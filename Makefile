@@ -13,7 +13,7 @@ FUZZ_SHARDS ?= 100
 FUZZ_SEED ?= 1
 BENCH_STAMP := $(VENV)/.bench-installed
 
-.PHONY: install demo test test-all fuzz sanitize bench clean
+.PHONY: install demo test test-all fuzz sanitize bench bench-explored clean
 
 # pyproject's package-dir maps frontend/ and codegen/ into polyad, so setuptools
 # installs the editable package through an import hook and says so in an
@@ -81,6 +81,14 @@ $(BENCH_STAMP): $(STAMP) pyproject.toml
 export ENZYME_PLUGIN CLANG
 bench: $(BENCH_STAMP)
 	$(MAKE) -C bench run PYTHON=$(abspath $(BIN)/python) DATASET=$(DATASET) THREADS=$(THREADS)
+
+# polyad explore (TPE) against auto and random search, EXPLORE_TRIALS trials
+# each per kernel: bench/out/explored.{md,json}. See docs/benchmarks.md.
+EXPLORE_TRIALS ?= 40
+EXPLORE_KERNELS ?= gemm,syr2k,lu,jacobi_2d,conv2d,softmax,adi
+bench-explored: $(BENCH_STAMP)
+	$(BIN)/python bench/explored.py --dataset $(DATASET) --threads $(THREADS) \
+	  --trials $(EXPLORE_TRIALS) --kernels $(EXPLORE_KERNELS) --out bench/out
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .hypothesis bench/out
