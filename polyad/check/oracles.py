@@ -116,20 +116,28 @@ def overall_verdict(checks: list[dict], condition: float) -> str:
 
 #: The primal oracle's name: the forward sweeps are bitwise the original's,
 #: or (when the adjoint's forward sweep calls BLAS, which sums in its own
-#: order) within REASSOCIATED_TOLERANCE of them.
+#: order, or libmvec's vector math, which rounds in its own way) within
+#: REASSOCIATED_TOLERANCE of them.
 PRIMAL_ORACLE = "primal vs original C (bitwise)"
 REASSOCIATED_PRIMAL_ORACLE = "primal vs original C (reassociated by BLAS)"
 REASSOCIATED_TOLERANCE = FLOOR
+#: Why an adjoint's forward sweep may round differently: the words of the
+#: oracle's name and of its detail.
+ROUNDINGS = {"blas": ("reassociated by BLAS", "BLAS's sums"),
+             "vector math": ("vector math", "libmvec's vector math")}
 
 
-def check_forward_sweeps(expected, reverse, forward, reassociated: bool = False) -> dict:
+def check_forward_sweeps(expected, reverse, forward, reassociated: bool = False,
+                         roundings: tuple[str, ...] = ()) -> dict:
     """The outputs of the adjoint's and the tangent's forward sweeps against
     the original C's: bitwise, except the adjoint's within
-    REASSOCIATED_TOLERANCE (relative) when ``reassociated``."""
-    tolerance = REASSOCIATED_TOLERANCE if reassociated else 0.0
+    REASSOCIATED_TOLERANCE (relative) when it rounds differently:
+    ``reassociated`` (BLAS) or ``roundings`` (keys of :data:`ROUNDINGS`)."""
+    roundings = tuple(dict.fromkeys((("blas",) if reassociated else ()) + tuple(roundings)))
+    tolerance = REASSOCIATED_TOLERANCE if roundings else 0.0
 
     def agrees(value, got) -> bool:
-        if reassociated:
+        if roundings:
             return relative_error(got, value) <= tolerance
         return np.array_equal(value, got, equal_nan=True)
 
@@ -137,10 +145,13 @@ def check_forward_sweeps(expected, reverse, forward, reassociated: bool = False)
                  if not (agrees(value, reverse[name])
                          and np.array_equal(value, forward[name], equal_nan=True))]
     error = max([relative_error(reverse[n], expected[n]) for n in
-                 (expected if reassociated else differing)] or [0.0])
-    same = "identical" if not reassociated else \
-        "identical (tangent) and equal up to the rounding of BLAS's sums (adjoint)"
-    return {"oracle": REASSOCIATED_PRIMAL_ORACLE if reassociated else PRIMAL_ORACLE,
+                 (expected if roundings else differing)] or [0.0])
+    oracle = PRIMAL_ORACLE if not roundings else \
+        f"primal vs original C ({', '.join(ROUNDINGS[r][0] for r in roundings)})"
+    same = "identical" if not roundings else \
+        (f"identical (tangent) and equal up to the rounding of "
+         f"{' and '.join(ROUNDINGS[r][1] for r in roundings)} (adjoint)")
+    return {"oracle": oracle,
             "verdict": WRONG if differing else OK, "ok": not differing,
             "max_rel_err": error, "tolerance": tolerance,
             "detail": ("forward sweeps differ on " + ", ".join(differing)) if differing

@@ -34,7 +34,7 @@ from polyad.check.oracles import (CONDITION_LIMIT, MEANINGFUL, VERDICT_ILL,  # n
                             check_forward_sweeps, compare_with_interpreter, condition_of,
                             inner, overall_verdict, relative_error)
 from polyad.program.ir import ADJOINT_SUFFIX, TANGENT_SUFFIX, primal_program
-from polyad.schedule.marks import Library
+from polyad.schedule.marks import Library, Simd
 from polyad.schedule.schedule import Schedule
 from polyad.schedule.tree import marks_in
 from polyad.program.targets import load_schedule, program_of
@@ -339,7 +339,12 @@ def check_gradient(kernel: Kernel, sizes: Mapping[str, int], *, wrt=None, of=Non
             reassociated = chosen is not None and any(
                 sweep == "forward" for _, _, sweep in chosen.library_calls()) and any(
                 isinstance(mark, Library) for mark in marks_in(adjoint_program.schedule))
-            checks.append(check_forward_sweeps(expected, reverse, forward, reassociated))
+            vector_math = chosen is not None and any(
+                report.sweep == "forward" and any(isinstance(mark, Simd) and mark.vector_math
+                                                  for mark in report.annotations)
+                for report in chosen.loops())
+            checks.append(check_forward_sweeps(expected, reverse, forward, reassociated,
+                                               ("vector math",) if vector_math else ()))
         if "interpreter" in oracles:
             checks.append(_check_interpreter(
                 kernel, sizes, adjoint_at, schedule, blas,

@@ -63,8 +63,8 @@ def expanded(program: Program, buffer: str, depth: int) -> Program:
     using = users(program, buffer)
     short = [i.name for i in using if len(i.iterators) < depth]
     if short:
-        raise ScheduleError(f"expand: {', '.join(short)} use {buffer} in fewer than "
-                            f"{depth} loops")
+        raise ScheduleError(f"expand: {buffer} is used outside {depth} loop"
+                            f"{'s' if depth != 1 else ''} (by {', '.join(short)})")
     indices = {i.name: _index_map(i.domain, buffer, depth).intersect_domain(i.domain)
                for i in using}
     extents = _extents(list(indices.values()), buffer, depth)

@@ -172,12 +172,19 @@ def _placement(flat: dict[str, isl.Map], frame: "_Frame"):
         return fixed_value(flat[name], 0)
 
     def in_loop(name: str) -> bool:
+        # A piece of one step (the reverse of the last step, split off where
+        # its tape differs) has a constant step dimension: still a step.
         m = flat[name]
         head = frame.forward_head if sweep(name) == FORWARD else frame.reverse_head
-        if sweep(name) not in (FORWARD, REVERSE) or m.dim(isl.dim_type.out) <= len(head):
+        if sweep(name) not in (FORWARD, REVERSE) or m.dim(isl.dim_type.out) <= len(head) \
+                or m.dim(isl.dim_type.in_) == 0:
             return False
-        return all(fixed_value(m, d) == value for d, value in enumerate(head)) \
-            and fixed_value(m, len(head)) is None
+        if not all(fixed_value(m, d) == value for d, value in enumerate(head)):
+            return False
+        step = m.equate(isl.dim_type.in_, 0, isl.dim_type.out, len(head)) \
+            if sweep(name) == FORWARD else m.oppose(isl.dim_type.in_, 0, isl.dim_type.out,
+                                                    len(head))
+        return step.is_equal(m)
     return sweep, in_loop
 
 

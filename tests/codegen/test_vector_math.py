@@ -20,6 +20,7 @@ import pytest
 import polyad
 from polyad import codegen
 from polyad.check import verify
+from polyad.check.oracles import check_forward_sweeps
 from polyad.codegen.build import compiler_command, vector_math_library
 from polyad.program.ir import primal_program
 from polyad.program.targets import load_schedule
@@ -100,3 +101,22 @@ def test_auto_uses_vector_math_in_the_reverse_sweep_only(name, sizes):
     assert result["verdict"] == "ok", result["checks"]
     primal = next(c for c in result["checks"] if c["oracle"].startswith("primal"))
     assert primal["max_rel_err"] == 0
+
+
+@needs_libmvec
+def test_check_judges_a_forward_sweep_with_vector_math_within_rounding():
+    """A user's vector math in the forward sweep rounds differently from the
+    original C: check said "wrong" (bitwise primal); now the primal oracle
+    allows libmvec's rounding, names it, and still fails a wrong primal.
+    Oracles: all four (the primal within REASSOCIATED_TOLERANCE)."""
+    kernel = polyad.parse(EXP)
+    result = verify.check_gradient(kernel, {"n": 37},
+                                   schedule=lambda base: base.vectorize("S0.i", vector_math=True))
+    primal = next(c for c in result["checks"] if c["oracle"].startswith("primal"))
+    assert result["verdict"] == "ok", result["checks"]
+    assert primal["oracle"] == "primal vs original C (vector math)"
+    assert primal["max_rel_err"] <= primal["tolerance"]
+    y = np.exp(np.linspace(0, 1, 37))
+    wrong = check_forward_sweeps({"y": y}, {"y": y * (1 + 1e-8)}, {"y": y},
+                                 roundings=("vector math",))
+    assert wrong["verdict"] == "wrong"

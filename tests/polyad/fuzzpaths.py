@@ -17,14 +17,22 @@ from dataclasses import dataclass
 from hypothesis import strategies as st
 
 from polyad import ScheduleError
+from polyad.program.expansion import expandable_scalars
+from polyad.program.gather import gathered_buffers
 from polyad.schedule.schedule import Schedule
 
 #: POLYAD_FUZZ_LAYOUTS and POLYAD_FUZZ_SCHEDULES (comma separated) narrow
 #: the paths, to chase one bug.
-LAYOUTS = tuple(os.environ.get("POLYAD_FUZZ_LAYOUTS", "exact,stack,regions,stream,layers")
-                .split(","))
+LAYOUTS = tuple(os.environ.get("POLYAD_FUZZ_LAYOUTS",
+                               "exact,stack,regions,stream,layers,checkpoint").split(","))
+#: Layouts that run the exact reverse order only (refusing other schedules).
+UNSCHEDULED = ("checkpoint",)
 SCHEDULES = tuple(os.environ.get("POLYAD_FUZZ_SCHEDULES", "none,auto,random").split(","))
-PRIMITIVES = ("tile", "interchange", "skew", "unroll", "vectorize", "parallel")
+PRIMITIVES = ("tile", "interchange", "skew", "unroll", "vectorize", "parallel", "fuse",
+              "distribute", "peel", "color", "split", "gather", "expand", "blas",
+              "vector_math")
+#: Primitives that apply to innermost loops only: drawn among those.
+INNERMOST = ("vectorize", "vector_math", "peel")
 
 
 @dataclass(frozen=True)
@@ -55,21 +63,55 @@ class Path:
 
 @st.composite
 def paths(draw) -> Path:
-    schedule = draw(st.sampled_from(SCHEDULES))
+    layout = draw(st.sampled_from(LAYOUTS))
+    schedule = "none" if layout in UNSCHEDULED else draw(st.sampled_from(SCHEDULES))
     steps = ()
     if schedule == "random":
         steps = tuple(draw(st.lists(st.tuples(st.sampled_from(PRIMITIVES),
                                               st.integers(0, 1000), st.integers(1, 4)),
-                                    min_size=1, max_size=4)))
-    return Path(draw(st.sampled_from(LAYOUTS)), schedule, steps, draw(st.sampled_from([1, 2])))
+                                    min_size=1, max_size=5)))
+    return Path(layout, schedule, steps, draw(st.sampled_from([1, 2])))
 
 
 def _step(schedule: Schedule, primitive: str, pick: int, number: int) -> Schedule:
+    program = schedule.program
+    if primitive in ("split", "blas", "gather"):
+        instruction = program.instructions[pick % len(program.instructions)]
+        if primitive == "gather":
+            shifted = gathered_buffers(instruction, program)
+            if not shifted:
+                return schedule
+            return schedule.gather(instruction.name, shifted[number % len(shifted)])
+        return getattr(schedule, primitive)(instruction.name)
+    if primitive == "expand":
+        scalars = sorted(expandable_scalars(program))
+        if not scalars:
+            return schedule
+        return schedule.expand(scalars[pick % len(scalars)], 1 + number % 2)
     loops = schedule.loops()
     if not loops:
         return schedule
+    if primitive in INNERMOST:
+        loops = [r for r in loops if not any(
+            o.depth == r.depth + 1 and set(o.instructions) & set(r.instructions) for o in loops)]
     report = loops[pick % len(loops)]
     loop = report.loop
+    if primitive == "vector_math":
+        return schedule.vectorize(loop, vector_math=True)
+    if primitive == "peel":
+        return schedule.peel(loop)
+    if primitive == "color":
+        return schedule.color(loop)
+    if primitive == "distribute":
+        names = list(report.instructions)
+        chosen = names[number % len(names)]
+        return schedule.distribute(loop, **({} if number < 3 else
+                                           {"first" if number == 3 else "last": chosen}))
+    if primitive == "fuse":
+        siblings = [r for r in loops if r.depth == report.depth and r.loop != loop]
+        if not siblings:
+            return schedule
+        return schedule.fuse(loop, siblings[number % len(siblings)].loop)
     if primitive == "tile":
         return schedule.tile([loop], [number + 1])
     if primitive == "unroll":
