@@ -13,7 +13,7 @@ FUZZ_SHARDS ?= 100
 FUZZ_SEED ?= 1
 BENCH_STAMP := $(VENV)/.bench-installed
 
-.PHONY: install demo test test-all fuzz sanitize bench clean
+.PHONY: install demo test test-all fuzz sanitize bench bench-explored clean
 
 # pyproject's package-dir maps frontend/ and codegen/ into polyad, so setuptools
 # installs the editable package through an import hook and says so in an
@@ -51,15 +51,16 @@ fuzz: $(STAMP)
 	POLYAD_FUZZ_SEED=$(FUZZ_SEED) $(BIN)/python -m pytest -q -n $(JOBS) -p no:cacheprovider \
 	tests/polyad/test_fuzz.py
 
-# Every example in every layout, with and without --schedule auto, checked by
+# Every example in every layout (checkpoint with the default schedule, the only one it takes), with and without --schedule auto, checked by
 # `polyad check` with the generated code also run under AddressSanitizer and
 # UBSan (POLYAD_SANITIZE=1, see docs/cli.md). Prints each failure, then fails.
-SANITIZE_LAYOUTS ?= exact stack regions stream layers
+SANITIZE_LAYOUTS ?= exact stack regions stream layers checkpoint
 SANITIZE_SCHEDULES ?= none auto
 SANITIZE_EXAMPLES ?= $(wildcard examples/*.c) tests/kernels/heat2d.c
 sanitize: $(STAMP)
 	@failed=0; for kernel in $(SANITIZE_EXAMPLES); do \
 	  for layout in $(SANITIZE_LAYOUTS); do for schedule in $(SANITIZE_SCHEDULES); do \
+	    if [ $$layout = checkpoint ] && [ $$schedule != none ]; then continue; fi; \
 	    if POLYAD_SANITIZE=1 timeout 600 $(BIN)/polyad check $$kernel --layout $$layout \
 	        --schedule $$schedule > /tmp/polyad-sanitize.$$$$ 2>&1; then \
 	      echo "ok      $$kernel --layout $$layout --schedule $$schedule"; \
@@ -80,6 +81,14 @@ $(BENCH_STAMP): $(STAMP) pyproject.toml
 export ENZYME_PLUGIN CLANG
 bench: $(BENCH_STAMP)
 	$(MAKE) -C bench run PYTHON=$(abspath $(BIN)/python) DATASET=$(DATASET) THREADS=$(THREADS)
+
+# polyad explore (TPE) against auto and random search, EXPLORE_TRIALS trials
+# each per kernel: bench/out/explored.{md,json}. See docs/benchmarks.md.
+EXPLORE_TRIALS ?= 40
+EXPLORE_KERNELS ?= gemm,syr2k,lu,jacobi_2d,conv2d,softmax,adi
+bench-explored: $(BENCH_STAMP)
+	$(BIN)/python bench/explored.py --dataset $(DATASET) --threads $(THREADS) \
+	  --trials $(EXPLORE_TRIALS) --kernels $(EXPLORE_KERNELS) --out bench/out
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .hypothesis bench/out

@@ -103,13 +103,14 @@ def check(kernel: Kernel, sizes: dict | None = None, *, wrt=None, of=None,
 def explore(kernel: Kernel, sizes: dict | None = None, *, trials: int = 20,
             timeout: float | None = None, storage: str | None = None, layouts=None,
             wrt=None, of=None, repeat: int = 5, threads: int = 1, seed: int = 0,
-            workers: int = 1, callbacks: tuple = ()):
+            workers: int = 1, callbacks: tuple = (), sampler: str = "tpe"):
     """Search schedules and tape layouts of a kernel's gradient for the
     fastest at ``sizes`` (see ``polyad explore``): an optuna study whose
     first trial is auto's configuration, each trial's gradient checked
     against the exact one before it is timed. ``storage``: an optuna
     database URL (``sqlite:///explore.db``; None keeps the study in memory),
-    which ``workers`` processes share.
+    which ``workers`` processes share. ``sampler``: ``tpe`` or ``random``
+    (the baseline).
 
     Returns an :class:`~polyad.tools.explore.study.Exploration`: ``.study``
     (every trial), ``.best`` (the best Schedule, None if no trial was
@@ -123,4 +124,5 @@ def explore(kernel: Kernel, sizes: dict | None = None, *, trials: int = 20,
     from polyad.tools.explore.study import explore as search
     return search(kernel, kernel.sizes(None, sizes), trials=trials, timeout=timeout,
                   storage=storage, layouts=layouts, wrt=wrt, of=of, repeat=repeat,
-                  threads=threads, seed=seed, workers=workers, callbacks=callbacks)
+                  threads=threads, seed=seed, workers=workers, callbacks=callbacks,
+                  sampler=sampler)

@@ -205,6 +205,9 @@ def build_parser() -> argparse.ArgumentParser:
                          "(default 5)")
     explore.add_argument("--threads", type=int, default=1, help="OMP_NUM_THREADS (default 1)")
     explore.add_argument("--seed", type=int, default=0, help="seed of the sampler and inputs")
+    explore.add_argument("--sampler", choices=("tpe", "random"), default="tpe",
+                         help="tpe (default: optuna's TPE, a model of the space) or random "
+                         "(uniform draws, the baseline a search must beat)")
     explore.add_argument("--workers", type=int, default=1, help="processes sharing the "
                          "trials through --storage (default 1; each times its own trials)")
     explore.add_argument("--output", metavar="FILE.json", help="write the best schedule's "
@@ -410,7 +413,7 @@ def _explore(args) -> int:
                        storage=args.storage, layouts=names_of([args.layouts]),
                        wrt=names_of(args.wrt), of=names_of(args.of), repeat=args.repeat,
                        threads=args.threads, seed=args.seed, workers=args.workers,
-                       output=args.output,
+                       sampler=args.sampler, output=args.output,
                        report=args.report, plot=args.plot, progress=show_progress)
 
 

@@ -27,7 +27,8 @@ DEFAULT_PLOT = "explore.png"
 
 def run(kernel: Kernel, sizes: Mapping[str, int], *, trials: int, timeout: float | None,
         storage: str, layouts, wrt, of, repeat: int, threads: int, seed: int,
-        workers: int, output: str | None, report: bool, plot: str | None, progress: bool) -> int:
+        workers: int, output: str | None, report: bool, plot: str | None, progress: bool,
+        sampler: str = "tpe") -> int:
     """Run (or, with ``report``, read) an exploration and say what it found;
     the exit code. Precondition: ``sizes`` are valid sizes of ``kernel``."""
     if report:
@@ -48,7 +49,8 @@ def run(kernel: Kernel, sizes: Mapping[str, int], *, trials: int, timeout: float
         try:
             found = explore(kernel, sizes, trials=trials, timeout=timeout, storage=storage,
                             layouts=layouts, wrt=wrt, of=of, repeat=repeat, threads=threads,
-                            seed=seed, workers=workers, callbacks=(advance,))
+                            seed=seed, workers=workers, callbacks=(advance,),
+                            sampler=sampler)
         finally:
             bar.close()
     print(format_report(found.study))

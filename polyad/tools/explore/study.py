@@ -146,7 +146,7 @@ def explore(kernel: Kernel, sizes: Mapping[str, int], *, trials: int = DEFAULT_T
             timeout: float | None = None, storage: str | None = None,
             layouts=None, wrt=None, of=None, check_sizes: Mapping[str, int] | None = None,
             repeat: int = 5, threads: int = 1, seed: int = 0, workers: int = 1,
-            confirm: bool = True, callbacks: tuple = ()) -> Exploration:
+            confirm: bool = True, callbacks: tuple = (), sampler: str = "tpe") -> Exploration:
     """Search schedules and tape layouts of a kernel's gradient for the
     fastest at ``sizes``; see the module documentation.
 
@@ -157,22 +157,25 @@ def explore(kernel: Kernel, sizes: Mapping[str, int], *, trials: int = DEFAULT_T
     processes sharing the trials through ``storage`` (each times its own
     trials: on a machine with fewer cores than ``workers * threads`` the
     times disturb each other). ``confirm``: time the best and auto's
-    configurations again, interleaved (:func:`confirmed`). Precondition:
-    ``sizes`` are valid.
+    configurations again, interleaved (:func:`confirmed`). ``sampler``: a
+    key of :data:`SAMPLERS` (``random`` is the baseline the bench compares
+    TPE with). Precondition: ``sizes`` are valid.
     """
     if trials < 1 or (timeout is not None and timeout <= 0) or workers < 1:
         raise UsageError("--trials, --timeout and --workers take positive numbers")
     if workers > 1 and storage is None:
         raise UsageError("--workers share a study through its storage: give a database "
                          "URL (--storage sqlite:///explore.db)")
+    if sampler not in SAMPLERS:
+        raise UsageError(f"unknown sampler {sampler!r} (choose among {', '.join(SAMPLERS)})")
     layouts = checked_layouts(layouts)
     evaluator = evaluator_for(kernel, sizes, wrt=wrt, of=of, check_sizes=check_sizes,
                               repeat=repeat, threads=threads, seed=seed)
-    study = open_study(evaluator, layouts, storage, seed)
+    study = open_study(evaluator, layouts, storage, seed, sampler)
     shares = [trials // workers + (1 if k < trials % workers else 0) for k in range(workers)]
     job = Job(kernel.source.text, kernel.source.path, kernel.name, dict(sizes),
               dict(evaluator.check_sizes), layouts, evaluator.wrt, evaluator.of, storage,
-              timeout, repeat, threads, seed)
+              timeout, repeat, threads, seed, sampler)
     context = multiprocessing.get_context("spawn")
     others = [context.Process(target=work, args=(job, share, k), daemon=True)
               for k, share in enumerate(shares[1:], start=1) if share]
@@ -232,6 +235,7 @@ class Job:
     repeat: int
     threads: int
     seed: int
+    sampler: str = "tpe"
 
 
 def work(job: Job, trials: int, worker: int) -> None:
@@ -249,7 +253,7 @@ def work(job: Job, trials: int, worker: int) -> None:
     name = study_name(evaluator, job.layouts)
     stored = len(optuna.load_study(study_name=name, storage=backend).trials)
     study = optuna.load_study(study_name=name, storage=backend,
-                              sampler=_sampler(job.seed + stored + 7919 * worker))
+                              sampler=sampler_named(job.sampler, job.seed + stored + 7919 * worker))
     study.optimize(objective(evaluator, job.layouts, worker), n_trials=trials,
                    timeout=job.timeout,
                    gc_after_trial=False)
@@ -281,7 +285,7 @@ def stored_exploration(kernel: Kernel, sizes: Mapping[str, int], *, storage: str
 
 
 def open_study(evaluator: Evaluator, layouts: tuple[str, ...], storage: str | None,
-               seed: int) -> optuna.Study:
+               seed: int, sampler: str = "tpe") -> optuna.Study:
     """The study of this exploration, created or resumed; a fresh one has
     auto's configuration enqueued as its first trial."""
     optuna.logging.set_verbosity(optuna.logging.WARNING)
@@ -290,7 +294,7 @@ def open_study(evaluator: Evaluator, layouts: tuple[str, ...], storage: str | No
     known = [s.study_name for s in optuna.get_all_study_summaries(backend)]
     stored = (len(optuna.load_study(study_name=name, storage=backend).trials)
               if name in known else 0)
-    study = optuna.create_study(storage=backend, sampler=_sampler(seed + stored),
+    study = optuna.create_study(storage=backend, sampler=sampler_named(sampler, seed + stored),
                                 study_name=name,
                                 direction="minimize", load_if_exists=True)
     if not study.trials:
@@ -308,8 +312,16 @@ def scratchpad_of(params: Mapping[str, object]) -> int | None:
     return 1024 * 2 ** int(params[SCRATCHPAD.name])
 
 
-def _sampler(seed: int) -> optuna.samplers.TPESampler:
-    """TPE, multivariate with groups (the space is conditional)."""
+#: The samplers ``explore`` offers: TPE (the search) and uniform random
+#: draws (the baseline a search must beat).
+SAMPLERS = ("tpe", "random")
+
+
+def sampler_named(name: str, seed: int) -> optuna.samplers.BaseSampler:
+    """The optuna sampler ``name`` (a key of :data:`SAMPLERS`), seeded: TPE
+    multivariate with groups (the space is conditional), or random."""
+    if name == "random":
+        return optuna.samplers.RandomSampler(seed=seed)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
         return optuna.samplers.TPESampler(seed=seed, multivariate=True, group=True)
