@@ -219,7 +219,7 @@ class _Lowering:
             base = node.name
             if isinstance(base, c_ast.ID) and self.target(base.name) is None:
                 return mapped(node, self.value)
-            if isinstance(base, c_ast.ArrayRef):
+            if isinstance(base, (c_ast.ArrayRef, c_ast.Constant)):  # a string: the builder's
                 return mapped(node, self.value)
             return self.pointer(base).element(self.value(node.subscript), node.coord)
         if isinstance(node, c_ast.Cast) and any(
