@@ -12,17 +12,17 @@ gets a fresh name, taken by no identifier of the file, so that neither side
 captures the other's names::
 
     static double sq(double x) { return x * x; }
-    y[i] = sq(x[i] + 1.0);            ->  y[i] = (double) ((double) (x[i] + 1.0) * (double) (x[i] + 1.0));
+    y[i] = sq(x[i] + 1.0);        ->  y[i] = (double) ((double) (x[i] + 1.0) * (double) (x[i] + 1.0));
 
     static double dot(int n, double *u, double *v) {
       double s = 0.0;
       for (int j = 0; j < n; j++) s += u[j] * v[j];
       return s;
     }
-    z[i] = dot(m, A[i], x);           ->  double dot1_s = 0.0;
-                                          for (int dot1_j = 0; dot1_j < (int) m; dot1_j++)
-                                            dot1_s += A[i][dot1_j] * x[dot1_j];
-                                          z[i] = (double) dot1_s;
+    z[i] = dot(m, A[i], x);       ->  double dot1_s = 0.0;
+                                      for (int dot1_j = 0; dot1_j < (int) m; dot1_j++)
+                                        dot1_s += A[i][dot1_j] * x[dot1_j];
+                                      z[i] = (double) dot1_s;
 
 A helper that is one ``return e;`` is substituted into the expression that
 calls it (anywhere: a subscript, a bound, the branch of a select). Any other
@@ -65,11 +65,11 @@ def with_helpers_inlined(pre: Preprocessed, ast: c_ast.FileAST,
     >>> from pycparser import c_parser
     >>> from polyad.frontend.preprocess import preprocess
     >>> text = ("static double sq(double x) { return x * x; }\\n"
-    ...         "void k(int n, double y[n]) { for (int i = 0; i < n; i++) y[i] = sq(y[i]); }")
+    ...         "void k(int n, double y[n]) { y[0] = sq(y[1]); }")
     >>> ast = c_parser.CParser().parse(text)
-    >>> from polyad.frontend.affine import describe
-    >>> describe(with_helpers_inlined(preprocess(text, "k.c"), ast, ast.ext[1]).body.block_items[0].stmt)
-    'y[i] = (double) (((double) y[i]) * ((double) y[i]));\\n'
+    >>> kernel = with_helpers_inlined(preprocess(text, "k.c"), ast, ast.ext[1])
+    >>> describe(kernel.body.block_items[0])
+    'y[0] = (double) (((double) y[1]) * ((double) y[1]))'
     """
     kernel = funcdef.decl.name
     defined = {node.decl.name: node for node in ast.ext
@@ -78,7 +78,8 @@ def with_helpers_inlined(pre: Preprocessed, ast: c_ast.FileAST,
                 and isinstance(node.type, c_ast.FuncDecl)} - set(defined) - {kernel}
     if not identifiers(funcdef.body) & (set(defined) | declared):
         return funcdef
-    inliner = _Inliner(pre, defined, declared, NameSupply.of(identifiers(ast)))
+    own = {d.name for d in nodes(funcdef, c_ast.Decl) if d.name} - {kernel}
+    inliner = _Inliner(pre, defined, declared, NameSupply.of(identifiers(ast)), own)
     result = copy.copy(funcdef)
     result.body = inliner.block(funcdef.body, ())
     return result
@@ -89,8 +90,10 @@ class _Inliner:
     inlined, outermost first (a call to one of them is recursion)."""
 
     def __init__(self, pre: Preprocessed, defined: dict[str, c_ast.FuncDef],
-                 declared: set[str], supply: NameSupply):
+                 declared: set[str], supply: NameSupply, kernel_names: set[str]):
         self.pre = pre
+        #: the kernel's parameters and locals
+        self.kernel_names = kernel_names
         self.defined = defined
         self.declared = declared
         self.supply = supply
@@ -174,6 +177,15 @@ class _Inliner:
             return value
         return before, mapped(node, visit)
 
+    def _refuse_captured(self, node: c_ast.FuncCall, name: str, free: set[str]) -> None:
+        """A name the helper takes from the file (a global) must mean the
+        same in the kernel: none of the kernel's own variables may hide it."""
+        hidden = sorted(free & self.kernel_names)
+        if hidden:
+            raise located_error(self.pre, node, f"call to {name}, which uses the global "
+                                f"{hidden[0]} that the kernel's own {hidden[0]} hides",
+                                f"rename the kernel's {hidden[0]} (or the global)")
+
     def _helper(self, node: c_ast.FuncCall) -> str | None:
         return node.name.name if isinstance(node.name, c_ast.ID) else None
 
@@ -224,12 +236,13 @@ class _Inliner:
             renamer = _Renamer({p.name: _passed(p, v) for p, v in zip(params, values)},
                                self.fresh, "")
             value = renamer.visit(final.expr)
+            self._refuse_captured(node, name, renamer.free)
             inner, value = self.expression(cast(returned, value, node.coord), inside, where)
             return before + inner, value
         if where is not None:
             raise located_error(self.pre, node, f"call to {name} {where}",
                                 f"{name} is inlined as statements: call it in a statement "
-                                f"of its own first, double v = {name}(...);")
+                                f"of its own first, {' '.join(returned)} v = {name}(...);")
         if as_value and _writes(helper, self.defined, set()):
             raise located_error(self.pre, node, f"call to {name}, which writes arrays, "
                                 "inside an expression", f"call {name}(...); as a statement "
@@ -256,6 +269,7 @@ class _Inliner:
         renamer = _Renamer(binding, self.fresh, _stem(name, count, ""))
         body = [renamer.visit(item) for item in (items[:-1] if final is not None else items)]
         result = renamer.visit(final.expr) if as_value else None
+        self._refuse_captured(node, name, renamer.free)
         statements = [s for item in body for s in self.statement(item, inside)]
         if result is not None:
             inner, result = self.expression(cast(returned, result, node.coord), inside)
@@ -272,6 +286,8 @@ class _Renamer:
         self.scopes = [dict(binding)]
         self.fresh = fresh
         self.prefix = prefix
+        #: the names used that no parameter or local of the helper declares
+        self.free: set[str] = set()
 
     def visit(self, node):
         if isinstance(node, c_ast.ID):
@@ -281,6 +297,7 @@ class _Renamer:
                     if isinstance(target, str):
                         return c_ast.ID(target, coord=node.coord)
                     return copy.deepcopy(target)
+            self.free.add(node.name)
             return node
         if isinstance(node, (c_ast.Compound, c_ast.For)):
             self.scopes.append({})

@@ -187,12 +187,14 @@ def _choose_function(ast: c_ast.FileAST, function: str | None, display: str) -> 
     marked = [f for f in functions if _has_scop(f.body)]
     if len(marked) == 1:
         return marked[0]
-    # Functions another one calls are helpers (inlined), not kernels.
-    called = {node.name.name for f in functions for node in _calls(f.body)
-              if isinstance(node.name, c_ast.ID)}
-    uncalled = [f for f in functions if f.decl.name not in called]
-    if len(uncalled) == 1:
-        return uncalled[0]
+    # Functions another one names are helpers (inlined), not kernels; of
+    # the rest, a static one is a helper not used yet.
+    used = {name for f in functions for name in _names(f.body)}
+    for candidates in ([f for f in functions if f.decl.name not in used],
+                       [f for f in functions if f.decl.name not in used
+                        and "static" not in f.decl.storage]):
+        if len(candidates) == 1:
+            return candidates[0]
     raise UsageError(f"{display} defines {', '.join(names)}; choose the kernel with "
                      "--function NAME (or mark its region with #pragma scop)")
 
@@ -219,11 +221,11 @@ def _enums(node):
         yield from _enums(child)
 
 
-def _calls(node):
-    if isinstance(node, c_ast.FuncCall):
-        yield node
+def _names(node):
+    if isinstance(node, c_ast.ID):
+        yield node.name
     for _, child in node.children():
-        yield from _calls(child)
+        yield from _names(child)
 
 
 def _has_scop(node) -> bool:
