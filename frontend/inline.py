@@ -177,6 +177,22 @@ class _Inliner:
             return value
         return before, mapped(node, visit)
 
+    def _refuse_state(self, helper: c_ast.FuncDef, params: list) -> None:
+        """What inlining cannot keep: a static local (its value would
+        survive from one call to the next) and a pointer parameter moved."""
+        for decl in nodes(helper.body, c_ast.Decl):
+            if "static" in decl.storage:
+                raise located_error(self.pre, decl, f"static local {decl.name} of "
+                                    f"function {helper.decl.name}", "helpers are inlined: "
+                                    "a static local would keep its value between calls; "
+                                    "pass the state as an array")
+        moved = _assigned(helper.body)
+        for param in params:
+            if _is_array(param) and param.name in moved:
+                raise located_error(self.pre, param, f"pointer parameter {param.name} of "
+                                    f"function {helper.decl.name} moved in its body",
+                                    f"index it instead, {param.name}[k]")
+
     def _refuse_captured(self, node: c_ast.FuncCall, name: str, free: set[str]) -> None:
         """A name the helper takes from the file (a global) must mean the
         same in the kernel: none of the kernel's own variables may hide it."""
@@ -221,6 +237,7 @@ class _Inliner:
             values.append(value)
         returned = _returned_words(self.pre, helper)
         items = list(helper.body.block_items or [])
+        self._refuse_state(helper, params)
         final = _final_return(self.pre, helper, items)
         if as_value and returned == ["void"]:
             raise located_error(self.pre, node, f"use of the value of {name}, which "
@@ -265,7 +282,11 @@ class _Inliner:
                 local = self.fresh(_stem(name, count, param.name))
                 binding[param.name] = local
                 # At the call: its statement is the one passing the argument.
-                declarations.append(renamed_declaration(param, local, value, coord=node.coord))
+                declaration = renamed_declaration(param, local, value, coord=node.coord)
+                if is_size_type(_words(param.type)):  # an int local, as C converts
+                    declaration = renamed_declaration(_int_declaration(param), local,
+                                                      _passed(param, value), coord=node.coord)
+                declarations.append(declaration)
         renamer = _Renamer(binding, self.fresh, _stem(name, count, ""))
         body = [renamer.visit(item) for item in (items[:-1] if final is not None else items)]
         result = renamer.visit(final.expr) if as_value else None
@@ -336,6 +357,15 @@ def _is_array(param) -> bool:
 
 def _words(type_node) -> list[str]:
     return [w for w in type_names(type_node) if w not in _QUALIFIERS]
+
+
+def _int_declaration(param: c_ast.Decl) -> c_ast.Decl:
+    """``int name;`` in place of a parameter of another integer type."""
+    result = copy.copy(param)
+    result.type = c_ast.TypeDecl(param.name, [], None,
+                                 c_ast.IdentifierType(["int"], coord=param.coord),
+                                 coord=param.coord)
+    return result
 
 
 def _passed(param, value):

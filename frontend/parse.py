@@ -189,7 +189,7 @@ def _choose_function(ast: c_ast.FileAST, function: str | None, display: str) -> 
         return marked[0]
     # Functions another one names are helpers (inlined), not kernels; of
     # the rest, a static one is a helper not used yet.
-    used = {name for f in functions for name in _names(f.body)}
+    used = {name for f in functions for name in _free_names(f)}
     for candidates in ([f for f in functions if f.decl.name not in used],
                        [f for f in functions if f.decl.name not in used
                         and "static" not in f.decl.storage]):
@@ -221,11 +221,14 @@ def _enums(node):
         yield from _enums(child)
 
 
-def _names(node):
-    if isinstance(node, c_ast.ID):
-        yield node.name
-    for _, child in node.children():
-        yield from _names(child)
+def _free_names(funcdef: c_ast.FuncDef) -> set[str]:
+    """The names a function's body uses that it does not declare itself."""
+    def walk(node, kind):
+        if isinstance(node, kind):
+            yield node.name
+        for _, child in node.children():
+            yield from walk(child, kind)
+    return set(walk(funcdef.body, c_ast.ID)) - set(walk(funcdef, c_ast.Decl))
 
 
 def _has_scop(node) -> bool:

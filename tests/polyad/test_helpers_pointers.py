@@ -198,6 +198,18 @@ void k(int n, double y[n], double z[n]) {
   for (int i = 0; i < n; i++) z[i] = f(y, i) + y[i];
 }
 """, (3, 38), "call to f, which writes arrays, inside an expression"),
+    ("static local", """\
+static double f(double x) { static double c = 0.0; c += x; return c; }
+void k(int n, double y[n]) {
+  for (int i = 0; i < n; i++) y[i] = f(y[i]);
+}
+""", (1, 29), "static local c of function f"),
+    ("pointer parameter moved", """\
+static void f(double *v, int n) { for (int j = 0; j < n; j++) { *v = 1.0; v++; } }
+void k(int n, double y[n]) {
+  f(y, n);
+}
+""", (1, 15), "pointer parameter v of function f moved in its body"),
     ("pointer moved in a loop", """\
 void k(int n, double a[n], double y[n]) {
   double *p = a;
