@@ -100,12 +100,15 @@ class _Inliner:
         self.counts: dict[str, int] = {}
 
     def fresh(self, stem: str) -> str:
+        """A name from ``stem`` that no identifier of the file nor an
+        earlier fresh name takes."""
         name = self.supply.fresh(stem)
         self.supply = self.supply.taking([name])
         return name
 
     # --- statements -------------------------------------------------------
     def block(self, node: c_ast.Compound, stack: tuple) -> c_ast.Compound:
+        """A block with the calls of its statements inlined."""
         items = [s for item in node.block_items or [] for s in self.statement(item, stack)]
         return c_ast.Compound(items, coord=node.coord)
 
@@ -117,6 +120,8 @@ class _Inliner:
         return items[0] if len(items) == 1 else c_ast.Compound(items, coord=node.coord)
 
     def statement(self, node, stack: tuple) -> list:
+        """The statements ``node`` becomes: a call statement a block of its
+        own, a statement calling a helper with statements after them."""
         if isinstance(node, c_ast.Compound):
             return [self.block(node, stack)]
         if isinstance(node, c_ast.FuncCall) and self._helper(node) in self.defined:
