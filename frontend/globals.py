@@ -31,8 +31,8 @@ def used_globals(pre: Preprocessed, ast: c_ast.FileAST,
                 if isinstance(node.lvalue, c_ast.ID)}
     found, seen = [], set()
     for node in ast.ext:
-        if node is funcdef:
-            break
+        if isinstance(node, c_ast.FuncDef) and node.decl.name == funcdef.decl.name:
+            break  # funcdef may be a rewritten copy of the node
         if not isinstance(node, c_ast.Decl) or not node.name or node.name in seen \
                 or isinstance(node.type, c_ast.FuncDecl) or "typedef" in node.storage:
             continue

@@ -11,6 +11,8 @@ from pycparser.c_parser import ParseError
 from polyad.frontend.assume import option_assumption, pragma_assumptions
 from polyad.frontend.builder import KernelBuilder
 from polyad.frontend.globals import used_globals, with_global_parameters
+from polyad.frontend.inline import with_helpers_inlined
+from polyad.frontend.pointers import with_pointers_lowered
 from polyad.frontend.preprocess import located_error, node_location, preprocess
 from polyad.frontend.results import with_scalar_results
 from polyad.errors import KernelError, PolyadError, SourceLocation, UsageError
@@ -59,6 +61,8 @@ def parse_kernel(text: str, path: str | None = None, function: str | None = None
     _refuse_reserved_names(funcdef, pre)
     assumptions = pragma_assumptions(pre, ast, funcdef) + [
         option_assumption(condition) for condition in assume]
+    # An inlined helper may use a global: inline before collecting them.
+    funcdef = with_pointers_lowered(pre, ast, with_helpers_inlined(pre, ast, funcdef))
     globals_ = used_globals(pre, ast, funcdef)
     funcdef, returned = with_scalar_results(
         pre, funcdef, frozenset(re.findall(r"[A-Za-z_]\w*", text)))
@@ -183,6 +187,14 @@ def _choose_function(ast: c_ast.FileAST, function: str | None, display: str) -> 
     marked = [f for f in functions if _has_scop(f.body)]
     if len(marked) == 1:
         return marked[0]
+    # Functions another one names are helpers (inlined), not kernels; of
+    # the rest, a static one is a helper not used yet.
+    used = {name for f in functions for name in _free_names(f)}
+    for candidates in ([f for f in functions if f.decl.name not in used],
+                       [f for f in functions if f.decl.name not in used
+                        and "static" not in f.decl.storage]):
+        if len(candidates) == 1:
+            return candidates[0]
     raise UsageError(f"{display} defines {', '.join(names)}; choose the kernel with "
                      "--function NAME (or mark its region with #pragma scop)")
 
@@ -207,6 +219,16 @@ def _enums(node):
         yield node
     for _, child in node.children():
         yield from _enums(child)
+
+
+def _free_names(funcdef: c_ast.FuncDef) -> set[str]:
+    """The names a function's body uses that it does not declare itself."""
+    def walk(node, kind):
+        if isinstance(node, kind):
+            yield node.name
+        for _, child in node.children():
+            yield from walk(child, kind)
+    return set(walk(funcdef.body, c_ast.ID)) - set(walk(funcdef, c_ast.Decl))
 
 
 def _has_scop(node) -> bool:

@@ -196,7 +196,8 @@ class ValueTranslator:
             hint = ("use fmin/fmax for values (min/max only in bounds)"
                     if name in ("min", "max", "MIN", "MAX")
                     else "polyad models calls to the math functions "
-                    + " ".join(sorted(MATH_ARITY)) + " only")
+                    + " ".join(sorted(MATH_ARITY)) + " and to functions defined "
+                    "in the kernel's file (inlined)")
             raise self.error(node, f"call to {name}()", hint)
         args = list(node.args.exprs) if node.args is not None else []
         if len(args) != MATH_ARITY[name]:

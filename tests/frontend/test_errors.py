@@ -149,7 +149,7 @@ void f(int n, double x[n]) {
   for (int i = 0; i < n; i++)
     if (x[i] > 0.0) { x[i] = 1.0; @g(x[i]); }
 }
-""", "function call statement"),
+""", "call to g(), which is declared but not defined in this file"),
     ("int-local-from-data", """\
 void f(int n, double x[n], int idx[n]) {
   for (int i = 0; i < n; i++) {
@@ -380,7 +380,7 @@ void f(int n, double x[n]) {
   for (int i = 0; i < n; i++)
     @g(x[i]);
 }
-""", "function call statement"),
+""", "call to g(), which is declared but not defined in this file"),
     ("assign-iterator", """\
 void f(int n, double x[n]) {
   for (int i = 0; i < n; i++) {
@@ -457,15 +457,15 @@ void f(int n, int k[n], double x[n]) {
     ("pointer-arithmetic", """\
 void f(int n, double x[n], double y[n]) {
   for (int i = 0; i < n; i++)
-    y[i] = @*(x + i);
+    y[i] = *(@x + y);
 }
-""", "pointer operation *(x + i)"),
+""", "sum of two pointers (x + y)"),
     ("address-of", """\
 void f(int n, double x[n], double y[n]) {
   for (int i = 0; i < n; i++)
     y[i] = @&x[i] - &x[0];
 }
-""", "pointer operation &x[i]"),
+""", "address &x[i] as a value"),
     ("unknown-call", """\
 double g(double v);
 void f(int n, double x[n]) {

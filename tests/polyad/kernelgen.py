@@ -11,7 +11,11 @@ read-only scalar parameter, selects, nonlinear operators and ``if`` on data
 sometimes joined to an affine one or to a second data test) and int locals
 with an affine value used in a subscript (``{ int q = i - 1; B[q + 1] = ...; }``);
 ``B`` is sometimes a file-scope global ``double B[8];`` (a parameter of the
-generated code; its constant extent implies the assumption ``n <= 8``). Every
+generated code; its constant extent implies the assumption ``n <= 8``); a
+last loop sometimes calls a static helper of the file (one ``return``, a
+helper with statements and a loop of its own, or one writing through its
+array argument, passed a row ``D[i]``) or reads through a pointer into an
+array (``double *p = &B[1];``, a row pointer ``double *row = C[i];``). Every
 subscript stays in bounds by construction: arrays have extent n in each
 dimension, loops run within 1 <= v < n - 1, and subscripts add an offset in
 {-1, 0, 1} to an iterator.
@@ -209,6 +213,41 @@ def outside_loops(draw) -> str:
     return re.sub(r"\[\d+\]", "[0]", draw(expression([], ["s"])))
 
 
+#: Static helpers the last loop may call, by name (their text uses the
+#: kernel's plain names n, s and j, renamed with them: inlining must keep
+#: both apart).
+HELPERS = {
+    "hsq": "static double hsq(double v) { return v * v + 0.5; }",
+    "hrow": ("static double hrow(int n, const double *r) {\n  double s = 0.0;\n"
+             "  for (int j = 1; j < n - 1; j++)\n    s += r[j] * r[j - 1];\n"
+             "  return 0.25 * s;\n}"),
+    "hadd": "static void hadd(double *r, int q, double v) { r[q] = r[q] + v; }",
+}
+
+
+@st.composite
+def helper_loop(draw) -> tuple[list[str], list[str]]:
+    """A loop over i calling a helper or reading through a pointer, and the
+    helpers it needs."""
+    kind = draw(st.sampled_from(["hsq", "hrow", "hadd", "pointer", "row"]))
+    value = draw(expression(["i"], ["s"], 1))
+    target = draw(st.sampled_from(["A[i]", "B[i]", "C[i][i]"]))
+    if kind == "hsq":
+        body, needs = [f"{target} = hsq({value}) * 0.5;"], ["hsq"]
+    elif kind == "hrow":
+        body, needs = [f"{target} = hrow(n, {draw(st.sampled_from(['C[i]', 'D[i]']))})"
+                       f" - {value};"], ["hrow"]
+    elif kind == "hadd":
+        body, needs = [f"hadd({draw(st.sampled_from(['A', 'B', 'D[i]']))}, i, {value});"], \
+            ["hadd"]
+    elif kind == "pointer":
+        body, needs = ["double *p = &B[1];", f"{target} = p[i - 1] * {value};"], []
+    else:
+        body, needs = ["double *row = C[i];", f"row[i + 1] = {target} + row[i - 1] * 0.5;"], []
+    lines = ["for (int i = 1; i < n - 1; i++) {"] + ["  " + b for b in body] + ["}"]
+    return lines, needs
+
+
 @st.composite
 def kernels(draw) -> str:
     """C text of a random valid kernel ``void k(int n, double alpha, double A[n], ...)``."""
@@ -233,8 +272,15 @@ def kernels(draw) -> str:
     # B is sometimes a file-scope global of constant extent (drawn last too):
     # a parameter of the generated code, and the assumption n <= GLOBAL_EXTENT.
     is_global = draw(st.integers(0, 3)) == 3  # the simplest draw (0) keeps B a parameter
+    # A helper call or a pointer (drawn last too), before the results.
+    helpers: list[str] = []
+    if draw(st.integers(0, 2)) == 2:
+        lines, helpers = draw(helper_loop())
+        at = len(statements) - (3 if result == "pointer" else 0)
+        statements[at:at] = lines
     body = "\n".join("  " + line for line in statements)
     text = (("double B[%d];\n" % GLOBAL_EXTENT if is_global else "")
+            + "".join(HELPERS[h] + "\n" for h in helpers)
             + f"{'double' if result == 'return' else 'void'} k(int n, double {PARAMETER}, "
             f"double A[n], {'' if is_global else 'double B[n], '}double C[n][n], "
             f"double D[n][n]{parameters})\n"
