@@ -35,7 +35,7 @@ def stream_in_order(program: Program, schedule: Schedule) -> Program:
     flats = {m.get_tuple_name(isl.dim_type.in_): m for m in maps_of(schedule.flat)}
     buffers = {b.name: b for b in program.buffers}
     supply = NameSupply.of(program_identifiers(program))
-    streams: dict[str, Buffer] = {}
+    streams: dict[tuple[str, str, str], Buffer] = {}
     instructions, maps, reading = [], [], set()
     for instruction in program.instructions:
         flat = flats[instruction.name]
@@ -49,18 +49,23 @@ def stream_in_order(program: Program, schedule: Schedule) -> Program:
             continue
         name = f"{instruction.name}_stream"
         references, body, popped = {}, [], {}
-        # One FIFO per tape and reading instruction, as long as the
-        # instruction has instances (readers may share a recorded value).
+        # One FIFO per read of a tape, as long as the reading instruction
+        # has instances (readers may share a recorded value); two reads of
+        # one tape by one instruction push two values per instance.
         _, capacity = tape_box(instruction.domain, program.context)
         for position, symbol in enumerate(taped):
             reference = instruction.references[symbol]
             tape = buffers[reference.buffer]
-            stream = streams.setdefault((tape.name, instruction.name), replace(
-                tape, name=supply.fresh(f"stream_{tape.name}_{instruction.name}"),
-                sequence="fifo",
-                extents=tuple(capacity) or (isl.PwAff.val_on_domain(program.context,
-                                                                      isl.Val(1)),),
-                purpose=f"{tape.purpose}, in the reverse sweep's order"))
+            key = (tape.name, instruction.name, symbol.name)
+            if key not in streams:
+                fifo = supply.fresh(f"stream_{tape.name}_{instruction.name}")
+                supply = supply.taking([fifo])
+                streams[key] = replace(
+                    tape, name=fifo, sequence="fifo",
+                    extents=tuple(capacity) or (isl.PwAff.val_on_domain(program.context,
+                                                                          isl.Val(1)),),
+                    purpose=f"{tape.purpose}, in the reverse sweep's order")
+            stream = streams[key]
             value = sympy.Symbol(supply.fresh(f"_value{position}"), real=True)
             slot = sympy.Symbol(supply.fresh(f"_stream{position}"), real=True)
             references[value] = Reference(tape.name, reference.relation.set_tuple_name(
