@@ -25,6 +25,7 @@ from polyad.codegen.declarations import (STATUS_OUTSIDE, STATUS_RAN, buffer_decl
                                          signature)
 from polyad.codegen.instances import (InstanceTexts, comment_text, instance_lines,
                                       instances_under)
+from polyad.codegen.revolve import kind_number, revolve_function
 from polyad.codegen.prelude import (HELPERS, PRELUDE, TRACE_HELPERS, TRACE_PRELUDE,
                                     with_helper_names)
 from polyad.bounds import bounded
@@ -33,7 +34,7 @@ from polyad.model.expr import MATH_ARITY
 from polyad.model.kernel import maps_of
 from polyad.program.blascalls import Computed, SharedProduct, Sum
 from polyad.program.names import NameSupply, program_identifiers
-from polyad.program.ir import Buffer, Program
+from polyad.program.ir import Buffer, Driver, Program
 from polyad.schedule.marks import (BandMark, Library, Parallel, Reversed, Simd, Unroll,
                                    band_mark)
 from polyad.schedule.tree import marks_in
@@ -172,7 +173,9 @@ class _Emitter:
                 self.line(1, f"memset({buffer.name}, 0, "
                           f"{byte_size_text(buffer, program.context, self.helpers)});"
                           if buffer.extents else f"*{buffer.name} = 0.0;")
-        if program.instructions:
+        if program.driver is not None:
+            self._driver(program.driver)
+        elif program.instructions:
             root = self._ast()
             self._node(root, 1)
         for buffer in locals_:
@@ -208,13 +211,51 @@ class _Emitter:
         self.line(1, f"{buffer_declarator(buffer, context, parameter=False, helpers=helpers)} = "
                      f"{allocate};{comment}")
 
-    # --- the AST --------------------------------------------------------
-    def _ast(self) -> isl.AstNode:
-        schedule = self.program.schedule
-        # The AST is at most as deep as the schedule has dimensions.
-        depth = max((m.dim(isl.dim_type.out) for m in maps_of(schedule.get_map())),
-                    default=0)
+    def _driver(self, driver: Driver) -> None:
+        """The loop over the action table: one case per block, each block's
+        instances printed from the schedule restricted to them."""
+        context = self.program.context
+        table, count, action = self.fresh("actions"), self.fresh("action_count"), \
+            self.fresh("action")
+        function = self.fresh("polyad_revolve")
+        self.functions.append(revolve_function(function))
+        first = pw_aff_text(driver.first, context, self.helpers)
+        steps = pw_aff_text(driver.last.sub(driver.first).add(isl.PwAff.val_on_domain(
+            driver.last.domain(), isl.Val(1))), context, self.helpers)
+        arguments = f"{first}, {steps}, {driver.slots}"
+        if self.comments:
+            self.line(1, f"/* binomial checkpointing with {driver.slots} snapshot slots: the "
+                         "actions, computed for these sizes */")
+        self.line(1, f"long {count} = {function}(0, {arguments});")
+        self.line(1, f"int *{table} = malloc(4 * {count} * sizeof(int));")
+        self.line(1, f"{function}({table}, {arguments});")
+        self.line(1, f"for (long {action} = 0; {action} < {count}; {action}++) {{")
+        for index, name in enumerate(driver.parameters):
+            self.line(2, f"const int {name} = {table}[4 * {action} + {index + 1}];")
+            self.line(2, f"(void){name};")
+        self.line(2, f"switch ({table}[4 * {action}]) {{")
+        depth = max((m.dim(isl.dim_type.out) for m in maps_of(
+            self.program.schedule.get_map())), default=0)
         self.iterator_names = tuple(self.fresh(f"c{d}") for d in range(depth))
+        for kind, domain in driver.blocks:
+            self.line(2, f"case {kind_number(kind)}: {{  /* {kind} */")
+            if not domain.is_empty():
+                self._node(self._ast(self.program.schedule.intersect_domain(domain)), 3)
+            self.line(3, "break;")
+            self.line(2, "}")
+        self.line(2, "}")
+        self.line(1, "}")
+        self.line(1, f"free({table});")
+
+    # --- the AST --------------------------------------------------------
+    def _ast(self, schedule: isl.Schedule | None = None) -> isl.AstNode:
+        if schedule is None:
+            schedule = self.program.schedule
+            # The AST is at most as deep as the schedule has dimensions.
+            depth = max((m.dim(isl.dim_type.out) for m in maps_of(schedule.get_map())),
+                        default=0)
+            self.iterator_names = tuple(self.fresh(f"c{d}") for d in range(depth))
+        depth = len(self.iterator_names)
         iterators = isl.IdList.alloc(isl.DEFAULT_CONTEXT, depth)
         for name in self.iterator_names:
             iterators = iterators.add(isl.Id(name))
