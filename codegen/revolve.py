@@ -10,6 +10,9 @@ lo and hi are steps of the loop (the first step added).
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
+from polyad.program.ir import Driver
 from polyad.tape.revolve import ACTION_KINDS
 
 _KIND = {kind: index for index, kind in enumerate(ACTION_KINDS)}
@@ -126,3 +129,35 @@ def revolve_function(name: str) -> str:
 def kind_number(kind: str) -> int:
     """The number of an action kind in the table."""
     return _KIND[kind]
+
+
+class DriverNames(NamedTuple):
+    """The C names a driver introduces (fresh in the program)."""
+
+    function: str
+    table: str
+    count: str
+    action: str
+
+
+def driver_head(driver: Driver, names: DriverNames, first: str, steps: str,
+                comments: bool) -> list[tuple[int, str]]:
+    """(depth, line) of the driver up to its first case: the table, the loop
+    over it, the action's parameters, the switch."""
+    arguments = f"{first}, {steps}, {driver.slots}"
+    lines = [(1, f"/* binomial checkpointing with {driver.slots} snapshot slots: the "
+                 "actions, computed for these sizes */")] if comments else []
+    lines += [(1, f"long {names.count} = {names.function}(0, {arguments});"),
+              (1, f"int *{names.table} = malloc(4 * {names.count} * sizeof(int));"),
+              (1, f"{names.function}({names.table}, {arguments});"),
+              (1, f"for (long {names.action} = 0; {names.action} < {names.count}; "
+                  f"{names.action}++) {{")]
+    for index, name in enumerate(driver.parameters):
+        lines += [(2, f"const int {name} = {names.table}[4 * {names.action} + {index + 1}];"),
+                  (2, f"(void){name};")]
+    return lines + [(2, f"switch ({names.table}[4 * {names.action}]) {{")]
+
+
+def driver_tail(names: DriverNames) -> list[tuple[int, str]]:
+    """(depth, line) closing the switch and the loop, freeing the table."""
+    return [(2, "}"), (1, "}"), (1, f"free({names.table});")]
