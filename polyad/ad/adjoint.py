@@ -94,14 +94,16 @@ class Adjoint(ReverseMode):
         snapshots) stays within ``budget`` bytes (``4MiB`` and ``64MB`` are
         read too) at ``sizes`` (default: the medium preset, else the default
         sizes): exact when its tape fits, else the checkpoint layout with the
-        fewest snapshots that fit (polyad.program.budget); a UsageError
+        fewest snapshots that fit, else binomial checkpointing with the most
+        snapshot slots that fit (polyad.program.budget); a UsageError
         naming the smallest budget that works when none does."""
         budget = parse_bytes(budget) if isinstance(budget, str) else int(budget)
         if sizes is None:
             preset = "medium" if "medium" in self.kernel.source.presets else None
             sizes = self.kernel.sizes(preset)
         plan = plan_memory(self, budget, sizes)
-        return replace(self.with_layout(plan.layout, sizes=sizes, every=plan.every),
+        return replace(self.with_layout(plan.layout, sizes=sizes, every=plan.every,
+                                        snapshots=plan.slots),
                        memory_budget=budget)
 
     def with_strategy(self, strategy: str) -> "Adjoint":
