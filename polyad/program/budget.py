@@ -68,8 +68,7 @@ class MemoryPlan:
                 f"snapshots fit; layout checkpoint, binomial checkpointing with {self.slots} "
                 f"snapshot slot{'s' if self.slots != 1 else ''} of {self.snapshot_bytes} bytes "
                 f"over {self.steps} steps, {self.bytes} bytes with the tape of one step and "
-                f"the final values, {self.reruns} steps rerun without recording (each at most "
-                f"{repetitions(self.steps, self.slots)} times)")
+                f"the final values, {rerun_text(self.steps, self.slots)}")
         return head + (f"the exact tape ({self.exact_bytes} bytes) does not fit; layout "
                        f"checkpoint, a snapshot every {self.every} steps of {self.steps} "
                        f"({self.snapshots} snapshots of {self.snapshot_bytes} bytes), "
@@ -83,6 +82,17 @@ class MemoryPlan:
                 "bytes": self.bytes, "exact_bytes": self.exact_bytes, "steps": self.steps,
                 "snapshots": self.snapshots, "reruns": self.reruns,
                 "explanation": self.explain()}
+
+
+def rerun_text(steps: int, slots: int) -> str:
+    """What binomial checkpointing reruns, in words: the steps run again in
+    the reverse sweep (minimal_advances of them, every step but the last
+    recording) and how often, at most, one step runs without recording
+    (forward sweep included)."""
+    most = repetitions(steps, slots) if steps > 1 else 0
+    return (f"{minimal_advances(steps, slots)} steps rerun in the reverse sweep "
+            f"({max(steps - 1, 0)} of them recording), none run without recording more than "
+            f"{most} time{'s' if most != 1 else ''}")
 
 
 def allocated_tape_bytes(program: Program, sizes: Mapping[str, int]) -> int:

@@ -19,7 +19,7 @@ import polyad
 from polyad.codegen.revolve import kind_number, revolve_function
 from polyad.tape.revolve import (ACTION_KINDS, binomial, minimal_advances, repetitions,
                                  revolve_actions)
-from tests.conftest import ROOT, example
+from tests.conftest import EXAMPLES, ROOT, example
 
 
 def _simulate(actions, steps: int, slots: int) -> Counter:
@@ -228,3 +228,36 @@ def test_the_smallest_budget_named_is_binomial_with_one_slot(capsys):
     path = str(ROOT / "tests" / "kernels" / "heat2d.c")
     assert main(["check", path, "-D", "tsteps=7", "--memory-budget", "6143"]) == 2
     assert "smallest that works is 6144 bytes" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", EXAMPLES)
+def test_every_example_with_two_binomial_snapshots(name):
+    """Every example whose outermost loop overwrites state (27 of 36) with
+    two snapshot slots at its small size. Oracles: the original C (primal
+    bitwise) and the interpreter."""
+    from polyad.check import verify
+    from polyad.tape.snapshots import snapshot_state
+    kernel = example(name)
+    if snapshot_state(kernel) is None:
+        pytest.skip("no state to snapshot: the checkpoint layout is the exact one")
+    result = verify.check_gradient(kernel, kernel.sizes(), layout="checkpoint", snapshots=2,
+                                   oracles=("primal", "interpreter"))
+    assert result["verdict"] == "ok", result["checks"]
+
+
+def test_show_tape_explains_the_binomial_schedule(capsys):
+    """polyad show --tape (and its JSON) say how many steps rerun and how
+    often one step runs at most: 3 slots over 20 steps, 3 * 20 -
+    binomial(6, 2) = 45 reruns, r = 3."""
+    import json
+    from polyad.cli import main
+    path = str(ROOT / "examples" / "burgers_1d.c")
+    options = ["-D", "tsteps=20", "--layout", "checkpoint", "--snapshots", "3"]
+    assert main(["show", "--tape", path, *options]) == 0
+    assert ("binomial checkpointing (revolve) with 3 snapshot slots over 20 steps: 45 steps "
+            "rerun in the reverse sweep (19 of them recording), none run without recording "
+            "more than 3 times") in capsys.readouterr().out
+    assert main(["show", "--tape", "--json", path, *options]) == 0
+    data = json.loads(capsys.readouterr().out)["binomial"]
+    assert (data["slots"], data["steps"], data["advances"], data["repetitions"]) == (3, 20, 45, 3)
