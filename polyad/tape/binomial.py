@@ -27,14 +27,14 @@ from dataclasses import replace
 
 import islpy as isl
 
-from polyad.errors import UsageError
+from polyad.errors import PolyadError, UsageError
 from polyad.model.kernel import Kernel, maps_of, union_of_maps, union_of_sets
 from polyad.program.ir import Buffer, Driver, Instruction, Program
 from polyad.program.names import NameSupply, program_identifiers
 from polyad.program.sweeps import FORWARD, REVERSE
 from polyad.schedule.tree import fixed_value, padded, tree_from_flat
 from polyad.tape.boxes import tape_box, tape_relation
-from polyad.tape.checkpoints import (LoopFrame, copy_instruction, final_buffer, frame_of,
+from polyad.tape.checkpoints import (copy_instruction, final_buffer, frame_of,
                                      moved_records, placement, renamed_copy, schedule_pieces,
                                      shortened, step_modulo, tail_of)
 from polyad.tape.revolve import ACTION_KINDS
@@ -141,11 +141,11 @@ def _before(m: isl.Map, head: tuple[int, ...]) -> bool:
     for d, value in enumerate(head):
         fixed = fixed_value(m, d)
         if fixed is None:
-            raise UsageError("internal error: an instruction shares the time loop's position "
-                             "without being in the loop")
+            raise PolyadError("internal error: an instruction shares the time loop's position "
+                              "without being in the loop")
         if fixed != value:
             return fixed < value
-    raise UsageError("internal error: an instruction at the time loop's position")
+    raise PolyadError("internal error: an instruction at the time loop's position")
 
 
 def _tail(m: isl.Map, start: int, name: str) -> isl.Map:
