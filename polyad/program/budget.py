@@ -3,14 +3,16 @@
 The extra memory of a gradient is what its program allocates beyond the
 caller's arrays for the reverse sweep: tapes, comparison outcomes,
 snapshots and the copy of the final values (every local buffer holding
-recorded values, :attr:`polyad.program.ir.Buffer.tape`), counted at given
-sizes from the buffers' extents. Under a budget, :func:`plan_memory` keeps
+recorded values, :attr:`polyad.program.ir.Buffer.tape`) and binomial
+checkpointing's action table, counted at given sizes from the buffers'
+extents. Under a budget, :func:`plan_memory` keeps
 the exact layout when its tape fits, else checkpoints the time loop
 (polyad.tape.checkpoints) with the longest segments whose tape and
 snapshots fit, else binomial checkpointing (polyad.tape.binomial) with the
 most snapshot slots that fit (the tape of one step, each slot one
-snapshot), else refuses, naming the smallest budget that works at those
-sizes (binomial checkpointing with one slot, or the exact tape).
+snapshot, the action table), else refuses, naming the smallest budget that
+works at those sizes (the least of one slot, equidistant segments and the
+exact tape).
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ from polyad.model.kernel import BUFFER_BYTES, evaluate_pw_aff
 from polyad.program.ir import Program
 from polyad.program.lowering import adjoint_program
 from polyad.tape.checkpoints import segment_tapes
-from polyad.tape.revolve import minimal_advances, repetitions
+from polyad.tape.revolve import action_count, minimal_advances, repetitions
 from polyad.tape.snapshots import SnapshotState, snapshot_state
 
 
@@ -67,8 +69,8 @@ class MemoryPlan:
                 f"neither the exact tape ({self.exact_bytes} bytes) nor equidistant "
                 f"snapshots fit; layout checkpoint, binomial checkpointing with {self.slots} "
                 f"snapshot slot{'s' if self.slots != 1 else ''} of {self.snapshot_bytes} bytes "
-                f"over {self.steps} steps, {self.bytes} bytes with the tape of one step and "
-                f"the final values, {rerun_text(self.steps, self.slots)}")
+                f"over {self.steps} steps, {self.bytes} bytes with the tape of one step, "
+                f"the final values and the action table, {rerun_text(self.steps, self.slots)}")
         return head + (f"the exact tape ({self.exact_bytes} bytes) does not fit; layout "
                        f"checkpoint, a snapshot every {self.every} steps of {self.steps} "
                        f"({self.snapshots} snapshots of {self.snapshot_bytes} bytes), "
@@ -95,10 +97,21 @@ def rerun_text(steps: int, slots: int) -> str:
             f"{most} time{'s' if most != 1 else ''}")
 
 
+#: Bytes of one action in binomial checkpointing's run-time table (4 ints).
+ACTION_BYTES = 16
+
+
 def allocated_tape_bytes(program: Program, sizes: Mapping[str, int]) -> int:
     """Bytes of the program's buffers of recorded values (tapes, outcomes,
-    snapshots, final values) at these sizes, as allocated."""
-    return sum(buffer_bytes(b, sizes) for b in program.buffers if b.tape and b.kind == "local")
+    snapshots, final values) at these sizes, as allocated, and of its
+    action table (binomial checkpointing)."""
+    table = 0
+    if program.driver is not None:
+        steps = evaluate_pw_aff(program.driver.last, sizes) - evaluate_pw_aff(
+            program.driver.first, sizes) + 1
+        table = ACTION_BYTES * action_count(max(0, steps), program.driver.slots)
+    return table + sum(buffer_bytes(b, sizes) for b in program.buffers
+                       if b.tape and b.kind == "local")
 
 
 def buffer_bytes(buffer, sizes: Mapping[str, int]) -> int:
@@ -127,11 +140,17 @@ def plan_memory(adjoint: ReverseMode, budget: int, sizes: Mapping[str, int]) -> 
     options = checkpoint_costs(adjoint, state, sizes) if state is not None else {}
     binomial = binomial_costs(adjoint, state, sizes) if state is not None else {}
     fitting = [every for every, cost in options.items() if cost <= budget]
+    # More slots cost more snapshots but a shorter table: from the most
+    # slots whose buffers fit, down to the first whose table fits too.
     slots = [count for count, cost in binomial.items() if cost <= budget]
-    if not fitting and not slots:
-        smallest = min([exact, *options.values(), *binomial.values()])
+    count = max(slots, default=0)
+    while count and binomial_cost(binomial, state, sizes, count) > budget:
+        count -= 1
+    if not fitting and not count:
+        one = binomial_cost(binomial, state, sizes, 1) if binomial else None
+        smallest = min([exact, *options.values(), *([one] if one is not None else [])])
         how = "the exact tape" if smallest == exact else \
-            "binomial checkpointing with one snapshot slot" if smallest == binomial.get(1) \
+            "binomial checkpointing with one snapshot slot" if smallest == one \
             else f"checkpoints every {min(options, key=options.get)} steps"
         raise UsageError(f"no plan of {adjoint.kernel.name}'s gradient fits a memory budget "
                          f"of {budget} bytes at {' '.join(f'{k}={v}' for k, v in at)}: the "
@@ -140,8 +159,8 @@ def plan_memory(adjoint: ReverseMode, budget: int, sizes: Mapping[str, int]) -> 
     steps = state.loop.step_count(sizes)
     snapshot = state.bytes(adjoint.kernel, sizes)
     if not fitting:
-        count = max(slots)
-        return MemoryPlan(budget, at, "checkpoint", None, binomial[count], exact, steps,
+        return MemoryPlan(budget, at, "checkpoint", None,
+                          binomial_cost(binomial, state, sizes, count), exact, steps,
                           min(count, steps), minimal_advances(steps, count), snapshot,
                           slots=count)
     every = max(fitting)
@@ -171,13 +190,21 @@ def checkpoint_costs(adjoint: ReverseMode, state: SnapshotState,
 def binomial_costs(adjoint: ReverseMode, state: SnapshotState,
                    sizes: Mapping[str, int]) -> dict[int, int]:
     """Binomial checkpointing's extra bytes per number of snapshot slots (1
-    to the steps): the tape of one step, the slots (as many as there are
-    steps, at most), the other tapes and the final values."""
+    to the steps) without the action table: the tape of one step, the slots
+    (as many as there are steps, at most), the other tapes and the final
+    values (:func:`binomial_cost` adds the table)."""
     fixed, per_step, snapshot = _cost_parts(adjoint, state, sizes)
     steps = max(1, state.loop.step_count(sizes))
     one_step = sum(min(1, rows) * row for rows, row in per_step)
     return {count: fixed + one_step + min(count, steps) * snapshot
             for count in range(1, steps + 1)}
+
+
+def binomial_cost(costs: dict[int, int], state: SnapshotState, sizes: Mapping[str, int],
+                  count: int) -> int:
+    """Binomial checkpointing's extra bytes with ``count`` slots: the
+    buffers (``costs``, from :func:`binomial_costs`) and the action table."""
+    return costs[count] + ACTION_BYTES * action_count(state.loop.step_count(sizes), count)
 
 
 def _cost_parts(adjoint: ReverseMode, state: SnapshotState, sizes: Mapping[str, int]):

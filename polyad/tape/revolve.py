@@ -127,23 +127,31 @@ def revolve_actions(steps: int, slots: int) -> tuple[Action, ...]:
     return tuple(actions)
 
 
+def action_count(steps: int, slots: int) -> int:
+    """How many actions the schedule has (its C table holds 4 ints each)."""
+    return len(revolve_actions(steps, slots))
+
+
 def _reverse(actions: list[Action], lo: int, hi: int, slot: int, slots: int,
              fresh: bool) -> None:
     """Reverse steps lo..hi-1, the state at lo being in ``slot`` (and in
-    memory when ``fresh``), the slots above it free."""
-    while hi > lo:
+    memory when ``fresh``), the slots above it free. A stack of what is
+    left to reverse, not recursion: as deep as the slots."""
+    pending = [(lo, hi, slot, fresh)]
+    while pending:
+        lo, hi, slot, fresh = pending.pop()
+        if hi <= lo:
+            continue
         if not fresh:
             actions.append(Action("restore", lo, lo, slot))
-        fresh = False
         if hi - lo == 1:
             actions += [Action("record", lo, lo), Action("reverse", lo, lo)]
-            return
-        if slot == slots - 1:  # no free slot: advance from lo to the last step
+        elif slot == slots - 1:  # no free slot: advance from lo to the last step
             actions += [Action("advance", lo, hi - 1), Action("record", hi - 1, hi - 1),
                         Action("reverse", hi - 1, hi - 1)]
-            hi -= 1
-            continue
-        middle = lo + split(hi - lo, slots - slot)
-        actions += [Action("advance", lo, middle), Action("takeshot", middle, middle, slot + 1)]
-        _reverse(actions, middle, hi, slot + 1, slots, fresh=True)
-        hi = middle
+            pending.append((lo, hi - 1, slot, False))
+        else:
+            middle = lo + split(hi - lo, slots - slot)
+            actions += [Action("advance", lo, middle),
+                        Action("takeshot", middle, middle, slot + 1)]
+            pending += [(lo, middle, slot, False), (middle, hi, slot + 1, True)]
