@@ -25,15 +25,15 @@ from polyad.codegen.declarations import (STATUS_OUTSIDE, STATUS_RAN, buffer_decl
                                          signature)
 from polyad.codegen.instances import (InstanceTexts, comment_text, instance_lines,
                                       instances_under)
+from polyad.codegen.revolve import DriverNames, driver_head, driver_tail, kind_number, revolve_function
 from polyad.codegen.prelude import (HELPERS, PRELUDE, TRACE_HELPERS, TRACE_PRELUDE,
-                                    with_helper_names)
+                                    vector_math_declarations, with_helper_names)
 from polyad.bounds import bounded
 from polyad.errors import PolyadError
-from polyad.model.expr import MATH_ARITY
 from polyad.model.kernel import maps_of
 from polyad.program.blascalls import Computed, SharedProduct, Sum
 from polyad.program.names import NameSupply, program_identifiers
-from polyad.program.ir import Buffer, Program
+from polyad.program.ir import Buffer, Driver, Program
 from polyad.schedule.marks import (BandMark, Library, Parallel, Reversed, Simd, Unroll,
                                    band_mark)
 from polyad.schedule.tree import marks_in
@@ -75,24 +75,6 @@ def vector_math(program: Program) -> list[str]:
     (the vectorised loops' marks name them)."""
     return sorted({name for mark in marks_in(program.schedule) if isinstance(mark, Simd)
                    for name in mark.vector_math})
-
-
-#: Where glibc's libmvec has the vector versions of every function of
-#: polyad.schedule.marks.VECTOR_MATH (elsewhere the declarations stay scalar).
-LIBMVEC_GUARD = ("#if defined __x86_64__ && defined __GLIBC__ && "
-                 "(__GLIBC__ > 2 || __GLIBC_MINOR__ >= 35)")
-
-
-def vector_math_declarations(aliases: dict[str, str]) -> str:
-    """Declarations of each ``alias`` as its math function (the same symbol)
-    with vector versions (``declare simd``): only calls through the alias,
-    in vectorised loops, go to libmvec; other calls stay scalar."""
-    lines = []
-    for name, alias in aliases.items():
-        parameters = ", ".join(["double"] * MATH_ARITY[name])
-        lines += [LIBMVEC_GUARD, "#pragma omp declare simd notinbranch", "#endif",
-                  f'double {alias}({parameters}) __asm__("{name}");']
-    return "".join(line + "\n" for line in lines)
 
 
 def calls_library(program: Program) -> bool:
@@ -172,7 +154,9 @@ class _Emitter:
                 self.line(1, f"memset({buffer.name}, 0, "
                           f"{byte_size_text(buffer, program.context, self.helpers)});"
                           if buffer.extents else f"*{buffer.name} = 0.0;")
-        if program.instructions:
+        if program.driver is not None:
+            self._driver(program.driver)
+        elif program.instructions:
             root = self._ast()
             self._node(root, 1)
         for buffer in locals_:
@@ -208,13 +192,41 @@ class _Emitter:
         self.line(1, f"{buffer_declarator(buffer, context, parameter=False, helpers=helpers)} = "
                      f"{allocate};{comment}")
 
-    # --- the AST --------------------------------------------------------
-    def _ast(self) -> isl.AstNode:
-        schedule = self.program.schedule
-        # The AST is at most as deep as the schedule has dimensions.
-        depth = max((m.dim(isl.dim_type.out) for m in maps_of(schedule.get_map())),
-                    default=0)
+    def _driver(self, driver: Driver) -> None:
+        """The loop over the action table: one case per block, each block's
+        instances printed from the schedule restricted to them."""
+        context = self.program.context
+        names = DriverNames(*(self.fresh(stem) for stem in (
+            "polyad_revolve", "actions", "action_count", "action")))
+        self.functions.append(revolve_function(names.function))
+        steps = driver.last.sub(driver.first).add(
+            isl.PwAff.val_on_domain(driver.last.domain(), isl.Val(1)))
+        for depth, text in driver_head(driver, names, pw_aff_text(driver.first, context, self.helpers),
+                                       pw_aff_text(steps, context, self.helpers), self.comments):
+            self.line(depth, text)
+        depth = max((m.dim(isl.dim_type.out) for m in maps_of(
+            self.program.schedule.get_map())), default=0)
         self.iterator_names = tuple(self.fresh(f"c{d}") for d in range(depth))
+        for kind, domain in driver.blocks:
+            self.line(2, f"case {kind_number(kind)}: {{  /* {kind} */")
+            if not domain.is_empty():
+                self._node(self._ast(self.program.schedule.intersect_domain(domain)), 3)
+            self.line(3, "break;")
+            self.line(2, "}")
+        for depth, text in driver_tail(names):
+            self.line(depth, text)
+
+    # --- the AST --------------------------------------------------------
+    def _ast(self, schedule: isl.Schedule | None = None) -> isl.AstNode:
+        """The AST of the program's schedule (naming the iterators), or of a
+        part of it (with the names already given)."""
+        if schedule is None:
+            schedule = self.program.schedule
+            # The AST is at most as deep as the schedule has dimensions.
+            depth = max((m.dim(isl.dim_type.out) for m in maps_of(schedule.get_map())),
+                        default=0)
+            self.iterator_names = tuple(self.fresh(f"c{d}") for d in range(depth))
+        depth = len(self.iterator_names)
         iterators = isl.IdList.alloc(isl.DEFAULT_CONTEXT, depth)
         for name in self.iterator_names:
             iterators = iterators.add(isl.Id(name))

@@ -12,6 +12,8 @@ from __future__ import annotations
 import re
 from typing import Mapping
 
+from polyad.model.expr import MATH_ARITY
+
 #: The helper macros generated code uses, by their usual names; a program
 #: whose own names include one gets it under a fresh name.
 HELPERS = ("min", "max", "floord", "polyad_threads")
@@ -70,3 +72,21 @@ static void polyad_trace(char kind, int buffer, long index) {
   fflush(polyad_trace_file);
 }
 """
+
+
+#: Where glibc's libmvec has the vector versions of every function of
+#: polyad.schedule.marks.VECTOR_MATH (elsewhere the declarations stay scalar).
+LIBMVEC_GUARD = ("#if defined __x86_64__ && defined __GLIBC__ && "
+                 "(__GLIBC__ > 2 || __GLIBC_MINOR__ >= 35)")
+
+
+def vector_math_declarations(aliases: dict[str, str]) -> str:
+    """Declarations of each ``alias`` as its math function (the same symbol)
+    with vector versions (``declare simd``): only calls through the alias,
+    in vectorised loops, go to libmvec; other calls stay scalar."""
+    lines = []
+    for name, alias in aliases.items():
+        parameters = ", ".join(["double"] * MATH_ARITY[name])
+        lines += [LIBMVEC_GUARD, "#pragma omp declare simd notinbranch", "#endif",
+                  f'double {alias}({parameters}) __asm__("{name}");']
+    return "".join(line + "\n" for line in lines)

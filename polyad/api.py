@@ -70,7 +70,8 @@ def check(kernel: Kernel, sizes: dict | None = None, *, wrt=None, of=None,
           schedule: str | None = None, layout: str | None = None,
           scratchpad: int | None = None, init: dict | None = None,
           oracles=verify.ORACLES, progress=None, blas: bool = True,
-          every: int | None = None, memory_budget: int | str | None = None) -> dict:
+          every: int | None = None, memory_budget: int | str | None = None,
+          snapshots: int | None = None) -> dict:
     """Generate, compile and check a kernel's gradient (see ``polyad check``);
     ``schedule`` is ``none``, ``auto`` or a trace file, for the adjoint
     (``blas=False``: ``auto`` without BLAS calls, ``--no-blas``);
@@ -79,7 +80,8 @@ def check(kernel: Kernel, sizes: dict | None = None, *, wrt=None, of=None,
     ``progress`` is called with a line of text before each slow step;
     ``strategy`` defaults to the layout's (``stack`` for ``layout="stack"``,
     as ``polyad check --layout stack``), else ``exact``; ``every`` is the
-    checkpoint layout's segment (steps between snapshots);
+    checkpoint layout's segment (steps between snapshots), ``snapshots``
+    its number of snapshot slots placed by binomial checkpointing instead;
     ``memory_budget`` (bytes, or ``"4MiB"``) chooses the layout whose extra
     memory fits at ``sizes`` (``polyad check --memory-budget``).
 
@@ -96,6 +98,7 @@ def check(kernel: Kernel, sizes: dict | None = None, *, wrt=None, of=None,
                                  layout=layout, scratchpad=scratchpad,
                                  init=parse_init(init), oracles=oracles,
                                  progress=progress, blas=blas, every=every,
+                                 snapshots=snapshots,
                                  memory_budget=parse_bytes(memory_budget)
                                  if isinstance(memory_budget, str) else memory_budget)
 

@@ -18,7 +18,8 @@ import traceback
 import numpy as np
 
 from polyad import __version__, api
-from polyad.budget_options import add_memory_budget, budgeted, memory_budget as budget
+from polyad.budget_options import (add_memory_budget, budgeted, memory_budget as budget,
+                                   snapshots_of)
 from polyad.check import verify
 from polyad.errors import PolyadError, UsageError
 from polyad.files import write_atomically
@@ -340,6 +341,7 @@ def _check(args) -> int:
                        strategy=args.strategy or implied_strategy(args.layout),
                        seed=args.seed, inputs=given, schedule=args.schedule,
                        layout=args.layout, memory_budget=budget(args),
+                       snapshots=snapshots_of(args),
                        scratchpad=parse_bytes(args.scratchpad) if args.scratchpad else None,
                        init=api.parse_init(args.init), oracles=names_of([args.oracles]),
                        progress=_progress if show_progress else None, blas=args.blas)

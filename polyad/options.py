@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 
 from polyad import api
-from polyad.budget_options import add_memory_budget
+from polyad.budget_options import add_memory_budget, add_snapshots
 from polyad.errors import UsageError
 from polyad.model.kernel import Kernel
 from polyad.tape.plan import STRATEGIES
@@ -72,8 +72,8 @@ def add_wrt_of(parser: argparse.ArgumentParser) -> None:
 
 
 def add_derivative_arguments(parser: argparse.ArgumentParser) -> None:
-    """``--wrt``, ``--of``, ``--strategy``, ``--layout``, ``--scratchpad`` and
-    ``--memory-budget``."""
+    """``--wrt``, ``--of``, ``--strategy``, ``--layout``, ``--scratchpad``,
+    ``--memory-budget`` and ``--snapshots``."""
     add_wrt_of(parser)
     implying = "".join(f", {layout.strategy} with --layout {layout.name}" for layout in LAYOUTS
                        if layout.strategy != implied_strategy(None))
@@ -87,6 +87,7 @@ def add_derivative_arguments(parser: argparse.ArgumentParser) -> None:
                         help=f"scratchpad of the {' or '.join(SCRATCHPAD_LAYOUTS)} layout, "
                         "e.g. 32KiB (default)")
     add_memory_budget(parser)
+    add_snapshots(parser)
 
 
 def layout_help() -> str:

@@ -499,3 +499,45 @@ def adi(sz, x):
 
     u, v = lax.fori_loop(0, tsteps, step, (x["u"], x["v"]))
     return {"u": u, "v": v}
+
+
+# --- nonlinear time stepping (issue 13's examples) ---------------------------------
+
+@port(wrt="nu u", of="u v", const="v")
+def burgers_1d(sz, x):
+    dt, dx = 0.001, 0.1                               # DT and DX in the C file
+
+    def step(t, uv):
+        u, v = uv
+        mid = u[1:-1]
+        v = v.at[1:-1].set(mid - dt / dx * mid * (mid - u[:-2])
+                           + x["nu"] * dt / (dx * dx) * (u[2:] - 2.0 * mid + u[:-2]))
+        return u.at[1:-1].set(v[1:-1]), v
+
+    u, v = lax.fori_loop(0, sz["tsteps"], step, (x["u"], x["v"]))
+    return {"u": u, "v": v}
+
+
+@port(wrt="D u", of="u v", const="v")
+def reaction_diffusion_2d(sz, x):
+    dt = 0.05                                         # DT in the C file
+
+    def step(t, uv):
+        u, v = uv
+        c = u[1:-1, 1:-1]
+        laplacian = u[:-2, 1:-1] + u[2:, 1:-1] + u[1:-1, :-2] + u[1:-1, 2:] - 4.0 * c
+        v = v.at[1:-1, 1:-1].set(c + dt * (x["D"] * laplacian + c * (1.0 - c)))
+        return u.at[1:-1, 1:-1].set(v[1:-1, 1:-1]), v
+
+    u, v = lax.fori_loop(0, sz["tsteps"], step, (x["u"], x["v"]))
+    return {"u": u, "v": v}
+
+
+@port(wrt="W b h", of="h")
+def neural_ode(sz, x):
+    W, b = x["W"], x["b"]
+
+    def step(t, h):
+        return h + 0.05 * jnp.tanh(_dot(W, h) + b)    # DT in the C file
+
+    return {"h": lax.fori_loop(0, sz["nt"], step, x["h"])}

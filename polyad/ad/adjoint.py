@@ -50,7 +50,7 @@ class Adjoint(ReverseMode):
 
     def with_layout(self, layout: str, scratchpad: int | None = None,
                     sizes: Mapping[str, int] | None = None, *,
-                    every: int | None = None) -> "Adjoint":
+                    every: int | None = None, snapshots: int | None = None) -> "Adjoint":
         """The same adjoint with its tape in another layout (one of
         polyad.tape.registry.LAYOUTS); ``layers`` stages the reverse sweep
         through a scratchpad of ``scratchpad`` bytes (default 32 KiB), with
@@ -58,7 +58,9 @@ class Adjoint(ReverseMode):
         preset, else its default sizes; the layers code is specialized to
         these sizes and refuses others). ``checkpoint`` takes a snapshot every
         ``every`` steps of the time loop (default: the square root of the
-        steps at ``sizes``); its code is right at every size.
+        steps at ``sizes``), or, given ``snapshots``, keeps that many
+        snapshots placed by binomial checkpointing (revolve,
+        polyad.tape.revolve); its code is right at every size.
 
         >>> import polyad
         >>> k = polyad.parse("examples/rnn.c")           # doctest: +SKIP
@@ -73,13 +75,18 @@ class Adjoint(ReverseMode):
                                   or every < 1):
             raise UsageError("a checkpoint segment (a positive number of steps) applies to "
                              "the checkpoint layout only")
+        if snapshots is not None and (not placement.always_transformed or placement.scratchpad
+                                      or snapshots < 1 or every is not None):
+            raise UsageError("a number of snapshots (at least 1) applies to the checkpoint "
+                             "layout only, without a segment length (every)")
         if placement.scratchpad and scratchpad is None:
             scratchpad = DEFAULT_SCRATCHPAD
         if sizes is None:
             preset = "medium" if "medium" in self.kernel.source.presets else None
             sizes = self.kernel.sizes(preset)
         return replace(self, tape_layout=layout, scratchpad=scratchpad,
-                       layer_sizes=tuple(sorted(dict(sizes).items())), checkpoint_every=every)
+                       layer_sizes=tuple(sorted(dict(sizes).items())), checkpoint_every=every,
+                       checkpoint_snapshots=snapshots)
 
     def with_memory_budget(self, budget: int | str,
                            sizes: Mapping[str, int] | None = None) -> "Adjoint":
@@ -87,14 +94,16 @@ class Adjoint(ReverseMode):
         snapshots) stays within ``budget`` bytes (``4MiB`` and ``64MB`` are
         read too) at ``sizes`` (default: the medium preset, else the default
         sizes): exact when its tape fits, else the checkpoint layout with the
-        fewest snapshots that fit (polyad.program.budget); a UsageError
+        fewest snapshots that fit, else binomial checkpointing with the most
+        snapshot slots that fit (polyad.program.budget); a UsageError
         naming the smallest budget that works when none does."""
         budget = parse_bytes(budget) if isinstance(budget, str) else int(budget)
         if sizes is None:
             preset = "medium" if "medium" in self.kernel.source.presets else None
             sizes = self.kernel.sizes(preset)
         plan = plan_memory(self, budget, sizes)
-        return replace(self.with_layout(plan.layout, sizes=sizes, every=plan.every),
+        return replace(self.with_layout(plan.layout, sizes=sizes, every=plan.every,
+                                        snapshots=plan.slots),
                        memory_budget=budget)
 
     def with_strategy(self, strategy: str) -> "Adjoint":

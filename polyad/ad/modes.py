@@ -71,6 +71,7 @@ class ReverseMode:
     scratchpad: int | None = None
     layer_sizes: tuple[tuple[str, int], ...] = ()
     checkpoint_every: int | None = None
+    checkpoint_snapshots: int | None = None
     memory_budget: int | None = None
 
     @property

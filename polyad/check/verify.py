@@ -269,13 +269,14 @@ def check_gradient(kernel: Kernel, sizes: Mapping[str, int], *, wrt=None, of=Non
                    init: Mapping[str, InitKind] | None = None,
                    oracles=ORACLES, progress: Callable[[str], None] | None = None,
                    blas: bool = True, every: int | None = None,
-                   memory_budget: int | None = None) -> dict:
+                   memory_budget: int | None = None, snapshots: int | None = None) -> dict:
     """Compile the adjoint and tangent of a kernel and check them against
     the original C (bitwise primal), the interpreter, finite differences of
     the original C, and each other (dot-product test); ``oracles`` picks
     some of ORACLES, ``progress`` receives a line before each slow step;
     ``blas=False`` keeps an ``auto`` schedule free of BLAS calls; ``every``:
-    the checkpoint layout's segment; ``memory_budget`` (bytes) lets the
+    the checkpoint layout's segment; ``snapshots``: its binomial snapshots
+    (revolve) instead; ``memory_budget`` (bytes) lets the
     budget choose the layout (Adjoint.with_memory_budget).
 
     Precondition: ``sizes`` are valid sizes of the kernel. Raises UsageError
@@ -293,7 +294,8 @@ def check_gradient(kernel: Kernel, sizes: Mapping[str, int], *, wrt=None, of=Non
         if memory_budget is not None:
             return adjoint.with_memory_budget(memory_budget, at_sizes)
         if layout is not None:
-            adjoint = adjoint.with_layout(layout, scratchpad, sizes=at_sizes, every=every)
+            adjoint = adjoint.with_layout(layout, scratchpad, sizes=at_sizes, every=every,
+                                          snapshots=snapshots)
         return adjoint
 
     adjoint = adjoint_at(sizes)
@@ -304,7 +306,8 @@ def check_gradient(kernel: Kernel, sizes: Mapping[str, int], *, wrt=None, of=Non
     result = {"kernel": kernel.name, "sizes": dict(sizes),
               "tape_bytes": adjoint.tape.bytes(sizes), "strategy": strategy,
               "layout": adjoint.layout, "schedule": _schedule_name(schedule, chosen),
-              "checkpoint_every": adjoint.checkpoint_every, "memory_budget": memory_budget,
+              "checkpoint_every": adjoint.checkpoint_every,
+              "checkpoint_snapshots": adjoint.checkpoint_snapshots, "memory_budget": memory_budget,
               "wrt": list(adjoint.wrt), "of": list(adjoint.of),
               "init": {name: str(kind) for name, kind in init.items()}}
     with np.errstate(all="ignore"):

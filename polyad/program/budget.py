@@ -3,12 +3,16 @@
 The extra memory of a gradient is what its program allocates beyond the
 caller's arrays for the reverse sweep: tapes, comparison outcomes,
 snapshots and the copy of the final values (every local buffer holding
-recorded values, :attr:`polyad.program.ir.Buffer.tape`), counted at given
-sizes from the buffers' extents. Under a budget, :func:`plan_memory` keeps
+recorded values, :attr:`polyad.program.ir.Buffer.tape`) and binomial
+checkpointing's action table, counted at given sizes from the buffers'
+extents. Under a budget, :func:`plan_memory` keeps
 the exact layout when its tape fits, else checkpoints the time loop
 (polyad.tape.checkpoints) with the longest segments whose tape and
-snapshots fit, else refuses, naming the smallest budget that works at
-those sizes.
+snapshots fit, else binomial checkpointing (polyad.tape.binomial) with the
+most snapshot slots that fit (the tape of one step, each slot one
+snapshot, the action table), else refuses, naming the smallest budget that
+works at those sizes (the least of one slot, equidistant segments and the
+exact tape).
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ from polyad.model.kernel import BUFFER_BYTES, evaluate_pw_aff
 from polyad.program.ir import Program
 from polyad.program.lowering import adjoint_program
 from polyad.tape.checkpoints import segment_tapes
+from polyad.tape.revolve import action_count, minimal_advances, repetitions
 from polyad.tape.snapshots import SnapshotState, snapshot_state
 
 
@@ -35,7 +40,8 @@ class MemoryPlan:
     segment (checkpoint only); ``bytes``: the planned extra memory at
     ``sizes``; ``exact_bytes``: the exact layout's; ``steps``: the time
     loop's steps (0 without one); ``snapshots``: snapshots taken; ``reruns``:
-    forward steps run again in the reverse sweep.
+    forward steps run again in the reverse sweep. ``slots``: binomial
+    checkpointing's snapshot slots (None: equidistant segments or exact).
     """
 
     budget: int
@@ -48,6 +54,7 @@ class MemoryPlan:
     snapshots: int = 0
     reruns: int = 0
     snapshot_bytes: int = 0
+    slots: int | None = None
 
     def explain(self) -> str:
         """One sentence: the choice, its bytes against the budget and the
@@ -57,6 +64,13 @@ class MemoryPlan:
         if self.layout == "exact":
             return head + (f"the exact tape fits ({self.exact_bytes} bytes): layout exact, "
                            "no reruns")
+        if self.slots is not None:
+            return head + (
+                f"neither the exact tape ({self.exact_bytes} bytes) nor equidistant "
+                f"snapshots fit; layout checkpoint, binomial checkpointing with {self.slots} "
+                f"snapshot slot{'s' if self.slots != 1 else ''} of {self.snapshot_bytes} bytes "
+                f"over {self.steps} steps, {self.bytes} bytes with the tape of one step, "
+                f"the final values and the action table, {rerun_text(self.steps, self.slots)}")
         return head + (f"the exact tape ({self.exact_bytes} bytes) does not fit; layout "
                        f"checkpoint, a snapshot every {self.every} steps of {self.steps} "
                        f"({self.snapshots} snapshots of {self.snapshot_bytes} bytes), "
@@ -66,15 +80,38 @@ class MemoryPlan:
     def as_data(self) -> dict:
         """The plan as JSON-ready data."""
         return {"budget": self.budget, "layout": self.layout, "every": self.every,
+                "slots": self.slots,
                 "bytes": self.bytes, "exact_bytes": self.exact_bytes, "steps": self.steps,
                 "snapshots": self.snapshots, "reruns": self.reruns,
                 "explanation": self.explain()}
 
 
+def rerun_text(steps: int, slots: int) -> str:
+    """What binomial checkpointing reruns, in words: the steps run again in
+    the reverse sweep (minimal_advances of them, every step but the last
+    recording) and how often, at most, one step runs without recording
+    (forward sweep included)."""
+    most = repetitions(steps, slots) if steps > 1 else 0
+    return (f"{minimal_advances(steps, slots)} steps rerun in the reverse sweep "
+            f"({max(steps - 1, 0)} of them recording), none run without recording more than "
+            f"{most} time{'s' if most != 1 else ''}")
+
+
+#: Bytes of one action in binomial checkpointing's run-time table (4 ints).
+ACTION_BYTES = 16
+
+
 def allocated_tape_bytes(program: Program, sizes: Mapping[str, int]) -> int:
     """Bytes of the program's buffers of recorded values (tapes, outcomes,
-    snapshots, final values) at these sizes, as allocated."""
-    return sum(buffer_bytes(b, sizes) for b in program.buffers if b.tape and b.kind == "local")
+    snapshots, final values) at these sizes, as allocated, and of its
+    action table (binomial checkpointing)."""
+    table = 0
+    if program.driver is not None:
+        steps = evaluate_pw_aff(program.driver.last, sizes) - evaluate_pw_aff(
+            program.driver.first, sizes) + 1
+        table = ACTION_BYTES * action_count(max(0, steps), program.driver.slots)
+    return table + sum(buffer_bytes(b, sizes) for b in program.buffers
+                       if b.tape and b.kind == "local")
 
 
 def buffer_bytes(buffer, sizes: Mapping[str, int]) -> int:
@@ -101,20 +138,34 @@ def plan_memory(adjoint: ReverseMode, budget: int, sizes: Mapping[str, int]) -> 
         return MemoryPlan(budget, at, "exact", None, exact, exact)
     state = snapshot_state(adjoint.kernel)
     options = checkpoint_costs(adjoint, state, sizes) if state is not None else {}
+    binomial = binomial_costs(adjoint, state, sizes) if state is not None else {}
     fitting = [every for every, cost in options.items() if cost <= budget]
-    if not fitting:
-        smallest = min([exact, *options.values()])
+    # More slots cost more snapshots but a shorter table: from the most
+    # slots whose buffers fit, down to the first whose table fits too.
+    slots = [count for count, cost in binomial.items() if cost <= budget]
+    count = max(slots, default=0)
+    while count and binomial_cost(binomial, state, sizes, count) > budget:
+        count -= 1
+    if not fitting and not count:
+        one = binomial_cost(binomial, state, sizes, 1) if binomial else None
+        smallest = min([exact, *options.values(), *([one] if one is not None else [])])
         how = "the exact tape" if smallest == exact else \
-            f"checkpoints every {min(options, key=options.get)} steps"
+            "binomial checkpointing with one snapshot slot" if smallest == one \
+            else f"checkpoints every {min(options, key=options.get)} steps"
         raise UsageError(f"no plan of {adjoint.kernel.name}'s gradient fits a memory budget "
                          f"of {budget} bytes at {' '.join(f'{k}={v}' for k, v in at)}: the "
                          f"smallest that works is {smallest} bytes ({format_bytes(smallest)}, "
                          f"{how})")
-    every = max(fitting)
     steps = state.loop.step_count(sizes)
+    snapshot = state.bytes(adjoint.kernel, sizes)
+    if not fitting:
+        return MemoryPlan(budget, at, "checkpoint", None,
+                          binomial_cost(binomial, state, sizes, count), exact, steps,
+                          min(count, steps), minimal_advances(steps, count), snapshot,
+                          slots=count)
+    every = max(fitting)
     return MemoryPlan(budget, at, "checkpoint", every, options[every], exact, steps,
-                      segments(state, every, sizes), steps,
-                      state.bytes(adjoint.kernel, sizes))
+                      segments(state, every, sizes), steps, snapshot)
 
 
 def segments(state: SnapshotState, every: int, sizes: Mapping[str, int]) -> int:
@@ -130,6 +181,36 @@ def checkpoint_costs(adjoint: ReverseMode, state: SnapshotState,
     steps), from the exact program's buffers: the segment's tapes hold
     min(every, their steps) steps, the others keep their size, plus one
     snapshot per segment and the final values."""
+    fixed, per_step, snapshot = _cost_parts(adjoint, state, sizes)
+    steps = max(1, state.loop.step_count(sizes))
+    return {every: fixed + sum(min(every, rows) * row for rows, row in per_step)
+            + segments(state, every, sizes) * snapshot for every in range(1, steps + 1)}
+
+
+def binomial_costs(adjoint: ReverseMode, state: SnapshotState,
+                   sizes: Mapping[str, int]) -> dict[int, int]:
+    """Binomial checkpointing's extra bytes per number of snapshot slots (1
+    to the steps) without the action table: the tape of one step, the slots
+    (as many as there are steps, at most), the other tapes and the final
+    values (:func:`binomial_cost` adds the table)."""
+    fixed, per_step, snapshot = _cost_parts(adjoint, state, sizes)
+    steps = max(1, state.loop.step_count(sizes))
+    one_step = sum(min(1, rows) * row for rows, row in per_step)
+    return {count: fixed + one_step + min(count, steps) * snapshot
+            for count in range(1, steps + 1)}
+
+
+def binomial_cost(costs: dict[int, int], state: SnapshotState, sizes: Mapping[str, int],
+                  count: int) -> int:
+    """Binomial checkpointing's extra bytes with ``count`` slots: the
+    buffers (``costs``, from :func:`binomial_costs`) and the action table."""
+    return costs[count] + ACTION_BYTES * action_count(state.loop.step_count(sizes), count)
+
+
+def _cost_parts(adjoint: ReverseMode, state: SnapshotState, sizes: Mapping[str, int]):
+    """The bytes every checkpointed plan keeps (the tapes not shortened, the
+    final values), (steps, bytes per step) of each segment tape, and the
+    bytes of one snapshot."""
     placed = adjoint_program(adjoint, layout="exact")
     shortened = segment_tapes(placed, adjoint.kernel, state)
     fixed, per_step = 0, []
@@ -142,7 +223,4 @@ def checkpoint_costs(adjoint: ReverseMode, state: SnapshotState,
         else:
             fixed += buffer_bytes(buffer, sizes)
     fixed += state.final_bytes(adjoint.kernel, sizes)
-    snapshot = state.bytes(adjoint.kernel, sizes)
-    steps = max(1, state.loop.step_count(sizes))
-    return {every: fixed + sum(min(every, rows) * row for rows, row in per_step)
-            + segments(state, every, sizes) * snapshot for every in range(1, steps + 1)}
+    return fixed, per_step, state.bytes(adjoint.kernel, sizes)

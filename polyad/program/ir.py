@@ -130,6 +130,29 @@ class Argument:
 
 
 @dataclass(frozen=True)
+class Driver:
+    """A program run as a loop over a table of actions computed at run time
+    (binomial checkpointing, polyad.tape.revolve): each action runs the
+    instances of one block, whose domains use the parameters ``lo``, ``hi``
+    and ``slot`` the action sets. ``blocks``: action kind -> its instances.
+    ``first`` and ``last``: the time loop's first and last step (in the
+    sizes); ``slots``: the snapshot slots.
+    """
+
+    slots: int
+    first: isl.PwAff
+    last: isl.PwAff
+    lo: str
+    hi: str
+    slot: str
+    blocks: tuple[tuple[str, isl.UnionSet], ...]
+
+    @property
+    def parameters(self) -> tuple[str, str, str]:
+        return (self.lo, self.hi, self.slot)
+
+
+@dataclass(frozen=True)
 class Program:
     """A generated C function, polyhedrally.
 
@@ -149,6 +172,7 @@ class Program:
     source: str = ""
     flat: isl.UnionMap | None = None
     sizes: tuple[tuple[str, int], ...] = ()
+    driver: Driver | None = None
 
     def buffer(self, name: str) -> Buffer:
         for buffer in self.buffers:

@@ -114,6 +114,8 @@ def program_identifiers(program: Program) -> frozenset[str]:
     context = program.context
     names |= {context.get_dim_name(isl.dim_type.param, d)
               for d in range(context.dim(isl.dim_type.param))}
+    if program.driver is not None:
+        names |= set(program.driver.parameters)
     for instruction in program.instructions:
         names |= set(instruction.iterators)
         names |= {s.name for s in instruction.references}

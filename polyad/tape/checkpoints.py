@@ -44,7 +44,7 @@ from polyad.tape.snapshots import SnapshotState
 
 
 @dataclass(frozen=True)
-class _Frame:
+class LoopFrame:
     """Where the loop sits in the program's flat schedule: the forward
     head (constants before the step, ``forward`` its position) and the
     reverse one."""
@@ -69,13 +69,13 @@ def checkpointed(placed: Program, kernel: Kernel, state: SnapshotState,
     if every < 1:
         raise UsageError(f"a checkpoint segment has at least one step, not {every}")
     flat = {m.get_tuple_name(isl.dim_type.in_): m for m in maps_of(placed.flat)}
-    frame = _frame(flat, kernel, state)
+    frame = frame_of(flat, kernel, state)
     loop = state.loop
     low = loop.steps.dim_min(0)
     segment_of = _segment(loop.steps, low, every)
     supply = NameSupply.of(program_identifiers(placed) | {i.name for i in placed.instructions})
-    sweep, in_loop = _placement(flat, frame)
-    moved, moved_buffers = _moved(placed, flat, frame)
+    sweep, in_loop = placement(flat, frame)
+    moved, moved_buffers = moved_records(placed, flat, frame)
 
     new_instructions: list[Instruction] = []
     schedule: list[isl.Map] = []
@@ -84,33 +84,33 @@ def checkpointed(placed: Program, kernel: Kernel, state: SnapshotState,
         m = flat[name]
         if instruction.references and any(r.buffer in moved_buffers
                                           for r in instruction.references.values()):
-            instruction = _modulo(instruction, moved_buffers, every)
+            instruction = step_modulo(instruction, moved_buffers, every)
         kind = sweep(name)
         if kind == FORWARD:
             if in_loop(name):
-                rerun = instruction if name in moved else _renamed(
+                rerun = instruction if name in moved else renamed_copy(
                     instruction, supply.fresh(f"{name}_rerun"))
                 new_instructions.append(rerun)
-                schedule.append(_pieces(rerun.domain, [
+                schedule.append(schedule_pieces(rerun.domain, [
                     REVERSE, 0, *frame.reverse_head[1:], _negated(segment_of, rerun.domain),
-                    1, _tail(m, frame.forward).set_tuple_name(isl.dim_type.in_, rerun.name)]))
+                    1, tail_of(m, frame.forward).set_tuple_name(isl.dim_type.in_, rerun.name)]))
                 if name in moved:
                     continue
             new_instructions.append(instruction)
-            schedule.append(_pieces(instruction.domain, [
-                _constant_head(m, 1), 0, _middle(m, 1, frame.forward + 1), 1, 0,
-                _tail(m, frame.forward + 1)]))
+            schedule.append(schedule_pieces(instruction.domain, [
+                constant_head(m, 1), 0, dimensions_of(m, 1, frame.forward + 1), 1, 0,
+                tail_of(m, frame.forward + 1)]))
         elif kind == REVERSE:
             new_instructions.append(instruction)
             step = [_negated(segment_of, instruction.domain), 2] if in_loop(name) else [0, 0]
-            schedule.append(_pieces(instruction.domain, [
-                _constant_head(m, 1), 0, _middle(m, 1, frame.reverse), *step,
-                _tail(m, frame.reverse)]))
+            schedule.append(schedule_pieces(instruction.domain, [
+                constant_head(m, 1), 0, dimensions_of(m, 1, frame.reverse), *step,
+                tail_of(m, frame.reverse)]))
         else:
             new_instructions.append(instruction)
-            schedule.append(_pieces(instruction.domain, [_constant_head(m, 1), 0,
-                                                         _tail(m, 1)]))
-    buffers = [b if b.name not in moved_buffers else _shortened(b, every)
+            schedule.append(schedule_pieces(instruction.domain, [constant_head(m, 1), 0,
+                                                         tail_of(m, 1)]))
+    buffers = [b if b.name not in moved_buffers else shortened(b, every)
                for b in placed.buffers]
     for array, elements in state.state:
         snapshot, relations = _snapshot_buffer(kernel, array, elements, low, every,
@@ -122,7 +122,7 @@ def checkpointed(placed: Program, kernel: Kernel, state: SnapshotState,
                 ("snapshot", snapshot.name, array, "save"),
                 ("restore", array, snapshot.name, "restore")):
             name = supply.fresh(f"{stem}_{array}")
-            instruction = _copy(name, domain.set_tuple_name(name), into, outof,
+            instruction = copy_instruction(name, domain.set_tuple_name(name), into, outof,
                                 to_array, to_snapshot, array, snapshot.name,
                                 f"{place} the snapshot of {array} at the first step of a "
                                 f"segment of {every}")
@@ -130,27 +130,27 @@ def checkpointed(placed: Program, kernel: Kernel, state: SnapshotState,
             elements_at = [_var(instruction.domain, d)
                            for d in range(1, instruction.domain.dim(isl.dim_type.set))]
             if place == "save":
-                schedule.append(_pieces(instruction.domain, [
+                schedule.append(schedule_pieces(instruction.domain, [
                     FORWARD, 0, *frame.forward_head[1:], _var(instruction.domain, 0), 0, 0,
                     *elements_at]))
             else:
-                schedule.append(_pieces(instruction.domain, [
+                schedule.append(schedule_pieces(instruction.domain, [
                     REVERSE, 0, *frame.reverse_head[1:], _negated(segment_of,
                                                                   instruction.domain),
                     0, *elements_at]))
     for array, elements in state.written:
-        final, domain, to_array, to_final = _final_buffer(kernel, array, elements,
+        final, domain, to_array, to_final = final_buffer(kernel, array, elements,
                                                           supply.fresh(f"final_{array}"))
         buffers.append(final)
         for stem, into, outof, sweep_at in (("keep_final", final.name, array, FORWARD),
                                             ("put_back", array, final.name, FINISH)):
             name = supply.fresh(f"{stem}_{array}")
-            instruction = _copy(name, domain.set_tuple_name(name), into, outof, to_array,
+            instruction = copy_instruction(name, domain.set_tuple_name(name), into, outof, to_array,
                                 to_final, array, final.name,
                                 f"{'keep' if sweep_at == FORWARD else 'put back'} the final "
                                 f"values of {array} the reruns overwrite")
             new_instructions.append(instruction)
-            schedule.append(_pieces(instruction.domain, [
+            schedule.append(schedule_pieces(instruction.domain, [
                 sweep_at, 1, *[_var(instruction.domain, d)
                                for d in range(instruction.domain.dim(isl.dim_type.set))]]))
     flat_map = union_of_maps(padded(schedule))
@@ -163,10 +163,10 @@ def segment_tapes(placed: Program, kernel: Kernel, state: SnapshotState) -> froz
     segment of steps (the others keep their size): recorded by the loop's
     steps and read only by the reverse of the same step."""
     flat = {m.get_tuple_name(isl.dim_type.in_): m for m in maps_of(placed.flat)}
-    return frozenset(_moved(placed, flat, _frame(flat, kernel, state))[1])
+    return frozenset(moved_records(placed, flat, frame_of(flat, kernel, state))[1])
 
 
-def _placement(flat: dict[str, isl.Map], frame: "_Frame"):
+def placement(flat: dict[str, isl.Map], frame: "LoopFrame"):
     """The sweep of an instruction, and whether it runs in the loop's steps."""
     def sweep(name: str) -> int:
         return fixed_value(flat[name], 0)
@@ -188,10 +188,10 @@ def _placement(flat: dict[str, isl.Map], frame: "_Frame"):
     return sweep, in_loop
 
 
-def _moved(placed: Program, flat: dict[str, isl.Map], frame: "_Frame"):
+def moved_records(placed: Program, flat: dict[str, isl.Map], frame: "LoopFrame"):
     """The forward records that move into the reruns, and the tape buffers
     they write (the segment's tape)."""
-    sweep, in_loop = _placement(flat, frame)
+    sweep, in_loop = placement(flat, frame)
     instructions = {i.name: i for i in placed.instructions}
     tapes = {b.name for b in placed.buffers if b.tape}
     records = {name for name, i in instructions.items() if sweep(name) == FORWARD
@@ -205,7 +205,7 @@ def _moved(placed: Program, flat: dict[str, isl.Map], frame: "_Frame"):
     return moved, buffers
 
 
-def _frame(flat: dict[str, isl.Map], kernel: Kernel, state: SnapshotState) -> _Frame:
+def frame_of(flat: dict[str, isl.Map], kernel: Kernel, state: SnapshotState) -> LoopFrame:
     """The loop's heads in the program's flat schedule, found on its first
     statement's primal instruction (named as the statement) and the
     kernel's flat schedule (which the reverse sweep negates)."""
@@ -213,7 +213,7 @@ def _frame(flat: dict[str, isl.Map], kernel: Kernel, state: SnapshotState) -> _F
     forward = _step_position(flat[first], 1)
     kernel_flat = flat_by_statement(kernel)[first]
     position = _step_position(kernel_flat, 1)
-    return _Frame(tuple(fixed_value(flat[first], d) for d in range(forward)),
+    return LoopFrame(tuple(fixed_value(flat[first], d) for d in range(forward)),
                   (REVERSE, *(-fixed_value(kernel_flat, d) for d in range(position))))
 
 
@@ -258,7 +258,7 @@ def _var(domain: isl.Set, d: int) -> isl.PwAff:
                                    isl.dim_type.set, d).intersect_domain(domain)
 
 
-def _pieces(domain: isl.Set, items: list) -> isl.Map:
+def schedule_pieces(domain: isl.Set, items: list) -> isl.Map:
     """One schedule map from pieces in order: ints (constants), PwAffs on
     the domain, maps from the domain (several dimensions each)."""
     result = None
@@ -274,11 +274,12 @@ def _pieces(domain: isl.Set, items: list) -> isl.Map:
     return result.reset_tuple_id(isl.dim_type.out)
 
 
-def _constant_head(m: isl.Map, count: int) -> isl.Map:
-    return _middle(m, 0, count)
+def constant_head(m: isl.Map, count: int) -> isl.Map:
+    """The first ``count`` output dimensions of a flat schedule map."""
+    return dimensions_of(m, 0, count)
 
 
-def _middle(m: isl.Map, start: int, stop: int) -> isl.Map | None:
+def dimensions_of(m: isl.Map, start: int, stop: int) -> isl.Map | None:
     """Output dimensions start..stop-1 of a map (None when none)."""
     n = m.dim(isl.dim_type.out)
     if stop <= start:
@@ -287,8 +288,9 @@ def _middle(m: isl.Map, start: int, stop: int) -> isl.Map | None:
         isl.dim_type.out, 0, start)
 
 
-def _tail(m: isl.Map, start: int) -> isl.Map | None:
-    return _middle(m, start, m.dim(isl.dim_type.out))
+def tail_of(m: isl.Map, start: int) -> isl.Map | None:
+    """Output dimensions ``start`` on of a map (None when none)."""
+    return dimensions_of(m, start, m.dim(isl.dim_type.out))
 
 
 def _written(instruction: Instruction) -> set[str]:
@@ -346,7 +348,7 @@ def _indexed_by_step(relation: isl.Map) -> bool:
     return deltas.params().is_subset(deltas.dim_min(0).eq_set(deltas.dim_max(0)))
 
 
-def _modulo(instruction: Instruction, buffers: set[str], every: int) -> Instruction:
+def step_modulo(instruction: Instruction, buffers: set[str], every: int) -> Instruction:
     """The instruction with its references to ``buffers`` taking the first
     index modulo ``every``."""
     references = {}
@@ -366,7 +368,7 @@ def _modulo(instruction: Instruction, buffers: set[str], every: int) -> Instruct
     return replace(instruction, references=references)
 
 
-def _shortened(buffer: Buffer, every: int) -> Buffer:
+def shortened(buffer: Buffer, every: int) -> Buffer:
     """A segment's worth of a step-indexed tape buffer."""
     first = buffer.extents[0]
     cap = isl.PwAff.val_on_domain(first.domain(), isl.Val(every))
@@ -374,7 +376,7 @@ def _shortened(buffer: Buffer, every: int) -> Buffer:
                    purpose=f"{buffer.purpose}, one segment of {every} steps")
 
 
-def _renamed(instruction: Instruction, name: str) -> Instruction:
+def renamed_copy(instruction: Instruction, name: str) -> Instruction:
     references = {symbol: replace(reference, relation=reference.relation.set_tuple_name(
         isl.dim_type.in_, name)) if reference.relation is not None else reference
         for symbol, reference in instruction.references.items()}
@@ -413,7 +415,7 @@ def _on_steps(segment_of: isl.PwAff, every: int, low: isl.PwAff, steps: isl.Set)
     return t.eq_set(start)
 
 
-def _final_buffer(kernel: Kernel, array: str, elements: isl.Set, name: str):
+def final_buffer(kernel: Kernel, array: str, elements: isl.Set, name: str):
     lows, extents = tape_box(elements, kernel.context)
     buffer = Buffer(name, kernel.array(array).dtype, tuple(extents), "local",
                     purpose=f"final values of {array}", tape=array)
@@ -421,7 +423,7 @@ def _final_buffer(kernel: Kernel, array: str, elements: isl.Set, name: str):
     return buffer, elements, identity, tape_relation(elements, lows, name)
 
 
-def _copy(name: str, domain: isl.Set, into: str, outof: str, to_array: isl.Map,
+def copy_instruction(name: str, domain: isl.Set, into: str, outof: str, to_array: isl.Map,
           to_buffer: isl.Map, array: str, buffer: str, comment: str) -> Instruction:
     """``into[...] = outof[...]`` over ``domain``, one of them the array."""
     relations = {array: to_array, buffer: to_buffer}

@@ -19,6 +19,7 @@ from polyad.ad.modes import ReverseMode
 from polyad.errors import UsageError
 from polyad.program.ir import Program
 from polyad.schedule.schedule import Schedule
+from polyad.tape.binomial import revolved
 from polyad.tape.checkpoints import checkpointed
 from polyad.tape.layouts import staged_layers
 from polyad.tape.plan import STRATEGIES
@@ -107,6 +108,8 @@ def _checkpoint(placed: Program, schedule: Schedule | None,
     state = snapshot_state(adjoint.kernel)
     if state is None:  # no step overwrites what a later one reads: the exact tape is all
         return placed
+    if adjoint.checkpoint_snapshots:
+        return revolved(placed, adjoint.kernel, state, adjoint.checkpoint_snapshots)
     return checkpointed(placed, adjoint.kernel, state, checkpoint_segment(adjoint, state))
 
 

@@ -11,7 +11,8 @@ import islpy as isl
 from polyad.codegen.cexpr import CExpressionPrinter
 from polyad.model import dataflow
 from polyad.model.kernel import Kernel, Statement
-from polyad.program.budget import plan_memory
+from polyad.program.budget import plan_memory, rerun_text
+from polyad.tape.revolve import minimal_advances, repetitions
 from polyad.tape.snapshots import snapshot_state
 
 _SOURCE_NAMES = CExpressionPrinter(lambda symbol: symbol.name)
@@ -142,7 +143,24 @@ def tape_summary(adjoint, stack, sizes: dict) -> dict:
         "checkpoint": checkpoint_summary(kernel, sizes),
         "memory_plan": (plan_memory(adjoint, adjoint.memory_budget, sizes).as_data()
                         if adjoint.memory_budget is not None else None),
+        "binomial": binomial_summary(adjoint, sizes),
     }
+
+
+def binomial_summary(adjoint, sizes: dict) -> dict | None:
+    """Binomial checkpointing's schedule at these sizes as data (None unless
+    the adjoint's checkpoint layout has snapshot slots and a loop to use them)."""
+    state = snapshot_state(adjoint.kernel)
+    slots = adjoint.checkpoint_snapshots
+    if state is None or not slots or adjoint.layout != "checkpoint":
+        return None
+    steps = state.loop.step_count(sizes)
+    advances = minimal_advances(steps, slots)
+    return {"slots": slots, "steps": steps, "advances": advances,
+            "repetitions": repetitions(steps, slots) if steps > 1 else 0,
+            "explanation": f"binomial checkpointing (revolve) with {slots} snapshot slot"
+                           f"{'s' if slots != 1 else ''} over {steps} steps: "
+                           f"{rerun_text(steps, slots)}"}
 
 
 def checkpoint_summary(kernel, sizes: dict) -> dict | None:
@@ -175,6 +193,9 @@ def format_tape(adjoint, stack, sizes: dict) -> str:
         lines.append(f"  {state.explain(kernel, sizes)}")
     if adjoint.memory_budget is not None:
         lines.append(f"  {plan_memory(adjoint, adjoint.memory_budget, sizes).explain()}")
+    binomial = binomial_summary(adjoint, sizes)
+    if binomial is not None:
+        lines.append(f"  {binomial['explanation']}")
     return "\n".join(lines)
 
 

@@ -191,15 +191,15 @@ def test_an_impossible_budget_is_refused_naming_the_smallest_that_works(capsys):
     from polyad.cli import main
     from polyad.errors import UsageError
     kernel, sizes = _heat2d(), {"tsteps": 7, "n": 10}
-    with pytest.raises(UsageError, match="the smallest that works is 9216 bytes"):
-        polyad.grad(kernel, memory_budget=9215, sizes=sizes)
-    assert polyad.grad(kernel, memory_budget=9216, sizes=sizes).checkpoint_every == 1
+    with pytest.raises(UsageError, match="the smallest that works is 6624 bytes"):
+        polyad.grad(kernel, memory_budget=6623, sizes=sizes)
+    assert polyad.grad(kernel, memory_budget=6624, sizes=sizes).checkpoint_snapshots == 1
     path = str(ROOT / "tests" / "kernels" / "heat2d.c")
     for command in (["check", path], ["show", "--tape", path], ["bench", path]):
-        assert main([*command, "-D", "tsteps=7", "--memory-budget", "9KB"]) == 2
+        assert main([*command, "-D", "tsteps=7", "--memory-budget", "6KB"]) == 2
         err = capsys.readouterr().err
-        assert "no plan of heat2d's gradient fits a memory budget of 9000 bytes" in err
-        assert "smallest that works is 9216 bytes" in err and "Traceback" not in err
+        assert "no plan of heat2d's gradient fits a memory budget of 6000 bytes" in err
+        assert "smallest that works is 6624 bytes" in err and "Traceback" not in err
     assert main(["check", path, "--memory-budget", "1MiB", "--layout", "exact"]) == 2
     assert "--memory-budget chooses the layout" in capsys.readouterr().err
 

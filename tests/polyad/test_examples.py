@@ -19,6 +19,7 @@ from tests.conftest import EXAMPLES, example, sampled
 EXPECTED = {
     "adi": (27, {"u": "inout", "v": "output", "p": "temporary", "q": "temporary"}),
     "atax": (4, {"A": "input", "x": "input", "y": "output", "tmp": "temporary"}),
+    "burgers_1d": (2, {"nu": "input", "u": "inout", "v": "output"}),
     "bicg": (4, {"A": "input", "s": "output", "q": "output", "p": "input", "r": "input"}),
     "cholesky": (6, {"A": "inout", "sum": "temporary"}),
     "conv2d": (2, {"W": "input", "bias": "input", "in": "input", "out": "output"}),
@@ -43,7 +44,9 @@ EXPECTED = {
     "lu": (3, {"A": "inout"}),
     "maxpool": (3, {"in": "input", "out": "output", "m": "temporary"}),
     "mlp": (3, {"W": "input", "x": "input", "y": "output"}),
+    "neural_ode": (3, {"W": "input", "b": "input", "h": "inout", "s": "temporary"}),
     "mvt": (2, {"x1": "inout", "x2": "inout", "A": "input"}),
+    "reaction_diffusion_2d": (2, {"D": "input", "u": "inout", "v": "output"}),
     "relu": (3, {"W": "input", "bias": "input", "x": "input", "y": "output"}),
     "rnn": (4, {"h": "inout", "Wh": "input", "s": "temporary"}),
     "seidel_2d": (1, {"A": "inout"}),
