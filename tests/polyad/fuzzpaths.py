@@ -43,6 +43,8 @@ class Path:
     schedule: str
     steps: tuple[tuple[str, int, int], ...]  # (primitive, loop pick, number)
     threads: int
+    #: checkpoint's binomial snapshot slots (None: equidistant segments).
+    snapshots: int | None = None
 
     @property
     def strategy(self) -> str:
@@ -70,7 +72,8 @@ def paths(draw) -> Path:
         steps = tuple(draw(st.lists(st.tuples(st.sampled_from(PRIMITIVES),
                                               st.integers(0, 1000), st.integers(1, 4)),
                                     min_size=1, max_size=5)))
-    return Path(layout, schedule, steps, draw(st.sampled_from([1, 2])))
+    snapshots = draw(st.sampled_from([None, 1, 2, 3])) if layout == "checkpoint" else None
+    return Path(layout, schedule, steps, draw(st.sampled_from([1, 2])), snapshots)
 
 
 def _step(schedule: Schedule, primitive: str, pick: int, number: int) -> Schedule:

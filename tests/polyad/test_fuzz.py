@@ -93,7 +93,8 @@ def check_random_kernel(text: str, path, n: int, log: Path | None = None) -> Non
     assume(Interpreter(kernel).first_nonfinite(values) is None)
     set_threads(path.threads)
     result = verify.check_gradient(kernel, sizes, strategy=path.strategy, seed=n,
-                                   schedule=path.build, layout=path.layout)
+                                   schedule=path.build, layout=path.layout,
+                                   snapshots=path.snapshots)
     checks = {c["oracle"]: c for c in result["checks"]}
     primal = [c for name, c in checks.items() if name.startswith("primal vs original C")]
     assert primal and primal[0]["ok"], checks
