@@ -17,16 +17,17 @@ import numpy as np
 from polyad.errors import UsageError
 from polyad.model.kernel import constraints_text, evaluate_pw_aff, fix_sizes
 
-NUMPY_TYPES = {"double": np.float64, "int": np.int32, "char": np.int8}
+NUMPY_TYPES = {"double": np.float64, "float": np.float32, "int": np.int32, "char": np.int8}
 
 
 @dataclass(frozen=True)
 class ArgumentSpec:
     """One argument of a compiled function.
 
-    ``kind``: ``size`` (int), ``scalar`` (double by value), ``pointer`` (a
-    double passed by address: read and written) or ``array``. ``optional``
-    arrays and pointers default to zeros when the caller leaves them out.
+    ``kind``: ``size`` (int), ``scalar`` (a double or float by value),
+    ``pointer`` (one element passed by address: read and written) or
+    ``array``; ``dtype`` is the element's C type. ``optional`` arrays and
+    pointers default to zeros when the caller leaves them out.
     """
 
     name: str
@@ -199,6 +200,14 @@ class CompiledFunction:
         dtype = NUMPY_TYPES[spec.dtype]
         try:
             source = np.asarray(given)
+            number = spec.kind == "pointer" and isinstance(given, (int, float))
+            if dtype is np.float32 and source.dtype != np.float32 and not number:
+                # Rounding a caller's doubles to float would be a silent
+                # change of the inputs: the caller converts, knowingly (a
+                # Python number for one element converts as C assigns it).
+                raise UsageError(f"{self.name}: {spec.name} is an array of float, got "
+                                 f"numpy {source.dtype}; pass float32 "
+                                 f"({spec.name}.astype(numpy.float32))")
             if np.issubdtype(dtype, np.integer) and source.size:
                 exact = source.dtype.kind in "biu" or (
                     source.dtype.kind == "f" and bool(np.all(np.isfinite(source)))
@@ -241,5 +250,5 @@ def _ctype(spec: ArgumentSpec):
     if spec.kind == "size":
         return ctypes.c_int
     if spec.kind == "scalar":
-        return ctypes.c_double
+        return ctypes.c_float if spec.dtype == "float" else ctypes.c_double
     return ctypes.c_void_p

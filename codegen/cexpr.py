@@ -4,6 +4,12 @@ Unevaluated primal right-hand sides print with the association and operand
 order they were built with, so regenerated code computes bit for bit what the
 source computed; parentheses are added only where C precedence needs them.
 Evaluated expressions (derivatives) print in sympy's order.
+
+Types follow the tree (polyad.model.expr.value_type): a float literal prints
+with its suffix (``0.5f``), and a constant the printer makes up (the ``1.0``
+of a reciprocal, a rational of a derivative) takes the type of the
+expression around it, so that a float kernel's derivative code computes in
+float and a double kernel's prints as it always did.
 """
 
 from __future__ import annotations
@@ -16,7 +22,9 @@ from sympy.logic.boolalg import ITE, Equivalent, Implies, Xor
 from sympy.functions.elementary.piecewise import ExprCondPair
 
 from polyad.errors import PolyadError
-from polyad.model.expr import select
+import numpy as np
+
+from polyad.model.expr import FLOAT_PRECISION, select, value_type
 
 # C precedence levels, higher binds tighter.
 _CONDITIONAL, _OR, _AND, _EQUALITY, _RELATIONAL, _ADDITIVE, _MULTIPLICATIVE, \
@@ -39,10 +47,24 @@ class CExpressionPrinter:
     """
 
     def __init__(self, name_of: Callable[[sympy.Symbol], str],
-                 functions: Mapping[str, str] | None = None):
+                 functions: Mapping[str, str] | None = None,
+                 type_of: Callable[[sympy.Symbol], str] | None = None):
         self.name_of = name_of
         #: C name of a called function where it is not its own
         self.functions = dict(functions or {})
+        #: each symbol's C type ("int", "float", "double"); without it every
+        #: value is a double
+        self.type_of = type_of
+
+    def _real(self, expr) -> str:
+        """The floating type constants made up inside ``expr`` take: float
+        when its typed values are at most float, else double."""
+        if self.type_of is None:
+            return "double"
+        return "float" if value_type(expr, self.type_of) == "float" else "double"
+
+    def _one(self, expr) -> str:
+        return "1.0f" if self._real(expr) == "float" else "1.0"
 
     def print(self, expr: sympy.Basic) -> str:
         return self._print(expr)[0]
@@ -52,7 +74,7 @@ class CExpressionPrinter:
         if isinstance(expr, sympy.Symbol):
             return self.name_of(expr), _ATOM
         if isinstance(expr, (sympy.Integer, sympy.Float, sympy.Rational)):
-            return _number(expr)
+            return _number(expr, "double")
         if isinstance(expr, sympy.Add):
             return self._add(expr)
         if isinstance(expr, sympy.Mul):
@@ -126,6 +148,7 @@ class CExpressionPrinter:
                 operand = f"({operand})"
             return "-" + operand, _UNARY
         numerator, denominator = [], []
+        real = self._real(expr)
         for factor in args:
             if (isinstance(factor, sympy.Pow) and factor.exp.is_Integer
                     and int(factor.exp) < 0):
@@ -134,41 +157,47 @@ class CExpressionPrinter:
                                                   evaluate=False))
             elif isinstance(factor, sympy.Rational) and not factor.is_Integer:
                 if factor.q & (factor.q - 1) == 0:  # a power of two: exact in binary
-                    numerator.append(sympy.Float(factor, precision=53))
+                    numerator.append(_made_up(factor, real))
                 else:
                     if factor.p != 1:
                         numerator.append(sympy.Integer(factor.p))
-                    denominator.append(sympy.Float(factor.q, precision=53))
+                    denominator.append(_made_up(factor.q, real))
             else:
                 numerator.append(factor)
-        text = self._chain(numerator, "*", _MULTIPLICATIVE) if numerator else "1.0"
+        text = self._chain(numerator, "*", _MULTIPLICATIVE) if numerator else self._one(expr)
         for factor in denominator:
             text += f" / {self._operand(factor, _MULTIPLICATIVE, right=True)}"
         return text, _MULTIPLICATIVE
 
     def _pow(self, expr: sympy.Pow) -> tuple[str, int]:
         base, exponent = expr.args
+        one = self._one(expr)
+        suffix = "f" if self._real(expr) == "float" else ""
         if exponent.is_Integer:
             n = int(exponent)
             if n == -1:
-                return f"1.0 / {self._operand(base, _MULTIPLICATIVE, right=True)}", \
+                return f"{one} / {self._operand(base, _MULTIPLICATIVE, right=True)}", \
                     _MULTIPLICATIVE
             if 0 < n <= 4:
                 factor = self._operand(base, _MULTIPLICATIVE, right=True)
                 return " * ".join([factor] * n), _MULTIPLICATIVE
             if -4 <= n < 0:
                 factor = self._operand(base, _MULTIPLICATIVE, right=True)
-                return f"1.0 / ({' * '.join([factor] * -n)})", _MULTIPLICATIVE
+                return f"{one} / ({' * '.join([factor] * -n)})", _MULTIPLICATIVE
         if exponent == sympy.Rational(1, 2):
-            return f"sqrt({self.print(base)})", _ATOM
+            return f"sqrt{suffix}({self.print(base)})", _ATOM
         if exponent == sympy.Rational(-1, 2):
-            return f"1.0 / sqrt({self.print(base)})", _MULTIPLICATIVE
-        return f"pow({self.print(base)}, {self.print(exponent)})", _ATOM
+            return f"{one} / sqrt{suffix}({self.print(base)})", _MULTIPLICATIVE
+        if isinstance(exponent, sympy.Rational) and not exponent.is_Integer:
+            exponent = _made_up(exponent, "float" if suffix else "double")
+        return f"pow{suffix}({self.print(base)}, {self.print(exponent)})", _ATOM
 
     def _call(self, expr: AppliedUndef) -> tuple[str, int]:
         name = expr.func.__name__
         if name == "to_double":
             return f"(double){self._operand(expr.args[0], _ATOM)}", _UNARY
+        if name == "to_float":
+            return f"(float){self._operand(expr.args[0], _ATOM)}", _UNARY
         return (f"{self.functions.get(name, name)}"
                 f"({', '.join(self.print(a) for a in expr.args)})", _ATOM)
 
@@ -201,15 +230,26 @@ def _negated(expr) -> sympy.Basic | None:
     return None
 
 
-def _number(value) -> tuple[str, int]:
+def _made_up(value, real: str) -> sympy.Float:
+    """A constant the printer makes up, as a literal of type ``real``."""
+    return sympy.Float(value, precision=FLOAT_PRECISION if real == "float" else 53)
+
+
+def _number(value, real: str) -> tuple[str, int]:
+    """A number's C literal; a rational's quotient in type ``real``."""
     if isinstance(value, sympy.Integer):
         n = int(value)
         return (str(n), _ATOM) if n >= 0 else (str(n), _UNARY)
     if isinstance(value, sympy.Float):
+        single = value._prec <= FLOAT_PRECISION
         x = float(value)
-        text = repr(x)
+        # The shortest text that reads back as the same float (or double).
+        text = str(np.float32(x)) if single else repr(x)
         if "e" not in text and "." not in text and "inf" not in text and "nan" not in text:
             text += ".0"
+        if single and "inf" not in text and "nan" not in text:
+            text += "f"
         return (text, _ATOM) if not text.startswith("-") else (text, _UNARY)
     p, q = int(value.p), int(value.q)
-    return f"{p}.0 / {q}.0", _MULTIPLICATIVE
+    suffix = "f" if real == "float" else ""
+    return f"{p}.0{suffix} / {q}.0{suffix}", _MULTIPLICATIVE

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+from dataclasses import replace
 
 from polyad.codegen.binding import ArgumentSpec, CompiledFunction, pin_runtime
 from polyad.codegen.blas import blas_library
@@ -12,6 +13,7 @@ from polyad.codegen.declarations import (STATUS_OUTSIDE, STATUS_RAN, entry_condi
                                          signature)
 from polyad.codegen.emit import calls_library, generate, uses_openmp
 from polyad.codegen.sanitize import SanitizedFunction, sanitizing
+from polyad.model.expr import FLOAT_MATH
 from polyad.model.kernel import Kernel
 from polyad.program.names import NameSupply
 from polyad.program.ir import Program, primal_program
@@ -94,9 +96,25 @@ def entry_point_name(kernel: Kernel, function: str) -> str:
     return _source_supply(kernel).fresh(f"polyad_entry_{function}")
 
 
-def compile_original(kernel: Kernel) -> tuple[CompiledFunction, CompiledFunction | None]:
+#: What the widened copy of a float kernel starts with: the headers whose
+#: declarations mention float included first (a later #include of them in
+#: the user's file is then empty), after which every float is a double and
+#: every float math function its double one. Float literals (``0.5f``) keep
+#: their value: they are constants of the function.
+_WIDENED_PRELUDE = "".join(
+    [f"#include <{header}>\n" for header in ("math.h", "stdlib.h", "string.h", "stdio.h",
+                                              "stddef.h", "stdint.h")]
+    + ["#define float double\n"]
+    + [f"#define {name} {double}\n" for name, double in FLOAT_MATH.items()]) + "#line 1\n"
+
+
+def compile_original(kernel: Kernel, *, widened: bool = False
+                     ) -> tuple[CompiledFunction, CompiledFunction | None]:
     """The user's own function (and its ``polyad-init`` function, if the file
     names one), compiled from the original file by the system compiler.
+    ``widened``: a copy computing in double where the kernel declares float
+    (its float arguments passed as doubles), the function finite differences
+    of a float kernel are taken of (its own rounding would drown them).
 
     Both are called through exported wrappers with the kernel's signature, so
     that ``static`` functions work too; the kernel's wrapper returns the
@@ -133,7 +151,8 @@ def compile_original(kernel: Kernel) -> tuple[CompiledFunction, CompiledFunction
             # A parameter of the function's own name would hide it in the
             # wrapper: call it through a pointer declared outside.
             callee = supply.fresh(f"polyad_call_{function}")
-            wrappers.append(f"static {'double' if stores else 'void'} (*const {callee})() "
+            result = kernel.array(returned).dtype if stores else "void"
+            wrappers.append(f"static {result} (*const {callee})() "
                             f"= {function};")
         call = f"{callee}({', '.join(names)});"
         if stores:
@@ -141,13 +160,16 @@ def compile_original(kernel: Kernel) -> tuple[CompiledFunction, CompiledFunction
         check = refuse if function == kernel.name else ""
         wrappers.append(f"{signature(entry)}\n{{\n{check}{copy_in}  {call}\n{copy_out}"
                         f"  return {STATUS_RAN};\n}}\n")
-    source = (kernel.source.text + "\n\n/* polyad: exported entry points */\n"
-              + "\n".join(wrappers))
+    source = ((_WIDENED_PRELUDE if widened else "") + kernel.source.text
+              + "\n\n/* polyad: exported entry points */\n" + "\n".join(wrappers))
     include_dir = (os.path.dirname(os.path.abspath(kernel.source.path))
                    if os.path.exists(kernel.source.path) else None)
     library = shared_library(source, include_dir=include_dir,
                              what=f"the original {kernel.source.path}")
     specs = argument_specs(shape)
+    if widened:
+        specs = tuple(replace(spec, dtype="double") if spec.dtype == "float" else spec
+                      for spec in specs)
     compiled = [CompiledFunction(library, entry_point_name(kernel, f), specs,
                                  kernel.context, source, display_name=f) for f in functions]
     return compiled[0], (compiled[1] if len(compiled) > 1 else None)

@@ -37,7 +37,8 @@ def driver_source(specs: tuple[ArgumentSpec, ...], status: bool = True) -> str:
     """The C source of a driver for functions with this signature; with
     ``status``, functions returning an int status (generated ones), and a
     call that does not return 0 ends the driver with exit code 3."""
-    parameters = ", ".join(_C_TYPES.get(s.kind, "void *") for s in specs) or "void"
+    parameters = ", ".join(s.dtype if s.kind == "scalar" else _C_TYPES.get(s.kind, "void *")
+                           for s in specs) or "void"
     declarations, reads, arguments, copies = [], [], [], []
     for index, spec in enumerate(specs):
         if spec.kind == "size":
@@ -45,8 +46,10 @@ def driver_source(specs: tuple[ArgumentSpec, ...], status: bool = True) -> str:
             reads.append(f"  must(fread(&size{index}, 8, 1, in) == 1); "
                          f"arg{index} = (int)size{index};")
         elif spec.kind == "scalar":
-            declarations.append(f"  double arg{index};")
-            reads.append(f"  must(fread(&arg{index}, 8, 1, in) == 1);")
+            # Scalars come as 8-byte doubles, converted to the parameter's type.
+            declarations.append(f"  double value{index}; {spec.dtype} arg{index};")
+            reads.append(f"  must(fread(&value{index}, 8, 1, in) == 1); "
+                         f"arg{index} = ({spec.dtype})value{index};")
         else:
             declarations.append(f"  long long bytes{index}; void *arg{index}, *pristine{index};")
             reads.append(f"  must(fread(&bytes{index}, 8, 1, in) == 1);\n"

@@ -109,6 +109,8 @@ class _Emitter:
         self.by_address: frozenset[str] = frozenset()
         self.accumulators: dict[str, str] = {}
         self.accumulator_count = 0
+        #: the C type of each register accumulator (its buffer's element type)
+        self.accumulator_dtypes: dict[str, str] = {}
         self.failure: BaseException | None = None
         self.calls_library = calls_library(program)
         #: math function -> the name of its vector-version declaration
@@ -327,7 +329,7 @@ class _Emitter:
         else:
             accumulators = self._accumulators(node.for_get_body(), marks, iterator)
             for text, name in accumulators.items():
-                self.line(depth, f"double {name} = 0.0;")
+                self.line(depth, f"{self.accumulator_dtypes[name]} {name} = 0.0;")
             if parallel:
                 # One thread: no parallel region at all (opening one costs
                 # more than a small loop's work).
@@ -386,6 +388,7 @@ class _Emitter:
                     text = self.reference_text(buffer, expr)
                     if text not in result:
                         result[text] = self.fresh(f"_acc{self.accumulator_count}")
+                        self.accumulator_dtypes[result[text]] = buffer.dtype
                         self.accumulator_count += 1
         return result
 

@@ -19,6 +19,7 @@ import sympy
 
 from polyad.codegen.astexpr import AstExprPrinter
 from polyad.codegen.cexpr import CExpressionPrinter, negated
+from polyad.model.expr import value_type
 from polyad.program.ir import Buffer, Instruction, Reference
 
 
@@ -57,6 +58,11 @@ def instance_lines(scope: InstanceScope, instruction: Instruction,
     every sequential buffer the instruction pushes or pops has its counters
     in ``scope.counters``."""
     names: dict[sympy.Symbol, str] = {}
+    # The C type of each symbol's value, for the types of locals and of
+    # the constants the printer makes up.
+    types: dict[sympy.Symbol, str] = {
+        symbol: _value_dtype(scope.buffers[reference.buffer].dtype)
+        for symbol, reference in instruction.references.items()}
     for symbol, expr in texts.references.items():
         buffer = scope.buffers[instruction.references[symbol].buffer]
         text = scope.reference_text(buffer, expr)
@@ -84,7 +90,12 @@ def instance_lines(scope: InstanceScope, instruction: Instruction,
             return text if text.isidentifier() else f"({text})"
         return symbol.name
 
-    printer = CExpressionPrinter(name_of, scope.math_names)
+    def type_of(symbol: sympy.Symbol) -> str:
+        if symbol in types:
+            return types[symbol]
+        return "int" if symbol.is_integer else "double"
+
+    printer = CExpressionPrinter(name_of, scope.math_names, type_of)
     declared: set[sympy.Symbol] = set()
     locals_ = {a.target for a in instruction.body
                if a.target not in instruction.references}
@@ -98,6 +109,7 @@ def instance_lines(scope: InstanceScope, instruction: Instruction,
                                               _offset(scope, names[symbol], reference)))
         if op == "+=" and negated(value) is not None:
             op, value = "-=", negated(value)
+        dtype = "float" if value_type(value, type_of) == "float" else "double"
         value = printer.print(value)
         target = assignment.target
         reference = instruction.references.get(target)
@@ -122,7 +134,8 @@ def instance_lines(scope: InstanceScope, instruction: Instruction,
         else:
             declared.add(target)
             names[target] = _local_name(target)
-            lines.append(f"double {_local_name(target)} = {value};")
+            types[target] = dtype
+            lines.append(f"{dtype} {_local_name(target)} = {value};")
     return lines
 
 
@@ -158,8 +171,15 @@ def _offset(scope: InstanceScope, text: str, reference: Reference) -> str:
     buffer = scope.buffers[reference.buffer]
     if not buffer.extents:
         return "0"
-    return f"(long)((double *)&{text} - (double *){buffer.name})" if buffer.dtype == \
-        "double" else f"(long)(&{text} - ({buffer.dtype} *){buffer.name})"
+    return f"(long)(({buffer.dtype} *)&{text} - ({buffer.dtype} *){buffer.name})" \
+        if buffer.dtype in ("double", "float") \
+        else f"(long)(&{text} - ({buffer.dtype} *){buffer.name})"
+
+
+def _value_dtype(dtype: str) -> str:
+    """The C type of a value read from a buffer of element type ``dtype``
+    (integers and recorded outcomes are ints in arithmetic)."""
+    return dtype if dtype in ("float", "double") else "int"
 
 
 def _pushed(buffer: Buffer, counters: tuple[str, ...]) -> str:

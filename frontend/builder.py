@@ -29,8 +29,8 @@ from polyad.frontend.messages import article, condition_text, file_scope_hint
 from polyad.frontend.preprocess import Preprocessed, located_error
 from polyad.frontend.region import split_region
 from polyad.frontend.values import Typed, ValueTranslator, add, divide, multiply, subtract
-from polyad.model.expr import read_symbol
-from polyad.model.kernel import Access, Kernel, KernelSource, Param, Statement
+from polyad.model.expr import read_symbol, wider
+from polyad.model.kernel import FLOAT_TYPES, Access, Kernel, KernelSource, Param, Statement
 
 _COMPOUND = {"+=": add, "-=": subtract, "*=": multiply, "/=": divide}
 _REFUSED_STATEMENTS = {
@@ -208,9 +208,9 @@ class KernelBuilder:
             if decl.init is not None:
                 self.affine.bind(decl.name, decl.init, scope, unsigned)
             return None
-        if kind == "scalar" and dtype != "double":
+        if kind == "scalar" and dtype not in FLOAT_TYPES:
             raise self.error(decl, f"{dtype} local {decl.name}",
-                             "local scalars are double (or int loop iterators)")
+                             "local scalars are double or float (or int loop iterators)")
         top = Scope.outermost(list(scope.params))
         extents = tuple(self.affine.expression(d, top, "array extent")
                         .project_domain_on_params() for d in dims if d is not None)
@@ -351,17 +351,17 @@ class KernelBuilder:
         if node.op != "=":
             current = self._read(node.lvalue, scope)
             value = self.values.value(rvalue, scope)
-            if target.dtype != "double" and (value.ctype != "int" or node.op == "/="):
+            if target.dtype not in FLOAT_TYPES and (value.ctype != "int" or node.op == "/="):
                 raise self.error(node, f"{node.op} on {target.dtype} data with "
                                  f"{'an' if value.ctype[0] in 'aeiou' else 'a'} "
                                  f"{value.ctype} value", "int data may only get integer "
                                  "values by = += -= *=")
             value = Typed(_COMPOUND[node.op](current.expr, value.expr),
-                          "double" if "double" in (current.ctype, value.ctype) else "int")
+                          wider(current.ctype, value.ctype))
         else:
             value = self.values.value(rvalue, scope)
-        if target.dtype != "double" and value.ctype != "int":
-            raise self.error(node, f"double value assigned to {target.dtype} data "
+        if target.dtype not in FLOAT_TYPES and value.ctype != "int":
+            raise self.error(node, f"{value.ctype} value assigned to {target.dtype} data "
                              f"{target.name}", "int and char arrays hold data that is "
                              "never differentiated; compute doubles into double arrays")
         location = self.pre.locate(node.coord.line, node.coord.column)
@@ -432,7 +432,7 @@ class KernelBuilder:
                             read_symbol(access.text, variable.dtype),
                             access.location, access.text)
         self.pending.reads.append(access)
-        return Typed(access.symbol, "double" if variable.dtype == "double" else "int")
+        return Typed(access.symbol, variable.dtype if variable.dtype in FLOAT_TYPES else "int")
 
     def _explain(self, name: str, what: str) -> tuple[str, str] | None:
         """Why ``name`` (not an iterator in scope, not a size) cannot be used

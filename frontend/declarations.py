@@ -1,7 +1,7 @@
 """What a C declaration of the kernel declares, and the variables it names.
 
-A parameter or local is an int size (or loop iterator), a double or int
-scalar, or an array of up to four dimensions with C99 variable-length
+A parameter or local is an int size (or loop iterator), a double, float or
+int scalar, or an array of up to four dimensions with C99 variable-length
 extents; any other declaration is refused here, at its place in the source.
 """
 
@@ -16,7 +16,7 @@ from pycparser import c_ast
 from polyad.errors import SourceLocation
 from polyad.frontend.affine import describe
 from polyad.frontend.preprocess import Preprocessed, located_error
-from polyad.model.kernel import ELEMENT_BYTES
+from polyad.model.kernel import ELEMENT_BYTES, FLOAT_TYPES
 
 _SIZE_TYPES = ({"int"}, {"long"}, {"unsigned"}, {"unsigned", "int"}, {"long", "int"},
                {"unsigned", "long"}, {"const", "int"}, {"short"}, {"unsigned", "short"},
@@ -64,7 +64,7 @@ def classify_declaration(pre: Preprocessed, decl: c_ast.Decl) -> tuple[str, str,
     """(kind, element type, extent nodes) of a declaration: kind is "array"
     or "scalar", the extent nodes those of an array's dimensions (None where
     an extent is left out). Raises a located KernelError for a declaration
-    polyad does not model (pointers, float, five dimensions, ...)."""
+    polyad does not model (pointers, long double, five dimensions, ...)."""
     node = decl.type
     dims = []
     while isinstance(node, c_ast.ArrayDecl):
@@ -78,18 +78,20 @@ def classify_declaration(pre: Preprocessed, decl: c_ast.Decl) -> tuple[str, str,
     if not isinstance(node, c_ast.TypeDecl) or not isinstance(
             node.type, c_ast.IdentifierType):
         raise located_error(pre, decl, f"declaration of {decl.name} ({describe(decl.type)})",
-                            "use int sizes, double scalars and double/int/char arrays")
+                            "use int sizes, double or float scalars and "
+                            "double/float/int/char arrays")
     names = [n for n in node.type.names if n not in ("const", "restrict", "register")]
     dtype = " ".join(names)
     if dims:
         if dtype not in ELEMENT_BYTES:
             raise located_error(pre, decl, f"{dtype} array {decl.name}",
-                                "arrays hold double (or int/char data never differentiated)")
+                                "arrays hold double or float (or int/char data never "
+                                "differentiated)")
         if len(dims) > 4:
             raise located_error(pre, decl, f"array {decl.name} of {len(dims)} dimensions",
                                 "at most 4 dimensions are modelled")
         return "array", dtype, dims
-    if dtype == "double" or is_size_type(names) or dtype in ("int", "char"):
+    if dtype in FLOAT_TYPES or is_size_type(names) or dtype in ("int", "char"):
         return "scalar", "int" if is_size_type(names) else dtype, []
     raise located_error(pre, decl, f"{dtype} variable {decl.name}",
-                        "polyad computes in double: declare it double")
+                        "polyad computes in double or float: declare it double or float")

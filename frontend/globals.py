@@ -17,6 +17,7 @@ from pycparser import c_ast
 
 from polyad.frontend.declarations import classify_declaration
 from polyad.frontend.preprocess import Preprocessed, located_error
+from polyad.model.kernel import FLOAT_TYPES
 
 
 def used_globals(pre: Preprocessed, ast: c_ast.FileAST,
@@ -46,7 +47,7 @@ def used_globals(pre: Preprocessed, ast: c_ast.FileAST,
             raise located_error(pre, use, f"use of the {'const' if 'const' in node.quals else 'extern'} "
                                 f"global {name}", "pass it as a parameter, or #define "
                                 "its constants")
-        if kind == "scalar" and dtype != "double":
+        if kind == "scalar" and dtype not in FLOAT_TYPES:
             raise located_error(pre, use, f"use of the global {dtype} {name}",
                                 "pass sizes as int parameters of the kernel and "
                                 "constants as #define")

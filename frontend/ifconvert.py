@@ -171,12 +171,13 @@ def _guarded_assignment(node: c_ast.Assignment, guard: Guard) -> list[c_ast.Node
 
 
 def _guarded_declaration(decl: c_ast.Decl, guard: Guard) -> c_ast.Decl:
-    """A double local declared in the branch gets 0.0 where the branch is not
+    """A double or float local declared in the branch gets 0.0 where the branch is not
     taken: it is dead there, and a value that is never read keeps it out of
     the uninitialised-read check. Int locals and arrays pass unchanged."""
     from_type = decl.type
     words = getattr(getattr(from_type, "type", None), "names", [])
-    if decl.init is None or not isinstance(from_type, c_ast.TypeDecl) or words != ["double"]:
+    if decl.init is None or not isinstance(from_type, c_ast.TypeDecl) \
+            or words not in (["double"], ["float"]):
         return decl
     init = _select(guard, decl.init, _double(0, decl), decl.coord)
     return c_ast.Decl(decl.name, decl.quals, decl.align, decl.storage, decl.funcspec,

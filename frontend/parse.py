@@ -162,6 +162,9 @@ def _syntax_error(message: str, pre) -> KernelError:
                                "a brace or a semicolon is missing", verb="invalid")
         return KernelError(None, f"C syntax ({message})", verb="invalid")
     location = pre.locate(int(match.group(2)), int(match.group(3)))
+    unmodelled = _unmodelled_type(pre, location)
+    if unmodelled is not None:
+        return unmodelled
     detail = match.group(4).strip()
     before = re.match(r"before:?\s*(.*)$", detail)
     if before:
@@ -169,6 +172,28 @@ def _syntax_error(message: str, pre) -> KernelError:
     elif detail:
         detail = detail[0].lower() + detail[1:]
     return KernelError(location, f"C syntax: {detail}", hint, verb="invalid")
+
+
+#: Floating types of compilers' extensions that pycparser does not know (a
+#: syntax error to it), named in the error instead.
+_UNMODELLED_TYPES = re.compile(r"\b(_Float16|_Float32x?|_Float64x?|_Float128|__fp16|__bf16|"
+                               r"__float128|__float80)\b")
+
+
+def _unmodelled_type(pre, location: SourceLocation) -> KernelError | None:
+    """The error naming an extended floating type on the line of a syntax
+    error, at or before its column; None when there is none."""
+    lines = pre.source_lines or ()
+    if not 1 <= location.line <= len(lines):
+        return None
+    found = [m for m in _UNMODELLED_TYPES.finditer(lines[location.line - 1])
+             if m.start() < location.col]
+    if not found:
+        return None
+    word = found[-1]
+    return KernelError(SourceLocation(location.file, location.line, word.start() + 1),
+                       f"type {word.group(1)}", "polyad computes in double or float: "
+                       "declare it double or float")
 
 
 def _choose_function(ast: c_ast.FileAST, function: str | None, display: str) -> c_ast.FuncDef:

@@ -1,7 +1,8 @@
 """Scalar results the way users write a loss: through a pointer or returned.
 
 Both are rewritten, on a copy of pycparser's tree, into what the model
-already has, a one-element array (``double out[1]``, docs/kernel-language.md):
+already has, a one-element array (``double out[1]``, docs/kernel-language.md;
+``float`` in place of ``double`` throughout for a float result):
 
 - a ``double *out`` parameter used only as ``*out`` or ``out[0]`` becomes
   ``double out[1]`` and every ``*out`` becomes ``out[0]``;
@@ -42,7 +43,8 @@ def with_scalar_results(pre: Preprocessed, funcdef: c_ast.FuncDef,
             params[index] = _as_one_element_array(param)
             funcdef.body = _rewritten(funcdef.body, _dereference_rewriter(param.name))
             _set_parameters(funcdef, params)
-    if _returned_type(pre, funcdef) is None:
+    returned = _returned_type(pre, funcdef)
+    if returned is None:
         return funcdef, None
     items = list(funcdef.body.block_items or [])
     # The final return may precede #pragma endscop or follow it.
@@ -50,7 +52,7 @@ def with_scalar_results(pre: Preprocessed, funcdef: c_ast.FuncDef,
     last = items[statements[-1]] if statements else None
     if not (isinstance(last, c_ast.Return) and last.expr is not None):
         raise located_error(pre, last if last is not None else funcdef.decl,
-                            f"function {funcdef.decl.name} returning double without a "
+                            f"function {funcdef.decl.name} returning {returned} without a "
                             "final return", "end the function with return e; (a kernel "
                             "returns its result from its last statement only)")
     name = NameSupply.of(taken).fresh(RESULT_STEM)
@@ -63,7 +65,7 @@ def with_scalar_results(pre: Preprocessed, funcdef: c_ast.FuncDef,
             and item.string.strip() == "endscop"]
     at = min(ends[-1] if ends else len(items), statements[-1])
     funcdef.body.block_items = items[:at] + [assignment] + items[at:]
-    params.append(_double_array(name, last.coord))
+    params.append(_one_element_array(name, returned, last.coord))
     _set_parameters(funcdef, params)
     return funcdef, name
 
@@ -80,29 +82,30 @@ def _set_parameters(funcdef: c_ast.FuncDef, params: list) -> None:
 
 
 def _returned_type(pre: Preprocessed, funcdef: c_ast.FuncDef) -> str | None:
-    """"double" for a function returning double, None for void."""
+    """"double" or "float" for a function returning that, None for void."""
     node = funcdef.decl.type.type
     names = []
     if isinstance(node, c_ast.TypeDecl) and isinstance(node.type, c_ast.IdentifierType):
         names = [n for n in node.type.names if n != "const"]
     if names == ["void"]:
         return None
-    if names == ["double"]:
-        return "double"
+    if names in (["double"], ["float"]):
+        return names[0]
     what = " ".join(names) if names else "a pointer or structure"
     raise located_error(pre, funcdef.decl, f"function {funcdef.decl.name} returning {what}",
-                        "a kernel returns void, or a double computed by its last "
-                        "statement, return e;")
+                        "a kernel returns void, or a double (or float) computed by its "
+                        "last statement, return e;")
 
 
 def _one_element_pointer(param, body: c_ast.Node) -> bool:
-    """Whether ``param`` is a ``double *`` every use of which in ``body`` is
+    """Whether ``param`` is a ``double *`` (or ``float *``) every use of which in ``body`` is
     ``*p`` or ``p[0]`` (and there is at least one)."""
     declarator = getattr(param, "type", None)
     if not (isinstance(declarator, c_ast.PtrDecl)
             and isinstance(declarator.type, c_ast.TypeDecl)
             and isinstance(declarator.type.type, c_ast.IdentifierType)
-            and [n for n in declarator.type.type.names if n != "const"] == ["double"]):
+            and [n for n in declarator.type.type.names if n != "const"] in (["double"],
+                                                                             ["float"])):
         return False
     uses = list(_uses(body, param.name, None))
     return bool(uses) and all(_is_element(parent, param.name) for parent in uses)
@@ -157,8 +160,8 @@ def _as_one_element_array(param: c_ast.Decl) -> c_ast.Decl:
                       array, param.init, param.bitsize, coord=param.coord)
 
 
-def _double_array(name: str, coord) -> c_ast.Decl:
-    element = c_ast.TypeDecl(name, [], None, c_ast.IdentifierType(["double"], coord=coord),
+def _one_element_array(name: str, dtype: str, coord) -> c_ast.Decl:
+    element = c_ast.TypeDecl(name, [], None, c_ast.IdentifierType([dtype], coord=coord),
                              coord=coord)
     array = c_ast.ArrayDecl(element, c_ast.Constant("int", "1", coord=coord), [], coord=coord)
     return c_ast.Decl(name, [], [], [], [], array, None, None, coord=coord)

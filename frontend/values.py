@@ -4,8 +4,12 @@ Every C operator becomes one two-operand sympy node built with
 ``evaluate=False``, so the expression keeps the association and operand order
 of the source: ``a - b`` is ``Add(a, Mul(-1, b))``, ``a / b`` is
 ``Mul(a, Pow(b, -1))``. Each subexpression has a C type, ``int`` or
-``double``; integer arithmetic is kept as integer arithmetic (C converts it
-to double where it meets a double), integer division of variables is refused.
+``float`` or ``double``, by C's usual arithmetic conversions (an operation
+computes in the wider of its operands' types); integer arithmetic is kept as
+integer arithmetic (C converts it where it meets a floating value), integer
+division of variables is refused. Floating literals keep their type
+(``0.5f`` is a float), casts between float and double are explicit nodes, so
+that the printed tree converts where the source did.
 """
 
 from __future__ import annotations
@@ -17,7 +21,8 @@ import sympy
 from pycparser import c_ast
 
 from polyad.frontend.affine import AffineTranslator, Scope, describe, integer_literal, type_names
-from polyad.model.expr import MATH, MATH_ARITY, integer_symbol, select, to_double
+from polyad.model.expr import (FLOAT_MATH, MATH, MATH_ARITY, float_number, integer_symbol,
+                               select, to_double, to_float, wider)
 
 _RELATIONS = {
     "<": sympy.StrictLessThan, "<=": sympy.LessThan, ">": sympy.StrictGreaterThan,
@@ -31,7 +36,7 @@ class Typed:
     """A translated value: its sympy expression and its C type."""
 
     expr: sympy.Basic
-    ctype: str  # "int" or "double"
+    ctype: str  # "int", "float" or "double"
 
 
 def add(a, b):
@@ -57,12 +62,24 @@ def negate(a):
 _BINARY = {"+": add, "-": subtract, "*": multiply, "/": divide}
 
 
-def float_literal(text: str) -> sympy.Float | None:
-    """The double value of a C floating literal, or None for a suffixed one
-    (``0.5f`` is a float, ``0.5L`` a long double: not modelled)."""
-    if text[-1] in "fFlL":
+def float_literal(text: str) -> Typed | None:
+    """A C floating literal with its type (``0.5`` double, ``0.5f`` float),
+    or None for a long double one (``0.5L``: not modelled)."""
+    if text[-1] in "lL":
         return None
-    return sympy.Float(text, precision=53)
+    if text[-1] in "fF":
+        return Typed(float_number(text[:-1], "float"), "float")
+    return Typed(float_number(text, "double"), "double")
+
+
+def _as_real(typed: Typed, dtype: str) -> sympy.Basic:
+    """An integer value converted to ``dtype`` as C converts it where a
+    function of that type takes it (a literal folded)."""
+    if typed.ctype != "int":
+        return typed.expr
+    if typed.expr.is_Integer:
+        return float_number(int(typed.expr), dtype)
+    return (to_float if dtype == "float" else to_double)(typed.expr)
 
 
 class ValueTranslator:
@@ -105,7 +122,7 @@ class ValueTranslator:
             condition = self.condition(node.cond, scope)
             then = self.value(node.iftrue, scope)
             otherwise = self.value(node.iffalse, scope)
-            ctype = "double" if "double" in (then.ctype, otherwise.ctype) else "int"
+            ctype = wider(then.ctype, otherwise.ctype)
             return Typed(select(condition, then.expr, otherwise.expr, evaluate=False), ctype)
         if isinstance(node, c_ast.FuncCall):
             return self._call(node, scope)
@@ -124,9 +141,10 @@ class ValueTranslator:
         if node.type in ("double", "float", "long double"):
             value = float_literal(node.value)
             if value is None:
-                raise self.error(node, f"{node.type} literal {node.value}",
-                                 "polyad computes in double: drop the suffix")
-            return Typed(value, "double")
+                raise self.error(node, f"long double literal {node.value}",
+                                 "polyad computes in double or float: drop the L "
+                                 "(or write f for a float)")
+            return value
         raise self.error(node, f"{node.type} constant {node.value}",
                          "use integer or floating-point literals")
 
@@ -139,9 +157,9 @@ class ValueTranslator:
         if left.ctype == "int" and right.ctype == "int":
             return self._integer_arithmetic(node, left.expr, right.expr)
         if node.op == "%":
-            raise self.error(node, "operator % on double values",
+            raise self.error(node, "operator % on floating-point values",
                              "% takes integers (fmod is not among the modelled functions)")
-        return Typed(_BINARY[node.op](left.expr, right.expr), "double")
+        return Typed(_BINARY[node.op](left.expr, right.expr), wider(left.ctype, right.ctype))
 
     def _integer_arithmetic(self, node, left, right) -> Typed:
         if node.op in ("/", "%"):
@@ -179,16 +197,20 @@ class ValueTranslator:
     def _cast(self, node: c_ast.Cast, scope: Scope) -> Typed:
         operand = self.value(node.expr, scope)
         target = " ".join(type_names(node.to_type))
-        if target == "double":
-            if operand.ctype == "double":
+        if target in ("double", "float"):
+            if operand.ctype == target:
                 return operand
             if operand.expr.is_Integer:
-                return Typed(sympy.Float(int(operand.expr), precision=53), "double")
-            return Typed(to_double(operand.expr), "double")
+                return Typed(float_number(int(operand.expr), target), target)
+            if operand.expr.is_Float and target == "double":
+                return Typed(float_number(operand.expr, "double"), "double")
+            return Typed((to_double if target == "double" else to_float)(operand.expr),
+                         target)
         if target in ("int", "long") and operand.ctype == "int":
             return operand
         raise self.error(node, f"cast to {target or describe(node.to_type)}",
-                         "only conversions of integers to double, (double)n, are modelled")
+                         "only conversions to double and float, (double)n or "
+                         "(float)x, are modelled")
 
     def _call(self, node: c_ast.FuncCall, scope: Scope) -> Typed:
         name = node.name.name if isinstance(node.name, c_ast.ID) else describe(node.name)
@@ -204,15 +226,9 @@ class ValueTranslator:
             raise self.error(node, f"call to {name}() with {len(args)} argument"
                              + ("" if len(args) == 1 else "s"),
                              f"{name} takes {MATH_ARITY[name]}")
-        converted = []
-        for arg in args:
-            typed = self.value(arg, scope)
-            expr = typed.expr
-            if typed.ctype == "int":
-                expr = (sympy.Float(int(expr), precision=53) if expr.is_Integer
-                        else to_double(expr))
-            converted.append(expr)
-        return Typed(MATH[name](*converted), "double")
+        dtype = "float" if name in FLOAT_MATH else "double"
+        converted = [_as_real(self.value(arg, scope), dtype) for arg in args]
+        return Typed(MATH[name](*converted), dtype)
 
     def condition(self, node, scope: Scope) -> sympy.Basic:
         """The condition of a value select, as an unevaluated sympy boolean."""

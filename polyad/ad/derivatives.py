@@ -19,7 +19,7 @@ from typing import Callable
 import sympy
 
 from polyad.errors import PolyadError
-from polyad.model.expr import MATH, function_name, select, to_double
+from polyad.model.expr import MATH, float_number, function_name, select, to_double, to_float
 
 Rule = Callable[[tuple], tuple]
 
@@ -86,21 +86,35 @@ def _select(args):
 deflinear(sympy.Add)
 defproduct(sympy.Mul)
 RULES[sympy.Pow] = _power
-defunary("sqrt", lambda x: sympy.Rational(1, 2) / MATH["sqrt"](x))
-defunary("exp", lambda x: MATH["exp"](x))
-defunary("log", lambda x: 1 / x)
-defunary("sin", lambda x: MATH["cos"](x))
-defunary("cos", lambda x: -MATH["sin"](x))
-defunary("tan", lambda x: 1 + MATH["tan"](x) ** 2)
-defunary("tanh", lambda x: 1 - MATH["tanh"](x) ** 2)
-defunary("fabs", _sign)
-defbinary("pow", lambda x, y: y * MATH["pow"](x, y - 1),
-          lambda x, y: MATH["pow"](x, y) * MATH["log"](x))
-defbinary("fmin", lambda x, y: _choose(sympy.LessThan(x, y, evaluate=False)),
-          lambda x, y: _choose(sympy.StrictGreaterThan(x, y, evaluate=False)))
-defbinary("fmax", lambda x, y: _choose(sympy.GreaterThan(x, y, evaluate=False)),
-          lambda x, y: _choose(sympy.StrictLessThan(x, y, evaluate=False)))
-defzero(to_double.__name__)
+
+
+def _defmath(suffix: str, half) -> None:
+    """The rules of the math functions of one precision (suffix "" for
+    double, "f" for float), each partial in that precision's functions so
+    that a float kernel's derivative code computes in float."""
+    def f(name):
+        return MATH[name + suffix]
+    defunary("sqrt" + suffix, lambda x: half / f("sqrt")(x))
+    defunary("exp" + suffix, lambda x: f("exp")(x))
+    defunary("log" + suffix, lambda x: 1 / x)
+    defunary("sin" + suffix, lambda x: f("cos")(x))
+    defunary("cos" + suffix, lambda x: -f("sin")(x))
+    defunary("tan" + suffix, lambda x: 1 + f("tan")(x) ** 2)
+    defunary("tanh" + suffix, lambda x: 1 - f("tanh")(x) ** 2)
+    defunary("fabs" + suffix, _sign)
+    defbinary("pow" + suffix, lambda x, y: y * f("pow")(x, y - 1),
+              lambda x, y: f("pow")(x, y) * f("log")(x))
+    defbinary("fmin" + suffix, lambda x, y: _choose(sympy.LessThan(x, y, evaluate=False)),
+              lambda x, y: _choose(sympy.StrictGreaterThan(x, y, evaluate=False)))
+    defbinary("fmax" + suffix, lambda x, y: _choose(sympy.GreaterThan(x, y, evaluate=False)),
+              lambda x, y: _choose(sympy.StrictLessThan(x, y, evaluate=False)))
+
+
+_defmath("", sympy.Rational(1, 2))
+_defmath("f", float_number("0.5", "float"))
+# Conversions pass derivatives through (an integer operand has none).
+deflinear(to_double.__name__)
+deflinear(to_float.__name__)
 RULES[select] = _select
 
 

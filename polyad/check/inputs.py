@@ -139,6 +139,9 @@ def random_inputs(kernel: Kernel, sizes: Mapping[str, int], seed: int = 0,
         if array.name in init:
             own = np.random.default_rng([seed, position])
             values[array.name] = draw(init[array.name], array, array.shape(sizes), own)
+        if array.dtype == "float":  # drawn in double, rounded as the kernel holds them
+            values[array.name] = (float(np.float32(values[array.name])) if array.is_scalar
+                                  else np.asarray(values[array.name]).astype(np.float32))
     return values
 
 

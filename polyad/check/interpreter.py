@@ -21,7 +21,7 @@ import sympy
 
 from polyad.model.dataflow import schedule_map
 from polyad.errors import UsageError
-from polyad.model.expr import MATH, to_double
+from polyad.model.expr import FLOAT_MATH, MATH, to_double, to_float
 from polyad.model.kernel import Kernel, Statement, fix_sizes, maps_of
 from polyad.program.names import NameSupply, kernel_identifiers
 
@@ -52,7 +52,11 @@ _AS_SYMPY = {
     MATH["sin"]: sympy.sin, MATH["cos"]: sympy.cos, MATH["tan"]: sympy.tan,
     MATH["tanh"]: sympy.tanh, MATH["pow"]: power, MATH["fabs"]: sympy.Abs,
     MATH["fmin"]: sympy.Min, MATH["fmax"]: sympy.Max, to_double: lambda x: x,
+    # The oracle computes in double: float's functions and conversions are
+    # their double counterparts (the tolerance of a float kernel allows it).
+    to_float: lambda x: x,
 }
+_AS_SYMPY.update({MATH[name]: _AS_SYMPY[MATH[double]] for name, double in FLOAT_MATH.items()})
 def _nan_outside(function):
     """A math function giving NaN outside its domain, as C's does."""
     def guarded(*args):

@@ -16,6 +16,8 @@ from typing import Callable, Mapping, Sequence
 import numpy as np
 
 EPS = float(np.finfo(float).eps)
+#: float's machine epsilon (2**-23).
+FLOAT_EPS = float(np.finfo(np.float32).eps)
 
 #: Verdicts of one oracle.
 OK, WRONG, ILL_CONDITIONED = "ok", "wrong", "ill-conditioned"
@@ -29,6 +31,25 @@ TABLEAU = 12
 #: (the start of the asymptotic range), at most STEP_SEARCH times.
 STEP_AGREEMENT = 0.05
 STEP_SEARCH = 40
+
+
+@dataclass(frozen=True)
+class Precision:
+    """How much the oracles allow a gradient computed in one floating type:
+    ``eps`` its machine epsilon; agreement to ``floor`` (relative) always
+    counts; above ``meaningful`` (``fd_meaningful`` for finite differences)
+    a tolerance says nothing about the gradient; ``perturbations``: the
+    relative sizes a condition estimate perturbs inputs by (each above the
+    type's rounding); above ``condition_limit`` the gradient carries too few
+    correct digits to judge."""
+
+    name: str
+    eps: float
+    floor: float
+    meaningful: float
+    fd_meaningful: float
+    perturbations: tuple[float, ...]
+    condition_limit: float
 
 
 @dataclass(frozen=True)

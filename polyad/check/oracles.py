@@ -12,7 +12,7 @@ import numpy as np
 
 from polyad.check import numerics
 from polyad.model.kernel import Kernel
-from polyad.check.numerics import EPS, ILL_CONDITIONED, OK, WRONG
+from polyad.check.numerics import EPS, FLOAT_EPS, ILL_CONDITIONED, OK, WRONG, Precision
 
 #: The interpreter and the dot-product test compare the same quantity
 #: computed in a different order: they differ by rounding, which is about
@@ -36,8 +36,20 @@ LINEAR_RANGE = 1e-2
 #: Above this condition estimate the gradient at these inputs carries fewer
 #: than about eight correct digits: ill-conditioned, whatever the oracles say.
 CONDITION_LIMIT = 1e8
+#: The numbers above are a double kernel's; a float kernel's keep the same
+#: margins over float's epsilon: about seven digits where double has
+#: sixteen (a wrong gradient errs by far more).
+DOUBLE = Precision("double", EPS, FLOOR, MEANINGFUL, FD_MEANINGFUL, PERTURBATIONS,
+                   CONDITION_LIMIT)
+FLOAT = Precision("float", FLOAT_EPS, 1e-5, 1e-2, 1e-2, (1e-3, 1e-4), 1e3)
 #: Overall verdicts of a check (polyad.check.verify adds "bad inputs").
 VERDICT_OK, VERDICT_WRONG, VERDICT_ILL = "ok", "wrong gradient", "ill-conditioned"
+
+
+def precision_of(kernel: Kernel) -> Precision:
+    """The precision a kernel's gradient is judged in: float's when any of
+    its arrays or scalars is a float (its rounding dominates), else double's."""
+    return FLOAT if any(a.dtype == "float" for a in kernel.arrays) else DOUBLE
 
 
 def relative_error(got, expected) -> float:
@@ -70,14 +82,17 @@ def ratio(a: float, b: float) -> float:
 
 def perturbed(kernel: Kernel, values: Mapping[str, object], size: float,
                rng) -> dict[str, object]:
-    """Every floating argument multiplied by (1 + size * (+-1))."""
+    """Every floating argument multiplied by (1 + size * (+-1)), rounded to
+    its type."""
     moved = dict(values)
     for array in kernel.arrays:
         if array.storage == "parameter" and array.is_float and array.name in values:
             data = np.asarray(values[array.name], dtype=float)
             signs = rng.choice([-1.0, 1.0], size=data.shape)
-            moved[array.name] = (float(data * (1 + size * signs)) if array.is_scalar
-                                 else data * (1 + size * signs))
+            data = data * (1 + size * signs)
+            if array.dtype == "float":
+                data = data.astype(np.float32)
+            moved[array.name] = float(data) if array.is_scalar else data
     return moved
 
 
@@ -87,7 +102,7 @@ def condition_of(kernel: Kernel, gradient_at: Callable[[Mapping], dict],
     perturbations per size of PERTURBATIONS, smaller while the response
     leaves the linear range."""
     estimate = 1.0
-    for size in PERTURBATIONS:
+    for size in precision_of(kernel).perturbations:
         rng = np.random.default_rng(seed + 2)
         moved = [gradient_at(perturbed(kernel, values, size, rng)) for _ in range(2)]
         estimate = numerics.condition_estimate(base, moved, size)
@@ -97,19 +112,23 @@ def condition_of(kernel: Kernel, gradient_at: Callable[[Mapping], dict],
 
 
 def record(oracle: str, error: float, tolerance: float, meaningful: float,
-            detail: str) -> dict:
+           detail: str) -> dict:
+    """An oracle's record: its verdict from the error, the tolerance and the
+    largest tolerance that still says something."""
     verdict = numerics.verdict(error, tolerance, meaningful)
     return {"oracle": oracle, "verdict": verdict, "ok": verdict == OK,
             "max_rel_err": error, "tolerance": tolerance, "detail": detail}
 
 
-def overall_verdict(checks: list[dict], condition: float) -> str:
+def overall_verdict(checks: list[dict], condition: float,
+                    precision: Precision = DOUBLE) -> str:
     """wrong gradient if any oracle says wrong, else ill-conditioned if any
-    says so or the condition estimate exceeds CONDITION_LIMIT, else ok."""
+    says so or the condition estimate exceeds the precision's limit
+    (CONDITION_LIMIT in double), else ok."""
     verdicts = {c["verdict"] for c in checks}
     if WRONG in verdicts:
         return VERDICT_WRONG
-    if ILL_CONDITIONED in verdicts or not condition <= CONDITION_LIMIT:
+    if ILL_CONDITIONED in verdicts or not condition <= precision.condition_limit:
         return VERDICT_ILL
     return VERDICT_OK
 
@@ -128,13 +147,15 @@ ROUNDINGS = {"blas": ("reassociated by BLAS", "BLAS's sums"),
 
 
 def check_forward_sweeps(expected, reverse, forward, reassociated: bool = False,
-                         roundings: tuple[str, ...] = ()) -> dict:
+                         roundings: tuple[str, ...] = (),
+                         precision: Precision = DOUBLE) -> dict:
     """The outputs of the adjoint's and the tangent's forward sweeps against
-    the original C's: bitwise, except the adjoint's within
-    REASSOCIATED_TOLERANCE (relative) when it rounds differently:
-    ``reassociated`` (BLAS) or ``roundings`` (keys of :data:`ROUNDINGS`)."""
+    the original C's: bitwise, except the adjoint's within the precision's
+    floor (REASSOCIATED_TOLERANCE in double, relative) when it rounds
+    differently: ``reassociated`` (BLAS) or ``roundings`` (keys of
+    :data:`ROUNDINGS`)."""
     roundings = tuple(dict.fromkeys((("blas",) if reassociated else ()) + tuple(roundings)))
-    tolerance = REASSOCIATED_TOLERANCE if roundings else 0.0
+    tolerance = max(REASSOCIATED_TOLERANCE, precision.floor) if roundings else 0.0
 
     def agrees(value, got) -> bool:
         if roundings:
@@ -159,11 +180,14 @@ def check_forward_sweeps(expected, reverse, forward, reassociated: bool = False,
 
 
 def compare_with_interpreter(gradient: Mapping[str, object], reference: Mapping[str, object],
-                             condition: float, note: str = "") -> dict:
+                             condition: float, note: str = "",
+                             precision: Precision = DOUBLE) -> dict:
     """The record of the interpreter oracle: the gradient against the
-    interpreter's ``reference`` with the tolerance of a condition estimate;
-    ``note`` ends the detail. Precondition: both have the same arrays."""
-    tolerance = max(FLOOR, ROUNDING_FACTOR * EPS * condition)
+    interpreter's ``reference`` (computed in double) with the tolerance of a
+    condition estimate in the gradient's ``precision``; ``note`` ends the
+    detail. Precondition: both have the same arrays."""
+    tolerance = max(precision.floor, ROUNDING_FACTOR * precision.eps * condition)
+    meaningful = precision.meaningful
     finite = {name: (np.isfinite(np.asarray(gradient[name], dtype=float)),
                      np.isfinite(np.asarray(reference[name], dtype=float)))
               for name in gradient}
@@ -181,40 +205,47 @@ def compare_with_interpreter(gradient: Mapping[str, object], reference: Mapping[
     if not all(np.all(mine) for mine, _ in finite.values()):
         # Both give NaN or inf in the same elements: the derivative does not
         # exist there (sqrt at 0), which no tolerance can judge.
-        measured = record("reverse-mode interpreter", worst, worst, MEANINGFUL, "")
+        measured = record("reverse-mode interpreter", worst, worst, meaningful, "")
         return {**measured, "verdict": ILL_CONDITIONED, "ok": False, "tolerance": float("inf"),
                 "detail": "the gradient is NaN or inf at these inputs, in the same "
                           f"elements as the interpreter's (no derivative there){note}"}
-    return record("reverse-mode interpreter", worst, tolerance, MEANINGFUL,
+    return record("reverse-mode interpreter", worst, tolerance, meaningful,
                    f"tolerance {tolerance:.2g} (condition estimate {condition:.2g}); "
                    f"worst {max(errors, key=errors.get) if errors else '-'}{note}")
 
 
 def check_dot(projected: float, projected_cancel: float, pulled: float,
-              pulled_cancel: float, condition: float) -> dict:
+              pulled_cancel: float, condition: float,
+              precision: Precision = DOUBLE) -> dict:
     """The record of the dot-product test <w, J v> (tangent) against
-    <J^T w, v> (adjoint), each with the cancellation factor of its sum."""
-    rounding = max(FLOOR, ROUNDING_FACTOR * EPS * condition)
+    <J^T w, v> (adjoint), each with the cancellation factor of its sum, both
+    computed in ``precision``."""
+    rounding = max(precision.floor, ROUNDING_FACTOR * precision.eps * condition)
     # Not finite on either side: no tolerance can judge it (the interpreter
     # tells a bug from a derivative that does not exist).
-    tolerance = (max(FLOOR, rounding * max(projected_cancel, pulled_cancel))
+    tolerance = (max(precision.floor, rounding * max(projected_cancel, pulled_cancel))
                  if np.isfinite(projected) and np.isfinite(pulled) else float("inf"))
     return record("dot product <w, J v> = <J^T w, v>", ratio(projected, pulled), tolerance,
-                  MEANINGFUL, f"tolerance {tolerance:.2g} (condition estimate "
+                  precision.meaningful, f"tolerance {tolerance:.2g} (condition estimate "
                   f"{condition:.2g}); {projected:.12g} vs {pulled:.12g}")
 
 
 def check_finite_differences(phi: Callable[[float], float], size: float, reach: float,
-                             size_of_sum: float, pulled: float, condition: float) -> dict:
+                             size_of_sum: float, pulled: float, condition: float,
+                             precision: Precision = DOUBLE) -> dict:
     """The record of finite differences: d phi / dh at 0, where phi(h) is
-    <w, F(x + h v)> of the original C, by Ridders' extrapolation of central
-    differences from a step chosen for this direction (``size`` = max |x|,
-    ``reach`` = max |v|), against the adjoint's <J^T w, v> = ``pulled``;
-    ``size_of_sum`` is sum |w F(x)|, for the rounding of phi itself."""
+    <w, F(x + h v)> of the original C computed in double (a float kernel's
+    widened copy), by Ridders' extrapolation of central differences from a
+    step chosen for this direction (``size`` = max |x|, ``reach`` = max
+    |v|), against the adjoint's <J^T w, v> = ``pulled``, computed in
+    ``precision``; ``size_of_sum`` is sum |w F(x)|, for the rounding of phi
+    itself."""
     start = numerics.choose_step(phi, 1e-2 * size / reach)
     estimate = numerics.ridders(phi, start)
     scale = max(abs(estimate.value), abs(pulled))
-    rounding = max(FLOOR, ROUNDING_FACTOR * EPS * condition)
+    # The adjoint's own rounding (and, for a float kernel, the difference
+    # between its derivative and its widened copy's: the same order).
+    rounding = max(precision.floor, ROUNDING_FACTOR * precision.eps * condition)
     # The rounding of the two primal runs of one central difference.
     noise = FD_NOISE * EPS * size_of_sum / estimate.step
     allowed = FD_SAFETY * estimate.error + rounding * abs(pulled)
@@ -227,7 +258,8 @@ def check_finite_differences(phi: Callable[[float], float], size: float, reach: 
         # Relative to the finite difference itself: an error estimate that is
         # large against it means the differences did not converge.
         tolerance = allowed / abs(estimate.value) if estimate.value else float("inf")
-    return record("central finite differences", error, tolerance, FD_MEANINGFUL,
+    return record("central finite differences", error, tolerance,
+                  max(FD_MEANINGFUL, precision.fd_meaningful),
                   f"Ridders from h = {start:.2g} to {estimate.step:.2g}, error estimate "
                   f"{estimate.error:.2g}, tolerance {tolerance:.2g}; "
                   f"{estimate.value:.10g} vs {pulled:.10g}")

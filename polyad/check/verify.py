@@ -32,7 +32,7 @@ from polyad.model.kernel import Kernel, fix_sizes
 from polyad.check.oracles import (CONDITION_LIMIT, MEANINGFUL, VERDICT_ILL,  # noqa: F401
                             VERDICT_OK, VERDICT_WRONG, check_dot, check_finite_differences,
                             check_forward_sweeps, compare_with_interpreter, condition_of,
-                            inner, overall_verdict, relative_error)
+                            inner, overall_verdict, precision_of, relative_error)
 from polyad.program.ir import ADJOINT_SUFFIX, TANGENT_SUFFIX, primal_program
 from polyad.schedule.marks import Library, Simd
 from polyad.schedule.schedule import Schedule
@@ -112,6 +112,9 @@ def _random_like(kernel: Kernel, names, sizes, rng) -> dict[str, object]:
         array = kernel.array(name)
         result[name] = (float(rng.standard_normal()) if array.is_scalar
                         else rng.standard_normal(array.shape(sizes)))
+        if array.dtype == "float":
+            result[name] = (float(np.float32(result[name])) if array.is_scalar
+                            else result[name].astype(np.float32))
     return result
 
 
@@ -284,6 +287,7 @@ def check_gradient(kernel: Kernel, sizes: Mapping[str, int], *, wrt=None, of=Non
     """
     say = progress or (lambda text: None)
     oracles = _checked_oracles(oracles)
+    precision = precision_of(kernel)
     refuse_nothing_to_differentiate(kernel, wrt, of)
     init = dict(init or {})
     check_init(kernel, init)
@@ -347,7 +351,8 @@ def check_gradient(kernel: Kernel, sizes: Mapping[str, int], *, wrt=None, of=Non
                                                   for mark in report.annotations)
                 for report in chosen.loops())
             checks.append(check_forward_sweeps(expected, reverse, forward, reassociated,
-                                               ("vector math",) if vector_math else ()))
+                                               ("vector math",) if vector_math else (),
+                                               precision))
         if "interpreter" in oracles:
             checks.append(_check_interpreter(
                 kernel, sizes, adjoint_at, schedule, blas,
@@ -356,12 +361,16 @@ def check_gradient(kernel: Kernel, sizes: Mapping[str, int], *, wrt=None, of=Non
         pulled, pulled_cancel = inner(gradient, directions)
         if "dot" in oracles:
             checks.append(check_dot(projected, projected_cancel, pulled, pulled_cancel,
-                                    condition))
+                                    condition, precision))
         if "fd" in oracles:
             say("finite differences of the original C")
-            checks.append(_finite_differences(original, values, adjoint, seeds,
+            # A float kernel's own rounding would drown the differences:
+            # they are taken of its copy computing in double.
+            differenced = (codegen.compile_original(kernel, widened=True)[0]
+                           if any(a.dtype == "float" for a in kernel.arrays) else original)
+            checks.append(_finite_differences(differenced, values, adjoint, seeds,
                                               directions, pulled, condition))
-    verdict = overall_verdict(checks, condition)
+    verdict = overall_verdict(checks, condition, precision)
     if verdict == VERDICT_WRONG:
         # An oracle fails where the kernel's derivative is undefined: an
         # intermediate overflowed and was overwritten (0 * inf in the sweep).
@@ -407,7 +416,8 @@ def _check_interpreter(kernel, sizes, adjoint_at, schedule, blas, values, seeds,
     say(f"reverse-mode interpreter: {instances} statement instances"
         + (f" (about {instances * SECONDS_PER_INSTANCE:.0f} s)" if instances > 100_000 else ""))
     _, reference = Interpreter(kernel).gradient(values, seeds, tuple(gradient))
-    return compare_with_interpreter(gradient, reference, condition, note)
+    return compare_with_interpreter(gradient, reference, condition, note,
+                                    precision_of(kernel))
 
 
 def _finite_differences(original, values, adjoint, seeds, directions, pulled,
@@ -429,7 +439,7 @@ def _finite_differences(original, values, adjoint, seeds, directions, pulled,
     size_of_sum = sum(float(np.sum(np.abs(np.asarray(seeds[n]) * np.asarray(outputs[n]))))
                       for n in adjoint.of)
     return check_finite_differences(phi, largest(values), largest(directions), size_of_sum,
-                                    pulled, condition)
+                                    pulled, condition, precision_of(adjoint.kernel))
 
 
 def _schedule_name(spec, chosen: Schedule | None) -> str:

@@ -31,10 +31,12 @@ from polyad.errors import SourceLocation, UsageError
 #: read before; ``inout``: both; ``temporary``: local to the kernel.
 ROLES = ("input", "output", "inout", "temporary")
 
-#: Element types of arrays and scalars, by C name.
-FLOAT_TYPES = ("double",)
+#: Element types of arrays and scalars, by C name. The floating-point ones
+#: are differentiated, each in its own precision (a float array's adjoint is
+#: float); the integer ones hold data that is not.
+FLOAT_TYPES = ("double", "float")
 INTEGER_TYPES = ("int", "char")
-ELEMENT_BYTES = {"double": 8, "int": 4, "char": 1}
+ELEMENT_BYTES = {"double": 8, "float": 4, "int": 4, "char": 1}
 #: Bytes of an element of a generated buffer: the kernel's types, and the byte
 #: of a recorded comparison outcome (polyad.program.ir.DECISION_DTYPE).
 BUFFER_BYTES = {**ELEMENT_BYTES, "unsigned char": 1}
@@ -45,7 +47,8 @@ class Param:
     """One parameter of the kernel's C function, in signature order.
 
     ``kind`` is ``size`` (an ``int``, a parameter of the isl model),
-    ``scalar`` (a ``double`` passed by value) or ``array`` (a C99 VLA).
+    ``scalar`` (a ``double`` or ``float`` passed by value, ``dtype`` says
+    which) or ``array`` (a C99 VLA).
     """
 
     name: str
@@ -60,6 +63,7 @@ class Array:
     ``extents`` are isl piecewise affine expressions on the parameter domain
     (``[n] -> { [(n + 1)] }``). ``storage`` says where it lives: ``parameter``
     (an argument of the C function) or ``local`` (declared in the kernel).
+    ``dtype`` is the element's C type, one of :data:`ELEMENT_BYTES`.
     """
 
     name: str

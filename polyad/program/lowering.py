@@ -93,7 +93,7 @@ def _lower_tapes(adjoint: ReverseMode, layout: Layout, sequence: str | None,
             # Another reader looks values up in it: indexed by instance.
             tapes[(entry.statement, entry.symbol)] = _Tape(entry, *_box(
                 supply.fresh(f"tape_{entry.statement}_shared_{len(tapes)}"), entry.instances,
-                _reads(entry), entry.statement, kernel.context))
+                _reads(entry), entry.statement, kernel.context, entry.dtype))
             continue
         if entry.writer or entry.on_entry:
             # Recorded once per value, by its writer or on entry: a box
@@ -107,7 +107,7 @@ def _lower_tapes(adjoint: ReverseMode, layout: Layout, sequence: str | None,
                     f"entry_{entry.access.array}_{entry.statement}_{len(tapes)}")
                 purpose = f"{entry.access.array} as it was on entry, for {entry.statement}"
             buffer, relation = _box(name, entry.records, purpose, entry.statement,
-                                    kernel.context)
+                                    kernel.context, entry.dtype)
             tapes[(entry.statement, entry.symbol)] = _Tape(
                 entry, buffer, relation, entry.lookup.apply_range(relation))
             continue
@@ -118,7 +118,7 @@ def _lower_tapes(adjoint: ReverseMode, layout: Layout, sequence: str | None,
             domain = kernel.statement(statement).domain
             _, extents = tape_box(domain, kernel.context)
             count = isl.PwAff.val_on_domain(kernel.context, isl.Val(len(entries)))
-            buffer = Buffer(supply.fresh(f"{layout.name}_{statement}"), "double",
+            buffer = Buffer(supply.fresh(f"{layout.name}_{statement}"), _widest(entries),
                             tuple(extents) + (count,), "local", sequence=sequence,
                             purpose=f"{purpose}, {layout.name}", tape=statement)
             for entry in entries:
@@ -130,7 +130,7 @@ def _lower_tapes(adjoint: ReverseMode, layout: Layout, sequence: str | None,
             lows, extents = tape_box(union.coalesce(), kernel.context)
             fields = isl.PwAff.val_on_domain(kernel.context, isl.Val(len(entries)))
             name = supply.fresh(f"region_{statement}")
-            buffer = Buffer(name, "double", tuple(extents) + (fields,), "local",
+            buffer = Buffer(name, _widest(entries), tuple(extents) + (fields,), "local",
                             purpose=f"{purpose}, one struct per instance", tape=statement)
             for field, entry in enumerate(entries):
                 relation = tape_relation(entry.instances, lows, name, field)
@@ -139,7 +139,7 @@ def _lower_tapes(adjoint: ReverseMode, layout: Layout, sequence: str | None,
             for index, entry in enumerate(entries):
                 tapes[(statement, entry.symbol)] = _Tape(entry, *_box(
                     supply.fresh(f"tape_{statement}_{index}"), entry.instances, _reads(entry), statement,
-                    kernel.context))
+                    kernel.context, entry.dtype))
     for entry in adjoint.tape.entries:
         if entry.shares:
             source = tapes[entry.shares]
@@ -149,12 +149,18 @@ def _lower_tapes(adjoint: ReverseMode, layout: Layout, sequence: str | None,
 
 
 def _box(name: str, points: isl.Set, purpose: str, statement: str,
-         context: isl.Set) -> tuple[Buffer, isl.Map]:
-    """A tape buffer shaped as the box of ``points``, and the map from the
-    points to its elements."""
+         context: isl.Set, dtype: str) -> tuple[Buffer, isl.Map]:
+    """A tape buffer of ``dtype`` shaped as the box of ``points``, and the
+    map from the points to its elements."""
     lows, extents = tape_box(points, context)
-    buffer = Buffer(name, "double", tuple(extents), "local", purpose=purpose, tape=statement)
+    buffer = Buffer(name, dtype, tuple(extents), "local", purpose=purpose, tape=statement)
     return buffer, tape_relation(points, lows, name)
+
+
+def _widest(entries: list[TapeEntry]) -> str:
+    """The element type of one buffer holding the values of ``entries``:
+    float when all are float, else double (which holds a float exactly)."""
+    return "float" if all(entry.dtype == "float" for entry in entries) else "double"
 
 
 def _reads(entry: TapeEntry) -> str:
@@ -187,7 +193,7 @@ def adjoint_program(adjoint: ReverseMode, *, layout: str | None = None,
         name = names[array.name]
         if array.name in interface:
             arguments.append(Argument(name, "buffer"))
-            buffers.append(Buffer(name, "double", array.extents, "argument",
+            buffers.append(Buffer(name, array.dtype, array.extents, "argument",
                                   by_pointer=array.is_scalar, optional=True,
                                   purpose=f"adjoint of {array.name}"))
             adjoint_buffer[array.name] = name
@@ -196,12 +202,12 @@ def adjoint_program(adjoint: ReverseMode, *, layout: str | None = None,
                 # Its seed must be zero while the gradient accumulates into
                 # the caller's buffer: work in a zeroed local, add at the end.
                 work = supply.fresh(name + "_work")
-                buffers.append(Buffer(work, "double", array.extents, "local", zeroed=True,
+                buffers.append(Buffer(work, array.dtype, array.extents, "local", zeroed=True,
                                       purpose=f"adjoint of {array.name} during the sweep"))
                 adjoint_buffer[array.name] = work
                 finishing.append((array, name))
         elif array.name in active:
-            buffers.append(Buffer(name, "double", array.extents, "local", zeroed=True,
+            buffers.append(Buffer(name, array.dtype, array.extents, "local", zeroed=True,
                                   purpose=f"adjoint of {array.name}"))
             adjoint_buffer[array.name] = name
 

@@ -32,11 +32,11 @@ def tangent_program(tangent: TangentMode) -> Program:
         name = names[array.name]
         if array.name in tangent.wrt or array.name in outputs:
             arguments.append(Argument(name, "buffer"))
-            buffers.append(Buffer(name, "double", array.extents, "argument",
+            buffers.append(Buffer(name, array.dtype, array.extents, "argument",
                                   optional=True, zeroed=array.name not in tangent.wrt,
                                   purpose=f"tangent of {array.name}"))
         elif array.name in varied:
-            buffers.append(Buffer(name, "double", array.extents, "local", zeroed=True,
+            buffers.append(Buffer(name, array.dtype, array.extents, "local", zeroed=True,
                                   purpose=f"tangent of {array.name}"))
     flat = flat_by_statement(kernel)
     instructions, schedule = [], []

@@ -47,13 +47,15 @@ class TapeEntry:
     (durbin's ``y[k - i - 1]``, read in the same iteration by ``sum += r[..]
     * y[i]``), this one ``shares`` that entry's tape: ``lookup`` maps each
     reading instance to the other's reading instance, and nothing more is
-    recorded.
+    recorded. ``dtype`` is the recorded value's C type (its array's), which
+    its tape holds.
     """
 
     statement: str
     access: Access
     instances: isl.Set
     overwriters: tuple[str, ...]
+    dtype: str = "double"
     writer: str = ""
     lookup: isl.Map | None = None
     recorded: isl.Set | None = None
@@ -151,9 +153,9 @@ class TapePlan:
         return sum(decision.count(sizes) for decision in self.decisions)
 
     def bytes(self, sizes: Mapping[str, int]) -> int:
-        """Bytes recorded at the given sizes: 8 per double value, 1 per
-        comparison outcome."""
-        return ELEMENT_BYTES["double"] * self.values(sizes) \
+        """Bytes recorded at the given sizes: 8 per double value, 4 per
+        float, 1 per comparison outcome."""
+        return sum(ELEMENT_BYTES[entry.dtype] * entry.count(sizes) for entry in self.entries) \
             + DECISION_BYTES * self.outcomes(sizes)
 
     def explain(self, kernel: Kernel) -> list[str]:
@@ -334,7 +336,8 @@ def plan_tape(kernel: Kernel, needed: Mapping[str, tuple[Access, ...]],
     for statement in kernel.statements:
         for access in needed.get(statement.name, ()):
             if strategy == "stack":
-                entries.append(TapeEntry(statement.name, access, statement.domain, ()))
+                entries.append(TapeEntry(statement.name, access, statement.domain, (),
+                                         kernel.array(access.array).dtype))
                 continue
             pairs = dataflow.overwritten_later(access.relation, writes, order)
             instances = [s for s in sets_of(pairs.domain()) if not s.is_empty()]
@@ -345,7 +348,7 @@ def plan_tape(kernel: Kernel, needed: Mapping[str, tuple[Access, ...]],
                                   for m in maps_of(pairs)},
                                  key=lambda name: kernel.statement(name).location.line)
             entry = TapeEntry(statement.name, access, instances[0].coalesce(),
-                              tuple(overwriters))
+                              tuple(overwriters), kernel.array(access.array).dtype)
             entry = _recorded_by_writer(entry, writes, kernel.schedule)
             if not entry.writer and not entry.on_entry:
                 entry = _sharing_a_tape(entry, entries, writes, kernel.schedule)

@@ -332,15 +332,28 @@ void f(int n, @double A[]) {
     A[i] = 0.0;
 }
 """, "array parameter A without extent"),
-    ("float-variable", """\
+    ("long-double-variable", """\
 void f(int n, double x[n]) {
-  @float t;
+  @long double t;
   for (int i = 0; i < n; i++) {
     t = 2.0;
     x[i] = t;
   }
 }
-""", "float variable t"),
+""", "long double variable t"),
+    ("float16-array", """\
+void f(int n, @_Float16 x[n]) {
+  for (int i = 0; i < n; i++)
+    x[i] = x[i] * 0.5f;
+}
+""", "unsupported type _Float16"),
+    ("float16-local", """\
+void f(int n, float x[n]) {
+  @__fp16 t;
+  for (int i = 0; i < n; i++)
+    x[i] = x[i] * 0.5f;
+}
+""", "unsupported type __fp16"),
     ("struct", """\
 struct pair { double a, b; };
 void f(int n, double x[n], @struct pair p) {
@@ -492,12 +505,12 @@ void f(int n, double x[n]) {
     x[i] = @i / n;
 }
 """, "integer division in a value expression"),
-    ("float-literal", """\
+    ("long-double-literal", """\
 void f(int n, double x[n]) {
   for (int i = 0; i < n; i++)
-    x[i] = x[i] * @0.5f;
+    x[i] = x[i] * @0.5L;
 }
-""", "float literal 0.5f"),
+""", "long double literal 0.5L"),
     ("sizeof", """\
 void f(int n, double x[n]) {
   for (int i = 0; i < n; i++)
@@ -534,7 +547,7 @@ void f(int n, double x[n]) {
   for (int i = 0; i < n; i++)
     x[i] = @x[i] % 2.0;
 }
-""", "operator % on double values"),
+""", "operator % on floating-point values"),
     ("string-literal", """\
 void f(int n, double x[n]) {
   for (int i = 0; i < n; i++)
@@ -704,7 +717,7 @@ void f(int n, double A[n][n]) {
 }
 """, "product of two variables"),
     ("tab-indent", "void f(int n, double x[n]) {\n\tfor (int i = 0; i < n; i++)\n\t\t"
-     "x[i] =\t@0.5f;\n}\n", "float literal 0.5f"),
+     "x[i] =\t@0.5L;\n}\n", "long double literal 0.5L"),
     ("unsigned-count-down-past-zero", """\
 #include <stddef.h>
 void f(size_t n, double x[n]) {
