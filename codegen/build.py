@@ -67,13 +67,16 @@ def compiler_version(command: tuple[str, ...]) -> str:
     return done.stdout.splitlines()[0] if done.stdout else ""
 
 
-def shared_library(source: str, *, openmp: bool = False, include_dir: str | None = None,
-                   what: str = "generated code", extra_flags: tuple[str, ...] = (),
-                   blas: bool = False) -> Path:
+def shared_library(source: str | tuple[str, ...], *, openmp: bool = False,
+                   include_dir: str | None = None, what: str = "generated code",
+                   extra_flags: tuple[str, ...] = (), blas: bool = False) -> Path:
     """The path of a shared library built from C ``source`` (cached), with
     ``extra_flags`` after the usual ones (the cache key includes them);
     linked with OpenBLAS when ``blas`` (codegen.blas; the key includes the
-    library's version and place)."""
+    library's version and place). A tuple of sources is built by one
+    compiler run into one library, each source its own translation unit
+    (so their static names and macros stay apart; their external names
+    must differ)."""
     flags = compiler_flags(openmp) + list(extra_flags)
     if include_dir:
         flags += ["-I", include_dir]
@@ -112,30 +115,38 @@ def executable(source: str, *, what: str = "a benchmark driver",
                   libraries=["-ldl"])
 
 
-def _built(source: str, flags: list[str], suffix: str, what: str,
+def _built(source: str | tuple[str, ...], flags: list[str], suffix: str, what: str,
            include_dir: str | None, libraries: tuple[str, ...] | list[str] = (),
            depends_on: tuple[str, ...] = ()) -> Path:
     command = compiler_command()
+    sources = (source,) if isinstance(source, str) else tuple(source)
     # With an include directory the source may #include the user's headers:
     # key on what the compiler will see, so that editing a header rebuilds.
-    seen = _preprocessed(command, include_dir, source) if include_dir else source
+    seen = [_preprocessed(command, include_dir, text) if include_dir else text
+            for text in sources]
+    # One source keys as it always did; several are told apart from one
+    # source that happens to hold their concatenation.
+    parts = seen if len(seen) == 1 else [f"{len(seen)} translation units", *seen]
     key = hashlib.sha256("\0".join(
-        [seen, *command, *flags, compiler_version(tuple(command)), *libraries,
+        [*parts, *command, *flags, compiler_version(tuple(command)), *libraries,
          *depends_on]).encode()).hexdigest()
     directory = cache_dir()
     library = directory / f"{key[:32]}{suffix or '.exe'}"
     if library.exists():
         return library
-    source_path = directory / f"{key[:32]}.c"
-    write_atomically(source_path, source)
+    source_paths = [directory / (f"{key[:32]}.c" if len(sources) == 1 else f"{key[:32]}-{i}.c")
+                    for i in range(len(sources))]
+    for path, text in zip(source_paths, sources):
+        write_atomically(path, text)
     handle, temporary = tempfile.mkstemp(dir=directory, suffix=f"{suffix or '.exe'}.tmp")
     os.close(handle)
     try:
-        done = subprocess.run(command + flags + ["-o", temporary, str(source_path), "-lm",
-                                                 *libraries],
+        done = subprocess.run(command + flags + ["-o", temporary, *map(str, source_paths),
+                                                 "-lm", *libraries],
                               capture_output=True, text=True, timeout=600)
         if done.returncode != 0:
-            raise CompileError(f"{command[0]} failed on {what} ({source_path}):\n"
+            shown = ", ".join(map(str, source_paths))
+            raise CompileError(f"{command[0]} failed on {what} ({shown}):\n"
                                + _first_lines(done.stderr))
         os.replace(temporary, library)
     finally:

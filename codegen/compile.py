@@ -54,6 +54,33 @@ def compile_program(program: Program) -> CompiledFunction:
                             program.context, source)
 
 
+def compile_programs(programs) -> tuple[CompiledFunction, ...]:
+    """:func:`compile_program` of each program, in order, with one compiler
+    run per kind of build (OpenMP or not, OpenBLAS or not) instead of one
+    per program: each program is its own translation unit of one library,
+    compiled with exactly the flags it gets alone, so its code is the same.
+    Programs of one name, and sanitized runs, are compiled one by one."""
+    programs = tuple(programs)
+    names = [program.name for program in programs]
+    if sanitizing() or len(set(names)) != len(names):
+        return tuple(compile_program(program) for program in programs)
+    groups: dict[tuple[bool, bool], list[int]] = {}
+    for position, program in enumerate(programs):
+        groups.setdefault((uses_openmp(program), calls_library(program)), []).append(position)
+    sources = [generate(program) for program in programs]
+    compiled: dict[int, CompiledFunction] = {}
+    for (openmp, blas), positions in groups.items():
+        library = shared_library(tuple(sources[p] for p in positions) if len(positions) > 1
+                                 else sources[positions[0]], openmp=openmp, blas=blas)
+        if blas:
+            pin_runtime(blas_library().path)
+        for p in positions:
+            compiled[p] = CompiledFunction(library, programs[p].name,
+                                           argument_specs(programs[p]),
+                                           programs[p].context, sources[p])
+    return tuple(compiled[p] for p in range(len(programs)))
+
+
 def _source_supply(kernel: Kernel) -> NameSupply:
     """Every identifier of the user's file taken (the wrappers are compiled
     with all of it)."""

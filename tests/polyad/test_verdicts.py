@@ -96,10 +96,7 @@ def test_repeated_squaring_still_catches_a_wrong_gradient(monkeypatch):
 
 def _perturb_adjoint(monkeypatch, factor: float) -> None:
     """Every gradient output of compiled adjoint code multiplied by factor."""
-    real = codegen.compile_program
-
-    def compile_program(program):
-        function = real(program)
+    def perturb(function):
         if not any(spec.name.endswith("_b") for spec in function.arguments):
             return function
 
@@ -107,7 +104,16 @@ def _perturb_adjoint(monkeypatch, factor: float) -> None:
             out = function(**values)
             return {k: (v * factor if k.endswith("_b") else v) for k, v in out.items()}
         return perturbed
-    monkeypatch.setattr(verify.codegen, "compile_program", compile_program)
+    _wrap_compiled(monkeypatch, perturb)
+
+
+def _wrap_compiled(monkeypatch, wrap) -> None:
+    """``wrap`` applied to every function check_gradient compiles, alone or
+    several at once."""
+    one, several = codegen.compile_program, codegen.compile_programs
+    monkeypatch.setattr(verify.codegen, "compile_program", lambda program: wrap(one(program)))
+    monkeypatch.setattr(verify.codegen, "compile_programs",
+                        lambda programs: tuple(map(wrap, several(programs))))
 
 
 @pytest.mark.parametrize("name", ["gemm", "cholesky", "jacobi_1d"])
@@ -289,11 +295,7 @@ def test_a_nan_gradient_where_the_interpreter_is_finite_is_wrong(monkeypatch):
     """Oracle: the interpreter. An adjoint that returns NaN in one element
     (a bug, not the numerics) is a wrong gradient, even though the NaN makes
     the condition estimate infinite."""
-    real = codegen.compile_program
-
-    def compile_program(program):
-        function = real(program)
-
+    def break_one(function):
         def broken(**values):
             out = function(**values)
             if "x_b" in out:
@@ -301,7 +303,7 @@ def test_a_nan_gradient_where_the_interpreter_is_finite_is_wrong(monkeypatch):
                 out["x_b"][1] = np.nan
             return out
         return broken
-    monkeypatch.setattr(verify.codegen, "compile_program", compile_program)
+    _wrap_compiled(monkeypatch, break_one)
     result = verify.check_gradient(polyad.parse(SQRT), {"n": 4})
     assert by_oracle(result)["reverse-mode"]["verdict"] == "wrong"
     assert result["verdict"] == "wrong gradient"
