@@ -30,10 +30,13 @@ else:
 import polyad  # noqa: E402
 from bench.peers.jax_ports import PORTS  # noqa: E402
 from polyad.check import verify  # noqa: E402
+from polyad.codegen.binding import NUMPY_TYPES  # noqa: E402
 from tests.conftest import EXAMPLES, example, sampled  # noqa: E402
 
 EPS = np.finfo(np.float64).eps
 RTOL = 1e-9
+#: Ports computing in float32 (the float examples) against polyad's float gradient.
+FLOAT_RTOL = 1e-5
 #: tanh kernels: the output holding tanh values, and the size counting the
 #: tanh factors on one derivative path.
 TANH = {"mlp": ("y", None), "rnn": ("h", "nt")}
@@ -50,18 +53,19 @@ def gradients(name: str, values: dict | None = None):
         values = verify.kernel_inputs(kernel, sizes, seed=0)
     adjoint = polyad.grad(kernel)
     rng = np.random.default_rng(1)
-    seeds = {y: rng.standard_normal(kernel.array(y).shape(sizes)) for y in adjoint.of}
+    seeds = {y: rng.standard_normal(kernel.array(y).shape(sizes)).astype(
+        NUMPY_TYPES[kernel.array(y).dtype]) for y in adjoint.of}
     out = polyad.compile(adjoint)(**values, **{f"{y}_b": seeds[y] for y in adjoint.of})
     expected = {x: out[f"{x}_b"] for x in adjoint.wrt}
     fn, args, unpack = PORTS[name].make(sizes, values, seeds)
     return expected, unpack(fn(*args)), values, sizes
 
 
-def assert_gradients_equal(expected: dict, got: dict, rtol: float) -> None:
+def assert_gradients_equal(expected: dict, got: dict, rtol: float, atol: float = 0.0) -> None:
     assert sorted(got) == sorted(expected)
     for x in expected:
         assert isinstance(got[x], float) == isinstance(expected[x], float), x
-        np.testing.assert_allclose(got[x], expected[x], rtol=rtol, atol=0, err_msg=x)
+        np.testing.assert_allclose(got[x], expected[x], rtol=rtol, atol=atol, err_msg=x)
 
 
 def tanh_tolerance(name: str, values: dict, sizes: dict) -> float:
@@ -93,7 +97,29 @@ def test_port_gradient_matches_polyad(name):
     expected, got, values, sizes = gradients(name)
     if name in TANH:  # the examples' init functions keep tanh unsaturated
         assert tanh_tolerance(name, values, sizes) < 2 * RTOL
-    assert_gradients_equal(expected, got, RTOL)
+    if PORTS[name].dtype == "float32":
+        assert_float_gradients_equal(expected, got)
+    else:
+        assert_gradients_equal(expected, got, RTOL)
+
+
+def assert_float_gradients_equal(expected: dict, got: dict) -> None:
+    """To FLOAT_RTOL, and FLOAT_RTOL of the largest element where an element
+    is near zero."""
+    scale = max(float(np.max(np.abs(g))) for g in expected.values())
+    assert_gradients_equal(expected, got, FLOAT_RTOL, FLOAT_RTOL * scale)
+
+
+def test_float32_port_matches_polyad_to_float_rounding():
+    """mlp_float: both compute in float (JAX float32, polyad's float
+    gradient), each summing in its own order: they agree to float rounding
+    (FLOAT_RTOL, and FLOAT_RTOL of the largest element where an element is
+    near zero), and not to double's."""
+    assert PORTS["mlp_float"].dtype == "float32"
+    expected, got, _, _ = gradients("mlp_float")
+    assert all(g.dtype == np.float32 for g in got.values())
+    assert_float_gradients_equal(expected, got)
+    assert any(not np.array_equal(got[x], expected[x]) for x in expected)
 
 
 @pytest.mark.parametrize("name", sorted(TANH))

@@ -269,6 +269,13 @@ def mlp(sz, x):
     return {"y": jnp.tanh(_dot(x["x"], x["W"].T) + x["bias"])}
 
 
+@port(wrt="W bias x", of="y", dtype="float32")
+def mlp_float(sz, x):
+    """mlp in float32, as a JAX user writes a layer (jax_enable_x64 is on
+    for the others: float32 inputs keep this one in single precision)."""
+    return {"y": jnp.tanh(_dot(x["x"], x["W"].T) + x["bias"])}
+
+
 @port(wrt="W bias x", of="y")
 def relu(sz, x):
     pre = _dot(x["x"], x["W"].T) + x["bias"]

@@ -23,13 +23,15 @@ class Port:
     """A kernel's JAX port: ``forward(sizes, inputs) -> outputs``, where
     ``inputs`` holds the ``wrt`` inputs and the ``const`` ones (read but not
     differentiated, or partly carried into an output), and ``outputs`` holds
-    at least every ``of`` output."""
+    at least every ``of`` output. ``dtype`` is the precision it computes
+    in, the kernel's (float32 for a float kernel)."""
 
     kernel: str
     forward: Callable[[Sizes, Arrays], dict]
     wrt: tuple[str, ...]
     of: tuple[str, ...]
     const: tuple[str, ...] = ()
+    dtype: str = "float64"
 
     def make(self, sizes: Sizes, values: Mapping[str, object],
              seeds: Mapping[str, np.ndarray]):
@@ -45,9 +47,9 @@ class Port:
                        for name, seed in zip(self.of, flat[nw + nc:]))
 
         fn = jax.jit(jax.grad(loss, argnums=tuple(range(nw))))
-        args = tuple(jnp.asarray(values[name], dtype=jnp.float64)
+        args = tuple(jnp.asarray(values[name], dtype=self.dtype)
                      for name in self.wrt + self.const)
-        args += tuple(jnp.asarray(seeds[name], dtype=jnp.float64) for name in self.of)
+        args += tuple(jnp.asarray(seeds[name], dtype=self.dtype) for name in self.of)
 
         def unpack(result) -> dict:
             return {name: float(g) if scalar[name] else np.asarray(g)
@@ -59,15 +61,15 @@ class Port:
 PORTS: dict[str, Port] = {}
 
 
-def port(wrt: str, of: str, const: str = ""):
+def port(wrt: str, of: str, const: str = "", dtype: str = "float64"):
     """Register the decorated forward function under its name."""
     def register(forward):
         PORTS[forward.__name__] = Port(forward.__name__, forward, tuple(wrt.split()),
-                                       tuple(of.split()), tuple(const.split()))
+                                       tuple(of.split()), tuple(const.split()), dtype)
         return forward
     return register
 
 
 def dot(a, b):
-    """A matrix product at full float64 precision."""
+    """A matrix product at the full precision of its operands' type."""
     return jnp.dot(a, b, precision=lax.Precision.HIGHEST)

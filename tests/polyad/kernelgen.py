@@ -11,7 +11,9 @@ read-only scalar parameter, selects, nonlinear operators and ``if`` on data
 sometimes joined to an affine one or to a second data test) and int locals
 with an affine value used in a subscript (``{ int q = i - 1; B[q + 1] = ...; }``);
 ``B`` is sometimes a file-scope global ``double B[8];`` (a parameter of the
-generated code; its constant extent implies the assumption ``n <= 8``); a
+generated code; its constant extent implies the assumption ``n <= 8``); some
+kernels are in single precision (every ``double`` a ``float``, ``0.5f``
+literals, ``sinf``) or mixed (``A`` and ``D`` float, the rest double); a
 last loop sometimes calls a static helper of the file (one ``return``, a
 helper with statements and a loop of its own, or one writing through its
 array argument, passed a row ``D[i]``) or reads through a pointer into an
@@ -54,6 +56,21 @@ PARAMETER = "alpha"
 RESULTS = ("arrays", "arrays", "pointer", "return")
 #: The constant extent of B when it is a global (the fuzz sizes are below it).
 GLOBAL_EXTENT = 8
+#: The kernel's floating types: all double, all float (``0.5f``, ``sinf``),
+#: or A and D float in a double kernel.
+PRECISIONS = ("double", "double", "double", "double", "float", "mixed")
+_FLOAT_MATH = ("sqrt", "exp", "log", "sin", "cos", "tanh", "pow", "fabs", "fmin", "fmax")
+
+
+def in_precision(text: str, precision: str) -> str:
+    """A kernel's text (plain names) in a precision of :data:`PRECISIONS`."""
+    if precision == "float":
+        text = re.sub(r"\bdouble\b", "float", text)
+        text = re.sub(r"\b(%s)\(" % "|".join(_FLOAT_MATH), r"\1f(", text)
+        return re.sub(r"(?<![\w.])(\d+\.\d+)(?![\w.])", r"\1f", text)
+    if precision == "mixed":
+        return re.sub(r"\bdouble (A|D)\[n\]", r"float \1[n]", text)
+    return text
 
 
 @st.composite
@@ -278,6 +295,11 @@ def kernels(draw) -> str:
         lines, helpers = draw(helper_loop())
         at = len(statements) - (3 if result == "pointer" else 0)
         statements[at:at] = lines
+    # Single precision (drawn last too): every double a float, or some
+    # arrays float in a double kernel (mixed arithmetic, C's conversions).
+    precision = draw(st.sampled_from(PRECISIONS))
+    if precision == "mixed" and helpers:
+        precision = "double"  # helpers take double pointers to the arrays
     body = "\n".join("  " + line for line in statements)
     text = (("double B[%d];\n" % GLOBAL_EXTENT if is_global else "")
             + "".join(HELPERS[h] + "\n" for h in helpers)
@@ -286,5 +308,6 @@ def kernels(draw) -> str:
             f"double D[n][n]{parameters})\n"
             "{\n  double s = 0.0;\n#pragma scop\n" + body + "\n#pragma endscop\n"
             + after + "}\n")
+    text = in_precision(text, precision)
     renamed = re.sub(r"\b[A-Za-z_]\w*\b", lambda m: names.get(m.group(0), m.group(0)), text)
     return "#include <math.h>\n" + renamed

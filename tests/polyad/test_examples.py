@@ -11,6 +11,7 @@ import pytest
 
 import polyad
 from polyad.check import verify
+from polyad.check.oracles import precision_of
 from polyad.errors import ScheduleError
 from polyad.schedule.schedule import Schedule
 from tests.conftest import EXAMPLES, example, sampled
@@ -44,6 +45,7 @@ EXPECTED = {
     "lu": (3, {"A": "inout"}),
     "maxpool": (3, {"in": "input", "out": "output", "m": "temporary"}),
     "mlp": (3, {"W": "input", "x": "input", "y": "output"}),
+    "mlp_float": (3, {"W": "input", "x": "input", "y": "output"}),
     "neural_ode": (3, {"W": "input", "b": "input", "h": "inout", "s": "temporary"}),
     "mvt": (2, {"x1": "inout", "x2": "inout", "A": "input"}),
     "reaction_diffusion_2d": (2, {"D": "input", "u": "inout", "v": "output"}),
@@ -98,8 +100,10 @@ def test_gradient(name, strategy):
     assert len(by_oracle) == 4
     for check in result["checks"]:
         assert check["ok"], check
-    assert by_oracle["reverse-mode interpreter"]["max_rel_err"] <= 1e-10
-    assert by_oracle["dot product <w, J v> = <J^T w, v>"]["max_rel_err"] <= 1e-10
+    # Computed in float (mlp_float), the gradient keeps float's digits.
+    limit = 1e-10 if precision_of(kernel).name == "double" else 1e-5
+    assert by_oracle["reverse-mode interpreter"]["max_rel_err"] <= limit
+    assert by_oracle["dot product <w, J v> = <J^T w, v>"]["max_rel_err"] <= limit
 
 
 def tile_reverse_nests(schedule: Schedule, size: int = 3) -> Schedule:

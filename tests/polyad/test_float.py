@@ -220,3 +220,22 @@ def test_float_scalar_results(text):
     result = [a for a in kernel.arrays if a.name in ("result", "out")]
     assert [(a.dtype, a.rank) for a in result] == [("float", 1)]
     _all_ok(verify.check_gradient(kernel, {"n": 11}))
+
+
+def test_a_tiny_float_gradient_is_judged_against_the_largest():
+    """tanhf saturated (alpha s up to about 7): alpha's gradient sums terms
+    1 - tanhf^2 of about 1e-6, each with few of float's digits (12% off the
+    interpreter's double), while W's is of order 1e-2. In float the
+    interpreter oracle measures every array against the largest element of
+    any (the scale its condition estimate measures on): ok; in double each
+    array against its own."""
+    saturated = LAYER.replace("tanhf(0.25f * alpha * s)", "tanhf(alpha * s)")
+    result = verify.check_gradient(polyad.parse(saturated), {"n": 6, "m": 7})
+    _all_ok(result)
+    gradient = {"W": np.array([1.0, -2.0]), "alpha": np.array(1.1e-6)}
+    reference = {"W": np.array([1.0, -2.0]), "alpha": np.array(1.0e-6)}
+    single = oracles.compare_with_interpreter(gradient, reference, 1.0,
+                                              precision=oracles.FLOAT)
+    double = oracles.compare_with_interpreter(gradient, reference, 1.0)
+    assert single["verdict"] == "ok" and single["max_rel_err"] == pytest.approx(5e-8)
+    assert double["verdict"] == "wrong" and double["max_rel_err"] == pytest.approx(0.1)

@@ -7,7 +7,9 @@ API, one or two OpenMP threads. Oracles: the original C compiled by the
 system compiler (primal, bitwise), the reverse-mode interpreter (gradient,
 1e-9 relative), the dot-product test between the tangent and the adjoint
 code (1e-9), and, for a rescheduled tangent, the dot product of its
-directional derivative with the interpreter's gradient.
+directional derivative with the interpreter's gradient; a kernel with float
+data at the oracles' float tolerances instead (not 'wrong'; 1e-3 for the
+rescheduled tangent).
 
 The kernels run in shards, each a hypothesis run of its own seed, so that
 pytest-xdist spreads them over the cores. ``make fuzz`` runs thousands
@@ -31,6 +33,8 @@ import polyad
 from polyad.check import verify
 from polyad.ad.activity import floating_inputs, floating_outputs
 from polyad.check.interpreter import Interpreter
+from polyad.check.oracles import precision_of
+from polyad.codegen.binding import NUMPY_TYPES
 from polyad.program.derived import derivative_names
 from polyad.program.ir import TANGENT_SUFFIX
 from tests.polyad.fuzzpaths import paths, set_threads
@@ -45,6 +49,8 @@ FIRST_SEED = int(os.environ.get("POLYAD_FUZZ_SEED", "0"))
 PHASES = tuple(Phase) if os.environ.get("POLYAD_FUZZ_SHRINK") else (
     Phase.explicit, Phase.generate)
 TOLERANCE = 1e-9
+#: A float kernel's scheduled tangent against the interpreter (in double).
+FLOAT_TOLERANCE = 1e-3
 #: Where each shard writes the case it is about to run: generated code that
 #: crashes the process (a heap overflow) leaves its kernel and path there.
 CURRENT = Path(os.environ.get("POLYAD_FUZZ_LOG", Path(tempfile.gettempdir()) / "polyad-fuzz"))
@@ -101,8 +107,13 @@ def check_random_kernel(text: str, path, n: int, log: Path | None = None) -> Non
     checks = {c["oracle"]: c for c in result["checks"]}
     primal = [c for name, c in checks.items() if name.startswith("primal vs original C")]
     assert primal and primal[0]["ok"], checks
-    assert checks["reverse-mode interpreter"]["max_rel_err"] <= TOLERANCE, checks
-    assert checks["dot product <w, J v> = <J^T w, v>"]["max_rel_err"] <= TOLERANCE, checks
+    gradients = [checks["reverse-mode interpreter"], checks["dot product <w, J v> = <J^T w, v>"]]
+    if precision_of(kernel).name == "double":
+        assert all(c["max_rel_err"] <= TOLERANCE for c in gradients), checks
+    else:
+        # In float, the oracles' own tolerances (float's precision at the
+        # condition estimate); a gradient float cannot resolve is no error.
+        assert all(c["verdict"] != "wrong" for c in gradients), checks
     if path.schedule != "none":
         _check_scheduled_tangent(kernel, sizes, values, path)
 
@@ -116,7 +127,9 @@ def _check_scheduled_tangent(kernel, sizes, values, path) -> None:
     function = polyad.compile(tangent, schedule=schedule)
     rng = np.random.default_rng(n_seed := min(sizes.values()) + 7)
     shape = lambda name: kernel.array(name).shape(sizes)  # noqa: E731
-    directions = {name: rng.standard_normal(shape(name)) for name in tangent.wrt}
+    numpy = lambda name: NUMPY_TYPES[kernel.array(name).dtype]  # noqa: E731
+    directions = {name: rng.standard_normal(shape(name)).astype(numpy(name))
+                  for name in tangent.wrt}
     outputs = [a.name for a in kernel.arrays if a.is_float and a.role in ("output", "inout")
                and a.storage == "parameter"]
     weights = {name: rng.standard_normal(shape(name)) for name in outputs}
@@ -126,7 +139,8 @@ def _check_scheduled_tangent(kernel, sizes, values, path) -> None:
     projected = _inner(weights, {name: forward[d[name]] for name in outputs})
     pulled = _inner(gradient, directions)
     scale = max(abs(projected), abs(pulled), 1e-300)
-    assert abs(projected - pulled) <= TOLERANCE * scale + 1e-300, (n_seed, projected, pulled)
+    tolerance = TOLERANCE if precision_of(kernel).name == "double" else FLOAT_TOLERANCE
+    assert abs(projected - pulled) <= tolerance * scale + 1e-300, (n_seed, projected, pulled)
 
 
 def _shard_test(shard_seed: int, count: int):
