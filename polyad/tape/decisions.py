@@ -86,14 +86,17 @@ def record_decisions(plan: TapePlan, kernel: Kernel,
             if any(_complements(condition, d.condition) for d in decisions
                    if d.statement == statement.name):
                 continue  # fmin's x <= y and x > y: one outcome answers both
-            operands = sorted(read_symbols(condition) & set(accesses), key=str)
+            compared = written.get(condition)
+            # The operands of what the record evaluates: the source's own
+            # condition reads what its evaluated form may cancel (x - x).
+            operands = sorted(read_symbols(compared if compared is not None else condition)
+                              & set(accesses), key=str)
             replaced = tuple(e for e in (replaceable(s) for s in operands) if e is not None)
             if not replaced:
                 continue
             instances = replaced[0].instances
             for entry in replaced[1:]:
                 instances = instances | entry.instances
-            compared = written.get(condition)
             decisions.append(Decision(
                 statement.name, condition, _text(compared if compared is not None
                                                  else condition),

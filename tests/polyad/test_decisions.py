@@ -195,3 +195,27 @@ def test_gradients_in_every_layout_with_auto(name, layout):
     result = verify.check_gradient(k, SIZES, given=given(k), layout=layout, schedule="auto",
                                    scratchpad=256 if layout == "layers" else None)
     assert all(c["ok"] for c in result["checks"]), result["checks"]
+
+
+def test_a_record_reads_what_its_evaluated_condition_cancels():
+    """The source's condition (s_d[i + 1] - s_d[i + 1] > ...) is recorded as
+    written, bit for bit; its evaluated form cancels s_d[i + 1], which was
+    then no operand of the record: the generated C named the kernel's
+    iterator, undeclared there (a compile error in every layout, found by
+    the random kernels). Oracles: every one of polyad check."""
+    kernel = polyad.parse("""\
+void k(int n, double alpha, double s_d[n], double C[n][n])
+{
+  double p = 0.0;
+  for (int i = n - 2; i >= 1; i--) {
+    p = ((s_d[i + 1] - s_d[i + 1]) > ((s_d[i] > alpha ? s_d[i] : alpha) * 1.25)
+         ? (s_d[i + 1] - s_d[i + 1]) : ((s_d[i] > alpha ? s_d[i] : alpha) * 1.25));
+    C[i + 1][i] = p;
+  }
+  for (int i = 1; i < n - 1; i++)
+    s_d[i - 1] = alpha * C[i][i];
+}
+""")
+    for layout in ("exact", "layers"):
+        result = verify.check_gradient(kernel, {"n": 6}, layout=layout)
+        assert result["verdict"] == "ok", result["checks"]
