@@ -39,9 +39,8 @@ def example(name: str) -> polyad.Kernel:
 #: The suite compiles at -O1 (about 2.5 times faster to compile than the
 #: default -O3 -march=native): the oracles compare code built with the same
 #: flags on both sides, so the flags change the speed of the code, not what
-#: a test can see. Tests about the flags themselves, vectorisation or the
-#: compiled code's speed ask for :func:`default_flags`. A CFLAGS of the
-#: user's own wins over this.
+#: a test can see. A test about the flags themselves sets CFLAGS (as
+#: tests/codegen/test_build.py does); a CFLAGS of the user's own wins.
 SUITE_CFLAGS = "-O1 -ffp-contract=off"
 
 
@@ -61,11 +60,3 @@ def _private_build_cache(tmp_path_factory):
     if "CFLAGS" not in os.environ:
         os.environ["CFLAGS"] = SUITE_CFLAGS
     yield
-
-
-@pytest.fixture
-def default_flags(monkeypatch):
-    """The compiler flags a user gets (codegen.build.DEFAULT_CFLAGS), for
-    tests about the flags, vectorisation or speed."""
-    if os.environ.get("CFLAGS") == SUITE_CFLAGS:
-        monkeypatch.delenv("CFLAGS")
