@@ -29,6 +29,7 @@ from polyad.options import (add_blas_argument, add_derivative_arguments, add_ini
                             add_wrt_of, kernel_of, names_of, sizes_of)
 from polyad.program import lowering
 from polyad.program.gather import rewritten
+from polyad.schedule.rounding import forward_roundings
 from polyad.schedule.trace import read_trace
 from polyad.tape import layouts
 from polyad.tape.registry import (LAYOUT_NAMES, SCRATCHPAD_LAYOUTS, implied_strategy,
@@ -314,9 +315,21 @@ def _grad(args) -> int:
         target = api.jvp(kernel, names_of(args.wrt))
     else:
         target = _adjoint(kernel, args)
-    _emit(api.generate_c(target, api.load_schedule(target, args.schedule, blas=args.blas)),
-          args.output)
+    chosen = api.load_schedule(target, args.schedule, blas=args.blas)
+    _emit(api.generate_c(target, chosen), args.output)
+    _rounding_note(chosen)
     return EXIT_OK
+
+
+def _rounding_note(chosen) -> None:
+    """Say on stderr when the generated primal results are not bitwise the
+    original C's (the schedule reassociates sums or calls BLAS or vector
+    math in the forward computation)."""
+    reasons = forward_roundings(chosen) if chosen is not None else ()
+    if reasons:
+        print(f"polyad: note: the primal results equal the original C's up to rounding "
+              f"({', '.join(reasons)}); --schedule none keeps them bitwise",
+              file=sys.stderr)
 
 
 def _load_inputs(path: str | None) -> dict:

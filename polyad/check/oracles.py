@@ -146,7 +146,8 @@ REASSOCIATED_TOLERANCE = FLOOR
 #: Why an adjoint's forward sweep may round differently: the words of the
 #: oracle's name and of its detail.
 ROUNDINGS = {"blas": ("reassociated by BLAS", "BLAS's sums"),
-             "vector math": ("vector math", "libmvec's vector math")}
+             "vector math": ("vector math", "libmvec's vector math"),
+             "sums": ("reassociated sums", "sums kept in registers")}
 
 
 def check_forward_sweeps(expected, reverse, forward, reassociated: bool = False,

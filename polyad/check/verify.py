@@ -34,7 +34,8 @@ from polyad.check.oracles import (CONDITION_LIMIT, MEANINGFUL, VERDICT_ILL,  # n
                             check_forward_sweeps, compare_with_interpreter, condition_of,
                             inner, overall_verdict, precision_of, relative_error)
 from polyad.program.ir import ADJOINT_SUFFIX, TANGENT_SUFFIX, primal_program
-from polyad.schedule.marks import Library, Simd
+from polyad.schedule.marks import Library
+from polyad.schedule.rounding import forward_roundings
 from polyad.schedule.schedule import Schedule
 from polyad.schedule.tree import marks_in
 from polyad.program.targets import load_schedule, program_of
@@ -344,16 +345,11 @@ def check_gradient(kernel: Kernel, sizes: Mapping[str, int], *, wrt=None, of=Non
         checks = []
         if "primal" in oracles:
             # The layout may print the calls' nests as loops (layers does).
-            reassociated = chosen is not None and any(
-                sweep == "forward" for _, _, sweep in chosen.library_calls()) and any(
-                isinstance(mark, Library) for mark in marks_in(adjoint_program.schedule))
-            vector_math = chosen is not None and any(
-                report.sweep == "forward" and any(isinstance(mark, Simd) and mark.vector_math
-                                                  for mark in report.annotations)
-                for report in chosen.loops())
-            checks.append(check_forward_sweeps(expected, reverse, forward, reassociated,
-                                               ("vector math",) if vector_math else (),
-                                               precision))
+            roundings = forward_roundings(chosen) if chosen is not None else ()
+            if not any(isinstance(mark, Library) for mark in marks_in(adjoint_program.schedule)):
+                roundings = tuple(r for r in roundings if r != "blas")
+            checks.append(check_forward_sweeps(expected, reverse, forward,
+                                               roundings=roundings, precision=precision))
         if "interpreter" in oracles:
             checks.append(_check_interpreter(
                 kernel, sizes, adjoint_at, schedule, blas,

@@ -242,9 +242,31 @@ def primal_instruction(statement: Statement) -> Instruction:
     return Instruction(
         name=statement.name, domain=statement.domain,
         references=statement_references(statement),
-        body=(Assignment(write_symbol(statement), "=", statement.expr),),
+        body=(primal_assignment(statement),),
         comment=f"line {statement.location.line}: {statement.text}",
         line=statement.location.line)
+
+
+def primal_assignment(statement: Statement) -> Assignment:
+    """The statement's assignment; ``x = x + e`` (and ``x = e + x``, ``x +=
+    e``, ``x -= e``) as the increment ``x += e``, which C evaluates with the
+    same one addition (so bitwise the same), but which schedules may keep in
+    a register across a loop that does not move ``x`` (a reduction).
+
+    >>> import polyad
+    >>> k = polyad.parse("void f(int n, double x[n], double s[1]) "
+    ...                  "{ for (int i = 0; i < n; i++) s[0] = s[0] + x[i]; }")
+    >>> a = primal_assignment(k.statements[0])
+    >>> a.op, a.value
+    ('+=', x[i])
+    """
+    target, expr = write_symbol(statement), statement.expr
+    if statement.self_read() is not None and expr.is_Add and len(expr.args) == 2:
+        first, second = expr.args
+        rest = second if first == target else first if second == target else None
+        if rest is not None and target not in rest.free_symbols:
+            return Assignment(target, "+=", rest)
+    return Assignment(target, "=", expr)
 
 
 def primal_program(kernel: Kernel) -> Program:

@@ -49,10 +49,15 @@ def auto_schedule(schedule, tile: int = DEFAULT_TILE, *, blas: bool = True):
     exact reverse order. Either way, the outermost loop of each nest that
     may run in parallel does, and innermost loops are vectorised with their
     increments of unmoved elements accumulated in registers. The forward
-    sweep keeps its order, so primal results stay bitwise identical. (On a
+    sweep keeps its order of loops, with the same parallel and vectorised
+    innermost loops (a tape record that keeps a loop sequential is
+    distributed into a loop of its own first), so its results equal the
+    primal's up to the rounding of vector math and of sums kept in
+    registers (:func:`polyad.schedule.rounding.forward_roundings`). (On a
     kernel or tangent program, auto reschedules the whole program;
     dependences are exact, so each value is still computed by the same
-    operations.) ``tile``: the tile size of permutable bands, 0 for none.
+    operations, but sums may run in another order, as
+    :func:`~polyad.schedule.rounding.reordered_sums` tells.) ``tile``: the tile size of permutable bands, 0 for none.
 
     With ``blas``, each matrix product (an instruction, or a part of one
     split into one instruction per assignment) of either sweep first becomes
@@ -64,7 +69,12 @@ def auto_schedule(schedule, tile: int = DEFAULT_TILE, *, blas: bool = True):
     gathered = _with_gathers(schedule)
     if blas and not _staged_in_layers(schedule):
         gathered = with_library_calls(gathered)
-    return _rescheduled(gathered, int(tile))
+    result = _rescheduled(gathered, int(tile))
+    if rescheduled_sweep(schedule) == "reverse":
+        # The forward sweep keeps its order; its loops run in parallel and
+        # vectorised where they may, sums in registers (reassociated).
+        result = _parallelize(result, "forward")
+    return result
 
 
 def rescheduled_sweep(schedule) -> str:
@@ -136,13 +146,13 @@ def _parallel_count(schedule) -> int:
     return sum(1 for _, mark in schedule.annotations if isinstance(mark, Parallel))
 
 
-def _parallelize(schedule):
-    """Mark the outermost loop of each nest of the rescheduled sweep that
-    may run in parallel (without atomics, coloring where that makes it
-    so), then vectorise innermost loops."""
+def _parallelize(schedule, sweep: str = ""):
+    """Mark the outermost loop of each nest of ``sweep`` (default: the
+    rescheduled sweep) that may run in parallel (without atomics, coloring
+    where that makes it so), then vectorise innermost loops."""
     result = schedule
     covered: set[str] = set()
-    target = rescheduled_sweep(schedule)
+    target = sweep or rescheduled_sweep(schedule)
     called = library_instructions(schedule.annotations)
     reports = [r for r in schedule.loops() if r.sweep == target
                and not called & set(r.instructions)]
@@ -167,7 +177,7 @@ def _parallelize(schedule):
                 covered |= set(report.instructions)
             except ScheduleError:
                 continue
-    return _vectorize_innermost(result)
+    return _vectorize_innermost(result, target)
 
 
 def _worth_a_parallel_region(report: LoopReport, reports: list[LoopReport]) -> bool:
@@ -186,14 +196,13 @@ def _worth_a_parallel_region(report: LoopReport, reports: list[LoopReport]) -> b
     return holds_a_loop and len(enclosing) <= 1
 
 
-def _vectorize_innermost(schedule):
-    """Vectorise each innermost loop of the rescheduled sweep that may be
-    (reassociating increments of elements it does not move); where the
-    increments meet another reference on some iterations, peel those first."""
+def _vectorize_innermost(schedule, target: str):
+    """Vectorise each innermost loop of sweep ``target`` that may be
+    (reassociating increments of elements it does not move, and calling
+    libmvec's vector math); where the increments meet another reference on
+    some iterations, peel those first."""
     result = schedule
-    target = rescheduled_sweep(schedule)
-    # Vector math rounds differently: only where no primal value comes from.
-    vector_math = target == "reverse"
+    vector_math = True
     called = library_instructions(schedule.annotations)
     reports = [r for r in schedule.loops() if r.sweep == target
                and not called & set(r.instructions)]
@@ -209,13 +218,47 @@ def _vectorize_innermost(schedule):
         try:
             result = result.vectorize(report.loop, vector_math)
         except ScheduleError as error:
-            if "meet" not in str(error) or _staged_in_layers(schedule):
+            if _staged_in_layers(schedule):
+                continue
+            if "meet" not in str(error):
+                result = _vectorized_apart(result, report, vector_math)
                 continue
             try:  # the iterations where the increments meet go first
                 result = result.peel(report.loop).vectorize(report.loop, vector_math)
             except ScheduleError:
                 continue
     return result
+
+
+def _vectorized_apart(schedule, report: LoopReport, vector_math: bool):
+    """``schedule`` with the loop of ``report`` vectorised after its tape
+    records are distributed into loops of their own after it (softmax's
+    record of the row sum at the last iteration keeps the sum's loop
+    sequential), where that is legal; else ``schedule`` unchanged."""
+    program = schedule.program
+    records = [name for name in report.instructions
+               if any(program.buffer(r.buffer).tape for symbol, r in
+                      program.instruction(name).references.items()
+                      if any(a.target == symbol for a in program.instruction(name).body))]
+    if not records or len(records) == len(report.instructions):
+        return schedule
+    try:
+        result = schedule
+        for name in records:
+            result = result.distribute(report.loop, last=name)
+    except ScheduleError:
+        return schedule
+    # Distribution gives each part its own loop: vectorise those that may be.
+    vectorized = False
+    for name in report.instructions:
+        if name in records:
+            continue
+        try:
+            result = result.vectorize(result.loop(name, report.loop.iterator), vector_math)
+            vectorized = True
+        except ScheduleError:
+            continue
+    return result if vectorized else schedule
 
 
 def _staged_in_layers(schedule) -> bool:

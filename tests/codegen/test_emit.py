@@ -130,7 +130,8 @@ def test_primal_loops_follow_the_source_order():
     loops = re.findall(r"for \(int (c\d) = 0; \1 < (\w+); \1\+\+\)", body)
     assert loops == [("c0", "ni"), ("c1", "nj"), ("c1", "nk"), ("c2", "nj")]
     assert "C[c0][c1] = C[c0][c1] * beta;" in body
-    assert "C[c0][c2] = C[c0][c2] + alpha * A[c0][c1] * B[c1][c2];" in body
+    # C[i][j] += ... is the increment it is in C (the same one addition).
+    assert "C[c0][c2] += alpha * A[c0][c1] * B[c1][c2];" in body
 
 
 def _compiles_alone(tmp_path, name: str, text: str) -> None:

@@ -151,7 +151,16 @@ def test_parallel_uses_a_reduction_for_a_scalar_and_refuses_a_race():
 
 
 def test_parallel_refuses_a_carried_dependence():
+    recurrence = polyad.parse("void f(int n, double x[n], double y[n]) "
+                              "{ for (int i = 1; i < n; i++) x[i] = 0.5 * x[i - 1] + y[i]; }")
     with pytest.raises(ScheduleError, match="carries a dependence"):
+        api.schedule(recurrence).parallel("S0.i")
+
+
+def test_parallel_refuses_racing_increments_of_the_primal():
+    """gemm's C[i][j] += ... over k: an increment (reassociable), but the
+    iterations of k would race on C[i][j] without atomics."""
+    with pytest.raises(ScheduleError, match="meet"):
         api.schedule(GEMM).parallel("S1.k")
 
 
