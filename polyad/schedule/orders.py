@@ -78,6 +78,10 @@ def reordered(schedule, maps):
         return not names_of(members) & names
     kept_marks = tuple((h, mark) for h, mark in schedule.annotations if untouched(h))
     kept = [m for m in maps_of(schedule.flat) if instruction_name(m) not in names]
+    # A map given without its instruction's constraints (as the docstring's
+    # example is) schedules points outside the domain: isl's AST build fails.
+    new = [m.intersect_domain(schedule.program.instruction(instruction_name(m)).domain)
+           for m in new]
     step = Step("reorder", (("maps", records),))
     return replace(schedule, annotations=kept_marks).with_order(kept + new, step)
 

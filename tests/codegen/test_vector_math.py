@@ -4,7 +4,8 @@ libmvec versions of exp, tanh, ... and every other call stays scalar.
 Oracles: the built library's dynamic symbols (which exp it calls: a fact
 of the binary, not of the C text), numpy's exp for the values (libmvec is
 within 4 ulp), the original C compiled by the system compiler for the
-primal (bitwise: auto uses vector math only in the reverse sweep), and
+primal (within the reassociated tolerance where a forward loop uses vector
+math, as auto's may; bitwise otherwise), and
 polyad check's interpreter, dot-product and finite-difference oracles for
 the gradients.
 """
