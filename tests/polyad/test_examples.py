@@ -7,6 +7,7 @@ original C, and the dot-product test between tangent and adjoint code.
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 import polyad
@@ -145,3 +146,19 @@ def test_most_examples_have_a_tileable_reverse_nest():
              if any(step.primitive == "tile"
                     for step in tile_reverse_nests(polyad.grad(example(name)).schedule()).trace)]
     assert tiled == EXAMPLES
+
+
+@pytest.mark.parametrize("name", EXAMPLES)
+def test_example_inputs_at_the_bench_sizes_are_normal_numbers(name):
+    """make bench times the medium preset on these inputs: a subnormal input
+    sends every variant, the original C too, to the processor's slow path
+    (durbin's r was subnormal beyond k = 1390 and its gradient measured
+    15x the primal for it, not for its code). Oracle: numpy's finfo."""
+    kernel = example(name)
+    sizes = kernel.sizes("medium")
+    values = verify.kernel_inputs(kernel, sizes, seed=0)
+    tiny = np.finfo(float).tiny
+    for array, value in values.items():
+        value = np.asarray(value, dtype=float)
+        subnormal = (value != 0) & (np.abs(value) < tiny)
+        assert not subnormal.any(), f"{name}: {array} has {int(subnormal.sum())} subnormal values"
