@@ -82,7 +82,6 @@ def _calls_for(schedule, names: list[str]):
             continue
         writes = sum(1 for a in instruction.body if a.target in instruction.references)
         before = result
-        neighbours = _neighbours(result, name)
         parts = [name]
         if writes > 1:
             try:
@@ -106,8 +105,8 @@ def _calls_for(schedule, names: list[str]):
             except ScheduleError:
                 continue
             if isinstance(call, (Gemv, Ger)) and any(
-                    reference.buffer == call.a.buffer for other in neighbours
-                    for reference in result.program.instruction(other).references.values()):
+                    reference.buffer == call.a.buffer for other in _neighbours(before, name)
+                    for reference in before.program.instruction(other).references.values()):
                 continue
             try:
                 result = _isolated(result, part).blas(part)

@@ -67,7 +67,8 @@ def shared_loops(flat: isl.UnionMap, name: str) -> list[Loop]:
     too, innermost first (what :meth:`~polyad.schedule.schedule.Schedule.distribute`
     must split before the instruction has a nest of its own)."""
     (m,) = [m for m in maps_of(flat) if instruction_name(m) == name]
-    loops = [p for p in range(depth(m)) if fixed_value(m, p) is None]
+    # (a dimension fixed to a parametric value, m - 1, is no loop either)
+    loops = [p for p in range(depth(m)) if classify(m, p)[0] != "const"]
     return [loop_handle(m, p) for p in reversed(loops)
             if names_of(loop_members(flat, m, p)) != {name}]
 

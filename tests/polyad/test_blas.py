@@ -60,7 +60,8 @@ def test_gradient_with_blas_calls_passes_every_oracle(name, sizes):
     result = _checked(example(name), sizes)
     assert result["verdict"] == "ok", result["checks"]
     oracles = [c["oracle"] for c in result["checks"]]
-    assert "primal vs original C (reassociated by BLAS)" in oracles
+    # (with vector math too where a forward loop calls tanh or exp)
+    assert any(o.startswith("primal vs original C (reassociated by BLAS") for o in oracles)
 
 
 def test_gemm_gradient_calls_are_the_products_of_its_algebra():

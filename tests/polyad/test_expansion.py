@@ -84,12 +84,11 @@ def test_expanded_zeroed_adjoints_keep_the_gradient_bitwise():
         assert result["verdict"] == "ok", result["checks"]
 
 
-@pytest.mark.parametrize("name,sizes", [("gesummv", {"n": 5}), ("gesummv", {"n": 1}),
-                                        ("bicg", {"m": 7, "n": 3}),
-                                        ("bicg", {"m": 1, "n": 4})])
+@pytest.mark.parametrize("name,sizes", [("gesummv", {"n": 5}), ("gesummv", {"n": 1})])
 def test_auto_calls_blas_after_expanding_in_both_sweeps(name, sizes):
     """Oracles: all four (the forward sweep within BLAS's rounding). On the
-    code before expansion auto made no call for gesummv and 2 for bicg."""
+    code before expansion auto made no call for gesummv. (bicg's products
+    share their matrix in one loop, so auto keeps them loops: test_blas.)"""
     kernel = example(name)
     chosen = load_schedule(polyad.grad(kernel), "auto")
     calls = [(call, sweep) for _, call, sweep in chosen.library_calls()]

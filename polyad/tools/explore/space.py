@@ -287,12 +287,17 @@ def choose(suggest: Suggest, bases: Callable[[str, str], Schedule],
 
 def auto_order(auto: Schedule, base: Schedule) -> Schedule:
     """``base`` with the steps of ``auto``'s trace that build its order
-    (reorders, gathers, peels, colors), not those that only mark loops.
+    (reorders, gathers, peels, colors), not those that only mark loops of
+    the reverse sweep, whose bands the space searches (the forward sweep's
+    vectorised loops are auto's, as they are).
 
     Precondition: ``auto`` is ``base.auto()``."""
+    forward = {r.loop for r in auto.loops() if r.sweep == "forward"}
     result = base
     for step in auto.trace:
-        if step.primitive not in MARK_PRIMITIVES:
+        loop = dict(step.arguments).get("loop")
+        marks_forward = isinstance(loop, str) and Loop.of(loop) in forward
+        if step.primitive not in MARK_PRIMITIVES or marks_forward:
             result = result.apply(step.to_dict())
     return result
 
