@@ -188,8 +188,45 @@ def own_copy(value):
     """A copy of an isl set or map that shares nothing with ``value``: isl
     simplifies shared objects in place (``is_equal`` drops redundant
     constraints), which would change how the program's domains print, and
-    so its fingerprint, under the schedule traces recorded on it."""
-    return type(value).read_from_str(value.get_ctx(), value.to_str())
+    so its fingerprint, under the schedule traces recorded on it.
+
+    The copy goes through isl's text, with every name replaced by a
+    placeholder on the way: isl's parser reads some C names (``min``,
+    ``max``, ``floord``) as its own operators.
+
+    >>> m = isl.Map("[n] -> { S[i] -> A[i] : 0 <= i < n }")
+    >>> m = m.set_dim_name(isl.dim_type.param, 0, "min").set_tuple_name(isl.dim_type.out, "max")
+    >>> own_copy(m).is_equal(m), own_copy(m).get_dim_name(isl.dim_type.param, 0)
+    (True, 'min')
+    """
+    kinds = [isl.dim_type.param] + ([isl.dim_type.set] if isinstance(value, isl.Set)
+                                    else [isl.dim_type.in_, isl.dim_type.out])
+    names = {kind: [value.get_dim_name(kind, d) for d in range(value.dim(kind))]
+             for kind in kinds}
+    placeholder = value
+    for kind in kinds:
+        for d, name in enumerate(names[kind]):
+            if name is not None:
+                placeholder = placeholder.set_dim_name(kind, d, f"polyad_{int(kind)}_{d}")
+    if isinstance(value, isl.Set):
+        tuples = {None: value.get_tuple_name() if value.has_tuple_name() else None}
+        rename = lambda v, kind, name: v.set_tuple_name(name)  # noqa: E731
+    else:
+        tuples = {kind: value.get_tuple_name(kind) if value.has_tuple_name(kind) else None
+                  for kind in kinds[1:]}
+        rename = lambda v, kind, name: v.set_tuple_name(kind, name)  # noqa: E731
+    for kind, name in tuples.items():
+        if name is not None:
+            placeholder = rename(placeholder, kind, f"polyad_tuple_{int(kind or 0)}")
+    copy = type(value).read_from_str(value.get_ctx(), placeholder.to_str())
+    for kind in kinds:
+        for d, name in enumerate(names[kind]):
+            if name is not None:
+                copy = copy.set_dim_name(kind, d, name)
+    for kind, name in tuples.items():
+        if name is not None:
+            copy = rename(copy, kind, name)
+    return copy
 
 
 def _box(domain: isl.Set, extents: list[isl.PwAff]) -> isl.Set:

@@ -13,6 +13,8 @@ or not), never the C text.
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 import polyad
@@ -23,7 +25,7 @@ from polyad.errors import ScheduleError
 from polyad.program.ir import primal_program
 from polyad.program.library import Gemmt, GemmtDot, Sum, Syr2k, Trmm, library_call
 from polyad.program.targets import load_schedule, program_of
-from tests.conftest import example
+from tests.conftest import EXAMPLES_DIR, example
 
 
 def _calls(kernel) -> dict:
@@ -234,3 +236,13 @@ def test_no_blas_keeps_triangular_products_as_loops(name):
     without = load_schedule(adjoint, "auto", blas=False)
     assert not without.library_calls()
     assert not calls_library(program_of(adjoint, without))
+
+
+def test_a_size_named_like_an_isl_operator_survives_the_triangle_search():
+    """syrk with its size named ``min``: auto's triangle search copies isl
+    sets through their text, which isl's parser read as its min operator (an
+    internal error, found by the random kernels). Oracles: all four."""
+    source = (EXAMPLES_DIR / "syrk.c").read_text()
+    kernel = polyad.parse(re.sub(r"\bn\b", "min", source))
+    result = verify.check_gradient(kernel, {"min": 5, "m": 4}, schedule="auto")
+    assert result["verdict"] == "ok", result["checks"]
