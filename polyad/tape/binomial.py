@@ -187,12 +187,11 @@ def _snapshot(kernel: Kernel, array: str, elements: isl.Map, slots: int, name: s
     the copies' domain (the state at step ``lo``) and their relations to
     the array and to slot ``slot``."""
     lows, extents = tape_box(elements.range(), kernel.context)
-    steps = elements.domain()
-    count = steps.dim_max(0).sub(steps.dim_min(0)).add(
-        isl.PwAff.val_on_domain(steps.params(), isl.Val(1)))
-    count = count.min(isl.PwAff.val_on_domain(steps.params(), isl.Val(slots)))
-    count = count.union_max(isl.PwAff.zero_on_domain(isl.LocalSpace.from_space(
-        kernel.context.get_space()))).gist_params(kernel.context).coalesce()
+    # Every slot revolve may use: its slot numbers run over the loop's steps,
+    # not over the fewer steps at which this array has state (k_b[c - 1]
+    # from the second step on had n - 3 slots at n = 5 where revolve used
+    # three: a heap-buffer-overflow the fuzz found).
+    count = isl.PwAff.val_on_domain(kernel.context, isl.Val(slots))
     buffer = Buffer(name, kernel.array(array).dtype, (count, *extents), "local",
                     purpose=f"snapshots of {array}, {slots} slots", tape=array)
     steps_space = elements.get_space().domain().align_params(params)

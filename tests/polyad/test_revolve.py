@@ -261,3 +261,16 @@ def test_show_tape_explains_the_binomial_schedule(capsys):
     assert main(["show", "--tape", "--json", path, *options]) == 0
     data = json.loads(capsys.readouterr().out)["binomial"]
     assert (data["slots"], data["steps"], data["advances"], data["repetitions"]) == (3, 20, 45, 3)
+
+
+@pytest.mark.parametrize("n", [4, 5, 6])
+def test_every_snapshot_has_every_slot_revolve_uses(n, monkeypatch):
+    """A state that exists from the second step on (k_b_loop0[c - 1]) got
+    one slot per such step, fewer than revolve's 3 at n = 5: a
+    heap-buffer-overflow the fuzz found. Oracles: all four, with the
+    generated code run under AddressSanitizer/UBSan first."""
+    from polyad.check import verify
+    monkeypatch.setenv("POLYAD_SANITIZE", "1")
+    kernel = polyad.parse(str(ROOT / "tests" / "kernels" / "checkpoint_slots.c"))
+    result = verify.check_gradient(kernel, {"n": n}, layout="checkpoint", snapshots=3)
+    assert result["verdict"] == "ok", result["checks"]
