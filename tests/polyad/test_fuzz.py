@@ -41,7 +41,7 @@ from tests.polyad.fuzzpaths import paths, set_threads
 from tests.polyad.kernelgen import kernels
 
 EXAMPLES = int(os.environ.get("POLYAD_FUZZ_EXAMPLES", "300"))
-SHARDS = int(os.environ.get("POLYAD_FUZZ_SHARDS", "8"))
+SHARDS = int(os.environ.get("POLYAD_FUZZ_SHARDS", "16"))
 FIRST_SEED = int(os.environ.get("POLYAD_FUZZ_SEED", "0"))
 #: Shrinking a failing kernel can take hypothesis many minutes (each try
 #: compiles C): the suite reports the kernel as found, POLYAD_FUZZ_SHRINK=1
