@@ -149,13 +149,13 @@ def _parallel_count(schedule) -> int:
     return sum(1 for _, mark in schedule.annotations if isinstance(mark, Parallel))
 
 
-def _parallelize(schedule, sweep: str = ""):
-    """Mark the outermost loop of each nest of ``sweep`` (default: the
-    rescheduled sweep) that may run in parallel (without atomics, coloring
-    where that makes it so), then vectorise innermost loops."""
+def _parallelize(schedule):
+    """Mark the outermost loop of each nest of the rescheduled sweep that
+    may run in parallel (without atomics, coloring where that makes it
+    so), then vectorise innermost loops."""
     result = schedule
     covered: set[str] = set()
-    target = sweep or rescheduled_sweep(schedule)
+    target = rescheduled_sweep(schedule)
     called = library_instructions(schedule.annotations)
     reports = [r for r in schedule.loops() if r.sweep == target
                and not called & set(r.instructions)]

@@ -98,16 +98,19 @@ def _calls_for(schedule, names: list[str]):
             known = {i.name for i in before.program.instructions}
             parts = [i.name for i in result.program.instructions if i.name not in known]
         called = False
+        neighbours = None  # found once, for the first matrix-vector part
         for part in parts:
             try:
                 call = library_call(result.program.instruction(part), result.program,
                                     instruction_order(result.flat, part))
             except ScheduleError:
                 continue
-            if isinstance(call, (Gemv, Ger)) and any(
-                    reference.buffer == call.a.buffer for other in _neighbours(before, name)
-                    for reference in before.program.instruction(other).references.values()):
-                continue
+            if isinstance(call, (Gemv, Ger)):
+                if neighbours is None:
+                    neighbours = _neighbours(before, name)
+                if any(reference.buffer == call.a.buffer for other in neighbours
+                       for reference in before.program.instruction(other).references.values()):
+                    continue
             try:
                 result = _isolated(result, part).blas(part)
                 called = True

@@ -22,7 +22,7 @@ from __future__ import annotations
 import islpy as isl
 
 from polyad.model.kernel import maps_of
-from polyad.schedule.loops import instruction_name, sweep_of
+from polyad.schedule.loops import instruction_name, resolve, sweep_of
 from polyad.schedule.marks import Parallel, Simd
 from polyad.schedule.tree import padded
 
@@ -45,15 +45,20 @@ def forward_roundings(schedule, sweep: str = "forward") -> tuple[str, ...]:
     found = set()
     if any(where == sweep for _, _, where in schedule.library_calls()):
         found.add("blas")
-    for report in schedule.loops():
-        if report.sweep != sweep:
+    mode = schedule.origin.get("mode")
+    # The marks' own loops (not schedule.loops(), whose reports decide for
+    # every loop whether it may run in parallel: isl work this needs not).
+    for handle, mark in schedule.annotations:
+        if not isinstance(mark, (Simd, Parallel)):
             continue
-        for mark in report.annotations:
-            if isinstance(mark, Simd):
-                found |= {"vector math"} if mark.vector_math else set()
-                found |= {"sums"} if mark.accumulators else set()
-            if isinstance(mark, Parallel) and (mark.reductions or mark.atomics):
-                found.add("sums")
+        m, _ = resolve(schedule.program, schedule.flat, handle)
+        if sweep_of(mode, m) != sweep:
+            continue
+        if isinstance(mark, Simd):
+            found |= {"vector math"} if mark.vector_math else set()
+            found |= {"sums"} if mark.accumulators else set()
+        elif mark.reductions or mark.atomics:
+            found.add("sums")
     if reordered_sums(schedule, sweep):
         found.add("sums")
     return tuple(r for r in ROUNDING_REASONS if r in found)

@@ -25,7 +25,6 @@ def vectorize_innermost(schedule, target: str):
     libmvec's vector math); where the increments meet another reference on
     some iterations, peel those first."""
     result = schedule
-    vector_math = True
     called = library_instructions(schedule.annotations)
     reports = [r for r in schedule.loops() if r.sweep == target
                and not called & set(r.instructions)]
@@ -40,21 +39,21 @@ def vectorize_innermost(schedule, target: str):
                 target == "forward" and window_loop(result.program, members, position)):
             continue
         try:
-            result = result.vectorize(report.loop, vector_math)
+            result = result.vectorize(report.loop, vector_math=True)
         except ScheduleError as error:
             if staged_in_layers(schedule):
                 continue
             if "meet" not in str(error):
-                result = vectorized_apart(result, report, vector_math)
+                result = vectorized_apart(result, report)
                 continue
             try:  # the iterations where the increments meet go first
-                result = result.peel(report.loop).vectorize(report.loop, vector_math)
+                result = result.peel(report.loop).vectorize(report.loop, vector_math=True)
             except ScheduleError:
                 continue
     return result
 
 
-def vectorized_apart(schedule, report: LoopReport, vector_math: bool):
+def vectorized_apart(schedule, report: LoopReport):
     """``schedule`` with the loop of ``report`` vectorised after its tape
     records are distributed into loops of their own after it (softmax's
     record of the row sum at the last iteration keeps the sum's loop
@@ -78,7 +77,8 @@ def vectorized_apart(schedule, report: LoopReport, vector_math: bool):
         if name in records:
             continue
         try:
-            result = result.vectorize(result.loop(name, report.loop.iterator), vector_math)
+            result = result.vectorize(result.loop(name, report.loop.iterator),
+                                      vector_math=True)
             vectorized = True
         except ScheduleError:
             continue
