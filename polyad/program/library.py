@@ -47,7 +47,7 @@ from polyad.program.triangles import identity_dims, masked_box
 MAX_TERMS = 4
 
 __all__ = ["Ger", "Sum", "Syr2k", "WORKSPACE", "Gemm", "GemmDot", "Gemmt", "GemmtDot", "Gemv", "LibraryCall",
-           "Matrix", "Trmm", "library_call"]
+           "Matrix", "Trmm", "library_call", "may_have_products"]
 
 
 
@@ -272,6 +272,30 @@ def _gemm_dot(instruction, program, target, operands, uses, scale,
         return GemmDot(references[target].buffer, references[w].buffer, product, scale,
                        scalar_buffers)
     raise ScheduleError(f"{name}: no factor is a whole array its loops cover")
+
+
+def may_have_products(instruction: Instruction, program: Program) -> bool:
+    """Whether some memory write of ``instruction``'s body, split off, could
+    be a call: a term of its value (locals substituted) multiplies two
+    arrays. False means :func:`library_call` refuses the instruction and
+    every part a split would give it, so a search may skip the schedule work
+    (isolation, split) it would do before asking."""
+    references = instruction.references
+
+    def is_array(factor) -> bool:
+        return factor in references and _rank(program, factor, instruction) > 0
+    for position, write in enumerate(instruction.body):
+        if write.target not in references:
+            continue
+        value = write.value
+        for assignment in reversed(instruction.body[:position]):
+            if assignment.target not in references:
+                value = value.subs(assignment.target, assignment.value)
+        for term in _terms(value):
+            expanded = sympy.expand(term) if any(f.is_Add for f in _factors(term)) else term
+            if any(sum(map(is_array, _factors(t))) >= 2 for t in sympy.Add.make_args(expanded)):
+                return True
+    return False
 
 
 def _increment(instruction: Instruction) -> tuple[sympy.Symbol, sympy.Expr]:

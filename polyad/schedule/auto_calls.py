@@ -13,7 +13,7 @@ from polyad.errors import ScheduleError
 from polyad.model.kernel import maps_of
 from polyad.program.blascalls import Gemm, GemmDot, Gemv, Ger, same_product
 from polyad.program.expansion import expandable_scalars, users
-from polyad.program.library import library_call
+from polyad.program.library import library_call, may_have_products
 from polyad.schedule.calls import instruction_order, shared_loops
 from polyad.schedule.loops import group_of, instruction_name, names_of
 
@@ -78,7 +78,8 @@ def _calls_for(schedule, names: list[str]):
     result, left = schedule, []
     for name in names:
         instruction = result.program.instruction(name)
-        if instruction.handle != name or not _may_be_product(instruction):
+        if instruction.handle != name or not _may_be_product(instruction) \
+                or not may_have_products(instruction, result.program):
             continue
         writes = sum(1 for a in instruction.body if a.target in instruction.references)
         before = result

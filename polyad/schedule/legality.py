@@ -79,13 +79,15 @@ def program_dependences(program: Program, flat: isl.UnionMap) -> OrderingDepende
                     reads.append(on_buffer(reference))
     w, i, r = union_of_maps(writes), union_of_maps(increments), union_of_maps(reads)
     schedule = {m.get_tuple_name(isl.dim_type.in_): m for m in maps_of(flat)}
+    before: dict[tuple[str, str], isl.Map] = {}
 
     def ordered(first: isl.UnionMap, second: isl.UnionMap) -> list[isl.Map]:
         result = []
         for pair in maps_of(first.apply_range(second.reverse())):
-            source = schedule[pair.get_tuple_name(isl.dim_type.in_)]
-            sink = schedule[pair.get_tuple_name(isl.dim_type.out)]
-            pair = pair.intersect(source.lex_lt_map(sink))
+            ends = (pair.get_tuple_name(isl.dim_type.in_), pair.get_tuple_name(isl.dim_type.out))
+            if ends not in before:  # one lex_lt_map per instruction pair, not per access pair
+                before[ends] = schedule[ends[0]].lex_lt_map(schedule[ends[1]])
+            pair = pair.intersect(before[ends])
             if not pair.is_empty():
                 result.append(pair.coalesce())
         return result
@@ -203,22 +205,36 @@ def describe(program: Program, pairs: isl.Map) -> str:
 
 
 def check_order(program: Program, dependences: OrderingDependences, reassociate: bool,
-                maps: list[isl.Map], primitive: str) -> list[isl.Map]:
+                maps: list[isl.Map], primitive: str,
+                kept: tuple[dict[str, isl.Map], bool] = ({}, False)) -> list[isl.Map]:
     """The padded flat maps, once checked to keep every dependence in order
     (increments too unless ``reassociate``); else a :class:`ScheduleError`
-    naming ``primitive`` and a pair of instances it would reorder."""
+    naming ``primitive`` and a pair of instances it would reorder.
+
+    ``kept`` is (maps known to keep every ordered dependence, whether they
+    keep the increments' order too): a dependence between two instructions
+    whose maps are those is not checked again, so a step that moves a few
+    instructions checks only the dependences that touch them."""
     maps = padded(maps)
     by_name = {instruction_name(m): m for m in maps}
-    required = list(dependences.ordered)
+    known, increments_known = kept
+    unchanged = {name for name, m in by_name.items()
+                 if name in known and m.plain_is_equal(known[name])}
+
+    def checked(dependence: isl.Map) -> bool:
+        return (dependence.get_tuple_name(isl.dim_type.in_) in unchanged
+                and dependence.get_tuple_name(isl.dim_type.out) in unchanged)
+    required = [d for d in dependences.ordered if not checked(d)]
     if not reassociate:
-        required += [d for _, d in dependences.increments]
+        required += [d for _, d in dependences.increments
+                     if not (increments_known and checked(d))]
     for dependence in required:
         source = by_name[dependence.get_tuple_name(isl.dim_type.in_)]
         sink = by_name[dependence.get_tuple_name(isl.dim_type.out)]
-        kept = source.lex_lt_map(sink)
-        if not dependence.is_subset(kept):
+        before = source.lex_lt_map(sink)
+        if not dependence.is_subset(before):
             raise ScheduleError(f"{primitive} would violate a dependence: "
-                                + describe(program, dependence.subtract(kept)))
+                                + describe(program, dependence.subtract(before)))
     return maps
 
 
@@ -277,9 +293,11 @@ def accumulable(program: Program, buffer: str, members: list[isl.Map], position:
     for m in members:
         instruction = program.instruction(instruction_name(m))
         kind, iterator = classify(m, position)
-        if kind != "loop":
+        if kind not in ("loop", "const"):
             return False
-        dim = instruction.iterators.index(iterator)
+        # A member fixed at this position (a peeled last instance) runs at
+        # one iteration of each run of the loop: nothing of it moves.
+        dim = instruction.iterators.index(iterator) if kind == "loop" else None
         incremented = only_incremented(instruction)
         for symbol, reference in instruction.references.items():
             if reference.buffer != buffer:
@@ -287,7 +305,7 @@ def accumulable(program: Program, buffer: str, members: list[isl.Map], position:
             if reference.relation is None:
                 return False
             at_points = on_buffer(reference).apply_domain(m)  # point -> element
-            unmoved = symbol in incremented and not moves(reference, dim)
+            unmoved = symbol in incremented and (dim is None or not moves(reference, dim))
             (invariant if unmoved else others).append(at_points)
     if not invariant:
         return False

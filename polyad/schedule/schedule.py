@@ -35,7 +35,7 @@ from polyad.program.library import LibraryCall
 from polyad.schedule.auto import DEFAULT_TILE, auto_schedule
 from polyad.schedule.calls import blas_marked, check_library_nests, split_placement
 from polyad.schedule.legality import OrderingDependences, check_order, program_dependences
-from polyad.schedule.loops import (Loop, LoopReport, group_of, names_of, resolve,
+from polyad.schedule.loops import (Loop, LoopReport, group_of, instruction_name, names_of, resolve,
                                    sweep_of)
 from polyad.schedule.marks import Library, LoopMark, Parallel, Simd
 from polyad.schedule.marking import parallelized, unrolled, vectorized
@@ -65,6 +65,10 @@ class Schedule:
     #: instances), ("split", instruction, ""), ("expand", buffer, depth); a program is
     #: generated from the algorithm with :func:`polyad.program.gather.rewritten`.
     rewrites: tuple[tuple[str, str, str], ...] = ()
+    #: Whether ``flat`` is known to keep every ordered dependence (then a
+    #: step checks only the dependences of the instructions it moves), and
+    #: whether the increments' order too; the program's own order keeps both.
+    flat_kept: tuple[bool, bool] = (False, False)
 
     def __repr__(self) -> str:
         """A short summary: the program, the steps applied and the marks.
@@ -88,7 +92,7 @@ class Schedule:
         flat = union_of_maps(padded(maps_of(flat)))
         origin = {**(origin or {}), "fingerprint": fingerprint(program)}
         return Schedule(program, flat, program_dependences(program, flat),
-                        reassociate=reassociate, origin=origin)
+                        reassociate=reassociate, origin=origin, flat_kept=(True, True))
 
     def to_json(self) -> str:
         """The trace, replayable with :meth:`replay`."""
@@ -473,18 +477,22 @@ class Schedule:
         checked against the dependences of ``program``; ``step`` is recorded."""
         rebuilt = replace(self, program=program,
                           dependences=program_dependences(program, program.flat),
-                          rewrites=self.rewrites + tuple(rewrites))
+                          rewrites=self.rewrites + tuple(rewrites), flat_kept=(False, False))
         return rebuilt.with_order(maps, step)
 
     def with_order(self, maps: list[isl.Map], step: Step) -> "Schedule":
         """The schedule with these flat maps (one per instruction, padded
         here), once checked to keep every dependence; ``step`` is recorded.
         For strategies and primitives outside this class."""
+        ordered_kept, increments_kept = self.flat_kept
+        known = ({instruction_name(m): m for m in maps_of(self.flat)} if ordered_kept else {})
         maps = check_order(self.program, self.dependences, self.reassociate, maps,
-                           step.primitive)
+                           step.primitive, (known, increments_kept))
         flat = union_of_maps(maps)
         check_library_nests(self.program, flat, self.annotations, step.primitive)
-        return replace(self, flat=flat, trace=self.trace + (step,))
+        # Unless reassociation is forbidden, the increments' order was not checked.
+        return replace(self, flat=flat, trace=self.trace + (step,),
+                       flat_kept=(True, not self.reassociate))
 
 
 _PRIMITIVES = {"tile": "tile", "interchange": "interchange", "fuse": "fuse", "color": "color",
