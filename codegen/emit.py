@@ -418,7 +418,9 @@ class _Emitter:
                 continue
             if buffer.name in scalars:
                 params.append(f"{buffer.dtype} *restrict {buffer.name}")
-                arguments.append(f"&{buffer.name}")
+                # Inside an outer outlined body the scalar is a pointer already.
+                arguments.append(buffer.name if buffer.name in self.by_address
+                                 else f"&{buffer.name}")
             else:
                 params.append(buffer_declarator(buffer, self.program.context, parameter=True,
                                                 helpers=self.helpers))
@@ -448,7 +450,10 @@ class _Emitter:
         """An OpenMP list item for a whole buffer."""
         buffer = self.buffers[name]
         if not buffer.extents:
-            return f"{name}[0:1]" if buffer.by_pointer else name
+            # A scalar behind a pointer (a kernel's out, or a local an
+            # outlined parallel body takes by address) is reduced as a section.
+            by_pointer = buffer.by_pointer or name in self.by_address
+            return f"{name}[0:1]" if by_pointer else name
         return name + "".join(f"[0:{pw_aff_text(e, self.program.context, self.helpers)}]"
                               for e in buffer.extents)
 

@@ -56,6 +56,8 @@ class Path:
             return base.auto()
         schedule = base
         for primitive, pick, number in self.steps:
+            if primitive == "peel" and self.layout == "layers":
+                continue  # a UsageError by design (docs/limitations.md)
             try:
                 schedule = _step(schedule, primitive, pick, number)
             except ScheduleError:

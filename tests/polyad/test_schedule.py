@@ -216,6 +216,28 @@ def test_parallel_forward_loops_give_parallel_reverse_loops_without_atomics(name
     assert not any("atomic" in str(a) for r in marked for a in r.annotations)
 
 
+def test_nested_parallel_loops_reduce_a_local_the_outer_body_takes_by_address():
+    """An inner parallel loop inside an outer one's outlined body reduces a
+    local scalar adjoint (t_b) the body receives as a pointer: as a section
+    ``t_b[0:1]``, which the compiler accepts (``reduction(+: t_b)`` on the
+    pointer did not compile; found by make fuzz, seed 11). Oracles: every
+    one of check_gradient, at one and at two threads."""
+    kernel = polyad.parse("void k(int n, double alpha, double A[n][n], double B[n][n]) {\n"
+                          "  double t = 2.0 * alpha;\n"
+                          "  for (int i = 0; i < n; i++)\n"
+                          "    for (int j = 0; j < n; j++)\n"
+                          "      B[i][j] = t * A[i][j];\n}")
+    adjoint = polyad.grad(kernel)
+    nested = adjoint.schedule().parallel("S1_b.i").parallel("S1_b.j")
+    assert "reduction(+: t_b[0:1])" in api.generate_c(adjoint, nested)
+    for count in (1, 2):
+        _threads(count)
+        try:
+            _checked(adjoint, nested)
+        finally:
+            _threads(1)
+
+
 def _threads(count: int) -> None:
     libgomp = ctypes.CDLL(ctypes.util.find_library("gomp") or "libgomp.so.1")
     libgomp.omp_set_num_threads(count)
