@@ -106,20 +106,45 @@ class AffineTranslator:
     def __init__(self, pre: Preprocessed, explain: Explanation | None = None):
         self.pre = pre
         self.explain = explain
-        #: int locals declared with an affine value: name -> the C expression,
-        #: translated again wherever the name is used (its names keep their
-        #: values within the local's block: iterators change only in headers)
-        self.aliases: dict[str, c_ast.Node] = {}
+        #: the values of int locals (declared with a value, assigned or
+        #: incremented): name -> the value at this point of the walk, an
+        #: affine function over the scope where it was given (lifted into
+        #: deeper scopes where it is used); None while a loop that changes it
+        #: is being analysed (its value there is what is being derived)
+        self.aliases: dict[str, isl.PwAff | None] = {}
+        #: the sizes the kernel runs at, as far as known (a parameter set)
+        self.context: isl.Set | None = None
 
     def bind(self, name: str, init, scope: Scope, unsigned: bool = False) -> None:
         """Make the int local ``name`` stand for the affine ``init`` (an
         error if it is not affine in ``scope``, or may be negative for an
         unsigned local, whose wrap-around is not modelled)."""
-        value = self.expression(init, scope, "int initialiser")
+        self.set_value(name, self.expression(init, scope, "int initialiser"), scope,
+                       init, unsigned)
+
+    def set_value(self, name: str, value: isl.PwAff, scope: Scope, node,
+                  unsigned: bool = False) -> None:
+        """Give the int local ``name`` the affine ``value`` (over ``scope``'s
+        space) from here on; ``node`` is where, for the error of an unsigned
+        local whose value may be negative."""
         if unsigned and not value.lt_set(scope.constant(0)).intersect(scope.domain).is_empty():
-            raise self.error(init, f"unsigned int local {name} with a value that may be "
+            raise self.error(node, f"unsigned int local {name} with a value that may be "
                              "negative", f"declare it int: int {name} = ...;")
-        self.aliases[name] = init
+        self.aliases[name] = value
+
+    def value_of(self, node: c_ast.ID, scope: Scope, what: str) -> isl.PwAff:
+        """The value the int local ``node`` names, over ``scope``'s space."""
+        value = self.aliases[node.name]
+        if value is None:
+            raise self.error(node, f"use of int local {node.name} in {article(what)} {what} "
+                             f"inside a loop that changes it, around its own change",
+                             f"polyad derives {node.name}'s value from the loops around its "
+                             "changes: compute this bound or condition from the iterators")
+        lifted = lifted_to(value, scope)
+        if lifted is None:  # its scope has ended: C's block rules make this rare
+            raise self.error(node, f"use of int local {node.name} outside the loops "
+                             "where it got its value", f"give {node.name} its value again here")
+        return lifted
 
     def error(self, node, construct: str, hint: str = ""):
         return located_error(self.pre, node, construct, hint)
@@ -136,7 +161,7 @@ class AffineTranslator:
         if isinstance(node, c_ast.ID):
             variable = scope.variable(node.name)
             if variable is None and node.name in self.aliases:
-                return self.expression(self.aliases[node.name], scope, what)
+                return self.value_of(node, scope, what)
             if variable is None:
                 explained = self.explain(node.name, what) if self.explain else None
                 if explained is not None:
@@ -231,6 +256,27 @@ class AffineTranslator:
             return getattr(left, _COMPARISONS[node.op])(right)
         value = self.expression(node, scope, what)
         return value.ne_set(scope.constant(0))
+
+
+def lifted_to(value: isl.PwAff, scope: Scope) -> isl.PwAff | None:
+    """``value``, a function over the iterators of an enclosing scope (a
+    prefix of ``scope``'s), as a function over ``scope``'s space; None when
+    its iterators are not such a prefix.
+
+    >>> inner = Scope.outermost(["n"]).entered("i").entered("j")
+    >>> str(lifted_to(isl.PwAff("[n] -> { [i] -> [(i + n)] }"), inner))
+    '[n] -> { [i, j] -> [(n + i)] }'
+    """
+    space = value.get_domain_space()
+    have = [space.get_dim_name(isl.dim_type.set, d) for d in range(space.dim(isl.dim_type.set))]
+    want = list(scope.iterators)
+    if want[:len(have)] != have:
+        return None
+    lifted = value.align_params(scope.domain.get_space()).add_dims(
+        isl.dim_type.in_, len(want) - len(have))
+    for position in range(len(have), len(want)):
+        lifted = lifted.set_dim_id(isl.dim_type.in_, position, isl.Id(want[position]))
+    return lifted
 
 
 def _constant_value(pa: isl.PwAff) -> int | None:

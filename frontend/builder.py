@@ -19,16 +19,19 @@ from pycparser import c_ast
 from polyad.frontend.affine import AffineTranslator, Scope, describe, type_names
 from polyad.frontend.assume import Assumption, assumed_sizes
 from polyad.frontend.checks import (check_bounds, check_uninitialised_locals, classify_arrays,
-                                    reads_of_initial_values, restricted_model)
+                                    reads_of_initial_values, restricted_model,
+                                    sizes_with_positive_extents)
 from polyad.frontend.declarations import (Variable, classify_declaration, is_size_type,
                                           is_unsigned_type)
 from polyad.frontend.ifconvert import (FreshNames, data_reads, if_converted,
                                         split_mixed_condition)
+from polyad.frontend.induction import Induction, change_of
 from polyad.frontend.loops import loop_band, loop_domain, loop_step, wrap_around_cases
-from polyad.frontend.messages import article, condition_text, file_scope_hint
+from polyad.frontend.messages import condition_text, file_scope_hint, unusable_name
 from polyad.frontend.preprocess import Preprocessed, located_error
 from polyad.frontend.region import split_region
 from polyad.frontend.values import Typed, ValueTranslator, add, divide, multiply, subtract
+from polyad.errors import KernelError
 from polyad.model.expr import read_symbol, wider
 from polyad.model.kernel import FLOAT_TYPES, Access, Kernel, KernelSource, Param, Statement
 
@@ -89,6 +92,8 @@ class KernelBuilder:
         self.statements: list[Statement] = []
         self.pending: _Pending | None = None
         self._fresh = FreshNames(funcdef, self.file_scope).fresh  # locals it adds
+        self.induction = Induction(pre, self.affine, self._data_reads,
+                                   lambda: self.int_locals, lambda: self.unsigned_ints)
 
     def error(self, node, construct: str, hint: str = "", verb: str = "unsupported"):
         """A KernelError at ``node``'s place in the source (for ``raise``)."""
@@ -102,6 +107,12 @@ class KernelBuilder:
         items = list(self.funcdef.body.block_items or [])
         prologue, region = split_region(self.pre, items)
         top = Scope.outermost([p.name for p in self.signature if p.kind == "size"])
+        assumed = assumed_sizes(self.assumptions, list(top.params), self.source.function)
+        try:  # the sizes known so far, for simpler values of int locals
+            self.affine.context = sizes_with_positive_extents(
+                self.source.function, assumed.params(), self.variables)
+        except KernelError:  # none: reported once the walk is done
+            pass
         schedules = [self._declaration(item, top) for item in prologue]
         schedules.append(self._items(region, top))
         schedule = _sequence([s for s in schedules if s is not None])
@@ -109,7 +120,6 @@ class KernelBuilder:
             raise self.error(self.funcdef, f"kernel {self.source.function} without "
                              "statements", "the modelled region must assign to arrays",
                              verb="nothing to model:")
-        assumed = assumed_sizes(self.assumptions, list(top.params), self.source.function)
         model = restricted_model(self.source.function, assumed, self.assumptions,
                                  self.variables, self.statements, schedule)
         self._check_wrap_around(model.context)
@@ -246,6 +256,10 @@ class KernelBuilder:
         if isinstance(node, c_ast.DeclList):
             return _sequence([s for s in (self._declaration(d, scope) for d in node.decls)
                               if s is not None])
+        changed = change_of(node, self.int_locals)
+        if changed is not None and changed not in scope.iterators:
+            self.induction.change(node, scope)
+            return None
         if isinstance(node, c_ast.Assignment):
             return self._assign(node, scope)
         if isinstance(node, c_ast.For):
@@ -271,7 +285,9 @@ class KernelBuilder:
         if iterator in self.unsigned_ints:
             self.wraps.extend((node, *case) for case in
                               wrap_around_cases(self.affine, scope, iterator, start, step, domain))
+        after = self.induction.entering(node, scope, Scope(domain), start, step)
         child = self._statement(node.stmt, Scope(domain))
+        self.induction.leaving(scope, after, node)
         if child is None:
             return None
         if child.get_domain().is_empty():  # no instance at all: no band to add
@@ -321,6 +337,7 @@ class KernelBuilder:
 
     def _if(self, node: c_ast.If, scope: Scope) -> isl.Schedule | None:
         if self._data_reads(node.cond):
+            self.induction.refuse_under_data(node)
             split = split_mixed_condition(node, self._data_reads)
             return self._items([split] if split is not None else
                                if_converted(node, self._data_reads, self._fresh), scope)
@@ -435,34 +452,10 @@ class KernelBuilder:
         return Typed(access.symbol, variable.dtype if variable.dtype in FLOAT_TYPES else "int")
 
     def _explain(self, name: str, what: str) -> tuple[str, str] | None:
-        """Why ``name`` (not an iterator in scope, not a size) cannot be used
-        in an affine ``what``: the construct and the advice of the error."""
-        where = f"in {article(what)} {what}"
-        if what == "array extent" and name in self.int_locals:
-            return (f"array extent using {name}", "the extents of a local array may "
-                    "use int size parameters only: declare it with the largest size")
-        if name in self.loop_iterators:
-            return (f"use of loop iterator {name} outside its loop ({where})",
-                    f"{name} has a value only inside its for loop; after the loop, "
-                    f"write its last value as an expression of the sizes")
-        if name in self.int_locals:
-            return (f"use of int local {name} {where}",
-                    f"{name} has no value polyad follows: give it one in its "
-                    f"declaration (int {name} = i + 1;), affine in iterators and sizes")
-        variable = self.variables.get(name)
-        if variable is not None:
-            kind = (f"{variable.dtype} scalar" if not variable.extents
-                    else f"{variable.dtype} array")
-            return (f"non-affine {what}: '{name}' is a {kind}",
-                    "bounds and subscripts may use only loop iterators, int size "
-                    "parameters and integer constants")
-        if name in self.file_scope:
-            return (f"use of the {self.file_scope[name]} {name} {where}",
-                    file_scope_hint(name))
-        if what == "value expression":
-            return None
-        return (f"use of undeclared {name} {where}", "declare it as an int size "
-                "parameter of the function or as a loop iterator")
+        """Why ``name`` cannot be used in an affine ``what`` (see
+        :func:`polyad.frontend.messages.unusable_name`)."""
+        return unusable_name(name, what, self.int_locals, self.loop_iterators,
+                             self.variables, self.file_scope)
 
     def _access(self, node, scope: Scope, variable: Variable) -> Access:
         subscripts = []

@@ -47,6 +47,15 @@ def loop_step(pre: Preprocessed, node: c_ast.For, iterator: str) -> int:
     return step
 
 
+def loop_header(node: c_ast.For) -> tuple[str, c_ast.Node]:
+    """The iterator and start value of ``for (int i = lower; ...)`` or
+    ``for (i = lower; ...)`` (the builder checks the header first)."""
+    init = node.init
+    if isinstance(init, c_ast.DeclList):
+        return init.decls[0].name, init.decls[0].init
+    return init.lvalue.name, init.rvalue
+
+
 def loop_domain(pre: Preprocessed, affine: AffineTranslator, node: c_ast.For, scope: Scope,
                 iterator: str, start: c_ast.Node, step: int) -> isl.Set:
     """The iterator values in ``scope`` extended by ``iterator`` that the loop

@@ -157,3 +157,36 @@ def condition_text(where: isl.Set) -> str:
     text = str(where.remove_redundancies())
     match = re.search(r"\{\s*:\s*(.*?)\s*\}\s*$", text)
     return match.group(1) if match else ""
+
+
+def unusable_name(name: str, what: str, int_locals, loop_iterators, variables: dict,
+                  file_scope: dict) -> tuple[str, str] | None:
+    """Why ``name`` (not an iterator in scope, not a size) cannot be used
+    in an affine ``what``: the construct and the advice of the error, or
+    None for a name a value expression may use."""
+    where = f"in {article(what)} {what}"
+    if what == "array extent" and name in int_locals:
+        return (f"array extent using {name}", "the extents of a local array may "
+                "use int size parameters only: declare it with the largest size")
+    if name in loop_iterators:
+        return (f"use of loop iterator {name} outside its loop ({where})",
+                f"{name} has a value only inside its for loop; after the loop, "
+                f"write its last value as an expression of the sizes")
+    if name in int_locals:
+        return (f"use of int local {name} {where}",
+                f"{name} has no value polyad follows: give it one in its "
+                f"declaration (int {name} = i + 1;), affine in iterators and sizes")
+    variable = variables.get(name)
+    if variable is not None:
+        kind = (f"{variable.dtype} scalar" if not variable.extents
+                else f"{variable.dtype} array")
+        return (f"non-affine {what}: '{name}' is a {kind}",
+                "bounds and subscripts may use only loop iterators, int size "
+                "parameters and integer constants")
+    if name in file_scope:
+        return (f"use of the {file_scope[name]} {name} {where}",
+                file_scope_hint(name))
+    if what == "value expression":
+        return None
+    return (f"use of undeclared {name} {where}", "declare it as an int size "
+            "parameter of the function or as a loop iterator")

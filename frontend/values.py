@@ -17,6 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Callable
 
+import islpy as isl
 import sympy
 from pycparser import c_ast
 
@@ -104,10 +105,7 @@ class ValueTranslator:
             if isinstance(node, c_ast.ID) and node.name in scope.iterators + scope.params:
                 return Typed(integer_symbol(node.name), "int")
             if isinstance(node, c_ast.ID) and node.name in self.affine.aliases:
-                value = self.value(self.affine.aliases[node.name], scope)
-                if value.ctype != "int":
-                    raise self.error(node, f"int local {node.name} with a double value")
-                return value
+                return self._int_local(node, scope)
             typed = self.read(node, scope)
             if typed is not None:
                 return typed
@@ -133,6 +131,21 @@ class ValueTranslator:
         raise self.error(node, f"expression {describe(node)}",
                          "right-hand sides use + - * /, math functions, casts to "
                          "double and c ? a : b")
+
+    def _int_local(self, node: c_ast.ID, scope: Scope) -> Typed:
+        """An int local's value in a value expression: its affine function
+        of iterators and sizes, as integer arithmetic."""
+        value = self.affine.value_of(node, scope, "value expression").gist(scope.domain)
+        if self.affine.context is not None:
+            value = value.gist_params(self.affine.context.align_params(value.get_space()).params())
+        pieces = value.get_pieces()
+        expr = _aff_expr(pieces[0][1]) if len(pieces) == 1 else None
+        if expr is None:
+            raise self.error(node, f"int local {node.name} in a value expression where "
+                             "its value has a division or several cases",
+                             "convert the sizes first, e.g. (double)n / 2, or use it in "
+                             "subscripts and bounds only")
+        return Typed(expr, "int")
 
     def _constant(self, node: c_ast.Constant) -> Typed:
         integer = integer_literal(node)
@@ -245,3 +258,34 @@ class ValueTranslator:
             return _RELATIONS[node.op](left.expr, right.expr, evaluate=False)
         operand = self.value(node, scope)
         return sympy.Ne(operand.expr, sympy.Integer(0), evaluate=False)
+
+
+def _aff_expr(aff) -> sympy.Basic | None:
+    """An affine function with integer coefficients and no division as a
+    sum of integer symbols (iterators first, then sizes, then the
+    constant); None for any other."""
+    if aff.dim(isl.dim_type.div):
+        return None
+    terms = []  # (factor, symbol or None for the constant)
+    for kind in (isl.dim_type.in_, isl.dim_type.param):
+        for d in range(aff.dim(kind)):
+            coefficient = aff.get_coefficient_val(kind, d)
+            if coefficient.is_zero():
+                continue
+            if not coefficient.is_int():
+                return None
+            terms.append((int(coefficient.to_python()), integer_symbol(aff.get_dim_name(kind, d))))
+    constant = aff.get_constant_val()
+    if not constant.is_int():
+        return None
+    if int(constant.to_python()) or not terms:
+        terms.append((int(constant.to_python()), None))
+    result = None
+    for factor, symbol in terms:
+        size = abs(factor) if result is not None else factor
+        term = (sympy.Integer(size) if symbol is None else symbol if size == 1
+                else multiply(sympy.Integer(size), symbol))
+        if symbol is not None and size == -1:
+            term = negate(symbol)
+        result = term if result is None else (add if factor > 0 else subtract)(result, term)
+    return result

@@ -166,15 +166,71 @@ void f(int n, double x[n]) {
   }
 }
 """, "unsigned int local k with a value that may be negative"),
-    ("int-local-assigned", """\
-void f(int n, double x[n]) {
-  int k = 0;
+    ("int-local-scaled", """\
+void f(int n, double x[n], double y[n]) {
+  int k = 1;
   for (int i = 0; i < n; i++) {
-    @k = i + 1;
-    x[i] = 2.0 * x[i];
+    y[i] = x[i];
+    @k *= 2;
   }
 }
-""", "assignment to int variable k"),
+""", "change of int local k by k *= 2"),
+    ("induction-triangular", """\
+void f(int n, int nn, double x[n][n], double y[nn]) {
+  int k = 0;
+  for (int i = 0; i < n; i++)
+    for (int j = 0; j < i; j++) {
+      y[k] = x[i][j];
+      @k++;
+    }
+}
+""", "int local k whose value is not affine: each iteration of the loop over i (line 3) "
+     "changes it by i, which grows with i (a triangular nest)"),
+    ("induction-product", """\
+void f(int n, int m, int nm, double x[n][m], double y[nm]) {
+  int k = 0;
+  for (int i = 0; i < n; i++)
+    for (int j = 0; j < m; j++) {
+      y[k] = x[i][j];
+      @k += 1;
+    }
+}
+""", "changes it by m, which is not a constant: k would be a product (m) * i; "
+     "compute the index from the iterators instead (i * M + j for a constant M), "
+     "or fix m with -D m=VALUE"),
+    ("induction-under-data", """\
+void f(int n, double x[n], double y[n]) {
+  int k = 0;
+  for (int i = 0; i < n; i++)
+    if (x[i] > 0.0) { y[k] = x[i]; @k++; }
+}
+""", "change of int local k under a condition on data (x[i] > 0.0)"),
+    ("induction-reset-sometimes", """\
+void f(int n, double x[n], double y[n]) {
+  int k = 0;
+  for (int i = 0; i < n; i++) {
+    y[k] = x[i];
+    if (i % 2 == 0) @k = i;
+  }
+}
+""", "int local k given a new value in only some iterations of the loop over i"),
+    ("induction-in-own-bound", """\
+void f(int n, double x[n], double y[n]) {
+  int k = 0;
+  for (int i = 0; i < n; i++) {
+    for (int j = 0; j < @k; j++) { y[j] = x[i]; k++; }
+  }
+}
+""", "use of int local k in a loop condition inside a loop that changes it"),
+    ("induction-without-value", """\
+void f(int n, double x[n], double y[n]) {
+  int k;
+  for (int i = 0; i < n; i++) {
+    y[i] = x[i];
+    @k++;
+  }
+}
+""", "change of int local k before it has a value"),
     ("argmax-int-local", """\
 void f(int n, double x[n], double y[n]) {
   int k = 0;
@@ -183,7 +239,7 @@ void f(int n, double x[n], double y[n]) {
     if (x[i] > m) { m = x[i]; @k = i; }
   y[0] = m;
 }
-""", "assignment to int variable k"),
+""", "change of int local k under a condition on data (x[i] > m)"),
     # --- loops ---------------------------------------------------------------
     ("non-affine-bound", """\
 void f(int n, int m, double x[n][m]) {
