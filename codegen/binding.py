@@ -14,6 +14,7 @@ from typing import Mapping
 import islpy as isl
 import numpy as np
 
+from polyad.codegen.declarations import STATUS_INDEX
 from polyad.errors import UsageError
 from polyad.model.kernel import constraints_text, evaluate_pw_aff, fix_sizes
 
@@ -229,6 +230,10 @@ class CompiledFunction:
             value = prepared[spec.name]
             args.append(value.ctypes.data if isinstance(value, np.ndarray) else value)
         status = self._function(*args)
+        if self.status and status == STATUS_INDEX:
+            raise UsageError(f"{self.name}: an index array holds a value outside the "
+                             "extent of an array it subscripts (a gather); the generated "
+                             "code refuses to run with it")
         if self.status and status != 0:
             sizes = {spec.name: prepared[spec.name] for spec in self.arguments
                      if spec.kind == "size"}

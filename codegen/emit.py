@@ -23,6 +23,7 @@ from polyad.codegen.cexpr import CExpressionPrinter
 from polyad.codegen.declarations import (STATUS_OUTSIDE, STATUS_RAN, buffer_declarator,
                                          byte_size_text, entry_condition, pw_aff_text,
                                          signature)
+from polyad.codegen.gathers import Gathered, access_expr, gathered, index_check_lines
 from polyad.codegen.instances import (InstanceTexts, comment_text, instance_lines,
                                       instances_under)
 from polyad.codegen.revolve import DriverNames, driver_head, driver_tail, kind_number, revolve_function
@@ -142,6 +143,8 @@ class _Emitter:
             # build assumes its context): refuse others before any access.
             self.line(1, f"if (!({condition}))")
             self.line(2, f"return {STATUS_OUTSIDE};  /* sizes outside the kernel's assumptions */")
+        for depth, text in index_check_lines(program, self.fresh, self.helpers):
+            self.line(1 + depth, text)
         if program.sizes:
             # Code specialized to some sizes must not run at others.
             fixed = " && ".join(f"{name} == {value}" for name, value in program.sizes)
@@ -257,11 +260,10 @@ class _Emitter:
                 if reference.relation.dim(isl.dim_type.out) == 0:
                     references[symbol] = reference.buffer
                     continue
-                relation = reference.relation.set_tuple_name(isl.dim_type.out,
-                                                             reference.buffer)
-                index = isl.PwMultiAff.from_map(relation)
-                index = index.pullback_pw_multi_aff(iterator_map)
-                references[symbol] = build.access_from_pw_multi_aff(index)
+                if reference.gather is not None:
+                    references[symbol] = gathered(reference, iterator_map, build)
+                    continue
+                references[symbol] = access_expr(reference, iterator_map, build)
             iterators = {}
             for position, iterator in enumerate(instruction.iterators):
                 value = iterator_map.get_pw_aff(position)
@@ -383,7 +385,7 @@ class _Emitter:
             for symbol, expr in texts.references.items():
                 buffer = self.buffers[instruction.references[symbol].buffer]
                 if buffer.name in buffers:
-                    if reads_id(expr, iterator):
+                    if isinstance(expr, Gathered) or reads_id(expr, iterator):  # a gather moves
                         continue
                     text = self.reference_text(buffer, expr)
                     if text not in result:
@@ -397,6 +399,8 @@ class _Emitter:
         return f"{self.helpers['polyad_trace']}('{kind}', {number}, {index});"
 
     def reference_text(self, buffer: Buffer, expr) -> str:
+        if isinstance(expr, Gathered):
+            return expr.text(self.printer)
         text = expr if isinstance(expr, str) else self.printer.text(expr)
         by_pointer = buffer.by_pointer or buffer.name in self.by_address
         return f"(*{text})" if by_pointer else text
@@ -506,3 +510,4 @@ class _Emitter:
             for text in lines:
                 self.line(depth + 1, text)
             self.line(depth, "}")
+

@@ -173,8 +173,11 @@ class AffineTranslator:
         if isinstance(node, c_ast.ArrayRef):
             raise self.error(node, f"non-affine {what}: it reads the array element "
                              f"{describe(node)}",
-                             f"{article(what)} {what} cannot depend on array data (no indirect "
-                             "accesses); " + _AFFINE_HINT)
+                             ("a subscript reads an int array parameter only as the "
+                              "whole subscript, x[col[k]] (a gather), not in arithmetic; "
+                              if what == "subscript" else
+                              f"{article(what)} {what} cannot depend on array data; ")
+                             + _AFFINE_HINT)
         if isinstance(node, c_ast.UnaryOp):
             if node.op == "-":
                 return self.expression(node.expr, scope, what).neg()

@@ -23,6 +23,8 @@ from polyad.frontend.checks import (check_bounds, check_uninitialised_locals, cl
                                     sizes_with_positive_extents)
 from polyad.frontend.declarations import (Variable, classify_declaration, is_size_type,
                                           is_unsigned_type)
+from polyad.frontend.gathers import (access_relation, check_gathers, checked_index,
+                                     gather_access, index_array, refuse_index)
 from polyad.frontend.ifconvert import (FreshNames, data_reads, if_converted,
                                         split_mixed_condition)
 from polyad.frontend.induction import Induction, change_of
@@ -124,6 +126,7 @@ class KernelBuilder:
                                  self.variables, self.statements, schedule)
         self._check_wrap_around(model.context)
         check_bounds(model.statements, self.variables, model.context)
+        check_gathers(model.statements)
         initial = reads_of_initial_values(model.statements, model.schedule, model.context)
         check_uninitialised_locals(model.statements, self.variables, initial)
         arrays = classify_arrays(self.signature, self.variables, model.statements, initial)
@@ -363,7 +366,7 @@ class KernelBuilder:
         name = f"S{len(self.statements)}"
         domain = scope.domain.set_tuple_name(name)
         self.pending = _Pending(name, domain)
-        write = self._access(node.lvalue, scope, target)
+        write = self._access(node.lvalue, scope, target, write=True)
         self.pending.reads.clear()
         if node.op != "=":
             current = self._read(node.lvalue, scope)
@@ -440,14 +443,12 @@ class KernelBuilder:
                              "local before its first use", verb="")
         access = self._access(node, scope, variable)
         for known in self.pending.reads:
-            if known.array == access.array and known.relation.is_equal(access.relation):
-                access = Access(access.array, access.relation, known.symbol,
-                                access.location, access.text)
+            if known.array == access.array and known.subscripts == access.subscripts \
+                    and known.relation.is_equal(access.relation):
+                access = replace(access, symbol=known.symbol)
                 break
         else:
-            access = Access(access.array, access.relation,
-                            read_symbol(access.text, variable.dtype),
-                            access.location, access.text)
+            access = replace(access, symbol=read_symbol(access.text, variable.dtype))
         self.pending.reads.append(access)
         return Typed(access.symbol, variable.dtype if variable.dtype in FLOAT_TYPES else "int")
 
@@ -457,7 +458,7 @@ class KernelBuilder:
         return unusable_name(name, what, self.int_locals, self.loop_iterators,
                              self.variables, self.file_scope)
 
-    def _access(self, node, scope: Scope, variable: Variable) -> Access:
+    def _access(self, node, scope: Scope, variable: Variable, write: bool = False) -> Access:
         subscripts = []
         base = node
         while isinstance(base, c_ast.ArrayRef):
@@ -470,12 +471,26 @@ class KernelBuilder:
                              f"for the {what} {variable.name}",
                              "subscript every dimension: no pointer arithmetic or "
                              "whole-array use")
-        pieces = [self.affine.expression(s, scope, "subscript") for s in subscripts]
-        relation = _relation(scope.domain, pieces, self.pending.name, variable.name)
-        relation = relation.intersect_domain(self.pending.domain)
         text = variable.name + "".join(f"[{describe(s)}]" for s in subscripts)
-        return Access(variable.name, relation, None,
-                      self.pre.locate(node.coord.line, node.coord.column), text)
+        indices = [self._index(s, scope, text, write) for s in subscripts]
+        pieces = [None if index is not None else self.affine.expression(s, scope, "subscript")
+                  for s, index in zip(subscripts, indices)]
+        relation = access_relation(scope.domain, pieces, self.pending.name, variable.name)
+        relation = relation.intersect_domain(self.pending.domain)
+        location = self.pre.locate(node.coord.line, node.coord.column)
+        return gather_access(Access(variable.name, relation, None, location, text),
+                             variable, indices)
+
+    def _index(self, subscript, scope: Scope, text: str, write: bool) -> Access | None:
+        """The access of the index array element a subscript is (``col[k]``
+        of ``x[col[k]]``), read by the statement; None for other subscripts."""
+        index = index_array(subscript, self.variables)
+        if index is None:
+            return None
+        refuse_index(self.error, subscript, index, text, write)
+        before = len(self.pending.reads)
+        self._read(subscript, scope)
+        return checked_index(self.error, subscript, index, self.pending.reads[before:])
 
 
 def _sequence(schedules: list[isl.Schedule]) -> isl.Schedule | None:
@@ -483,15 +498,3 @@ def _sequence(schedules: list[isl.Schedule]) -> isl.Schedule | None:
     for schedule in schedules:
         result = schedule if result is None else result.sequence(schedule)
     return result
-
-
-def _relation(scope_domain: isl.Set, pieces: list[isl.PwAff], statement: str,
-              array: str) -> isl.Map:
-    if pieces:
-        relation = isl.Map.from_pw_aff(pieces[0])
-        for piece in pieces[1:]:
-            relation = relation.flat_range_product(isl.Map.from_pw_aff(piece))
-    else:
-        relation = isl.Map.from_domain(isl.Set.universe(scope_domain.get_space()))
-    relation = relation.set_tuple_name(isl.dim_type.in_, statement)
-    return relation.set_tuple_name(isl.dim_type.out, array)

@@ -10,6 +10,7 @@ import numpy as np
 
 from polyad.errors import UsageError
 from polyad.memory import require_memory
+from polyad.model.gathers import index_limit
 from polyad.model.kernel import Array, Kernel
 
 #: A check holds the inputs, the original's outputs, the gradient's outputs
@@ -111,7 +112,8 @@ def random_inputs(kernel: Kernel, sizes: Mapping[str, int], seed: int = 0,
                   low: float = 0.5, high: float = 1.5,
                   init: Mapping[str, InitKind] | None = None) -> dict[str, object]:
     """Sizes, scalars and every array argument of the kernel, filled with
-    uniform random values in [low, high) (integers in [0, 4) for int data),
+    uniform random values in [low, high) (integers in [0, 4) for int data,
+    valid indices for an index array),
     or with the kind ``init`` names for an array.
 
     Output arrays are filled too: a kernel may leave parts of them untouched,
@@ -134,7 +136,10 @@ def random_inputs(kernel: Kernel, sizes: Mapping[str, int], seed: int = 0,
         elif array.is_float:
             values[array.name] = rng.uniform(low, high, size=array.shape(sizes))
         else:
-            values[array.name] = rng.integers(0, 4, size=array.shape(sizes)).astype(
+            # An index array holds valid indices of the arrays it subscripts.
+            limit = index_limit(kernel, array.name, sizes)
+            values[array.name] = rng.integers(0, 4 if limit is None else limit,
+                                              size=array.shape(sizes)).astype(
                 np.int32 if array.dtype == "int" else np.int8)
         if array.name in init:
             own = np.random.default_rng([seed, position])

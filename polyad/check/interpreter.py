@@ -157,8 +157,10 @@ class Interpreter:
         found.sort()
         return found
 
-    def _locations(self, sizes: Mapping[str, int]) -> dict:
-        """(statement, instance) -> [written element, read elements...]."""
+    def _locations(self, sizes: Mapping[str, int], values: Mapping[str, object]) -> dict:
+        """(statement, instance) -> [written element, read elements...].
+        A gather's element is found through the index arrays' ``values``
+        (the kernel never writes an index array)."""
         locations: dict = {}
         for statement in self.kernel.statements:
             accesses = [statement.write] + list(statement.read_accesses().values())
@@ -167,6 +169,11 @@ class Interpreter:
             for key in keys:
                 locations[(statement.name, key)] = [None] * len(accesses)
             for position, access in enumerate(accesses):
+                if access.is_gather:
+                    images = self._gathered(access, points, sizes, values)
+                    for key, element in zip(keys, map(tuple, images.tolist())):
+                        locations[(statement.name, key)][position] = element
+                    continue
                 relation = fix_sizes(access.relation, sizes)
                 images = affine_images(relation, points, sizes)
                 if images is not None:
@@ -179,6 +186,36 @@ class Interpreter:
                                                  [None] * len(accesses))
                     slots[position] = point[depth:]
         return locations
+
+    def _gathered(self, access, points: np.ndarray, sizes: Mapping[str, int],
+                  values: Mapping[str, object]) -> np.ndarray:
+        """The element a gather reads at each instance (a row of
+        ``points``): affine subscripts from its relation, gathered ones the
+        index array's value; a UsageError for an index outside the array."""
+        shape = self.kernel.array(access.array).shape(sizes)
+        relation = fix_sizes(access.relation, sizes)
+        rank = relation.dim(isl.dim_type.out)
+        indices = {index.symbol: index for index in access.indices}
+        columns = []
+        for dim, symbol in enumerate(access.subscripts):
+            if symbol is None:
+                alone = relation.project_out(isl.dim_type.out, dim + 1, rank - dim - 1) \
+                    .project_out(isl.dim_type.out, 0, dim)
+                columns.append(affine_images(alone, points, sizes)[:, 0])
+                continue
+            index = indices[symbol]
+            data = np.asarray(values[index.array]).reshape(
+                self.kernel.array(index.array).shape(sizes))
+            at = affine_images(fix_sizes(index.relation, sizes), points, sizes)
+            column = data[tuple(at.T)].astype(np.int64)
+            outside = (column < 0) | (column >= shape[dim])
+            if outside.any():
+                element = index.array + "".join(f"[{v}]" for v in at[outside.argmax()])
+                raise UsageError(
+                    f"{access.location}: index {element} = {column[outside.argmax()]} "
+                    f"is outside {access.array}'s extent {shape[dim]} in {access.text}")
+            columns.append(column)
+        return np.stack(columns, axis=1)
 
     def memory(self, values: Mapping[str, object], sizes: Mapping[str, int]) -> dict:
         memory = {}
@@ -233,7 +270,7 @@ class Interpreter:
         Precondition: ``values`` holds every size and argument."""
         sizes = {p: int(values[p]) for p in self.kernel.params}
         with np.errstate(all="ignore"):
-            _, found = self._forward(values, sizes, None, self._locations(sizes))
+            _, found = self._forward(values, sizes, None, self._locations(sizes, values))
         return found
 
     def first_singular(self, values: Mapping[str, object]) -> "NonFinite | None":
@@ -244,7 +281,7 @@ class Interpreter:
         Precondition: ``values`` holds every size and argument."""
         sizes = {p: int(values[p]) for p in self.kernel.params}
         with np.errstate(all="ignore"):
-            _, found = self._forward(values, sizes, None, self._locations(sizes), True)
+            _, found = self._forward(values, sizes, None, self._locations(sizes, values), True)
         return found
 
     def gradient(self, values: Mapping[str, object], seeds: Mapping[str, np.ndarray],
@@ -257,7 +294,7 @@ class Interpreter:
     def _gradient(self, values, seeds, wrt):
         sizes = {p: int(values[p]) for p in self.kernel.params}
         tape: list = []
-        memory, _ = self._forward(values, sizes, tape, self._locations(sizes))
+        memory, _ = self._forward(values, sizes, tape, self._locations(sizes, values))
         adjoints = {a.name: np.zeros_like(memory[a.name], dtype=np.float64)
                     for a in self.kernel.arrays if a.is_float}
         for name, seed in seeds.items():

@@ -128,6 +128,14 @@ class Access:
     ``relation`` maps statement instances to elements, e.g.
     ``[n] -> { S1[i, k] -> A[i, k] }``. ``symbol`` is the sympy symbol standing
     for the value a read gives (references with equal relations share it).
+
+    A *gather* reads through index arrays (``x[col[k]]``, ``E[idx[b]][j]``):
+    ``subscripts`` then holds, per dimension, the read symbol of the index
+    array element giving that subscript (the symbol of one of ``indices``,
+    the index arrays' affine accesses, also among the statement's reads), or
+    None where the subscript is affine; ``relation`` is a may-access: exact
+    in the affine dimensions, the whole extent in the others. Dependences and
+    the dataflow over it are over-approximated, so they stay correct.
     """
 
     array: str
@@ -135,6 +143,12 @@ class Access:
     symbol: sympy.Symbol | None
     location: SourceLocation
     text: str
+    subscripts: tuple[sympy.Symbol | None, ...] | None = None
+    indices: tuple["Access", ...] = ()
+
+    @property
+    def is_gather(self) -> bool:
+        return self.subscripts is not None
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,7 @@ import islpy as isl
 import sympy
 
 from polyad.model.kernel import Access, Kernel, maps_of
-from polyad.program.ir import Assignment, Reference
+from polyad.program.ir import Assignment, Reference, access_reference
 from polyad.program.names import NameSupply, kernel_identifiers
 from polyad.schedule.tree import flat_schedule
 
@@ -39,7 +39,7 @@ def instance_relation(access_relation: isl.Map, instruction: str) -> isl.Map:
 
 def instance_reference(buffer: str, access: Access, instruction: str) -> Reference:
     """The reference of an instruction to ``buffer`` at a statement's access."""
-    return Reference(buffer, instance_relation(access.relation, instruction))
+    return access_reference(buffer, access).renamed(instruction)
 
 
 def derivative_symbol(access: Access, derivative: str, mark: str = "") -> sympy.Symbol:

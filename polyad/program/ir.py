@@ -21,7 +21,7 @@ from typing import Mapping
 import islpy as isl
 import sympy
 
-from polyad.model.kernel import Array, Kernel, Statement, union_of_sets
+from polyad.model.kernel import Access, Array, Kernel, Statement, union_of_sets
 
 
 #: Names of derivative arrays and functions: ``A_b`` is the adjoint of
@@ -72,11 +72,27 @@ class Buffer:
 @dataclass(frozen=True)
 class Reference:
     """A memory reference of an instruction: ``relation`` maps its instances
-    to elements of ``buffer``; ``None`` for a push to or pop from a stack."""
+    to elements of ``buffer``; ``None`` for a push to or pop from a stack.
+
+    A gather (``x[col[k]]``, and its adjoint's ``x_b[col[k]]``) has
+    ``gather``: per dimension of the buffer, the reference to the index
+    array element that subscripts it, or None where the subscript is affine
+    (``relation`` is exact there); ``relation`` is then a may-access (the
+    whole extent in the gathered dimensions), which keeps every dependence.
+    """
 
     buffer: str
     relation: isl.Map | None
     push: bool = False
+    gather: tuple["Reference | None", ...] | None = None
+
+    def renamed(self, instruction: str) -> "Reference":
+        """The reference with its instances named after ``instruction``."""
+        gather = None if self.gather is None else tuple(
+            None if g is None else g.renamed(instruction) for g in self.gather)
+        relation = (None if self.relation is None
+                    else self.relation.set_tuple_name(isl.dim_type.in_, instruction))
+        return Reference(self.buffer, relation, self.push, gather)
 
 
 @dataclass(frozen=True)
@@ -200,7 +216,7 @@ def fingerprint(program: Program) -> str:
     parts += [f"{b.name}:{b.dtype}:{[e.to_str() for e in b.extents]}" for b in program.buffers]
     for instruction in program.instructions:
         parts.append(f"{instruction.name}|{instruction.domain.to_str()}")
-        parts += [f"{symbol}={reference.buffer}:{reference.relation}"
+        parts += [f"{symbol}={reference.buffer}:{reference.relation}:{reference.gather}"
                   for symbol, reference in sorted(instruction.references.items(),
                                                   key=lambda item: str(item[0]))]
         parts += [f"{a.target}{a.op}{a.value}" for a in instruction.body]
@@ -223,11 +239,23 @@ def array_buffer(array: Array) -> Buffer:
 
 def statement_references(statement: Statement) -> dict[sympy.Symbol, Reference]:
     """The statement's reads and its write, keyed by symbol."""
-    references = {access.symbol: Reference(access.array, access.relation)
+    references = {access.symbol: access_reference(access.array, access)
                   for access in statement.reads}
-    references[write_symbol(statement)] = Reference(statement.write.array,
-                                                    statement.write.relation)
+    references[write_symbol(statement)] = access_reference(statement.write.array,
+                                                           statement.write)
     return references
+
+
+def access_reference(buffer: str, access: Access) -> Reference:
+    """The reference to ``buffer`` at a statement's access (the array's own
+    buffer, or its derivative's), with the gather's index references."""
+    if not access.is_gather:
+        return Reference(buffer, access.relation)
+    indices = {index.symbol: index for index in access.indices}
+    gather = tuple(None if symbol is None else
+                   Reference(indices[symbol].array, indices[symbol].relation)
+                   for symbol in access.subscripts)
+    return Reference(buffer, access.relation, gather=gather)
 
 
 def write_symbol(statement: Statement) -> sympy.Symbol:

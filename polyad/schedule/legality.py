@@ -148,7 +148,10 @@ def only_incremented(instruction) -> set:
 
 
 def moves(reference, dim: int) -> bool:
-    """Whether a reference's element changes with domain dimension ``dim``."""
+    """Whether a reference's element changes with domain dimension ``dim``
+    (a gather's may: its index array's element can)."""
+    if reference.gather is not None:
+        return True
     index = isl.PwMultiAff.from_map(reference.relation)
     return any(not aff.get_coefficient_val(isl.dim_type.in_, dim).is_zero()
                for d in range(index.dim(isl.dim_type.out))

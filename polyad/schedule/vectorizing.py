@@ -101,6 +101,9 @@ def strides(program, instruction: str, iterator: int) -> list[str]:
     for reference in program.instruction(instruction).references.values():
         if reference.relation is None or reference.relation.dim(isl.dim_type.out) == 0:
             continue
+        if reference.gather is not None:  # x[col[k]]: a gather or scatter in simd code
+            kinds.append("strided")
+            continue
         index = isl.PwMultiAff.from_map(reference.relation)
         last = index.dim(isl.dim_type.out) - 1
         coefficients = []

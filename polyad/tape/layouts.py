@@ -260,7 +260,13 @@ def staged_layers(program: Program, schedule: Schedule, scratchpad: int,
     before each layer, the boxes of the array elements and tape values it
     touches are copied into scratch buffers (together at most ``scratchpad``
     bytes at ``sizes``); the layer works on the scratch copies; after it, the
-    boxes it wrote are copied back."""
+    boxes it wrote are copied back. Refused for a program with a gather
+    (``x[col[k]]``): the box its index array reaches is all of ``x``."""
+    gathers = sorted({r.buffer for i in program.instructions
+                      for r in i.references.values() if r.gather is not None})
+    if gathers:
+        raise UsageError(f"the layers layout does not stage gathers through index "
+                         f"arrays (of {', '.join(gathers)}); use --layout exact or stream")
     program, maps = specialize(program, schedule, sizes)
     layers = _plan(program, maps, scratchpad, sizes)
     maps = padded(maps)

@@ -79,8 +79,11 @@ def format_kernel(kernel: Kernel) -> str:
         lines.append(f"      domain    {s['domain']}")
         lines.append(f"      schedule  {s['schedule']}")
         lines.append(f"      write     {s['write']}")
-        for read in s["reads"]:
-            lines.append(f"      read      {read}")
+        for read, access in zip(s["reads"], statement.reads):
+            if access.is_gather:  # every element the index arrays may name
+                lines.append(f"      may read  {read}  ({access.text}, a gather)")
+            else:
+                lines.append(f"      read      {read}")
         lines.append(f"      value     {s['expr']}")
     return "\n".join(lines)
 

@@ -322,7 +322,7 @@ void f(int n, int B[n], double A[n]) {
   for (int i = 0; i < n; i++)
     A[@B[i]] = 1.0;
 }
-""", "array element B[i]"),
+""", "write through the index array B (A[B[i]])"),
     ("too-few-subscripts", """\
 void f(int n, double A[n][n]) {
   for (int i = 0; i < n; i++)
