@@ -423,8 +423,7 @@ class _Emitter:
             if buffer.name in scalars:
                 params.append(f"{buffer.dtype} *restrict {buffer.name}")
                 # Inside an outer outlined body the scalar is a pointer already.
-                arguments.append(buffer.name if buffer.name in self.by_address
-                                 else f"&{buffer.name}")
+                arguments.append(buffer.name if buffer.name in self.by_address else f"&{buffer.name}")
             else:
                 params.append(buffer_declarator(buffer, self.program.context, parameter=True,
                                                 helpers=self.helpers))
@@ -454,10 +453,8 @@ class _Emitter:
         """An OpenMP list item for a whole buffer."""
         buffer = self.buffers[name]
         if not buffer.extents:
-            # A scalar behind a pointer (a kernel's out, or a local an
-            # outlined parallel body takes by address) is reduced as a section.
-            by_pointer = buffer.by_pointer or name in self.by_address
-            return f"{name}[0:1]" if by_pointer else name
+            # Behind a pointer (an out, or a local an outlined body takes): a section.
+            return f"{name}[0:1]" if buffer.by_pointer or name in self.by_address else name
         return name + "".join(f"[0:{pw_aff_text(e, self.program.context, self.helpers)}]"
                               for e in buffer.extents)
 
