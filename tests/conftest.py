@@ -30,6 +30,22 @@ def sampled(names) -> list:
             for name in names]
 
 
+def assert_refused_at(tmp_path, text: str, place: tuple[int, int], phrase: str) -> None:
+    """Parsing ``text`` from a file raises a KernelError at (line, column)
+    ``place`` of that file whose message says ``phrase``."""
+    from polyad.errors import KernelError
+    path = tmp_path / "bad.c"
+    path.write_text(text)
+    try:
+        polyad.parse(path)
+    except KernelError as error:
+        location = error.location
+        assert (location.file, location.line, location.col) == (str(path), *place), str(error)
+        assert phrase in str(error)
+        return
+    raise AssertionError(f"accepted, expected a refusal at {place}: {phrase}")
+
+
 @functools.lru_cache(maxsize=None)
 def example(name: str) -> polyad.Kernel:
     """The parsed kernel of examples/<name>.c."""

@@ -21,7 +21,8 @@ import polyad
 from polyad.check import verify
 from polyad.check.interpreter import Interpreter
 from polyad.codegen.compile import compile_original
-from polyad.errors import KernelError, PolyadError, UsageError
+from polyad.errors import PolyadError, UsageError
+from tests.conftest import assert_refused_at
 from polyad.model.gathers import gathers
 
 ORACLES = ("primal vs original C", "interpreter", "dot product", "finite differences")
@@ -203,11 +204,4 @@ void k(int n, int col[n], int c2[n], double x[n], double y[n]) {
 
 @pytest.mark.parametrize("name,text,place,phrase", REFUSED, ids=[r[0] for r in REFUSED])
 def test_refused_with_its_place(tmp_path, name, text, place, phrase):
-    path = tmp_path / "bad.c"
-    path.write_text(text)
-    with pytest.raises(KernelError) as caught:
-        polyad.parse(path)
-    location = caught.value.location
-    assert (location.file, location.line, location.col) == (str(path), *place), \
-        str(caught.value)
-    assert phrase in str(caught.value)
+    assert_refused_at(tmp_path, text, place, phrase)

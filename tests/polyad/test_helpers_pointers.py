@@ -22,7 +22,7 @@ import pytest
 import polyad
 from polyad.check import verify
 from polyad.codegen.compile import compile_original
-from polyad.errors import KernelError
+from tests.conftest import assert_refused_at
 
 ROOT = Path(__file__).resolve().parents[2]
 ORACLES = ("primal vs original C", "interpreter", "dot product", "finite differences")
@@ -257,14 +257,7 @@ void k(int n, double W[n], double y[n]) {
 
 @pytest.mark.parametrize("name, text, place, phrase", REFUSED, ids=[r[0] for r in REFUSED])
 def test_refused_with_its_place(tmp_path, name, text, place, phrase):
-    path = tmp_path / "bad.c"
-    path.write_text(text)
-    with pytest.raises(KernelError) as caught:
-        polyad.parse(path)
-    location = caught.value.location
-    assert (location.file, location.line, location.col) == (str(path), *place), \
-        str(caught.value)
-    assert phrase in str(caught.value)
+    assert_refused_at(tmp_path, text, place, phrase)
 
 
 def test_the_cli_refuses_with_exit_code_2(tmp_path):
