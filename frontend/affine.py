@@ -13,8 +13,9 @@ from typing import Callable
 import islpy as isl
 from pycparser import c_ast, c_generator
 
+from polyad.frontend.fixing import Fixing, fix_hint
 from polyad.frontend.messages import article
-from polyad.frontend.preprocess import Preprocessed, located_error
+from polyad.frontend.preprocess import Preprocessed, located_error, node_location
 
 _COMPARISONS = {"<": "lt_set", "<=": "le_set", ">": "gt_set", ">=": "ge_set",
                 "==": "eq_set", "!=": "ne_set"}
@@ -101,11 +102,15 @@ class AffineTranslator:
 
     ``explain(name, what)`` may say what a name that is neither an iterator
     in scope nor a size parameter is, as ``(construct, hint)`` for the error.
+    ``fixing`` holds the values offered for size parameters (``-D``), taken
+    where a product or division is not affine otherwise.
     """
 
-    def __init__(self, pre: Preprocessed, explain: Explanation | None = None):
+    def __init__(self, pre: Preprocessed, explain: Explanation | None = None,
+                 fixing: Fixing | None = None):
         self.pre = pre
         self.explain = explain
+        self.fixing = fixing or Fixing()
         #: the values of int locals (declared with a value, assigned or
         #: incremented): name -> the value at this point of the walk, an
         #: affine function over the scope where it was given (lifted into
@@ -208,16 +213,25 @@ class AffineTranslator:
             return left.add(right)
         if node.op == "-":
             return left.sub(right)
+        where = (node_location(self.pre, node), f"{what} {describe(node)}")
         if node.op == "*":
             if not (left.is_cst() or right.is_cst()):
-                raise self.error(node, f"non-affine {what} (product of two variables)",
-                                 "multiply iterators and sizes only by constants")
+                factors = self.fixing.factors(left, right, *where)
+                if factors is None:
+                    raise self.error(node, f"non-affine {what} (product of two variables)",
+                                     fix_hint((right, left), "multiply iterators and sizes "
+                                              "only by constants"))
+                left, right = factors
             return left.mul(right)
         if not right.is_cst():
-            operation = "division" if node.op == "/" else "remainder"
-            raise self.error(node, f"non-affine {what} ({operation} by a variable)",
-                             "divide only by a positive integer constant")
-        divisor = _constant_value(right)
+            fixed = self.fixing.constant(right, *where)
+            if fixed is None:
+                operation = "division" if node.op == "/" else "remainder"
+                raise self.error(node, f"non-affine {what} ({operation} by a variable)",
+                                 fix_hint((right,), "divide only by a positive integer "
+                                          "constant"))
+            right = fixed
+        divisor = constant_value(right)
         if divisor is None or divisor <= 0:
             raise self.error(node, f"{what} divides by {divisor}",
                              "divide only by a positive integer constant")
@@ -234,7 +248,10 @@ class AffineTranslator:
             return a.min(b) if name.lower() == "min" else a.max(b)
         if name in ("floord", "ceild") and len(args) == 2:
             a, b = (self.expression(x, scope, what) for x in args)
-            divisor = _constant_value(b) if b.is_cst() else None
+            if not b.is_cst():
+                b = self.fixing.constant(b, node_location(self.pre, node),
+                                         f"{what} {describe(node)}") or b
+            divisor = constant_value(b) if b.is_cst() else None
             if divisor is None or divisor <= 0:
                 raise self.error(node, f"{name} by a non-constant or non-positive divisor",
                                  "divide only by a positive integer constant")
@@ -282,7 +299,12 @@ def lifted_to(value: isl.PwAff, scope: Scope) -> isl.PwAff | None:
     return lifted
 
 
-def _constant_value(pa: isl.PwAff) -> int | None:
+def constant_value(pa: isl.PwAff) -> int | None:
+    """The integer a constant affine function has everywhere, or None.
+
+    >>> constant_value(isl.PwAff("[inc] -> { [i] -> [(3)] }"))
+    3
+    """
     pieces = pa.get_pieces()
     if len(pieces) != 1:
         return None

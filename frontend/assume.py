@@ -54,6 +54,19 @@ def option_assumption(text: str) -> Assumption:
     return Assumption(text, 1, 1, pre)
 
 
+def fixed_assumption(name: str, value: int) -> Assumption:
+    """The assumption that a size parameter fixed with ``-D`` has its value
+    (:mod:`~polyad.frontend.fixing`); errors name the option.
+
+    >>> fixed_assumption("inc", 1).text, fixed_assumption("inc", 1).pre.display_name
+    ('inc == 1', '-D inc=1')
+    """
+    text = f"{name} == {value}"
+    pre = Preprocessed(text=text, display_name=f"-D {name}={value}", source_lines=(text,),
+                       expanded_lines={})
+    return Assumption(text, 1, 1, pre)
+
+
 def pragma_assumptions(pre: Preprocessed, ast: c_ast.FileAST,
                        funcdef: c_ast.FuncDef) -> list[Assumption]:
     """The ``#pragma polyad assume`` lines at file scope before ``funcdef``

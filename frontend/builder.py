@@ -17,12 +17,13 @@ import islpy as isl
 from pycparser import c_ast
 
 from polyad.frontend.affine import AffineTranslator, Scope, describe, type_names
-from polyad.frontend.assume import Assumption, assumed_sizes
+from polyad.frontend.assume import Assumption, assumed_sizes, fixed_assumption
 from polyad.frontend.checks import (check_bounds, check_uninitialised_locals, classify_arrays,
                                     reads_of_initial_values, restricted_model,
                                     sizes_with_positive_extents)
 from polyad.frontend.declarations import (Variable, classify_declaration, is_size_type,
                                           is_unsigned_type)
+from polyad.frontend.fixing import Fixing
 from polyad.frontend.gathers import (access_relation, check_gathers, checked_index,
                                      gather_access, index_array, refuse_index)
 from polyad.frontend.ifconvert import (FreshNames, data_reads, if_converted,
@@ -68,14 +69,14 @@ class KernelBuilder:
 
     def __init__(self, pre: Preprocessed, funcdef: c_ast.FuncDef, source: KernelSource,
                  file_scope: dict[str, str] | None = None,
-                 assumptions: tuple[Assumption, ...] = ()):
+                 assumptions: tuple[Assumption, ...] = (), fixing: Fixing | None = None):
         self.pre = pre
         self.assumptions = tuple(assumptions)
         self.funcdef = funcdef
         self.source = source
         #: names declared outside the function: name -> what it is
         self.file_scope = dict(file_scope or {})
-        self.affine = AffineTranslator(pre, self._explain)
+        self.affine = AffineTranslator(pre, self._explain, fixing)
         self.values = ValueTranslator(self.affine, self._read)
         self.signature: list[Param] = []
         self.variables: dict[str, Variable] = {}
@@ -122,8 +123,12 @@ class KernelBuilder:
             raise self.error(self.funcdef, f"kernel {self.source.function} without "
                              "statements", "the modelled region must assign to arrays",
                              verb="nothing to model:")
-        model = restricted_model(self.source.function, assumed, self.assumptions,
-                                 self.variables, self.statements, schedule)
+        fixing = self.affine.fixing  # the -D values products and divisions took
+        model = restricted_model(
+            self.source.function, assumed.intersect_params(fixing.context(list(top.params))),
+            self.assumptions + tuple(fixed_assumption(f.name, f.value)
+                                     for f in fixing.fixed.values()),
+            self.variables, self.statements, schedule)
         self._check_wrap_around(model.context)
         check_bounds(model.statements, self.variables, model.context)
         check_gathers(model.statements)
@@ -132,7 +137,8 @@ class KernelBuilder:
         arrays = classify_arrays(self.signature, self.variables, model.statements, initial)
         return Kernel(name=self.source.function, signature=tuple(self.signature),
                       arrays=arrays, statements=model.statements, schedule=model.schedule,
-                      context=model.context, source=self.source, notes=model.notes,
+                      context=model.context, source=self.source,
+                      notes=model.notes + fixing.notes(),
                       assumed=model.assumed)
 
     def _parameters(self) -> None:
@@ -283,7 +289,7 @@ class KernelBuilder:
     # --- control flow -----------------------------------------------------
     def _for(self, node: c_ast.For, scope: Scope) -> isl.Schedule | None:
         iterator, start = self._loop_start(node)
-        step = loop_step(self.pre, node, iterator)
+        step = loop_step(self.pre, node, iterator, self.affine, scope)
         domain = loop_domain(self.pre, self.affine, node, scope, iterator, start, step)
         if iterator in self.unsigned_ints:
             self.wraps.extend((node, *case) for case in

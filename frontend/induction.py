@@ -29,7 +29,7 @@ from pycparser import c_ast
 from polyad.frontend.affine import AffineTranslator, Scope, describe, lifted_to
 from polyad.frontend.declarations import classify_declaration
 from polyad.frontend.loops import loop_domain, loop_header, loop_step
-from polyad.frontend.preprocess import Preprocessed, located_error
+from polyad.frontend.preprocess import Preprocessed, located_error, node_location
 
 _STEPS = {"p++": 1, "++": 1, "p--": -1, "--": -1}
 
@@ -283,7 +283,7 @@ class Induction:
         if not changes_in(node.stmt, self.int_locals()):
             return {}
         iterator, start = loop_header(node)
-        step = loop_step(self.pre, node, iterator)
+        step = loop_step(self.pre, node, iterator, self.affine, scope)
         saved = dict(self.affine.aliases)
         self.affine.aliases.pop(iterator, None)
         domain = loop_domain(self.pre, self.affine, node, scope, iterator, start, step)
@@ -311,6 +311,11 @@ class Induction:
         last = _last_iteration(domain, step)
         if domain.is_subset(body.keep):
             per_iteration = _constant_on(body.delta, domain)
+            if per_iteration is None:  # by a size the user fixed with -D (j += inc)?
+                fixed = self.affine.fixing.constant(
+                    body.delta.gist(domain), node_location(self.pre, body.node),
+                    f"the change {describe(body.node)} of int local {name}")
+                per_iteration = None if fixed is None else _constant_on(fixed, domain)
             if per_iteration is None:
                 raise self._not_affine(node, body, inner, name)
             done = _iterations_before(inner, lower, step).scale_val(isl.Val(per_iteration))

@@ -12,23 +12,36 @@ from __future__ import annotations
 import islpy as isl
 from pycparser import c_ast
 
-from polyad.frontend.affine import AffineTranslator, Scope, describe, integer_literal
-from polyad.frontend.preprocess import Preprocessed, located_error
+from polyad.frontend.affine import (AffineTranslator, Scope, constant_value, describe,
+                                   integer_literal)
+from polyad.frontend.preprocess import Preprocessed, located_error, node_location
 from polyad.model.kernel import sets_of
 
 
-def loop_step(pre: Preprocessed, node: c_ast.For, iterator: str) -> int:
-    """The constant, non-zero step of the loop ``node`` over ``iterator``,
-    negative when it counts down (``i++`` is 1, ``i -= 2`` is -2, ``i = i + 3``
-    is 3). Raises a located KernelError for any other increment."""
+def loop_step(pre: Preprocessed, node: c_ast.For, iterator: str,
+              affine: AffineTranslator, scope: Scope) -> int:
+    """The constant, non-zero step of the loop ``node`` over ``iterator``
+    in ``scope``, negative when it counts down (``i++`` is 1, ``i -= 2`` is
+    -2, ``i = i + 3`` is 3; ``i += inc`` is 2 with ``inc`` fixed to 2 by
+    ``-D``, see :mod:`~polyad.frontend.fixing`). Raises a located
+    KernelError for any other increment."""
     nxt = node.next
     target = None
     step = None
+
+    def amount_of(amount) -> int | None:
+        if isinstance(amount, c_ast.ID) and amount.name in scope.params:
+            fixed = affine.fixing.constant(scope.variable(amount.name),
+                                           node_location(pre, amount),
+                                           f"loop increment {describe(nxt)}")
+            return None if fixed is None else constant_value(fixed)
+        return integer_literal(amount) if isinstance(amount, c_ast.Constant) else None
+
     if isinstance(nxt, c_ast.UnaryOp) and nxt.op in ("p++", "++", "p--", "--"):
         target, step = nxt.expr, (1 if "++" in nxt.op else -1)
     elif isinstance(nxt, c_ast.Assignment) and nxt.op in ("+=", "-="):
         target = nxt.lvalue
-        amount = _constant_int(nxt.rvalue)
+        amount = amount_of(nxt.rvalue)
         if amount is not None and amount > 0:
             step = amount if nxt.op == "+=" else -amount
     elif (isinstance(nxt, c_ast.Assignment) and nxt.op == "="
@@ -36,14 +49,24 @@ def loop_step(pre: Preprocessed, node: c_ast.For, iterator: str) -> int:
           and isinstance(nxt.rvalue.left, c_ast.ID)
           and nxt.rvalue.left.name == iterator):
         target = nxt.lvalue
-        amount = _constant_int(nxt.rvalue.right)
+        amount = amount_of(nxt.rvalue.right)
         if amount is not None and amount > 0:
             step = amount if nxt.rvalue.op == "+" else -amount
     if not (isinstance(target, c_ast.ID) and target.name == iterator) or step is None:
+        offered = [n.name for n in (getattr(nxt, "rvalue", None),
+                                    getattr(getattr(nxt, "rvalue", None), "right", None))
+                   if isinstance(n, c_ast.ID) and n.name in affine.fixing.offered]
+        if offered:
+            value = affine.fixing.offered[offered[0]]
+            raise located_error(pre, nxt, f"loop increment {describe(nxt)} with "
+                                f"{offered[0]} = {value} (-D {offered[0]}={value})",
+                                f"a loop steps by a positive constant: give {offered[0]} "
+                                "a positive value")
         raise located_error(pre, nxt or node, "loop increment " + (describe(nxt) if nxt else
                                                                    "(none)"),
                             f"step {iterator} by a positive constant: {iterator}++, "
-                            f"{iterator}--, {iterator} += c or {iterator} -= c")
+                            f"{iterator}--, {iterator} += c or {iterator} -= c (or by an "
+                            f"int size fixed with -D: {iterator} += inc with -D inc=2)")
     return step
 
 
@@ -158,6 +181,3 @@ def _check_loop_condition(pre: Preprocessed, node: c_ast.For, inner: Scope,
                             "the condition must be a bound that stays false once false, "
                             "e.g. i < n or i <= min(n, m)")
 
-
-def _constant_int(node) -> int | None:
-    return integer_literal(node) if isinstance(node, c_ast.Constant) else None

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Mapping
 
 from pycparser import c_ast, c_parser
 from pycparser.c_parser import ParseError
 
 from polyad.frontend.assume import option_assumption, pragma_assumptions
 from polyad.frontend.builder import KernelBuilder
+from polyad.frontend.fixing import Fixing
 from polyad.frontend.globals import used_globals, with_global_parameters
 from polyad.frontend.inline import with_helpers_inlined
 from polyad.frontend.pointers import with_pointers_lowered
@@ -39,14 +41,17 @@ class _LocatingParser(c_parser.CParser):
 
 
 def parse_kernel(text: str, path: str | None = None, function: str | None = None,
-                 assume: tuple[str, ...] = ()) -> Kernel:
+                 assume: tuple[str, ...] = (), fix: Mapping[str, int] | None = None) -> Kernel:
     """The model of one function of a C file.
 
     ``text`` is the file's content; ``path`` (for messages and relative
     includes) defaults to ``<kernel>``. ``function`` picks the function; by
     default the only one, or the one holding ``#pragma scop``. ``assume``:
     conditions on the sizes the kernel may rely on, as ``--assume`` gives
-    them, added to the file's ``#pragma polyad assume`` lines.
+    them, added to the file's ``#pragma polyad assume`` lines. ``fix``:
+    values of int size parameters (``-D inc=1``), taken only where a
+    product or division would not be affine otherwise (``x[i * inc]``, see
+    :mod:`~polyad.frontend.fixing`).
     """
     display = path or "<kernel>"
     include_dir = os.path.dirname(os.path.abspath(path)) if path else None
@@ -70,7 +75,8 @@ def parse_kernel(text: str, path: str | None = None, function: str | None = None
     source = KernelSource(path=display, text=text, function=funcdef.decl.name,
                           presets=size_presets(text), init_function=init_function(text),
                           returned=returned, globals=tuple(g.name for g in globals_))
-    return KernelBuilder(pre, funcdef, source, _file_scope(ast), tuple(assumptions)).build()
+    return KernelBuilder(pre, funcdef, source, _file_scope(ast), tuple(assumptions),
+                         Fixing(fix)).build()
 
 
 def with_restrict_parameters(text: str, path: str | None = None,

@@ -20,11 +20,16 @@ from polyad.program.targets import load_schedule, program_of, schedule
 
 
 def parse(path_or_text: str | os.PathLike, function: str | None = None,
-          assume: str | list[str] | tuple[str, ...] = ()) -> Kernel:
+          assume: str | list[str] | tuple[str, ...] = (),
+          fix: dict[str, int] | None = None) -> Kernel:
     """The polyhedral model of a C kernel, from a file path or C text.
     ``assume``: one or more C conditions on the size parameters the kernel
     may rely on (``"n % 4 == 0 && n >= 8"``), as ``#pragma polyad assume``
     states them in the file; the generated code checks them at entry.
+    ``fix``: values of int size parameters (``{"inc": 1}``, the CLI's ``-D
+    inc=1``), each used as a constant only where the kernel would not be
+    affine otherwise (``x[i * inc]``); the generated code keeps the
+    argument and returns the status 1 for another value.
 
     >>> k = parse("void f(int n, double x[n]) { for (int i = 0; i < n; i++) x[i] *= 2.0; }")
     >>> k.statements[0].text
@@ -38,8 +43,8 @@ def parse(path_or_text: str | os.PathLike, function: str | None = None,
             content = path.read_text()
         except OSError as error:
             raise UsageError(f"cannot read {path}: {error.strerror}") from None
-        return parse_kernel(content, str(path), function, assumed)
-    return parse_kernel(text, None, function, assumed)
+        return parse_kernel(content, str(path), function, assumed, fix)
+    return parse_kernel(text, None, function, assumed, fix)
 
 
 def primal_c(kernel: Kernel) -> str:

@@ -24,9 +24,9 @@ from polyad.check import verify
 from polyad.errors import PolyadError, UsageError
 from polyad.files import write_atomically
 from polyad.memory import parse_bytes
-from polyad.options import (add_blas_argument, add_derivative_arguments, add_init_argument,
-                            add_kernel_arguments, add_schedule_argument, add_size_arguments,
-                            add_wrt_of, kernel_of, names_of, sizes_of)
+from polyad.options import (add_blas_argument, add_derivative_arguments, add_fix_argument,
+                            add_init_argument, add_kernel_arguments, add_schedule_argument,
+                            add_size_arguments, add_wrt_of, kernel_of, names_of, sizes_of)
 from polyad.program import lowering
 from polyad.program.gather import rewritten
 from polyad.schedule.rounding import forward_roundings
@@ -128,6 +128,7 @@ def build_parser() -> argparse.ArgumentParser:
                       help="reverse (gradient, default), tangent (Jacobian-vector "
                       "product) or primal (the kernel regenerated from its model)")
     grad.add_argument("-o", "--output", help="write the C file here (default stdout)")
+    add_fix_argument(grad)
     add_schedule_argument(grad)
 
     check = commands.add_parser("check", help="compile the primal, tangent and adjoint "

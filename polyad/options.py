@@ -48,9 +48,18 @@ def add_kernel_arguments(parser: argparse.ArgumentParser) -> None:
 def add_size_arguments(parser: argparse.ArgumentParser) -> None:
     """``-D NAME=VALUE`` and ``--dataset``."""
     parser.add_argument("-D", dest="sizes", action="append", metavar="NAME=VALUE",
-                        help="a size parameter's value (repeatable)")
+                        help="a size parameter's value (repeatable); it also fixes an "
+                        "int parameter the kernel uses non-affinely (x[i * inc])")
     parser.add_argument("--dataset", help="a size preset of the kernel file "
                         "(its polyad-sizes line; default small)")
+
+
+def add_fix_argument(parser: argparse.ArgumentParser) -> None:
+    """``-D NAME=VALUE`` of a command that takes no sizes (``grad``)."""
+    parser.add_argument("-D", dest="sizes", action="append", metavar="NAME=VALUE",
+                        help="fix an int parameter that the kernel uses non-affinely "
+                        "(x[i * inc], i += inc) to this value (repeatable); the "
+                        "generated code checks it at entry")
 
 
 def add_init_argument(parser: argparse.ArgumentParser) -> None:
@@ -133,5 +142,7 @@ def names_of(values: list[str] | None) -> list[str] | None:
 
 def kernel_of(args: argparse.Namespace) -> Kernel:
     """The kernel the arguments name (``kernel``, ``--function``,
-    ``--assume``)."""
-    return api.parse(args.kernel, args.function, assume=tuple(args.assume or ()))
+    ``--assume``; a ``-D`` value fixes an int parameter the kernel uses
+    non-affinely, ``x[i * inc]``)."""
+    return api.parse(args.kernel, args.function, assume=tuple(args.assume or ()),
+                     fix=sizes_of(getattr(args, "sizes", None)))
