@@ -309,5 +309,19 @@ def rnn(sz, x):
     return {"h": h.at[1:].set(states)}
 
 
+# --- gathers through index arrays ----------------------------------------
+
+@port(wrt="w E", of="out", const="idx")
+def embedding_bag(sz, x):
+    """Rows gathered by ``E[idx]`` (JAX scatters their gradient back)."""
+    rows = x["E"][x["idx"]]                            # [nb, nl, nd]
+    return {"out": jnp.einsum("bl,bld->bd", x["w"], rows, precision=lax.Precision.HIGHEST)}
+
+
+@port(wrt="val x", of="y", const="col")
+def spmv_ell(sz, x):
+    return {"y": jnp.sum(x["val"] * x["x"][x["col"]], axis=1)}
+
+
 # The stencil and time-loop ports register themselves on import.
 from . import jax_stencils  # noqa: E402,F401

@@ -47,7 +47,7 @@ class Port:
                        for name, seed in zip(self.of, flat[nw + nc:]))
 
         fn = jax.jit(jax.grad(loss, argnums=tuple(range(nw))))
-        args = tuple(jnp.asarray(values[name], dtype=self.dtype)
+        args = tuple(jnp.asarray(values[name], dtype=_dtype(values[name], self.dtype))
                      for name in self.wrt + self.const)
         args += tuple(jnp.asarray(seeds[name], dtype=self.dtype) for name in self.of)
 
@@ -56,6 +56,12 @@ class Port:
                     for name, g in zip(self.wrt, result)}
 
         return fn, args, unpack
+
+
+def _dtype(value, dtype: str):
+    """The type an input enters the port in: the port's precision, but an
+    int array (an index array, ``col`` of ``x[col[k]]``) stays int."""
+    return None if np.issubdtype(np.asarray(value).dtype, np.integer) else dtype
 
 
 PORTS: dict[str, Port] = {}
