@@ -18,47 +18,71 @@ from __future__ import annotations
 
 import functools
 from dataclasses import dataclass
-from typing import Callable
+from typing import Callable, Mapping
 
 import islpy as isl
 
+from polyad.codegen.cexpr import CExpressionPrinter
+from polyad.codegen.instances import comment_text
 from polyad.errors import CompileError
-from polyad.program.blascalls import SharedProduct
+from polyad.program.blascalls import Computed, SharedProduct, Sum
+from polyad.program.ir import Buffer
 from polyad.program.library import (WORKSPACE, Gemm, GemmDot, Gemmt, GemmtDot, Gemv, Ger,
                                     LibraryCall, Matrix, Syr2k, Trmm)
 
 #: The wheel's symbol prefix (its pkg-config file says -DBLAS_SYMBOL_PREFIX=scipy_).
 PREFIX = "scipy_"
-DGEMM, DGEMV, DDOT = f"{PREFIX}cblas_dgemm", f"{PREFIX}cblas_dgemv", f"{PREFIX}cblas_ddot"
-DGEMMT, DTRMM = f"{PREFIX}cblas_dgemmt", f"{PREFIX}cblas_dtrmm"
-DSYR2K, DGER = f"{PREFIX}cblas_dsyr2k", f"{PREFIX}cblas_dger"
 SET_THREADS = f"{PREFIX}openblas_set_num_threads"
-#: The functions generated code calls (kernels may not use these names).
-FUNCTIONS = (DGEMM, DGEMV, DDOT, DGEMMT, DTRMM, DSYR2K, DGER, SET_THREADS)
 #: cblas.h's enumerators: CblasRowMajor, CblasNoTrans, CblasTrans.
 ROW_MAJOR, NO_TRANSPOSE, TRANSPOSE = 101, 111, 112
 #: CblasUpper, CblasLower, CblasNonUnit, CblasUnit, CblasLeft, CblasRight.
 UPPER, LOWER, NON_UNIT, UNIT, LEFT, RIGHT = 121, 122, 131, 132, 141, 142
 
-#: The declarations generated code needs (cblas.h's, with its enums and
-#: blasint, which is int in this 32-bit-integer build, spelled as int).
-PROTOTYPES = f"""\
-/* OpenBLAS (scipy-openblas32): row-major CBLAS, 32-bit integers. */
-extern void {DGEMM}(int, int, int, int, int, int, double, const double *, int,
-                    const double *, int, double, double *, int);
-extern void {DGEMV}(int, int, int, int, double, const double *, int, const double *, int,
-                    double, double *, int);
-extern double {DDOT}(int, const double *, int, const double *, int);
-extern void {DGEMMT}(int, int, int, int, int, int, double, const double *, int,
-                     const double *, int, double, double *, int);
-extern void {DGER}(int, int, int, double, const double *, int, const double *, int,
-                  double *, int);
-extern void {DSYR2K}(int, int, int, int, int, double, const double *, int,
-                     const double *, int, double, double *, int);
-extern void {DTRMM}(int, int, int, int, int, int, int, double, const double *, int,
-                    double *, int);
-extern void {SET_THREADS}(int);
+
+@dataclass(frozen=True)
+class Precision:
+    """The routines of one floating type: BLAS's ``d`` functions for
+    ``double``, its ``s`` functions for ``float`` (the call's data are all
+    of that type; :func:`polyad.program.library.library_call` sees to it)."""
+
+    ctype: str
+    letter: str
+
+    def routine(self, name: str) -> str:
+        """The prefixed CBLAS name, e.g. ``scipy_cblas_sgemm`` for gemm."""
+        return f"{PREFIX}cblas_{self.letter}{name}"
+
+    @property
+    def prototypes(self) -> str:
+        """cblas.h's declarations of the routines generated code calls
+        (blasint is int in this 32-bit-integer build, spelled as int)."""
+        t, r = self.ctype, self.routine
+        return f"""\
+extern void {r("gemm")}(int, int, int, int, int, int, {t}, const {t} *, int,
+                    const {t} *, int, {t}, {t} *, int);
+extern void {r("gemv")}(int, int, int, int, {t}, const {t} *, int, const {t} *, int,
+                    {t}, {t} *, int);
+extern {t} {r("dot")}(int, const {t} *, int, const {t} *, int);
+extern void {r("gemmt")}(int, int, int, int, int, int, {t}, const {t} *, int,
+                     const {t} *, int, {t}, {t} *, int);
+extern void {r("ger")}(int, int, int, {t}, const {t} *, int, const {t} *, int,
+                  {t} *, int);
+extern void {r("syr2k")}(int, int, int, int, int, {t}, const {t} *, int,
+                     const {t} *, int, {t}, {t} *, int);
+extern void {r("trmm")}(int, int, int, int, int, int, int, {t}, const {t} *, int,
+                    {t} *, int);
 """
+
+
+DOUBLE, SINGLE = Precision("double", "d"), Precision("float", "s")
+PRECISIONS = {"double": DOUBLE, "float": SINGLE}
+ROUTINES = ("gemm", "gemv", "dot", "gemmt", "trmm", "syr2k", "ger")
+#: The functions generated code calls (kernels may not use these names).
+FUNCTIONS = tuple(p.routine(r) for p in (DOUBLE, SINGLE) for r in ROUTINES) + (SET_THREADS,)
+
+#: The declarations generated code needs, for both precisions.
+PROTOTYPES = ("/* OpenBLAS (scipy-openblas32): row-major CBLAS, 32-bit integers. */\n"
+              + DOUBLE.prototypes + SINGLE.prototypes + f"extern void {SET_THREADS}(int);\n")
 
 
 @dataclass(frozen=True)
@@ -99,70 +123,111 @@ def blas_library() -> BlasLibrary:
                        getattr(wheel, "__version__", "unknown"))
 
 
+def library_lines(call: LibraryCall, buffers: Mapping[str, Buffer],
+                  reference_text: Callable[[Buffer, str], str],
+                  extent: Callable[[isl.PwAff], str], local: Callable[[str], str],
+                  comments: bool) -> list[str]:
+    """The C statements doing one library call of a schedule's mark, in the
+    precision of the buffer it writes (its data are all of that type):
+    ``reference_text(buffer, name)`` is the C text of a scalar's value,
+    ``extent`` of a size, ``local(stem)`` a free name in the call's block;
+    with ``comments``, each call is preceded by what it computes."""
+    if isinstance(call, Sum):
+        return [line for part in call.parts
+                for line in library_lines(part, buffers, reference_text, extent, local,
+                                          comments)]
+    said = [f"/* {comment_text(str(call))} */"] if comments else []
+    if isinstance(call, Computed):
+        return said
+
+    def pointer(name: str, row: int = 0, column: int = 0) -> str:
+        rank = len(buffers[name].extents)
+        at = [row, column] if rank == 2 else [0] * rank
+        return f"&{name}" + "".join(f"[{i}]" for i in at)
+
+    def scale_text(of) -> str:
+        scalars = {symbol: reference_text(buffers[buffer], buffer)
+                   for symbol, buffer in of.scalars}
+        return "1" if of.scale == 1 else \
+            CExpressionPrinter(lambda symbol: scalars[symbol]).print(of.scale)
+
+    target = reference_text(buffers[call.writes], call.writes)
+    precision = PRECISIONS[buffers[call.writes].dtype]
+    if isinstance(call, SharedProduct):
+        return said + shared_product_lines(call, pointer, extent, scale_text(call.dot), target,
+                                           scale_text(call.gemm), local, precision)
+    return said + call_lines(call, pointer, extent, scale_text(call), target, local, precision)
+
+
 def call_lines(call: LibraryCall, pointer: Callable[..., str],
                extent: Callable[[isl.PwAff], str], scale: str, target: str = "",
-               local: Callable[[str], str] = lambda stem: stem) -> list[str]:
+               local: Callable[[str], str] = lambda stem: stem,
+               precision: Precision = DOUBLE) -> list[str]:
     """The C statements of one call: ``pointer(buffer, row, column)`` is the
     address of a buffer's element (row and column for a matrix, its first
     element by default), ``extent`` the C text of a size, ``scale`` of the
     scalar factor (``1`` when there is none); for a dot, ``target`` is the
     scalar's C text; ``local(stem)`` gives a free name for a workspace or a
-    loop counter of the call's block (distinct stems). Nothing is called
+    loop counter of the call's block (distinct stems); ``precision`` the
+    type of the call's data. Nothing is called
     when a dimension is empty (the library would reject a leading dimension
     of 0, or a negative size)."""
     def view(matrix: Matrix) -> str:
         return pointer(matrix.buffer, matrix.row, matrix.column)
 
     if isinstance(call, GemmDot):
-        return _gemm_dot_lines(call, pointer, extent, scale, target, local("_product"), [])
+        return _gemm_dot_lines(call, pointer, extent, scale, target, local("_product"), [],
+                               precision)
     if isinstance(call, GemmtDot):
-        return _gemmt_dot_lines(call, view, extent, scale, target, local)
+        return _gemmt_dot_lines(call, view, extent, scale, target, local, precision)
+    r = precision.routine
     if isinstance(call, Gemm):
         m, n, k = (_size(extent, e) for e in (call.m, call.n, call.k))
         arguments = _gemm_arguments(call, scale, "1.0", view, extent)
         return [f"if ({m} > 0 && {n} > 0 && {k} > 0)",
-                f"  {DGEMM}({', '.join(arguments)});"]
+                f"  {r('gemm')}({', '.join(arguments)});"]
     if isinstance(call, Gemmt):
         n, k = _size(extent, call.n), _size(extent, call.k)
         return [f"if ({n} > 0 && {k} > 0)",
-                f"  {DGEMMT}({', '.join(_gemmt_arguments(call, scale, '1.0', view, extent))});"]
+                f"  {r('gemmt')}({', '.join(_gemmt_arguments(call, scale, '1.0', view, extent))});"]
     if isinstance(call, Trmm):
-        return _trmm_lines(call, view, extent, scale, local)
+        return _trmm_lines(call, view, extent, scale, local, precision)
     if isinstance(call, Syr2k):
         n, k = _size(extent, call.n), _size(extent, call.k)
         arguments = [str(ROW_MAJOR), str(UPPER if call.upper else LOWER), _transpose(call.a),
                      extent(call.n), extent(call.k), scale, view(call.a),
                      _leading(call.a, extent), view(call.b), _leading(call.b, extent), "1.0",
                      view(call.c), _leading(call.c, extent)]
-        return [f"if ({n} > 0 && {k} > 0)", f"  {DSYR2K}({', '.join(arguments)});"]
+        return [f"if ({n} > 0 && {k} > 0)", f"  {r('syr2k')}({', '.join(arguments)});"]
     if isinstance(call, Ger):
         m, n = _size(extent, call.m), _size(extent, call.n)
         arguments = [str(ROW_MAJOR), extent(call.m), extent(call.n), scale, pointer(call.x),
                      "1", pointer(call.y), "1", view(call.a), _leading(call.a, extent)]
-        return [f"if ({m} > 0 && {n} > 0)", f"  {DGER}({', '.join(arguments)});"]
+        return [f"if ({m} > 0 && {n} > 0)", f"  {r('ger')}({', '.join(arguments)});"]
     if isinstance(call, Gemv):
         rows, columns = extent(call.rows), extent(call.columns)
         arguments = [str(ROW_MAJOR), _transpose(call.a), rows, columns, scale,
                      view(call.a), _leading(call.a, extent),
                      pointer(call.x), "1", "1.0", pointer(call.y), "1"]
         return [f"if ({rows} > 0 && {columns} > 0)",
-                f"  {DGEMV}({', '.join(arguments)});"]
+                f"  {r('gemv')}({', '.join(arguments)});"]
     raise CompileError(f"internal error: no C for the library call {call}")
 
 
 def _gemm_dot_lines(call: GemmDot, pointer, extent, scale: str, target: str,
-                    workspace: str, then: list[str]) -> list[str]:
+                    workspace: str, then: list[str], precision: Precision) -> list[str]:
     """The product into ``workspace``, the dot with it, the lines ``then``
     (which may read the workspace), the workspace freed."""
     product = call.product
+    t, r = precision.ctype, precision.routine
     m, n, k = (_size(extent, e) for e in (product.m, product.n, product.k))
     into = {WORKSPACE: workspace}
     gemm = _gemm_arguments(product, "1.0", "0.0", lambda matrix: into.get(matrix.buffer)
                            or pointer(matrix.buffer, matrix.row, matrix.column), extent)
     return [f"if ({m} > 0 && {n} > 0 && {k} > 0) {{",
-            f"  double *restrict {workspace} = malloc(sizeof(double) * {m} * {n});",
-            f"  {DGEMM}({', '.join(gemm)});",
-            f"  {target} += {'' if scale == '1' else scale + ' * '}{DDOT}({m} * {n}, "
+            f"  {t} *restrict {workspace} = malloc(sizeof({t}) * {m} * {n});",
+            f"  {r('gemm')}({', '.join(gemm)});",
+            f"  {target} += {'' if scale == '1' else scale + ' * '}{r('dot')}({m} * {n}, "
             f"{pointer(call.w)}, 1, {workspace}, 1);",
             *then,
             f"  free({workspace});",
@@ -171,7 +236,8 @@ def _gemm_dot_lines(call: GemmDot, pointer, extent, scale: str, target: str,
 
 def shared_product_lines(call: SharedProduct, pointer: Callable[..., str],
                          extent: Callable[[isl.PwAff], str], dot_scale: str, target: str,
-                         gemm_scale: str, local: Callable[[str], str]) -> list[str]:
+                         gemm_scale: str, local: Callable[[str], str],
+                         precision: Precision = DOUBLE) -> list[str]:
     """The C statements of a :class:`SharedProduct`: the gemm+dot's (the
     product into a workspace, the dot), then the gemm's ``c`` incremented
     by its scale times the workspace, a loop the compiler vectorises."""
@@ -180,12 +246,13 @@ def shared_product_lines(call: SharedProduct, pointer: Callable[..., str],
     workspace, row, column, c = (local(stem) for stem in ("_product", "_row", "_column", "_c"))
     element = f"{workspace}[(long){row} * {_leading(call.dot.product.c, extent)} + {column}]"
     increment = [
-        f"  double *restrict {c} = {pointer(gemm.c.buffer, gemm.c.row, gemm.c.column)};",
+        f"  {precision.ctype} *restrict {c} = {pointer(gemm.c.buffer, gemm.c.row, gemm.c.column)};",
         f"  for (long {row} = 0; {row} < {m}; {row}++)",
         f"    for (long {column} = 0; {column} < {n}; {column}++)",
         f"      {c}[{row} * {_leading(gemm.c, extent)} + {column}] += "
         + (element if gemm_scale == "1" else f"{gemm_scale} * {element}") + ";"]
-    return _gemm_dot_lines(call.dot, pointer, extent, dot_scale, target, workspace, increment)
+    return _gemm_dot_lines(call.dot, pointer, extent, dot_scale, target, workspace, increment,
+                           precision)
 
 
 def _gemm_arguments(call: Gemm, scale: str, beta: str, view, extent) -> list[str]:
@@ -202,10 +269,12 @@ def _gemmt_arguments(call: Gemmt, scale: str, beta: str, view, extent) -> list[s
             view(call.c), _leading(call.c, extent)]
 
 
-def _gemmt_dot_lines(call: GemmtDot, view, extent, scale, target, local) -> list[str]:
+def _gemmt_dot_lines(call: GemmtDot, view, extent, scale, target, local,
+                     precision: Precision) -> list[str]:
     """The product on the triangle into a workspace (the rest of it is
     never written nor read), then one dot per row of the triangle."""
     n, k = _size(extent, call.product.n), _size(extent, call.product.k)
+    t, r = precision.ctype, precision.routine
     workspace, row, total, w = local("_product"), local("_row"), local("_sum"), local("_w")
     into = {WORKSPACE: workspace}
     arguments = _gemmt_arguments(call.product, "1.0", "0.0",
@@ -214,29 +283,30 @@ def _gemmt_dot_lines(call: GemmtDot, view, extent, scale, target, local) -> list
     first = row if call.upper else "0"
     length = f"{n} - {row}" if call.upper else f"{row} + 1"
     return [f"if ({n} > 0 && {k} > 0) {{",
-            f"  double *restrict {workspace} = malloc(sizeof(double) * {n} * {n});",
-            f"  const double *{w} = {view(call.w)};",
-            f"  double {total} = 0.0;",
-            f"  {DGEMMT}({', '.join(arguments)});",
+            f"  {t} *restrict {workspace} = malloc(sizeof({t}) * {n} * {n});",
+            f"  const {t} *{w} = {view(call.w)};",
+            f"  {t} {total} = 0.0;",
+            f"  {r('gemmt')}({', '.join(arguments)});",
             f"  for (int {row} = 0; {row} < {n}; {row}++)",
-            f"    {total} += {DDOT}({length}, &{w}[(long){row} * {leading} + {first}], 1, "
+            f"    {total} += {r('dot')}({length}, &{w}[(long){row} * {leading} + {first}], 1, "
             f"&{workspace}[(long){row} * {n} + {first}], 1);",
             f"  {target} += {'' if scale == '1' else scale + ' * '}{total};",
             f"  free({workspace});",
             "}"]
 
 
-def _trmm_lines(call: Trmm, view, extent, scale, local) -> list[str]:
+def _trmm_lines(call: Trmm, view, extent, scale, local, precision: Precision) -> list[str]:
     """One dtrmm in place (a unit diagonal), or op(x) copied into a
     workspace, multiplied there by dtrmm, and added to c."""
     m, n = _size(extent, call.m), _size(extent, call.n)
+    t, r = precision.ctype, precision.routine
     side = str(LEFT if call.left else RIGHT)
     uplo = str(UPPER if call.upper else LOWER)
     if call.unit:
         arguments = [str(ROW_MAJOR), side, uplo, _transpose(call.t), str(UNIT), m, n, "1.0",
                      view(call.t), _leading(call.t, extent), view(call.c),
                      _leading(call.c, extent)]
-        return [f"if ({m} > 0 && {n} > 0)", f"  {DTRMM}({', '.join(arguments)});"]
+        return [f"if ({m} > 0 && {n} > 0)", f"  {r('trmm')}({', '.join(arguments)});"]
     workspace, x, c = local("_product"), local("_x"), local("_c")
     row, column = local("_row"), local("_column")
     lx, lc = _leading(call.x, extent), _leading(call.c, extent)
@@ -248,11 +318,11 @@ def _trmm_lines(call: Trmm, view, extent, scale, local) -> list[str]:
     arguments = [str(ROW_MAJOR), side, uplo, _transpose(call.t), str(NON_UNIT), m, n, scale,
                  view(call.t), _leading(call.t, extent), workspace, n]
     return [f"if ({m} > 0 && {n} > 0) {{",
-            f"  double *restrict {workspace} = malloc(sizeof(double) * {m} * {n});",
-            f"  const double *{x} = {view(call.x)};",
-            f"  double *{c} = {view(call.c)};",
+            f"  {t} *restrict {workspace} = malloc(sizeof({t}) * {m} * {n});",
+            f"  const {t} *{x} = {view(call.x)};",
+            f"  {t} *{c} = {view(call.c)};",
             *loops, f"      {element} = {source};",
-            f"  {DTRMM}({', '.join(arguments)});",
+            f"  {r('trmm')}({', '.join(arguments)});",
             *loops, f"      {c}[(long){row} * {lc} + {column}] += {element};",
             f"  free({workspace});",
             "}"]

@@ -18,8 +18,7 @@ import io
 import islpy as isl
 
 from polyad.codegen.astexpr import AstExprPrinter, reads_id
-from polyad.codegen.blas import PROTOTYPES, call_lines, shared_product_lines, thread_line
-from polyad.codegen.cexpr import CExpressionPrinter
+from polyad.codegen.blas import PROTOTYPES, library_lines, thread_line
 from polyad.codegen.declarations import (STATUS_OUTSIDE, STATUS_RAN, buffer_declarator,
                                          byte_size_text, entry_condition, pw_aff_text,
                                          signature)
@@ -32,7 +31,6 @@ from polyad.codegen.prelude import (HELPERS, PRELUDE, TRACE_HELPERS, TRACE_PRELU
 from polyad.bounds import bounded
 from polyad.errors import PolyadError
 from polyad.model.kernel import maps_of
-from polyad.program.blascalls import Computed, SharedProduct, Sum
 from polyad.program.names import NameSupply, program_identifiers
 from polyad.program.ir import Buffer, Driver, Program
 from polyad.schedule.marks import (BandMark, Library, Parallel, Reversed, Simd, Unroll,
@@ -459,41 +457,10 @@ class _Emitter:
                               for e in buffer.extents)
 
     def _library_call(self, call, depth: int) -> None:
-        if isinstance(call, Sum):
-            for part in call.parts:
-                self._library_call(part, depth)
-            return
-        if isinstance(call, Computed):
-            if self.comments:
-                self.line(depth, f"/* {comment_text(str(call))} */")
-            return
-        def pointer(name: str, row: int = 0, column: int = 0) -> str:
-            rank = len(self.buffers[name].extents)
-            at = [row, column] if rank == 2 else [0] * rank
-            return f"&{name}" + "".join(f"[{i}]" for i in at)
-
-        def extent(pa: isl.PwAff) -> str:
-            return pw_aff_text(pa, self.program.context, self.helpers)
-
-        target = self.reference_text(self.buffers[call.writes], call.writes)
-        if self.comments:
-            self.line(depth, f"/* {comment_text(str(call))} */")
-        if isinstance(call, SharedProduct):
-            lines = shared_product_lines(call, pointer, extent, self._scale_text(call.dot),
-                                         target, self._scale_text(call.gemm),
-                                         self.block_local)
-        else:
-            lines = call_lines(call, pointer, extent, self._scale_text(call), target,
-                               self.block_local)
-        for text in lines:
+        for text in library_lines(call, self.buffers, self.reference_text,
+                                  lambda pa: pw_aff_text(pa, self.program.context, self.helpers),
+                                  self.block_local, self.comments):
             self.line(depth, text)
-
-    def _scale_text(self, call) -> str:
-        """The C text of a call's scalar factor (``1`` when it has none)."""
-        scalars = {symbol: self.reference_text(self.buffers[buffer], buffer)
-                   for symbol, buffer in call.scalars}
-        return "1" if call.scale == 1 else \
-            CExpressionPrinter(lambda symbol: scalars[symbol]).print(call.scale)
 
     def _instance(self, texts: InstanceTexts, depth: int) -> None:
         instruction = self.instructions[texts.instruction]

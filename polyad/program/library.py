@@ -59,14 +59,13 @@ def library_call(instruction: Instruction, program: Program,
     instruction belongs to ``program``. ``order``, the instruction's flat
     schedule map, is what proves an in-place triangular product safe
     (without it, a product reading the array it increments is refused)."""
-    single = sorted({reference.buffer for reference in instruction.references.values()
-                     if program.buffer(reference.buffer).dtype != "double"})
-    if single:
-        # The calls are OpenBLAS's double routines (d*); a float product
-        # would need the s* ones, which polyad does not call.
-        raise ScheduleError(f"{instruction.name}: {', '.join(single)} "
-                            f"{'is' if len(single) == 1 else 'are'} not double (BLAS calls "
-                            "are made for double data only)")
+    dtypes = {program.buffer(reference.buffer).dtype
+              for reference in instruction.references.values()}
+    if dtypes - {"double", "float"} or len(dtypes) > 1:
+        # A call computes in one type (BLAS's d* routines, or its s* ones),
+        # where C would have converted each mixed operation's operands.
+        raise ScheduleError(f"{instruction.name}: its data are {' and '.join(sorted(dtypes))} "
+                            "(a BLAS call computes all of its data in double, or all in float)")
     target, product = _increment(instruction)
     terms = sympy.Add.make_args(product)
     if len(terms) == 1 and any(f.is_Add for f in _factors(product)):

@@ -44,11 +44,10 @@ C_KEYWORDS = frozenset("""
 #: code, so the frontend refuses it (docs/kernel-language.md).
 #: The BLAS functions are those of codegen.blas (OpenBLAS's, prefixed scipy_).
 RUNTIME_FUNCTIONS = frozenset({"malloc", "calloc", "free", "memset", "abort",
-                               "omp_get_max_threads", "scipy_cblas_dgemm",
-                               "scipy_cblas_dgemv", "scipy_cblas_ddot",
-                               "scipy_cblas_dgemmt", "scipy_cblas_dtrmm",
-                               "scipy_cblas_dsyr2k", "scipy_cblas_dger",
-                               "scipy_openblas_set_num_threads"}
+                               "omp_get_max_threads", "scipy_openblas_set_num_threads"}
+                              ) | frozenset(f"scipy_cblas_{letter}{routine}" for letter in "ds"
+                                            for routine in ("gemm", "gemv", "dot", "gemmt",
+                                                            "trmm", "syr2k", "ger")
                               ) | frozenset(MATH_ARITY)
 
 #: Object-like macros of the headers generated code includes (math.h,

@@ -141,7 +141,11 @@ def test_tape_holds_float_values_in_four_bytes():
     _all_ok(verify.check_gradient(polyad.parse(SCALE.replace("TYPE", "float")), sizes))
 
 
-def test_blas_is_not_called_for_float():
+def test_blas_calls_the_float_routines_for_float_data():
+    """A float matrix product is handed to OpenBLAS's sgemm (and the
+    adjoint's dot to sdot), never to the double routines on float data;
+    oracles: the original C compiled by cc (primal, up to BLAS's
+    reassociation), the interpreter, finite differences, the dot product."""
     gemm = """\
 void sgemm(int n, float alpha, float C[n][n], float A[n][n], float B[n][n]) {
   for (int i = 0; i < n; i++)
@@ -151,13 +155,31 @@ void sgemm(int n, float alpha, float C[n][n], float A[n][n], float B[n][n]) {
 }
 """
     adjoint = polyad.grad(polyad.parse(gemm))
-    with pytest.raises(ScheduleError, match="not double"):
-        adjoint.schedule().blas("S0")
     auto = adjoint.schedule().auto()
-    assert not auto.library_calls()
+    assert auto.library_calls()
+    body = api.generate_c(adjoint, auto).split("\nint sgemm_b(", 1)[1]  # after the prototypes
+    assert "scipy_cblas_sgemm(" in body and "scipy_cblas_sdot(" in body
+    assert "cblas_d" not in body and "double" not in body
     _all_ok(verify.check_gradient(polyad.parse(gemm), {"n": 7}, schedule="auto"))
-    # The same kernel in double is handed to dgemm: the refusal is float's.
-    assert adjoint_in_double(gemm).schedule().auto().library_calls()
+
+
+def test_blas_is_not_called_for_mixed_float_and_double():
+    """C converts a mixed product's float operands to double per operation;
+    one BLAS call computes in one type, so the product stays a loop."""
+    mixed = """\
+void mixed(int n, double C[n][n], float A[n][n], double B[n][n]) {
+  for (int i = 0; i < n; i++)
+    for (int j = 0; j < n; j++)
+      for (int k = 0; k < n; k++)
+        C[i][j] += A[i][k] * B[k][j];
+}
+"""
+    adjoint = polyad.grad(polyad.parse(mixed))
+    with pytest.raises(ScheduleError, match="its data are double and float"):
+        adjoint.schedule().blas("S0")
+    assert not adjoint.schedule().auto().library_calls()
+    # The same kernel all in double is handed to dgemm: the refusal is the mix's.
+    assert adjoint_in_double(mixed).schedule().auto().library_calls()
 
 
 def adjoint_in_double(text: str):
