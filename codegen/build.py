@@ -24,6 +24,12 @@ from polyad.files import write_atomically
 #: multiply and add separately rounded, so that generated and original code
 #: can be compared bit for bit whatever the compiler does with FMA.
 DEFAULT_CFLAGS = "-O3 -march=native -ffp-contract=off"
+#: Warnings that are errors in the code polyad generates (never in a user's
+#: C, which the compiler judges as the user's build would): each means an
+#: argument or a call of the wrong type (a double** for a double*), which
+#: runs and returns a wrong gradient.
+GENERATED_CODE_FLAGS = ("-Werror=incompatible-pointer-types", "-Werror=int-conversion",
+                        "-Werror=implicit-function-declaration")
 
 
 def cache_dir() -> Path:

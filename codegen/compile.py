@@ -8,7 +8,7 @@ from dataclasses import replace
 
 from polyad.codegen.binding import ArgumentSpec, CompiledFunction, pin_runtime
 from polyad.codegen.blas import blas_library
-from polyad.codegen.build import shared_library
+from polyad.codegen.build import GENERATED_CODE_FLAGS, shared_library
 from polyad.codegen.gathers import index_check_lines
 from polyad.codegen.declarations import (STATUS_OUTSIDE, STATUS_RAN, entry_condition,
                                          signature)
@@ -45,7 +45,7 @@ def compile_program(program: Program) -> CompiledFunction:
     sanitizers (codegen.sanitize)."""
     source = generate(program)
     openmp, blas = uses_openmp(program), calls_library(program)
-    library = shared_library(source, openmp=openmp, blas=blas)
+    library = shared_library(source, openmp=openmp, blas=blas, extra_flags=GENERATED_CODE_FLAGS)
     if blas:
         pin_runtime(blas_library().path)
     if sanitizing():
@@ -72,7 +72,8 @@ def compile_programs(programs) -> tuple[CompiledFunction, ...]:
     compiled: dict[int, CompiledFunction] = {}
     for (openmp, blas), positions in groups.items():
         library = shared_library(tuple(sources[p] for p in positions) if len(positions) > 1
-                                 else sources[positions[0]], openmp=openmp, blas=blas)
+                                 else sources[positions[0]], openmp=openmp, blas=blas,
+                                 extra_flags=GENERATED_CODE_FLAGS)
         if blas:
             pin_runtime(blas_library().path)
         for p in positions:

@@ -106,6 +106,19 @@ def test_compile_error_raises_with_the_compiler_message(cache):
     assert isinstance(raised.value, PolyadError)  # the CLI reports it as bad input
 
 
+def test_a_pointer_of_the_wrong_type_in_generated_code_is_an_error(cache):
+    """A double** passed for a double* (the nested parallel bug of
+    6a8fbd1: a warning, and a wrong gradient) stops the build of generated
+    code; the same C from a user still builds. Oracle: the compiler's own
+    diagnostic."""
+    source = (f"/* {uuid.uuid4()} */\n"
+              "static void body(double *x) { x[0] += 1.0; }\n"
+              "void outer(double *x) { body(&x); }\n")
+    with pytest.raises(CompileError, match="incompatible-pointer-types"):
+        shared_library(source, extra_flags=build.GENERATED_CODE_FLAGS)
+    assert shared_library(source).is_file()
+
+
 def test_missing_compiler_is_a_compile_error(cache, monkeypatch):
     """Oracle: the documented contract (set CC) instead of FileNotFoundError."""
     monkeypatch.setenv("CC", str(cache / "no-such-cc"))
