@@ -12,6 +12,8 @@ register accumulator can take (:func:`parallel_verdict`).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from types import MappingProxyType
+from typing import Mapping
 
 import islpy as isl
 
@@ -209,7 +211,8 @@ def describe(program: Program, pairs: isl.Map) -> str:
 
 def check_order(program: Program, dependences: OrderingDependences, reassociate: bool,
                 maps: list[isl.Map], primitive: str,
-                kept: tuple[dict[str, isl.Map], bool] = ({}, False)) -> list[isl.Map]:
+                kept: tuple[Mapping[str, isl.Map], bool] = (MappingProxyType({}), False)
+                ) -> list[isl.Map]:
     """The padded flat maps, once checked to keep every dependence in order
     (increments too unless ``reassociate``); else a :class:`ScheduleError`
     naming ``primitive`` and a pair of instances it would reorder.
