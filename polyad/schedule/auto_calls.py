@@ -147,7 +147,9 @@ def _isolated(schedule, name: str):
     """The schedule with the loops instruction ``name`` shares distributed,
     innermost first, until its nest is its own; where its part cannot stay
     in place, it runs first or last (symm's update of the rows above i
-    waits for every row's scaling)."""
+    waits for every row's scaling), or the loop is separated by its
+    dependences (an rnn's input product leaves the time loop that carries
+    the recurrence)."""
     for _ in range(2 * len(schedule.program.instruction(name).iterators) + 2):
         shared = shared_loops(schedule.flat, name)
         if not shared:
@@ -160,5 +162,8 @@ def _isolated(schedule, name: str):
             except ScheduleError as error:
                 refused = error
         else:
-            raise refused
+            try:
+                schedule = schedule.separate(shared[0])
+            except ScheduleError:
+                raise refused from None
     raise ScheduleError(f"{name}: its loops stay shared after distributing")

@@ -40,7 +40,7 @@ from polyad.schedule.loops import (Loop, LoopReport, group_of, instruction_name,
 from polyad.schedule.marks import Library, LoopMark, Parallel, Simd
 from polyad.schedule.marking import parallelized, unrolled, vectorized
 from polyad.schedule.orders import fused, loop_reports, reordered
-from polyad.schedule.reshapes import colored, distributed, interchanged, skewed, tiled
+from polyad.schedule.reshapes import LoopReshapes
 from polyad.program.expansion import expanded
 from polyad.schedule.rewrites import gathered, peeled
 from polyad.schedule.sharing import shared
@@ -50,7 +50,7 @@ from polyad.schedule.tree import (constant_piece, flat_schedule, map_from_pieces
 
 
 @dataclass(frozen=True)
-class Schedule:
+class Schedule(LoopReshapes):
     """The schedule of a program; see the module documentation."""
 
     program: Program
@@ -167,37 +167,6 @@ class Schedule:
         return loop_reports(self)
 
     # --- primitives -------------------------------------------------------
-    def tile(self, loops: Sequence, sizes: Sequence[int]) -> "Schedule":
-        """Tile perfectly nested loops (outermost first) by ``sizes``.
-
-        Precondition: the loops are consecutive in one nest and tiling
-        keeps every dependence (the nest is permutable).
-
-        Before::
-
-            for (i ...) for (j ...) S(i, j);
-
-        After ``tile(["S.i", "S.j"], [32, 32])``::
-
-            for (it ...) for (jt ...) for (i = 32*it ...) for (j = 32*jt ...) S(i, j);
-        """
-        return tiled(self, loops, sizes)
-
-    def interchange(self, loops: Sequence, order: Sequence) -> "Schedule":
-        """Reorder perfectly nested loops: ``order`` lists the same loops,
-        outermost first.
-
-        Precondition: the loops are consecutive in one perfect nest (the
-        same instructions in each), and the new order keeps every
-        dependence (checked: a dependence carried by ``k`` with a negative
-        distance in ``j`` forbids moving ``j`` outside ``k``).
-
-        Before::  for (k ...) for (j ...) S(k, j);
-        After ``interchange(["S.k", "S.j"], ["S.j", "S.k"])``::
-                  for (j ...) for (k ...) S(k, j);
-        """
-        return interchanged(self, loops, order)
-
     def fuse(self, first: "Loop | str", second: "Loop | str") -> "Schedule":
         """Fuse two loops that follow each other in one sequence; the body
         of ``first`` runs before that of ``second`` in each iteration.
@@ -211,36 +180,6 @@ class Schedule:
         After ``fuse("S.i", "T.i")``::  for (i ...) { S(i); T(i); }
         """
         return fused(self, first, second)
-
-    def distribute(self, loop: "Loop | str", first: str | None = None,
-                   last: str | None = None) -> "Schedule":
-        """Split a loop whose body is a sequence into one loop per part, in
-        the body's order, except that instruction ``first``'s part runs
-        before the others and ``last``'s after them.
-
-        Precondition: the loop's body is a sequence of at least two parts,
-        and no part depends on a later iteration of a part placed after it
-        (checked: ``S(i)`` reading ``T(i - 1)`` forbids it).
-
-        Before::  for (i ...) { S(i); T(i); }
-        After ``distribute("S.i")``::  for (i ...) S(i);  for (i ...) T(i);
-        After ``distribute("S.i", last="S")``::  for (i ...) T(i);  for (i ...) S(i);
-        """
-        return distributed(self, loop, first, last)
-
-    def skew(self, loop: "Loop | str", outer: "Loop | str", factor: int = 1) -> "Schedule":
-        """Add ``factor`` times an outer loop's iterator to a loop's.
-
-        Precondition: ``outer`` is a loop outside ``loop``. Pairs of
-        instances that ``outer`` separates keep their order, the others
-        keep their distance, so a skew keeps every dependence (still
-        checked); it makes the band of a stencil's time loop permutable,
-        so that it can be tiled.
-
-        Before::  for (t ...) for (i ...) S(t, i);
-        After ``skew("S.i", "S.t", 1)``::  for (t ...) for (i' = i + t ...) S(t, i' - t);
-        """
-        return skewed(self, loop, outer, factor)
 
     def gather(self, instruction: str, array: str) -> "Schedule":
         """Turn the scattered increments of ``array`` by one instruction
@@ -273,23 +212,6 @@ class Schedule:
                   for (j = i + 1; j < m; j++) { ...the same... }
         """
         return peeled(self, loop)
-
-    def color(self, loop: "Loop | str") -> "Schedule":
-        """Run a loop's iterations in classes ``x mod C``, one class after
-        the other, where C is one more than the largest distance at which
-        the increments of two iterations meet; within a class no two
-        iterations' increments meet, so the loop over a class may run in
-        parallel without atomics (the reverse sweep of a stencil scatters
-        into neighbours: C = 3 for a three-point stencil).
-
-        Precondition: the loop carries no dependence other than increments,
-        and those meet at a bounded distance.
-
-        Before::  for (i ...) { A_b[i - 1] += g; A_b[i + 1] += g; }
-        After ``color("S_b.i")``::
-                  for (r = 0; r < 3; r++) for (i ... with i % 3 == r ...) { ... }
-        """
-        return colored(self, loop)
 
     def unroll(self, loop: "Loop | str", factor: int) -> "Schedule":
         """Ask the C compiler to unroll a loop ``factor`` times
@@ -496,7 +418,7 @@ class Schedule:
 
 
 _PRIMITIVES = {"tile": "tile", "interchange": "interchange", "fuse": "fuse", "color": "color",
-               "distribute": "distribute", "skew": "skew", "unroll": "unroll",
+               "distribute": "distribute", "separate": "separate", "skew": "skew", "unroll": "unroll",
                "vectorize": "vectorize", "parallel": "parallel", "auto": "auto",
                "gather": "gather", "peel": "peel", "reorder": "reorder",
                "split": "split", "blas": "blas", "expand": "expand", "share": "share"}
