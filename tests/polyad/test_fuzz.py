@@ -40,7 +40,7 @@ from polyad.program.ir import TANGENT_SUFFIX
 from tests.polyad.fuzzpaths import paths, set_threads
 from tests.polyad.kernelgen import kernels
 
-EXAMPLES = int(os.environ.get("POLYAD_FUZZ_EXAMPLES", "300"))
+EXAMPLES = int(os.environ.get("POLYAD_FUZZ_EXAMPLES", "200"))
 SHARDS = int(os.environ.get("POLYAD_FUZZ_SHARDS", "16"))
 FIRST_SEED = int(os.environ.get("POLYAD_FUZZ_SEED", "0"))
 #: Shrinking a failing kernel can take hypothesis many minutes (each try
