@@ -17,7 +17,10 @@ literals, ``sinf``) or mixed (``A`` and ``D`` float, the rest double); a
 last loop sometimes calls a static helper of the file (one ``return``, a
 helper with statements and a loop of its own, or one writing through its
 array argument, passed a row ``D[i]``) or reads through a pointer into an
-array (``double *p = &B[1];``, a row pointer ``double *row = C[i];``). Every
+array (``double *p = &B[1];``, a row pointer ``double *row = C[i];``); a
+loop sometimes strides by an int parameter ``w`` that ``-D`` fixes to 1 or
+2 (``A[i * w]`` with ``i * w < n``, or ``i += w``; :func:`fixed_sizes`
+reads the value off the kernel's text). Every
 subscript stays in bounds by construction: arrays have extent n in each
 dimension, loops run within 1 <= v < n - 1, and subscripts add an offset in
 {-1, 0, 1} to an iterator.
@@ -295,15 +298,30 @@ def kernels(draw) -> str:
         lines, helpers = draw(helper_loop())
         at = len(statements) - (3 if result == "pointer" else 0)
         statements[at:at] = lines
+    # A loop strided by an int parameter w that -D fixes (drawn last too):
+    # w multiplies the iterator (a product, affine once w is a constant) or
+    # is the loop's step.
+    stride = draw(st.sampled_from([None, None, None, None, None, 1, 2]))
+    if stride is not None:
+        # (its values read only the strided elements: the loop runs at n = 1)
+        value = draw(st.sampled_from(["s", PARAMETER, "sin(A[i * w])", "A[i * w] * s"]))
+        loop = draw(st.sampled_from([
+            ["for (int i = 0; i * w < n; i++)", f"  A[i * w] = A[i * w] * 0.5 + {value};"],
+            ["for (int i = 0; i < n; i += w)",
+             f"  B[i] += A[i] * {value.replace(' * w', '')};"]]))
+        at = len(statements) - (3 if result == "pointer" else 0)
+        statements[at:at] = loop
     # Single precision (drawn last too): every double a float, or some
     # arrays float in a double kernel (mixed arithmetic, C's conversions).
     precision = draw(st.sampled_from(PRECISIONS))
     if precision == "mixed" and helpers:
         precision = "double"  # helpers take double pointers to the arrays
     body = "\n".join("  " + line for line in statements)
-    text = (("double B[%d];\n" % GLOBAL_EXTENT if is_global else "")
+    text = ((f"/* fixed w={stride} */\n" if stride is not None else "")
+            + ("double B[%d];\n" % GLOBAL_EXTENT if is_global else "")
             + "".join(HELPERS[h] + "\n" for h in helpers)
-            + f"{'double' if result == 'return' else 'void'} k(int n, double {PARAMETER}, "
+            + f"{'double' if result == 'return' else 'void'} k(int n, "
+            f"{'' if stride is None else 'int w, '}double {PARAMETER}, "
             f"double A[n], {'' if is_global else 'double B[n], '}double C[n][n], "
             f"double D[n][n]{parameters})\n"
             "{\n  double s = 0.0;\n#pragma scop\n" + body + "\n#pragma endscop\n"
@@ -311,3 +329,13 @@ def kernels(draw) -> str:
     text = in_precision(text, precision)
     renamed = re.sub(r"\b[A-Za-z_]\w*\b", lambda m: names.get(m.group(0), m.group(0)), text)
     return "#include <math.h>\n" + renamed
+
+
+def fixed_sizes(text: str) -> dict[str, int]:
+    """The int parameters a kernel of :func:`kernels` needs fixed (its
+    ``/* fixed w=2 */`` line), as ``polyad.parse(text, fix=...)`` takes them.
+
+    >>> fixed_sizes("/* fixed w=2 */\\nvoid k(int n, int w) {}")
+    {'w': 2}
+    """
+    return {name: int(value) for name, value in re.findall(r"/\* fixed (\w+)=(-?\d+) \*/", text)}

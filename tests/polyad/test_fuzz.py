@@ -38,7 +38,7 @@ from polyad.codegen.binding import NUMPY_TYPES
 from polyad.program.derived import derivative_names
 from polyad.program.ir import TANGENT_SUFFIX
 from tests.polyad.fuzzpaths import paths, set_threads
-from tests.polyad.kernelgen import kernels
+from tests.polyad.kernelgen import fixed_sizes, kernels
 
 EXAMPLES = int(os.environ.get("POLYAD_FUZZ_EXAMPLES", "200"))
 SHARDS = int(os.environ.get("POLYAD_FUZZ_SHARDS", "16"))
@@ -78,10 +78,11 @@ def check_random_kernel(text: str, path, n: int, log: Path | None = None) -> Non
     note(f"path: {path}")
     if log is not None:
         log.write_text(f"/* n={n} {path} */\n{text}")
-    kernel = polyad.parse(text)
+    fixed = fixed_sizes(text)
+    kernel = polyad.parse(text, fix=fixed)
     # check refuses a kernel with nothing to differentiate (tested elsewhere).
     assume(floating_outputs(kernel) and floating_inputs(kernel))
-    sizes = {size: n for size in kernel.params}  # kernelgen may rename n
+    sizes = {**{size: n for size in kernel.params}, **fixed}  # kernelgen may rename n
     values = verify.kernel_inputs(kernel, sizes, seed=n)
     original, _ = codegen.compile_original(kernel)
     outputs = original(**values)
