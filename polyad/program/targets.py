@@ -85,6 +85,12 @@ def _program_of(target, schedule: Schedule | None, layout: Layout | None):
         return layout.transform(default, None, target)
     if schedule is None:
         schedule = target.schedule()
+    if isinstance(target, Adjoint):
+        # A sequence tape is read in the exact reverse order only: rescheduled,
+        # the stack becomes an instance-indexed tape (which a schedule's
+        # rewrites, split say, were made on), and the layout's transform
+        # (the stream's refill in the new order, say) takes it from there.
+        default = adjoint_program(target, rescheduled=True)
     default = rewritten(default, schedule.rewrites)
     if {i.name for i in schedule.program.instructions} != {i.name for i in default.instructions} \
             or schedule.program.name != default.name:
@@ -92,10 +98,7 @@ def _program_of(target, schedule: Schedule | None, layout: Layout | None):
                          "(or for another wrt/of/strategy)")
     if not isinstance(target, Adjoint):
         return schedule.scheduled_program()
-    # A sequence tape is read in the exact reverse order only: rescheduled,
-    # the stack becomes an instance-indexed tape, and the layout's transform
-    # (the stream's refill in the new order, say) takes it from there.
-    placed = rewritten(adjoint_program(target, rescheduled=True), schedule.rewrites)
+    placed = default
     if layout.transform is not None:
         return layout.transform(placed, schedule, target)
     return replace(placed, schedule=schedule.tree(), flat=schedule.flat)

@@ -298,6 +298,11 @@ def kernels(draw) -> str:
         lines, helpers = draw(helper_loop())
         at = len(statements) - (3 if result == "pointer" else 0)
         statements[at:at] = lines
+    # Single precision (drawn last too): every double a float, or some
+    # arrays float in a double kernel (mixed arithmetic, C's conversions).
+    precision = draw(st.sampled_from(PRECISIONS))
+    if precision == "mixed" and helpers:
+        precision = "double"  # helpers take double pointers to the arrays
     # A loop strided by an int parameter w that -D fixes (drawn last too):
     # w multiplies the iterator (a product, affine once w is a constant) or
     # is the loop's step.
@@ -311,11 +316,6 @@ def kernels(draw) -> str:
              f"  B[i] += A[i] * {value.replace(' * w', '')};"]]))
         at = len(statements) - (3 if result == "pointer" else 0)
         statements[at:at] = loop
-    # Single precision (drawn last too): every double a float, or some
-    # arrays float in a double kernel (mixed arithmetic, C's conversions).
-    precision = draw(st.sampled_from(PRECISIONS))
-    if precision == "mixed" and helpers:
-        precision = "double"  # helpers take double pointers to the arrays
     body = "\n".join("  " + line for line in statements)
     text = ((f"/* fixed w={stride} */\n" if stride is not None else "")
             + ("double B[%d];\n" % GLOBAL_EXTENT if is_global else "")

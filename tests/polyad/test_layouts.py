@@ -165,3 +165,15 @@ def test_reuse_distances_and_lru_cache():
     assert analysis.Cache.parse("32KiB,64B,8") == analysis.Cache(32768, 64, 8)
     with pytest.raises(UsageError):
         analysis.Cache.parse("32KiB,64B")
+
+
+def test_a_split_under_the_stack_layout():
+    """A schedule's rewrites are made on the rescheduled program, where the
+    stack is an instance-indexed tape: split on it is legal, and compiling
+    applied it to the sequential-stack program instead (a ScheduleError,
+    found by make test's random kernels). Oracles: every one of check."""
+    kernel = polyad.parse("void f(int n, double x[n], double z[n], double y[n]) "
+                          "{ for (int i = 0; i < n; i++) y[i] += x[i] * z[i]; }")
+    result = verify.check_gradient(kernel, {"n": 5}, strategy="stack", layout="stack",
+                                   schedule=lambda s: s.split("S0_b"))
+    assert result["checks"] and all(c["ok"] for c in result["checks"]), result["checks"]
