@@ -58,13 +58,14 @@ def gathered(reference: Reference, iterator_map: isl.PwMultiAff,
 
 def index_bounds(program: Program) -> list[tuple[str, str, isl.PwAff]]:
     """(index buffer, gathered buffer, extent) for each extent a gather of
-    ``program`` subscripts through an index buffer, once each."""
+    ``program`` subscripts through an index argument, once each (a local
+    index, an argmax's k, has values the frontend proved inside)."""
     found: list[tuple[str, str, isl.PwAff]] = []
     seen: set[tuple[str, str]] = set()
     for instruction in program.instructions:
         for reference in instruction.references.values():
             for dim, index in enumerate(reference.gather or ()):
-                if index is None:
+                if index is None or program.buffer(index.buffer).kind != "argument":
                     continue
                 extent = program.buffer(reference.buffer).extents[dim]
                 # An adjoint x_b has x's extents: one check covers both.

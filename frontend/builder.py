@@ -30,29 +30,17 @@ from polyad.frontend.ifconvert import (FreshNames, data_reads, if_converted,
                                         split_mixed_condition)
 from polyad.frontend.induction import Induction, change_of
 from polyad.frontend.loops import loop_band, loop_domain, loop_step, wrap_around_cases
-from polyad.frontend.messages import condition_text, file_scope_hint, unusable_name
+from polyad.frontend.messages import (REFUSED_STATEMENTS, condition_text, file_scope_hint,
+                                     unusable_name)
 from polyad.frontend.preprocess import Preprocessed, located_error
 from polyad.frontend.region import split_region
+from polyad.frontend.searches import Searches, searched_ints
 from polyad.frontend.values import Typed, ValueTranslator, add, divide, multiply, subtract
 from polyad.errors import KernelError
 from polyad.model.expr import read_symbol, wider
 from polyad.model.kernel import FLOAT_TYPES, Access, Kernel, KernelSource, Param, Statement
 
 _COMPOUND = {"+=": add, "-=": subtract, "*=": multiply, "/=": divide}
-_REFUSED_STATEMENTS = {
-    c_ast.While: ("while loop", "write a for loop with affine bounds"),
-    c_ast.DoWhile: ("do-while loop", "write a for loop with affine bounds"),
-    c_ast.Break: ("break", "loops must run their whole affine range; "
-                           "use a value select c ? a : b for data-dependent choices"),
-    c_ast.Continue: ("continue", "guard the statements with an affine if instead"),
-    c_ast.Goto: ("goto", "use structured for loops and if"),
-    c_ast.Label: ("label", "use structured for loops and if"),
-    c_ast.Return: ("return inside the modelled region", "only a function's last statement "
-                   "may return (return e; for a double result): let the region run to its end"),
-    c_ast.Switch: ("switch", "use if/else (conditions may read data)"),
-    c_ast.FuncCall: ("function call statement",
-                     "only assignments are modelled; math functions go in expressions"),
-}
 
 
 @dataclass
@@ -95,6 +83,7 @@ class KernelBuilder:
         self.statements: list[Statement] = []
         self.pending: _Pending | None = None
         self._fresh = FreshNames(funcdef, self.file_scope).fresh  # locals it adds
+        self.searches = Searches(pre, searched_ints(funcdef))  # int data: an argmax's k
         self.induction = Induction(pre, self.affine, self._data_reads,
                                    lambda: self.int_locals, lambda: self.unsigned_ints)
 
@@ -131,7 +120,9 @@ class KernelBuilder:
             self.variables, self.statements, schedule)
         self._check_wrap_around(model.context)
         check_bounds(model.statements, self.variables, model.context)
-        check_gathers(model.statements)
+        check_gathers(model.statements, self.searches.names)
+        self.searches.check(model.statements, model.schedule, model.context,
+                            {name: v.extents for name, v in self.variables.items()})
         initial = reads_of_initial_values(model.statements, model.schedule, model.context)
         check_uninitialised_locals(model.statements, self.variables, initial)
         arrays = classify_arrays(self.signature, self.variables, model.statements, initial)
@@ -213,7 +204,7 @@ class KernelBuilder:
             raise self.error(decl, f"function declaration {decl.name} in the kernel",
                              "declare functions outside the kernel")
         kind, dtype, dims = classify_declaration(self.pre, decl)
-        if kind == "scalar" and dtype == "int":
+        if kind == "scalar" and dtype == "int" and decl.name not in self.searches.names:
             if decl.name in scope.iterators:
                 raise self.error(decl, f"declaration of {decl.name} inside the loop "
                                  f"over {decl.name}", "give the variable its own name")
@@ -227,7 +218,7 @@ class KernelBuilder:
             if decl.init is not None:
                 self.affine.bind(decl.name, decl.init, scope, unsigned)
             return None
-        if kind == "scalar" and dtype not in FLOAT_TYPES:
+        if kind == "scalar" and dtype not in FLOAT_TYPES and decl.name not in self.searches.names:
             raise self.error(decl, f"{dtype} local {decl.name}",
                              "local scalars are double or float (or int loop iterators)")
         top = Scope.outermost(list(scope.params))
@@ -280,7 +271,7 @@ class KernelBuilder:
                              "write x += 1 (iterators change only in a for header)")
         if isinstance(node, c_ast.ExprList):
             raise self.error(node, "comma expression", "write one statement each")
-        for kind, (construct, hint) in _REFUSED_STATEMENTS.items():
+        for kind, (construct, hint) in REFUSED_STATEMENTS.items():
             if isinstance(node, kind):
                 raise self.error(node, construct, hint)
         raise self.error(node, f"statement {describe(node)}",
@@ -369,6 +360,8 @@ class KernelBuilder:
             raise self.error(node, f"assignment operator {node.op}",
                              "use =, +=, -=, *= or /=")
         target = self._target(node.lvalue, scope)
+        if target.name in self.searches.names:
+            self.searches.record(self.affine, node, target.name, rvalue, scope)
         name = f"S{len(self.statements)}"
         domain = scope.domain.set_tuple_name(name)
         self.pending = _Pending(name, domain)
@@ -490,10 +483,10 @@ class KernelBuilder:
     def _index(self, subscript, scope: Scope, text: str, write: bool) -> Access | None:
         """The access of the index array element a subscript is (``col[k]``
         of ``x[col[k]]``), read by the statement; None for other subscripts."""
-        index = index_array(subscript, self.variables)
+        index = index_array(subscript, self.variables, self.searches.names)
         if index is None:
             return None
-        refuse_index(self.error, subscript, index, text, write)
+        refuse_index(self.error, subscript, index, text, write, self.searches.names)
         before = len(self.pending.reads)
         self._read(subscript, scope)
         return checked_index(self.error, subscript, index, self.pending.reads[before:])

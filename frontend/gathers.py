@@ -22,9 +22,13 @@ from polyad.frontend.declarations import Variable
 from polyad.model.kernel import Access, Array, Statement
 
 
-def index_array(subscript, variables: Mapping[str, Variable]) -> Variable | None:
+def index_array(subscript, variables: Mapping[str, Variable],
+                searched: frozenset[str] = frozenset()) -> Variable | None:
     """The int array a subscript reads as a whole (``col`` for
-    ``col[i][p]``), or None."""
+    ``col[i][p]``), or the ``searched`` int local it is (an argmax's ``k``,
+    frontend/searches.py), or None."""
+    if isinstance(subscript, c_ast.ID) and subscript.name in searched:
+        return variables[subscript.name]
     if not isinstance(subscript, c_ast.ArrayRef):
         return None
     base = subscript
@@ -36,14 +40,15 @@ def index_array(subscript, variables: Mapping[str, Variable]) -> Variable | None
     return index
 
 
-def refuse_index(error, subscript, index: Variable, text: str, write: bool) -> None:
+def refuse_index(error, subscript, index: Variable, text: str, write: bool,
+                 searched: frozenset[str] = frozenset()) -> None:
     """Raise ``error(...)`` for an index the model does not take: in a
-    write, or of a local array."""
+    write, or of a local array (other than a ``searched`` int local)."""
     if write:
         raise error(subscript, f"write through the index array {index.name} ({text})",
                     "polyad models reads through index arrays (gathers), "
                     "not writes: two instances could write one element")
-    if index.storage != "parameter":
+    if index.storage != "parameter" and index.name not in searched:
         raise error(subscript, f"subscript through the local int array {index.name}",
                     "an index array must be an int array parameter of the kernel")
 
@@ -96,16 +101,20 @@ def gather_access(access: Access, variable: Variable,
                    indices=tuple(i for i in indices if i is not None))
 
 
-def check_gathers(statements: Sequence[Statement]) -> None:
+def check_gathers(statements: Sequence[Statement],
+                  searched: frozenset[str] = frozenset()) -> None:
     """Raise a KernelError at the first gather (``x[col[k]]``) from an array
-    the kernel writes, or at the first write of an index array: the model
-    reads index arrays as the caller gave them, and its may-accesses of a
-    gathered array are only read."""
+    the kernel writes, or at the first write of an index array other than
+    the ``searched`` int locals (frontend/searches.py checks those): the
+    model reads index arrays as the caller gave them, and its may-accesses
+    of a gathered array are only read."""
     written = {s.write.array: s.write for s in reversed(statements)}
+    indices_written = {name: write for name, write in written.items()
+                       if name not in searched}
     for statement in statements:
         for access in statement.reads:
             for index in access.indices:
-                if index.array in written:
+                if index.array in indices_written:
                     write = written[index.array]
                     raise KernelError(write.location, f"write to the index array "
                                       f"{index.array} ({write.text})", "an index array "

@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 
 import islpy as isl
+from pycparser import c_ast
 
 
 def article(noun: str) -> str:
@@ -177,6 +178,11 @@ def unusable_name(name: str, what: str, int_locals, loop_iterators, variables: d
                 f"{name} has no value polyad follows: give it one in its "
                 f"declaration (int {name} = i + 1;), affine in iterators and sizes")
     variable = variables.get(name)
+    if variable is not None and variable.dtype == "int" and not variable.extents \
+            and variable.storage == "local":  # only a searched index is one
+        return (f"use of {name}, an index found by a search, {where}",
+                f"its value depends on data: use it only as a whole subscript "
+                f"(x[{name}]) or in values")
     if variable is not None:
         kind = (f"{variable.dtype} scalar" if not variable.extents
                 else f"{variable.dtype} array")
@@ -190,3 +196,20 @@ def unusable_name(name: str, what: str, int_locals, loop_iterators, variables: d
         return None
     return (f"use of undeclared {name} {where}", "declare it as an int size "
             "parameter of the function or as a loop iterator")
+
+
+#: Statements the region refuses: C node type -> (construct, advice).
+REFUSED_STATEMENTS = {
+    c_ast.While: ("while loop", "write a for loop with affine bounds"),
+    c_ast.DoWhile: ("do-while loop", "write a for loop with affine bounds"),
+    c_ast.Break: ("break", "loops must run their whole affine range; "
+                           "use a value select c ? a : b for data-dependent choices"),
+    c_ast.Continue: ("continue", "guard the statements with an affine if instead"),
+    c_ast.Goto: ("goto", "use structured for loops and if"),
+    c_ast.Label: ("label", "use structured for loops and if"),
+    c_ast.Return: ("return inside the modelled region", "only a function's last statement "
+                   "may return (return e; for a double result): let the region run to its end"),
+    c_ast.Switch: ("switch", "use if/else (conditions may read data)"),
+    c_ast.FuncCall: ("function call statement",
+                     "only assignments are modelled; math functions go in expressions"),
+}

@@ -169,6 +169,10 @@ class Interpreter:
             for key in keys:
                 locations[(statement.name, key)] = [None] * len(accesses)
             for position, access in enumerate(accesses):
+                if access.is_gather and self._written_index(access):
+                    for key, spec in zip(keys, self._gathered_later(access, points, sizes)):
+                        locations[(statement.name, key)][position] = spec
+                    continue
                 if access.is_gather:
                     images = self._gathered(access, points, sizes, values)
                     for key, element in zip(keys, map(tuple, images.tolist())):
@@ -217,6 +221,32 @@ class Interpreter:
             columns.append(column)
         return np.stack(columns, axis=1)
 
+    def _written_index(self, access) -> bool:
+        """Whether a gather reads through an index the kernel computes (an
+        argmax's k, a local), whose value is known only as the kernel runs."""
+        return any(self.kernel.array(index.array).storage != "parameter"
+                   for index in access.indices)
+
+    def _gathered_later(self, access, points: np.ndarray,
+                        sizes: Mapping[str, int]) -> list["_Gathered"]:
+        """Per instance (a row of ``points``), the element a gather through
+        a computed index reads, to be resolved in the memory of the moment."""
+        shape = self.kernel.array(access.array).shape(sizes)
+        relation = fix_sizes(access.relation, sizes)
+        rank = relation.dim(isl.dim_type.out)
+        indices = {index.symbol: index for index in access.indices}
+        columns = []
+        for dim, symbol in enumerate(access.subscripts):
+            if symbol is None:
+                alone = relation.project_out(isl.dim_type.out, dim + 1, rank - dim - 1) \
+                    .project_out(isl.dim_type.out, 0, dim)
+                columns.append([int(v) for v in affine_images(alone, points, sizes)[:, 0]])
+                continue
+            index = indices[symbol]
+            at = affine_images(fix_sizes(index.relation, sizes), points, sizes)
+            columns.append([(index.array, tuple(map(int, row)), shape[dim]) for row in at])
+        return [_Gathered(tuple(row), access) for row in zip(*columns)] if columns else []
+
     def memory(self, values: Mapping[str, object], sizes: Mapping[str, int]) -> dict:
         memory = {}
         for array in self.kernel.arrays:
@@ -244,6 +274,9 @@ class Interpreter:
         for _, name, instance in self.instances(sizes):
             compiled = self.compiled[name]
             slots = locations[(name, instance)]
+            if any(isinstance(slot, _Gathered) for slot in slots):
+                slots = [slot.element(memory) if isinstance(slot, _Gathered) else slot
+                         for slot in slots]
             reads = [array[slots[1 + k]] for k, array in enumerate(read_arrays[name])]
             indices = list(instance) + params
             result = compiled.value(*reads, *indices)
@@ -314,6 +347,32 @@ class Interpreter:
                 adjoints[accesses[position].array][slots[1 + position]] += \
                     partial(*operands) * seed
         return memory, {name: adjoints[name] for name in wrt}
+
+
+@dataclass(frozen=True)
+class _Gathered:
+    """The element a gather through a computed index reads at one
+    instance: per dimension its subscript, or (index array, its element,
+    the extent) to look up in memory when the instance runs."""
+
+    subscripts: tuple
+    access: object
+
+    def element(self, memory: Mapping[str, np.ndarray]) -> tuple[int, ...]:
+        """The element, from the index values in ``memory``; a UsageError
+        for one outside the extent."""
+        found = []
+        for subscript in self.subscripts:
+            if isinstance(subscript, tuple):
+                array, at, extent = subscript
+                value = int(memory[array][at])
+                if not 0 <= value < extent:
+                    raise UsageError(f"{self.access.location}: index {array} = {value} is "
+                                     f"outside {self.access.array}'s extent {extent} in "
+                                     f"{self.access.text}")
+                subscript = value
+            found.append(subscript)
+        return tuple(found)
 
 
 @dataclass(frozen=True)

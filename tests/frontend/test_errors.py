@@ -231,15 +231,41 @@ void f(int n, double x[n], double y[n]) {
   }
 }
 """, "change of int local k before it has a value"),
-    ("argmax-int-local", """\
-void f(int n, double x[n], double y[n]) {
+    ("argmax-used-per-row", """\
+void f(int n, int m, double A[n][m], double y[n]) {
   int k = 0;
-  double m = x[0];
-  for (int i = 1; i < n; i++)
-    if (x[i] > m) { m = x[i]; @k = i; }
-  y[0] = m;
+  for (int r = 0; r < n; r++) {
+    k = 0;
+    for (int j = 1; j < m; j++)
+      if (A[r][j] > A[r][k]) k = j;
+    y[r] = A[r][@k];
+  }
 }
-""", "change of int local k under a condition on data (x[i] > m)"),
+""", "use of k, found by a search, whose value is overwritten later"),
+    ("argmax-index-outside", """\
+void f(int n, double a[n], double x[n], double y[1]) {
+  int k = 0;
+  for (int i = 0; i < n; i++)
+    if (a[i] > 0.5) k = @i + 1;
+  y[0] = x[k];
+}
+""", "value i + 1 of k, which may be outside x (it subscripts x[k] at line 5)"),
+    ("argmax-index-arithmetic", """\
+void f(int n, double a[n], double x[n], double y[1]) {
+  int k = 0;
+  for (int i = 0; i < n; i++)
+    if (a[i] > 0.5) k = i;
+  y[0] = x[@k + 1];
+}
+""", "use of k, an index found by a search, in a subscript"),
+    ("argmax-index-from-data", """\
+void f(int n, int idx[n], double a[n], double x[n], double y[1]) {
+  int k = 0;
+  for (int i = 0; i < n; i++)
+    if (a[i] > 0.5) k = @idx[i];
+  y[0] = x[k];
+}
+""", "non-affine value of the index k: it reads the array element idx[i]"),
     # --- loops ---------------------------------------------------------------
     ("non-affine-bound", """\
 void f(int n, int m, double x[n][m]) {
