@@ -227,6 +227,8 @@ class KernelBuilder:
         if len(extents) != len(dims):
             raise self.error(decl, f"local array {decl.name} without extent",
                              f"give every extent, e.g. double {decl.name}[n]")
+        if decl.name in self.searches.names:  # an element per iteration around it
+            extents = self.searches.extents(decl.name, scope, self.affine.context)
         self._declare(decl, dtype, extents, "local")
         if decl.init is None:
             return None
@@ -455,7 +457,7 @@ class KernelBuilder:
         """Why ``name`` cannot be used in an affine ``what`` (see
         :func:`polyad.frontend.messages.unusable_name`)."""
         return unusable_name(name, what, self.int_locals, self.loop_iterators,
-                             self.variables, self.file_scope)
+                             self.variables, self.file_scope, self.searches.names)
 
     def _access(self, node, scope: Scope, variable: Variable, write: bool = False) -> Access:
         subscripts = []
@@ -463,7 +465,8 @@ class KernelBuilder:
         while isinstance(base, c_ast.ArrayRef):
             subscripts.insert(0, base.subscript)
             base = base.name
-        if len(subscripts) != len(variable.extents):
+        searched = variable.name in self.searches.names  # its subscripts are implicit
+        if len(subscripts) != len(variable.extents) and not searched:
             what = "scalar" if not variable.extents else f"{len(variable.extents)}-d array"
             count = f"{len(subscripts)} subscript" + ("" if len(subscripts) == 1 else "s")
             raise self.error(node, f"{describe(node)} with {count} "
@@ -472,8 +475,9 @@ class KernelBuilder:
                              "whole-array use")
         text = variable.name + "".join(f"[{describe(s)}]" for s in subscripts)
         indices = [self._index(s, scope, text, write) for s in subscripts]
-        pieces = [None if index is not None else self.affine.expression(s, scope, "subscript")
-                  for s, index in zip(subscripts, indices)]
+        pieces = self.searches.subscripts(variable.name, scope) if searched else [
+            None if index is not None else self.affine.expression(s, scope, "subscript")
+            for s, index in zip(subscripts, indices)]
         relation = access_relation(scope.domain, pieces, self.pending.name, variable.name)
         relation = relation.intersect_domain(self.pending.domain)
         location = self.pre.locate(node.coord.line, node.coord.column)

@@ -161,10 +161,11 @@ def condition_text(where: isl.Set) -> str:
 
 
 def unusable_name(name: str, what: str, int_locals, loop_iterators, variables: dict,
-                  file_scope: dict) -> tuple[str, str] | None:
+                  file_scope: dict, searched=frozenset()) -> tuple[str, str] | None:
     """Why ``name`` (not an iterator in scope, not a size) cannot be used
     in an affine ``what``: the construct and the advice of the error, or
-    None for a name a value expression may use."""
+    None for a name a value expression may use; ``searched``: the indices
+    found by a search (frontend/searches.py)."""
     where = f"in {article(what)} {what}"
     if what == "array extent" and name in int_locals:
         return (f"array extent using {name}", "the extents of a local array may "
@@ -178,8 +179,7 @@ def unusable_name(name: str, what: str, int_locals, loop_iterators, variables: d
                 f"{name} has no value polyad follows: give it one in its "
                 f"declaration (int {name} = i + 1;), affine in iterators and sizes")
     variable = variables.get(name)
-    if variable is not None and variable.dtype == "int" and not variable.extents \
-            and variable.storage == "local":  # only a searched index is one
+    if name in searched:
         return (f"use of {name}, an index found by a search, {where}",
                 f"its value depends on data: use it only as a whole subscript "
                 f"(x[{name}]) or in values")

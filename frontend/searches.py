@@ -17,7 +17,10 @@ a local is its old value or affine in iterators and sizes (``k = i``, ``k =
 the generated code needs no check of it); and no use of it reads a value
 that a later assignment overwrites, since the reverse sweep reads the index
 as it is at the end of the forward sweep (recording indices on the tape is
-not modelled: a search per row, a use per row, is refused at the use).
+not modelled). An index declared inside loops has one element per
+iteration of them, as C gives each iteration its own variable, so a search
+per row used in its row is accepted; one declared outside, searched again
+per row and used per row, is refused at the use.
 """
 
 from __future__ import annotations
@@ -29,7 +32,7 @@ import islpy as isl
 from pycparser import c_ast
 
 from polyad.errors import KernelError, SourceLocation
-from polyad.frontend.affine import AffineTranslator, Scope, describe, type_names
+from polyad.frontend.affine import AffineTranslator, Scope, describe, lifted_to, type_names
 from polyad.frontend.declarations import is_size_type
 from polyad.frontend.preprocess import Preprocessed, located_error, node_location
 from polyad.model import dataflow
@@ -77,6 +80,34 @@ class Searches:
     pre: Preprocessed
     names: frozenset[str]
     values: dict[str, list[tuple[SourceLocation, str, isl.Set]]] = field(default_factory=dict)
+    #: per index declared inside loops: those loops' iterators, and the
+    #: lowest value of each (where its elements start)
+    loops: dict[str, tuple[tuple[str, ...], tuple[isl.PwAff, ...]]] = \
+        field(default_factory=dict)
+
+    def extents(self, name: str, scope: Scope,
+                context: isl.Set | None = None) -> tuple[isl.PwAff, ...]:
+        """The extents of the index ``name`` declared in ``scope``: one
+        element per iteration of the loops around its declaration, as C
+        gives each iteration a variable of its own (none outside loops);
+        simpler under ``context`` (the sizes known so far)."""
+        lows, extents = [], []
+        for position in range(len(scope.iterators)):
+            low, high = scope.domain.dim_min(position), scope.domain.dim_max(position)
+            one = isl.PwAff.val_on_domain(isl.Set.universe(low.get_domain_space()), isl.Val(1))
+            lows.append(low)
+            extent = high.sub(low).add(one).union_max(one)
+            extents.append(extent if context is None else extent.gist_params(
+                context.align_params(extent.get_space()).params()).coalesce())
+        self.loops[name] = (scope.iterators, tuple(lows))
+        return tuple(extents)
+
+    def subscripts(self, name: str, scope: Scope) -> list[isl.PwAff]:
+        """The element of the index ``name`` that a use in ``scope`` (inside
+        the loops of its declaration) reads or writes: the iteration's."""
+        iterators, lows = self.loops.get(name, ((), ()))
+        return [scope.variable(iterator).sub(lifted_to(low, scope))
+                for iterator, low in zip(iterators, lows)]
 
     def record(self, affine: AffineTranslator, assignment: c_ast.Assignment, name: str,
                node: c_ast.Node, scope: Scope) -> None:
@@ -146,8 +177,9 @@ class Searches:
                     f"value is overwritten later ({writer.text.strip()} at line "
                     f"{writer.location.line})",
                     "the reverse sweep reads the index as the forward sweep leaves it "
-                    "(recording indices is not modelled): use each index found by a "
-                    "search after its last change, e.g. search once, not once per row")
+                    "(recording indices is not modelled): declare the index inside "
+                    "the loop each of whose iterations searches and uses it (it then "
+                    "has an element per iteration)")
 
 
 def _outside(values: isl.Set, extent: isl.PwAff, context: isl.Set) -> isl.Set:

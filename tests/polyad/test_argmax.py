@@ -1,6 +1,6 @@
 """Indices found by a search on data (frontend/searches.py): an argmax's
 ``k`` is int data of the model, its reads through ``x[k]`` gathers.
-tests/kernels/argmax.c passes every oracle of ``polyad check`` (the primal
+tests/kernels/argmax.c and argmax_rows.c pass every oracle of ``polyad check`` (the primal
 bitwise against the original C compiled by cc, the model's reverse-mode
 interpreter following the index as it runs, the dot-product test, central
 finite differences), and its gradient is the one-hot vector numpy's argmax
@@ -12,15 +12,21 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 import polyad
 from polyad import api
 
-ARGMAX = Path(__file__).resolve().parents[1] / "kernels" / "argmax.c"
+KERNELS = Path(__file__).resolve().parents[1] / "kernels"
+ARGMAX = KERNELS / "argmax.c"
 
 
-def test_argmax_passes_every_oracle():
-    result = api.check(polyad.parse(ARGMAX), {"n": 9})
+@pytest.mark.parametrize("name, sizes", [("argmax", {"n": 9}),
+                                         ("argmax_rows", {"n": 4, "m": 5})])
+def test_searches_pass_every_oracle(name, sizes):
+    """argmax_rows's index, declared in the loop over rows, has an element
+    per row: each row's use reads its own."""
+    result = api.check(polyad.parse(KERNELS / f"{name}.c"), sizes)
     oracles = {c["oracle"].split(" (")[0]: c["ok"] for c in result["checks"]}
     assert len(oracles) == 4 and all(oracles.values()), result["checks"]
 
