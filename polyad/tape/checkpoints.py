@@ -377,9 +377,10 @@ def shortened(buffer: Buffer, every: int) -> Buffer:
 
 
 def renamed_copy(instruction: Instruction, name: str) -> Instruction:
-    references = {symbol: replace(reference, relation=reference.relation.set_tuple_name(
-        isl.dim_type.in_, name)) if reference.relation is not None else reference
-        for symbol, reference in instruction.references.items()}
+    """A copy of ``instruction`` named ``name``, its references (a
+    gather's index references too) renamed with it."""
+    references = {symbol: reference.renamed(name)
+                  for symbol, reference in instruction.references.items()}
     return replace(instruction, name=name, domain=instruction.domain.set_tuple_name(name),
                    references=references, family="",
                    comment=f"rerun of {instruction.comment}")

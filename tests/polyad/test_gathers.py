@@ -76,6 +76,17 @@ def test_ell_gathers_pass_every_oracle(layout):
                                   layout=layout))
 
 
+def test_a_gather_in_a_time_loop_under_the_checkpoint_layout():
+    """The reruns of a segment rename their instructions, and a gather's
+    index references with them (they kept the old name: an isl error in
+    codegen, found with an argmax's gathers)."""
+    kernel = polyad.parse("void f(int n, int col[n], double a[n], double y[n]) {\n"
+                          "  for (int t = 0; t < 4; t++)\n"
+                          "    for (int i = 0; i < n; i++)\n"
+                          "      y[i] = y[i] * 0.5 + a[col[i]] * y[i];\n}\n")
+    _all_ok(verify.check_gradient(kernel, {"n": 5}, layout="checkpoint"))
+
+
 def test_an_embedding_bag_passes_every_oracle_under_auto():
     kernel = polyad.parse(BAG)
     _all_ok(verify.check_gradient(kernel, {"nb": 3, "L": 4, "V": 5, "d": 3}))
