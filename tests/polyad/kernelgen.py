@@ -20,7 +20,9 @@ array argument, passed a row ``D[i]``) or reads through a pointer into an
 array (``double *p = &B[1];``, a row pointer ``double *row = C[i];``); a
 loop sometimes strides by an int parameter ``w`` that ``-D`` fixes to 1 or
 2 (``A[i * w]`` with ``i * w < n``, or ``i += w``; :func:`fixed_sizes`
-reads the value off the kernel's text). Every
+reads the value off the kernel's text); and a block sometimes searches
+for an argmax (``if (E[i] > E[kmax]) kmax = i;`` or with a running maximum
+``best``) and reads ``E[kmax]`` through the index found. Every
 subscript stays in bounds by construction: arrays have extent n in each
 dimension, loops run within 1 <= v < n - 1, and subscripts add an offset in
 {-1, 0, 1} to an iterator.
@@ -316,6 +318,20 @@ def kernels(draw) -> str:
              f"  B[i] += A[i] * {value.replace(' * w', '')};"]]))
         at = len(statements) - (3 if result == "pointer" else 0)
         statements[at:at] = loop
+    # A search on data (drawn last too): an argmax's index, read through in
+    # a gather from E, an array only this loop reads.
+    search = draw(st.sampled_from([None] * 6 + ["compare", "running"]))
+    if search is not None:
+        value = draw(st.sampled_from(["s", PARAMETER, "A[0]"]))
+        if search == "compare":
+            block = ["int kmax = 0;", "for (int i = 1; i < n; i++)",
+                     "  if (E[i] > E[kmax]) kmax = i;", f"A[0] += E[kmax] * {value};"]
+        else:
+            block = ["double best = A[0];", "int kmax = 0;", "for (int i = 1; i < n; i++)",
+                     "  if (A[i] > best) { best = A[i]; kmax = i; }",
+                     f"A[0] += E[kmax] * best * {value};"]
+        at = len(statements) - (3 if result == "pointer" else 0)
+        statements[at:at] = ["{"] + ["  " + line for line in block] + ["}"]
     body = "\n".join("  " + line for line in statements)
     text = ((f"/* fixed w={stride} */\n" if stride is not None else "")
             + ("double B[%d];\n" % GLOBAL_EXTENT if is_global else "")
@@ -323,7 +339,7 @@ def kernels(draw) -> str:
             + f"{'double' if result == 'return' else 'void'} k(int n, "
             f"{'' if stride is None else 'int w, '}double {PARAMETER}, "
             f"double A[n], {'' if is_global else 'double B[n], '}double C[n][n], "
-            f"double D[n][n]{parameters})\n"
+            f"double D[n][n]{'' if search is None else ', double E[n]'}{parameters})\n"
             "{\n  double s = 0.0;\n#pragma scop\n" + body + "\n#pragma endscop\n"
             + after + "}\n")
     text = in_precision(text, precision)

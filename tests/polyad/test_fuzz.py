@@ -29,6 +29,7 @@ from hypothesis import HealthCheck, Phase, assume, given, note, seed, settings
 from hypothesis import strategies as st
 
 from polyad import codegen
+from polyad.bounds import BoundExceeded
 import polyad
 from polyad.check import verify
 from polyad.ad.activity import floating_inputs, floating_outputs
@@ -37,6 +38,7 @@ from polyad.check.oracles import precision_of
 from polyad.codegen.binding import NUMPY_TYPES
 from polyad.program.derived import derivative_names
 from polyad.program.ir import TANGENT_SUFFIX
+from polyad.model.gathers import gathers
 from tests.polyad.fuzzpaths import paths, set_threads
 from tests.polyad.kernelgen import fixed_sizes, kernels
 
@@ -98,13 +100,20 @@ def check_random_kernel(text: str, path, n: int, log: Path | None = None) -> Non
     # differences and the tangent agree on, is finite (make fuzz, seed 5,
     # shard 3). Reverse mode cannot be judged there (limitations.md).
     assume(Interpreter(kernel).first_nonfinite(values) is None)
+    # The layers layout refuses gathers (an argmax's reads through its index).
+    assume(not (path.layout == "layers" and gathers(kernel)))
     set_threads(path.threads)
     # The default order needs no Schedule (building one for it costs a
     # dependence analysis and changes nothing: program_of ignores it).
-    result = verify.check_gradient(kernel, sizes, strategy=path.strategy, seed=n,
-                                   schedule=None if path.schedule == "none" else path.build,
-                                   layout=path.layout,
-                                   snapshots=path.snapshots)
+    try:
+        result = verify.check_gradient(kernel, sizes, strategy=path.strategy, seed=n,
+                                       schedule=None if path.schedule == "none" else path.build,
+                                       layout=path.layout, snapshots=path.snapshots)
+    except BoundExceeded:
+        # A path past isl's bounds is refused with exit 2 and advice, by
+        # design (a checkpointed nest of three loops printed with two
+        # threads, seed 4): no gradient to judge.
+        assume(False)
     checks = {c["oracle"]: c for c in result["checks"]}
     primal = [c for name, c in checks.items() if name.startswith("primal vs original C")]
     assert primal and primal[0]["ok"], checks
