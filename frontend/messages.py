@@ -209,7 +209,6 @@ REFUSED_STATEMENTS = {
     c_ast.Label: ("label", "use structured for loops and if"),
     c_ast.Return: ("return inside the modelled region", "only a function's last statement "
                    "may return (return e; for a double result): let the region run to its end"),
-    c_ast.Switch: ("switch", "use if/else (conditions may read data)"),
     c_ast.FuncCall: ("function call statement",
                      "only assignments are modelled; math functions go in expressions"),
 }

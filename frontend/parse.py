@@ -17,6 +17,7 @@ from polyad.frontend.inline import with_helpers_inlined
 from polyad.frontend.pointers import with_pointers_lowered
 from polyad.frontend.preprocess import located_error, node_location, preprocess
 from polyad.frontend.results import with_scalar_results
+from polyad.frontend.switches import with_switches_lowered
 from polyad.errors import KernelError, PolyadError, SourceLocation, UsageError
 from polyad.model.kernel import Kernel, KernelSource
 from polyad.program.names import HEADER_MACROS, RUNTIME_FUNCTIONS
@@ -67,7 +68,8 @@ def parse_kernel(text: str, path: str | None = None, function: str | None = None
     assumptions = pragma_assumptions(pre, ast, funcdef) + [
         option_assumption(condition) for condition in assume]
     # An inlined helper may use a global: inline before collecting them.
-    funcdef = with_pointers_lowered(pre, ast, with_helpers_inlined(pre, ast, funcdef))
+    funcdef = with_pointers_lowered(pre, ast, with_switches_lowered(
+        pre, with_helpers_inlined(pre, ast, funcdef)))
     globals_ = used_globals(pre, ast, funcdef)
     funcdef, returned = with_scalar_results(
         pre, funcdef, frozenset(re.findall(r"[A-Za-z_]\w*", text)))

@@ -129,12 +129,18 @@ double f(int n, double x[n], double y[n]) {
   return 0;
 }
 """, "function f returning int"),
-    ("switch", """\
+    ("switch-fall-through", """\
 void f(int n, double x[n]) {
   for (int i = 0; i < n; i++)
-    @switch (i) { case 0: x[i] = 1.0; break; default: x[i] = 2.0; }
+    switch (i % 3) { case 0: x[i] = 1.0; @case 1: x[i] += 2.0; break; }
 }
-""", "switch"),
+""", "fall-through into this case"),
+    ("switch-break-inside", """\
+void f(int n, double x[n]) {
+  for (int i = 0; i < n; i++)
+    switch (i % 3) { case 0: if (x[i] > 0.0) @break; x[i] = 1.0; break; }
+}
+""", "break inside a case other than at its end"),
     ("data-dependent-break", """\
 void f(int n, double x[n], double y[n]) {
   for (int i = 0; i < n; i++) {

@@ -51,3 +51,4 @@ def _one_hot(values: dict[int, float]) -> np.ndarray:
     for index, value in values.items():
         result[index] = value
     return result
+

@@ -10,6 +10,8 @@ finite differences would straddle both branches.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -134,3 +136,12 @@ def test_branch_decision_taken_once_before_the_branch(tmp_path):
     out = polyad.compile(kernel)(n=3, a=a.copy(), b=np.zeros(3))
     assert np.array_equal(out["a"], [-1.0, -2.0, -0.25])
     assert np.array_equal(out["b"], [-1.0, -2.0, 0.5 * -0.25])
+
+
+def test_a_switch_passes_every_oracle():
+    """tests/kernels/switch.c: a switch on int data and one on an iterator,
+    lowered to if/else (frontend/switches.py); refused on the code before."""
+    path = Path(__file__).resolve().parents[1] / "kernels" / "switch.c"
+    result = polyad.api.check(polyad.parse(path), {"n": 9}, init={"label": "int:0:3"})
+    oracles = {c["oracle"].split(" (")[0]: c["ok"] for c in result["checks"]}
+    assert len(oracles) == 4 and all(oracles.values()), result["checks"]
