@@ -13,7 +13,8 @@ from polyad.errors import ScheduleError
 from polyad.model.kernel import maps_of
 from polyad.schedule.legality import parallel_verdict
 from polyad.schedule.loops import (Loop, LoopReport, classify, group_key, group_of,
-                                   instruction_name, loop_members, names_of, sweep_of)
+                                   instruction_name, loop_members, names_of, resolve,
+                                   sweep_of)
 from polyad.schedule.trace import Step, map_from_record, map_record
 from polyad.schedule.tree import constant_piece, fixed_value, map_from_pieces, output_pieces
 
@@ -86,6 +87,12 @@ def reordered(schedule, maps):
     return replace(schedule, annotations=kept_marks).with_order(kept + new, step)
 
 
+def _resolved_at(schedule, loop: Loop) -> tuple:
+    """Where the loop a handle names is: (its dimension, what sits before it)."""
+    m, position = resolve(schedule.program, schedule.flat, loop)
+    return position, group_key(m, position)
+
+
 def loop_reports(schedule) -> list[LoopReport]:
     """:meth:`polyad.schedule.schedule.Schedule.loops` (see there)."""
     reports, seen = [], set()
@@ -101,6 +108,10 @@ def loop_reports(schedule) -> list[LoopReport]:
             if key in seen:
                 continue
             seen.add(key)
+            if family != name and _resolved_at(schedule, loop) != key:
+                # The family's pieces run in several such loops and its handle
+                # names another: this one goes by the piece's own name.
+                loop = Loop(name, loop.iterator)
             members = loop_members(schedule.flat, m, position)
             verdict = parallel_verdict(schedule.program, schedule.dependences,
                                        schedule.reassociate, members, position)
