@@ -138,10 +138,12 @@ def test_branch_decision_taken_once_before_the_branch(tmp_path):
     assert np.array_equal(out["b"], [-1.0, -2.0, 0.5 * -0.25])
 
 
-def test_a_switch_passes_every_oracle():
-    """tests/kernels/switch.c: a switch on int data and one on an iterator,
-    lowered to if/else (frontend/switches.py); refused on the code before."""
-    path = Path(__file__).resolve().parents[1] / "kernels" / "switch.c"
-    result = polyad.api.check(polyad.parse(path), {"n": 9}, init={"label": "int:0:3"})
+@pytest.mark.parametrize("name, init", [("switch", {"label": "int:0:3"}), ("goto_if", {})])
+def test_switch_and_goto_pass_every_oracle(name, init):
+    """tests/kernels/switch.c (a switch on int data and one on an iterator)
+    and goto_if.c (the goto patterns of an if), lowered to if/else
+    (frontend/switches.py); refused on the code before."""
+    path = Path(__file__).resolve().parents[1] / "kernels" / f"{name}.c"
+    result = polyad.api.check(polyad.parse(path), {"n": 9}, init=init)
     oracles = {c["oracle"].split(" (")[0]: c["ok"] for c in result["checks"]}
     assert len(oracles) == 4 and all(oracles.values()), result["checks"]
