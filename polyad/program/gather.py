@@ -143,7 +143,7 @@ def rewritten(program: Program, rewrites) -> Program:
         if kind == "gather":
             program = split_for_gather(program, name, detail).program
         elif kind == "peel":
-            program = split_instances(program, name, isl.Set(detail))
+            program = split_instances(program, name, detail)
         elif kind == "split":
             program = split_assignments(program, name)[0]
         elif kind == "expand":

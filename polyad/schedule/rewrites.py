@@ -105,7 +105,7 @@ def peeled(schedule, loop):
     maps = list(maps_of(schedule.flat))
     for name, meeting in peeled:
         program = split_instances(program, name, meeting)
-        rewrites += (("peel", name, meeting.to_str()),)
+        rewrites += (("peel", name, meeting),)  # the isl set: its text need not parse back
         split = []
         for m in maps:
             if m.get_tuple_name(isl.dim_type.in_) != name:

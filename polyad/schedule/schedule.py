@@ -62,9 +62,10 @@ class Schedule(LoopReshapes):
     origin: dict = field(default_factory=dict, compare=False)
     #: Instruction rewrites the schedule needs, in order: ("gather",
     #: instruction, buffer) splits (see :meth:`gather`), ("peel", instruction,
-    #: instances), ("split", instruction, ""), ("expand", buffer, depth); a program is
-    #: generated from the algorithm with :func:`polyad.program.gather.rewritten`.
-    rewrites: tuple[tuple[str, str, str], ...] = ()
+    #: instances, an isl set), ("split", instruction, ""), ("expand", buffer,
+    #: depth); a program is generated from the algorithm with
+    #: :func:`polyad.program.gather.rewritten`.
+    rewrites: tuple[tuple[str, str, "str | isl.Set"], ...] = ()
     #: Whether ``flat`` is known to keep every ordered dependence (then a
     #: step checks only the dependences of the instructions it moves), and
     #: whether the increments' order too; the program's own order keeps both.
