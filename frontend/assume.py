@@ -20,6 +20,7 @@ from pycparser.c_parser import ParseError
 
 from polyad.errors import KernelError, SourceLocation
 from polyad.frontend.affine import AffineTranslator, Scope
+from polyad.frontend.pragmas import polyad_pragmas
 from polyad.frontend.preprocess import Preprocessed, located_error, node_location
 
 #: what follows ``#pragma`` in an assumption
@@ -70,28 +71,11 @@ def fixed_assumption(name: str, value: int) -> Assumption:
 def pragma_assumptions(pre: Preprocessed, ast: c_ast.FileAST,
                        funcdef: c_ast.FuncDef) -> list[Assumption]:
     """The ``#pragma polyad assume`` lines at file scope before ``funcdef``
-    and anywhere inside it, in source order. Another ``#pragma polyad`` verb
-    is refused."""
-    pragmas = []
-    for node in ast.ext:
-        if node is funcdef:
-            break
-        if isinstance(node, c_ast.FuncDef):
-            continue
-        if isinstance(node, c_ast.Pragma):
-            pragmas.append(node)
-    pragmas.extend(_pragmas_in(funcdef.body))
+    and anywhere inside it, in source order. A ``#pragma polyad`` verb
+    polyad does not know is refused (:func:`~polyad.frontend.pragmas.polyad_pragmas`)."""
     found = []
     unmapped = replace(pre, expanded_lines={})  # columns are the source's own
-    for pragma in pragmas:
-        words = pragma.string.split()
-        if not words or words[0] != "polyad":
-            continue
-        if len(words) < 2 or words[1] != "assume":
-            verb = words[1] if len(words) > 1 else ""
-            raise located_error(pre, pragma, f"#pragma polyad {verb}".rstrip(),
-                                "polyad's pragma is #pragma polyad assume CONDITION "
-                                "(a condition on the int size parameters)", verb="unknown")
+    for pragma in polyad_pragmas(pre, ast, funcdef, "assume"):
         location = node_location(pre, pragma)
         line = pre.code_line(location.line)
         match = _PRAGMA.search(line)
@@ -105,13 +89,6 @@ def pragma_assumptions(pre: Preprocessed, ast: c_ast.FileAST,
                                 "on the int size parameters)", verb="invalid")
         found.append(Assumption(text, location.line, column, unmapped))
     return found
-
-
-def _pragmas_in(node):
-    if isinstance(node, c_ast.Pragma):
-        yield node
-    for _, child in node.children():
-        yield from _pragmas_in(child)
 
 
 def assumed_sizes(assumptions: list[Assumption], sizes: list[str],
