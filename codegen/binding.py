@@ -14,7 +14,7 @@ from typing import Mapping
 import islpy as isl
 import numpy as np
 
-from polyad.codegen.declarations import STATUS_INDEX
+from polyad.codegen.declarations import STATUS_INDEX, STATUS_INJECTIVE
 from polyad.errors import UsageError
 from polyad.model.kernel import constraints_text, evaluate_pw_aff, fix_sizes
 
@@ -234,6 +234,10 @@ class CompiledFunction:
             raise UsageError(f"{self.name}: an index array holds a value outside the "
                              "extent of an array it subscripts (a gather); the generated "
                              "code refuses to run with it")
+        if self.status and status == STATUS_INJECTIVE:
+            raise UsageError(f"{self.name}: an index array stated injective (#pragma polyad "
+                             "injective) holds a value twice; the generated code refuses "
+                             "to run with it")
         if self.status and status != 0:
             sizes = {spec.name: prepared[spec.name] for spec in self.arguments
                      if spec.kind == "size"}

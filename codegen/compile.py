@@ -9,7 +9,7 @@ from dataclasses import replace
 from polyad.codegen.binding import ArgumentSpec, CompiledFunction, pin_runtime
 from polyad.codegen.blas import blas_library
 from polyad.codegen.build import GENERATED_CODE_FLAGS, shared_library
-from polyad.codegen.gathers import index_check_lines
+from polyad.codegen.gathers import index_check_lines, distinct_indices
 from polyad.codegen.declarations import (STATUS_OUTSIDE, STATUS_RAN, entry_condition,
                                          signature)
 from polyad.codegen.emit import calls_library, generate, uses_openmp
@@ -172,6 +172,8 @@ def compile_original(kernel: Kernel, *, widened: bool = False
               if condition is not None else "")
     refuse += "".join(f"  {'  ' * depth}{text}\n"
                       for depth, text in index_check_lines(shape, supply.fresh, helpers))
+    if distinct_indices(shape):  # the injectivity check's marks; the file may lack stdlib.h
+        wrappers.append("void *calloc(__SIZE_TYPE__, __SIZE_TYPE__);\nvoid free(void *);\n")
     copy_in, copy_out = _global_copies(kernel, supply, wrappers)
     for function in functions:
         entry = Program(entry_point_name(kernel, function), shape.arguments, shape.buffers,

@@ -43,8 +43,11 @@ def byte_size_text(buffer: Buffer, context: isl.Set,
 #: What a generated function returns: it ran, or it refused sizes outside
 #: the kernel's context (its assumptions, positive extents) and touched
 #: nothing, or it refused an index array holding a value outside an array it
-#: subscripts (a gather, ``x[col[k]]``) and touched nothing.
-STATUS_RAN, STATUS_OUTSIDE, STATUS_INDEX = 0, 1, 2
+#: subscripts (a gather, ``x[col[k]]``) and touched nothing, or it refused
+#: an index array stated injective (``#pragma polyad injective(perm)``, a
+#: scatter ``y[perm[i]] = e`` writes through it) holding a value twice and
+#: touched nothing.
+STATUS_RAN, STATUS_OUTSIDE, STATUS_INDEX, STATUS_INJECTIVE = 0, 1, 2, 3
 
 
 def entry_condition(context: isl.Set, helpers: dict[str, str] | None = None) -> str | None:

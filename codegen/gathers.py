@@ -9,7 +9,7 @@ from dataclasses import dataclass
 import islpy as isl
 
 from polyad.codegen.astexpr import AstExprPrinter
-from polyad.codegen.declarations import STATUS_INDEX, pw_aff_text
+from polyad.codegen.declarations import STATUS_INDEX, STATUS_INJECTIVE, pw_aff_text
 from polyad.program.ir import Program, Reference
 
 
@@ -75,22 +75,61 @@ def index_bounds(program: Program) -> list[tuple[str, str, isl.PwAff]]:
     return found
 
 
+def distinct_indices(program: Program) -> list[tuple[str, isl.PwAff]]:
+    """(index buffer, extent) for each index argument stated injective
+    (``Buffer.distinct``: a scatter ``y[perm[i]] = e`` writes through it),
+    with an extent it subscripts, which the bounds check keeps its values
+    below."""
+    extents: dict[str, isl.PwAff] = {}
+    for index, _, extent in index_bounds(program):
+        if program.buffer(index).distinct:
+            extents.setdefault(index, extent)
+    return list(extents.items())
+
+
 def index_check_lines(program: Program, fresh, helpers: dict[str, str] | None = None
                       ) -> list[tuple[int, str]]:
     """(depth, C line) of the entry check that every element of each index
     buffer is inside the extent it subscripts, returning ``STATUS_INDEX``
-    otherwise, before anything is touched (the gathers read through it
-    unchecked). ``fresh`` gives a free name for the counter."""
+    otherwise, and that an index buffer a scatter writes through holds no
+    value twice, returning ``STATUS_INJECTIVE`` otherwise, before anything
+    is touched (the gathers read through it unchecked). ``fresh`` gives free
+    names for the counters and the mark buffer."""
     lines: list[tuple[int, str]] = []
     for index, gathered_buffer, extent in index_bounds(program):
-        buffer = program.buffer(index)
-        count = " * ".join(f"(long)({pw_aff_text(e, program.context, helpers)})"
-                           for e in buffer.extents)
+        count, element, q = _elements(program, index, fresh, helpers)
         bound = pw_aff_text(extent, program.context, helpers)
-        q = fresh("_q")
-        element = f"((const {buffer.dtype} *){index})[{q}]"
         lines += [(0, f"for (long {q} = 0; {q} < {count}; {q}++)"),
                   (1, f"if ({element} < 0 || {element} >= {bound})"),
                   (2, f"return {STATUS_INDEX};  /* an index in {index} outside "
                       f"{gathered_buffer} */")]
+    for index, extent in distinct_indices(program):
+        # One mark per element of the written extent, O(extent + elements);
+        # the bounds check above keeps every mark inside. Without memory for
+        # the marks the check is skipped: the model does not rely on it
+        # (a scatter is a may-write), only the user's statement is unchecked.
+        count, element, q = _elements(program, index, fresh, helpers)
+        bound = pw_aff_text(extent, program.context, helpers)
+        marks = fresh("_marks")
+        lines += [(0, f"{{  /* #pragma polyad injective({index}): no value twice */"),
+                  (1, f"unsigned char *{marks} = calloc((long)({bound}) + 1, 1);"),
+                  (1, f"for (long {q} = 0; {marks} && {q} < {count}; {q}++) {{"),
+                  (2, f"if ({marks}[{element}]) {{"),
+                  (3, f"free({marks});"),
+                  (3, f"return {STATUS_INJECTIVE};  /* a value twice in {index} */"),
+                  (2, "}"),
+                  (2, f"{marks}[{element}] = 1;"),
+                  (1, "}"),
+                  (1, f"free({marks});"),
+                  (0, "}")]
     return lines
+
+
+def _elements(program: Program, index: str, fresh, helpers) -> tuple[str, str, str]:
+    """The element count of index buffer ``index`` as C, its element at a
+    fresh flat counter, and that counter."""
+    buffer = program.buffer(index)
+    count = " * ".join(f"(long)({pw_aff_text(e, program.context, helpers)})"
+                       for e in buffer.extents)
+    q = fresh("_q")
+    return count, f"((const {buffer.dtype} *){index})[{q}]", q

@@ -29,6 +29,7 @@ from polyad.frontend.gathers import (access_relation, check_gathers, checked_ind
 from polyad.frontend.ifconvert import (FreshNames, data_reads, if_converted,
                                         split_mixed_condition)
 from polyad.frontend.induction import Induction, change_of
+from polyad.frontend.injective import Injective, checked_injective
 from polyad.frontend.loops import loop_band, loop_domain, loop_step, wrap_around_cases
 from polyad.frontend.messages import (REFUSED_STATEMENTS, condition_text, file_scope_hint,
                                      unusable_name)
@@ -57,8 +58,11 @@ class KernelBuilder:
 
     def __init__(self, pre: Preprocessed, funcdef: c_ast.FuncDef, source: KernelSource,
                  file_scope: dict[str, str] | None = None,
-                 assumptions: tuple[Assumption, ...] = (), fixing: Fixing | None = None):
+                 assumptions: tuple[Assumption, ...] = (), fixing: Fixing | None = None,
+                 injective: tuple[Injective, ...] = ()):
         self.pre = pre
+        self.stated_injective = tuple(injective)  # index arrays a write may go through
+        self.injective: frozenset[str] = frozenset()
         self.assumptions = tuple(assumptions)
         self.funcdef = funcdef
         self.source = source
@@ -96,6 +100,8 @@ class KernelBuilder:
         """The Kernel of the function; call once. Raises a located
         KernelError for anything outside the modelled language."""
         self._parameters()
+        self.injective = checked_injective(self.stated_injective, self.variables, [
+            p.name for p in self.signature if p.kind == "size"], self.source.function)
         items = list(self.funcdef.body.block_items or [])
         prologue, region = split_region(self.pre, items)
         top = Scope.outermost([p.name for p in self.signature if p.kind == "size"])
@@ -120,7 +126,7 @@ class KernelBuilder:
             self.variables, self.statements, schedule)
         self._check_wrap_around(model.context)
         check_bounds(model.statements, self.variables, model.context)
-        check_gathers(model.statements, self.searches.names)
+        check_gathers(model.statements, self.searches.names, self.injective)
         self.searches.check(model.statements, model.schedule, model.context,
                             {name: v.extents for name, v in self.variables.items()})
         initial = reads_of_initial_values(model.statements, model.schedule, model.context)
@@ -368,7 +374,7 @@ class KernelBuilder:
         domain = scope.domain.set_tuple_name(name)
         self.pending = _Pending(name, domain)
         write = self._access(node.lvalue, scope, target, write=True)
-        self.pending.reads.clear()
+        self.pending.reads[:] = list(write.indices)  # a scatter reads its index
         if node.op != "=":
             current = self._read(node.lvalue, scope)
             value = self.values.value(rvalue, scope)
@@ -490,7 +496,8 @@ class KernelBuilder:
         index = index_array(subscript, self.variables, self.searches.names)
         if index is None:
             return None
-        refuse_index(self.error, subscript, index, text, write, self.searches.names)
+        refuse_index(self.error, subscript, index, text, write, self.searches.names,
+                     self.injective)
         before = len(self.pending.reads)
         self._read(subscript, scope)
         return checked_index(self.error, subscript, index, self.pending.reads[before:])

@@ -203,10 +203,11 @@ def check_bounds(statements: Sequence[Statement], variables: Mapping[str, Variab
 def reads_of_initial_values(statements: Sequence[Statement], schedule: isl.Schedule,
                             context: isl.Set) -> isl.UnionMap:
     """The read accesses (instance -> element) that, in the order of
-    ``schedule`` and for the sizes in ``context``, find the value the element
-    had when the kernel started."""
+    ``schedule`` and for the sizes in ``context``, may find the value the
+    element had when the kernel started (a scatter, ``y[perm[i]] = e``,
+    writes some element of its relation, not each: it hides none)."""
     reads = union_of_maps(a.relation for s in statements for a in s.reads)
-    writes = union_of_maps(s.write.relation for s in statements)
+    writes = union_of_maps(s.write.relation for s in statements if not s.write.is_gather)
     order = dataflow.strict_order(dataflow.schedule_map(schedule))
     return dataflow.initial_reads(reads.intersect_params(context),
                                   writes.intersect_params(context), order)

@@ -3,8 +3,11 @@
 A subscript that is, as a whole, an element of an int array parameter is a
 gather's index; the access becomes a may-access of every element of the
 array in that dimension (polyad.model.kernel.Access), the index element a
-read of the statement. What stays refused, at its place: writes through an
-index array, arithmetic on an index, an index array read through another,
+read of the statement. A write through an index array (a scatter,
+``y[perm[i]] = e``) is taken when the index array is stated injective
+(frontend/injective.py): a may-write of the whole extent in that dimension.
+What stays refused, at its place: other writes through an index array,
+arithmetic on an index, an index array read through another,
 local index arrays, and (once the walk is done) gathers from an array the
 kernel writes or an index array it writes.
 """
@@ -41,13 +44,19 @@ def index_array(subscript, variables: Mapping[str, Variable],
 
 
 def refuse_index(error, subscript, index: Variable, text: str, write: bool,
-                 searched: frozenset[str] = frozenset()) -> None:
+                 searched: frozenset[str] = frozenset(),
+                 injective: frozenset[str] = frozenset()) -> None:
     """Raise ``error(...)`` for an index the model does not take: in a
-    write, or of a local array (other than a ``searched`` int local)."""
-    if write:
-        raise error(subscript, f"write through the index array {index.name} ({text})",
-                    "polyad models reads through index arrays (gathers), "
-                    "not writes: two instances could write one element")
+    write, unless the index array is stated ``injective``, or of a local
+    array (other than a ``searched`` int local)."""
+    if write and index.name not in injective:
+        hint = ("two instances could write one element; if the values of "
+                f"{index.name} are pairwise distinct, say so with #pragma polyad "
+                f"injective({index.name}) before the kernel")
+        if index.storage != "parameter":
+            hint = ("polyad writes through int array parameters stated injective "
+                    "(#pragma polyad injective(perm)) only")
+        raise error(subscript, f"write through the index array {index.name} ({text})", hint)
     if index.storage != "parameter" and index.name not in searched:
         raise error(subscript, f"subscript through the local int array {index.name}",
                     "an index array must be an int array parameter of the kernel")
@@ -102,25 +111,33 @@ def gather_access(access: Access, variable: Variable,
 
 
 def check_gathers(statements: Sequence[Statement],
-                  searched: frozenset[str] = frozenset()) -> None:
+                  searched: frozenset[str] = frozenset(),
+                  injective: frozenset[str] = frozenset()) -> None:
     """Raise a KernelError at the first gather (``x[col[k]]``) from an array
     the kernel writes, or at the first write of an index array other than
     the ``searched`` int locals (frontend/searches.py checks those): the
     model reads index arrays as the caller gave them, and its may-accesses
-    of a gathered array are only read."""
+    of a gathered array are only read. A scatter through an ``injective``
+    index (``y[perm[i]] += e``) may read the element it writes, through the
+    same index: that read is the one the compound assignment makes."""
     written = {s.write.array: s.write for s in reversed(statements)}
     indices_written = {name: write for name, write in written.items()
                        if name not in searched}
     for statement in statements:
-        for access in statement.reads:
+        for access in (statement.write,) + statement.reads:
             for index in access.indices:
                 if index.array in indices_written:
                     write = written[index.array]
                     raise KernelError(write.location, f"write to the index array "
                                       f"{index.array} ({write.text})", "an index array "
                                       f"({access.text}) is data the kernel only reads")
-            if access.is_gather and access.array in written:
+        for access in statement.reads:
+            if access.is_gather and access.array in written and not (
+                    statement.write.is_gather and access.array == statement.write.array
+                    and access.subscripts == statement.write.subscripts
+                    and access.relation.is_equal(statement.write.relation)):
                 raise KernelError(access.location, f"gather {access.text} from "
                                   f"{access.array}, which the kernel writes",
-                                  "polyad gathers from arrays the kernel only reads: "
-                                  "copy the values into another array first")
+                                  "polyad gathers from arrays the kernel only reads "
+                                  "(a scatter y[perm[i]] += e may read the element it "
+                                  "writes): copy the values into another array first")

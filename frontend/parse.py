@@ -11,6 +11,7 @@ from pycparser.c_parser import ParseError
 
 from polyad.frontend.assume import option_assumption, pragma_assumptions
 from polyad.frontend.builder import KernelBuilder
+from polyad.frontend.injective import pragma_injective
 from polyad.frontend.fixing import Fixing
 from polyad.frontend.globals import used_globals, with_global_parameters
 from polyad.frontend.inline import with_helpers_inlined
@@ -67,6 +68,7 @@ def parse_kernel(text: str, path: str | None = None, function: str | None = None
     _refuse_reserved_names(funcdef, pre)
     assumptions = pragma_assumptions(pre, ast, funcdef) + [
         option_assumption(condition) for condition in assume]
+    injective = pragma_injective(pre, ast, funcdef)
     # An inlined helper may use a global: inline before collecting them.
     funcdef = with_pointers_lowered(pre, ast, with_switches_lowered(
         pre, with_helpers_inlined(pre, ast, funcdef)))
@@ -78,7 +80,7 @@ def parse_kernel(text: str, path: str | None = None, function: str | None = None
                           presets=size_presets(text), init_function=init_function(text),
                           returned=returned, globals=tuple(g.name for g in globals_))
     return KernelBuilder(pre, funcdef, source, _file_scope(ast), tuple(assumptions),
-                         Fixing(fix)).build()
+                         Fixing(fix), injective).build()
 
 
 def with_restrict_parameters(text: str, path: str | None = None,

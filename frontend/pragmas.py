@@ -1,5 +1,6 @@
 """polyad's pragmas in a kernel file: ``#pragma polyad assume COND``
-(:mod:`~polyad.frontend.assume`), at file scope before the kernel or
+(:mod:`~polyad.frontend.assume`) and ``#pragma polyad injective(idx, ...)``
+(:mod:`~polyad.frontend.injective`), at file scope before the kernel or
 anywhere inside it. Another ``#pragma polyad`` verb is refused at its place.
 """
 
@@ -10,7 +11,7 @@ from pycparser import c_ast
 from polyad.frontend.preprocess import Preprocessed, located_error
 
 #: the verbs of ``#pragma polyad``
-VERBS = ("assume",)
+VERBS = ("assume", "injective")
 
 
 def polyad_pragmas(pre: Preprocessed, ast: c_ast.FileAST, funcdef: c_ast.FuncDef,
@@ -33,8 +34,10 @@ def polyad_pragmas(pre: Preprocessed, ast: c_ast.FileAST, funcdef: c_ast.FuncDef
         said = words[1] if len(words) > 1 else ""
         if said not in VERBS:
             raise located_error(pre, pragma, f"#pragma polyad {said}".rstrip(),
-                                "polyad's pragma is #pragma polyad assume CONDITION "
-                                "(a condition on the int size parameters)", verb="unknown")
+                                "polyad's pragmas are #pragma polyad assume CONDITION "
+                                "(a condition on the int size parameters) and #pragma "
+                                "polyad injective(idx) (an index array whose values are "
+                                "pairwise distinct)", verb="unknown")
         if said == verb:
             found.append(pragma)
     return found

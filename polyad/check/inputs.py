@@ -1,5 +1,5 @@
 """Random inputs for running and checking kernels, and the kinds ``--init``
-names (``uniform``, ``normal``, ``positive``, ``spd``, ...)."""
+names (``uniform``, ``normal``, ``positive``, ``spd``, ``permutation``, ...)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import numpy as np
 
 from polyad.errors import UsageError
 from polyad.memory import require_memory
-from polyad.model.gathers import index_limit
+from polyad.model.gathers import index_limit, scatter_indices
 from polyad.model.kernel import Array, Kernel
 
 #: A check holds the inputs, the original's outputs, the gradient's outputs
@@ -20,9 +20,13 @@ COPIES_AT_ONCE = 8
 
 #: The kinds of ``--init NAME=KIND``; ``uniform`` and ``int`` take optional
 #: bounds after colons (``uniform:-1:1``, ``int:0:9``), ``normal`` a mean and
-#: a standard deviation (``normal:0:2``).
+#: a standard deviation (``normal:0:2``); ``permutation`` fills an int
+#: array with pairwise distinct indices (a permutation of 0 .. count - 1, or
+#: distinct values below the extent it subscripts, when that is larger).
 INIT_KINDS = ("uniform", "normal", "positive", "spd", "diagonally-dominant",
-              "orthogonal", "int")
+              "orthogonal", "int", "permutation")
+#: Kinds for int data.
+_INT_KINDS = ("int", "permutation")
 #: Kinds that only make sense for a two-dimensional array.
 _MATRIX_KINDS = ("spd", "diagonally-dominant", "orthogonal")
 _DEFAULT_BOUNDS = {"uniform": (0.5, 1.5), "normal": (0.0, 1.0), "int": (0, 3)}
@@ -103,9 +107,12 @@ def check_init(kernel: Kernel, kinds: Mapping[str, InitKind]) -> None:
         if kind.kind in _MATRIX_KINDS and array.rank != 2:
             raise UsageError(f"--init {name}={kind.kind}: {name} has {array.rank} "
                              "dimensions; this kind needs a matrix (two dimensions)")
-        if not array.is_float and kind.kind != "int":
+        if not array.is_float and kind.kind not in _INT_KINDS:
             raise UsageError(f"--init {name}={kind.kind}: {name} holds {array.dtype}; "
-                             "integer data takes int:LO:HI")
+                             "integer data takes int:LO:HI or permutation")
+        if array.is_float and kind.kind == "permutation":
+            raise UsageError(f"--init {name}=permutation: {name} holds {array.dtype}; "
+                             "a permutation fills an int index array")
 
 
 def random_inputs(kernel: Kernel, sizes: Mapping[str, int], seed: int = 0,
@@ -113,7 +120,8 @@ def random_inputs(kernel: Kernel, sizes: Mapping[str, int], seed: int = 0,
                   init: Mapping[str, InitKind] | None = None) -> dict[str, object]:
     """Sizes, scalars and every array argument of the kernel, filled with
     uniform random values in [low, high) (integers in [0, 4) for int data,
-    valid indices for an index array),
+    valid indices for an index array, pairwise distinct ones for an index
+    array a scatter writes through, ``#pragma polyad injective``),
     or with the kind ``init`` names for an array.
 
     Output arrays are filled too: a kernel may leave parts of them untouched,
@@ -141,9 +149,14 @@ def random_inputs(kernel: Kernel, sizes: Mapping[str, int], seed: int = 0,
             values[array.name] = rng.integers(0, 4 if limit is None else limit,
                                               size=array.shape(sizes)).astype(
                 np.int32 if array.dtype == "int" else np.int8)
+            if array.name in scatter_indices(kernel) and array.name not in init:
+                own = np.random.default_rng([seed, position])
+                values[array.name] = draw(InitKind("permutation"), array,
+                                          array.shape(sizes), own, limit)
         if array.name in init:
             own = np.random.default_rng([seed, position])
-            values[array.name] = draw(init[array.name], array, array.shape(sizes), own)
+            values[array.name] = draw(init[array.name], array, array.shape(sizes), own,
+                                      index_limit(kernel, array.name, sizes))
         if array.dtype == "float":  # drawn in double, rounded as the kernel holds them
             values[array.name] = (float(np.float32(values[array.name])) if array.is_scalar
                                   else np.asarray(values[array.name]).astype(np.float32))
@@ -151,9 +164,19 @@ def random_inputs(kernel: Kernel, sizes: Mapping[str, int], seed: int = 0,
 
 
 def draw(kind: InitKind, array: Array, shape: tuple[int, ...],
-         rng: np.random.Generator):
+         rng: np.random.Generator, limit: int | None = None):
     """Values of one array of ``shape`` of the given kind (a float for a
-    scalar). Precondition: the kind fits the array (see check_init)."""
+    scalar); ``limit``: the extent an index array subscripts, which a
+    ``permutation``'s values stay below. Precondition: the kind fits the
+    array (see check_init)."""
+    if kind.kind == "permutation":
+        count = int(np.prod(shape))
+        bound = count if limit is None else limit
+        if count > bound:
+            raise UsageError(f"--init {array.name}=permutation: {count} distinct values "
+                             f"below {bound} do not exist")
+        return rng.permutation(bound)[:count].reshape(shape).astype(
+            np.int32 if array.dtype == "int" else np.int8)
     if kind.kind == "int":
         data = rng.integers(int(kind.low), int(kind.high) + 1, size=shape)
         if not array.is_float:

@@ -33,9 +33,14 @@ class Dependences:
 
 
 def dependences(reads: isl.UnionMap, writes: isl.UnionMap,
-                schedule: isl.Schedule) -> Dependences:
+                schedule: isl.Schedule, may_writes: isl.UnionMap | None = None
+                ) -> Dependences:
     """Flow dependences by isl's exact dataflow, anti and output dependences
     by memory-based analysis (every later write of a read location).
+    ``may_writes`` (a scatter's, ``y[perm[i]]``) may write each element of
+    their relation: sources that kill no earlier value, so the flow is then
+    isl's may-dependence, and the initial reads those that may find an
+    initial value.
 
     Where isl's dataflow fails (it does on some strided loops counting down),
     flow dependences are memory based too: every earlier write of a read
@@ -49,20 +54,24 @@ def dependences(reads: isl.UnionMap, writes: isl.UnionMap,
     """
     domain = schedule.get_domain()
     reads = reads.intersect_domain(domain)
-    writes = writes.intersect_domain(domain)
+    must = writes.intersect_domain(domain)
+    may = (must.subtract(must) if may_writes is None
+           else may_writes.intersect_domain(domain))
+    writes = must.union(may)
     order = strict_order(schedule_map(schedule))
     anti = reads.apply_range(writes.reverse()).intersect(order)
     output = writes.apply_range(writes.reverse()).intersect(order)
     try:
         flow_info = (isl.UnionAccessInfo.from_sink(reads)
-                     .set_must_source(writes)
+                     .set_must_source(must)
+                     .set_may_source(may)
                      .set_schedule(schedule)
                      .compute_flow())
-        flow = flow_info.get_must_dependence()
-        initial = flow_info.get_must_no_source()
+        flow = flow_info.get_may_dependence()
+        initial = flow_info.get_may_no_source()
     except isl.Error:
         flow = writes.apply_range(reads.reverse()).intersect(order)
-        initial = initial_reads(reads, writes, order)
+        initial = initial_reads(reads, must, order)
     return Dependences(flow=flow, anti=anti, output=output, initial_reads=initial)
 
 

@@ -94,10 +94,7 @@ class Array:
         return tuple(extent_text(e) for e in self.extents)
 
     def shape(self, sizes: Mapping[str, int]) -> tuple[int, ...]:
-        """The extents at given sizes.
-
-        >>> # for double A[n][m+1] at n=3, m=4: (3, 5)
-        """
+        """The extents at given sizes (``(3, 5)`` for ``A[n][m + 1]`` at n=3, m=4)."""
         return tuple(evaluate_pw_aff(e, sizes) for e in self.extents)
 
     def shape_set(self) -> isl.Set:
@@ -134,8 +131,8 @@ class Access:
     array element giving that subscript (the symbol of one of ``indices``,
     the index arrays' affine accesses, also among the statement's reads), or
     None where the subscript is affine; ``relation`` is a may-access: exact
-    in the affine dimensions, the whole extent in the others. Dependences and
-    the dataflow over it are over-approximated, so they stay correct.
+    in the affine dimensions, the whole extent in the others (a write, a
+    scatter, is a may-write). Dependences over it are over-approximated.
     """
 
     array: str
@@ -177,10 +174,10 @@ class Statement:
 
     def self_read(self) -> Access | None:
         """The read of exactly the element the statement writes (``x`` in
-        ``x = x * y``), if there is one."""
+        ``x = x * y``; a gather's through the same index), if there is one."""
         for access in self.reads:
             if access.array == self.write.array and access.relation.is_equal(
-                    self.write.relation):
+                    self.write.relation) and access.subscripts == self.write.subscripts:
                 return access
         return None
 
@@ -300,17 +297,20 @@ class Kernel:
         return union_of_sets([s.domain for s in self.statements],
                              self.context.get_space())
 
-    def writes(self) -> isl.UnionMap:
-        """Every write access, as one union map instance -> element."""
-        return union_of_maps([s.write.relation for s in self.statements])
+    def writes(self, scatters: bool | None = None) -> isl.UnionMap:
+        """Every write access, instance -> element; with ``scatters``, the
+        scatters' (``y[perm[i]] = e``, may-writes) only, or the others only."""
+        return union_of_maps([s.write.relation for s in self.statements
+                              if scatters is None or s.write.is_gather == scatters])
 
     def reads(self) -> isl.UnionMap:
         """Every read access, as one union map instance -> element."""
         return union_of_maps([a.relation for s in self.statements for a in s.reads])
 
     def dependences(self) -> dataflow.Dependences:
-        """Exact flow, anti and output dependences of the original order."""
-        return dataflow.dependences(self.reads(), self.writes(), self.schedule)
+        """Flow, anti, output dependences (over-approximated for scatters)."""
+        return dataflow.dependences(self.reads(), self.writes(False), self.schedule,
+                                    self.writes(True))
 
     def with_presets(self, **changes) -> "Kernel":
         return replace(self, source=replace(self.source, **changes))

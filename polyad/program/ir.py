@@ -21,7 +21,8 @@ from typing import Mapping
 import islpy as isl
 import sympy
 
-from polyad.model.kernel import Access, Array, Kernel, Statement, union_of_sets
+from polyad.model.gathers import scatter_indices
+from polyad.model.kernel import Access, Kernel, Statement, union_of_sets
 
 
 #: Names of derivative arrays and functions: ``A_b`` is the adjoint of
@@ -46,7 +47,9 @@ class Buffer:
     that popping reads up, front to back) or ``fifo`` (pushed and read up).
     ``purpose`` becomes a comment. ``tape`` names the statement whose
     recorded values the buffer holds. ``dtype`` is the C element type
-    (:data:`DECISION_DTYPE` for recorded comparison outcomes).
+    (:data:`DECISION_DTYPE` for recorded comparison outcomes). ``distinct``:
+    an index array stated injective (a scatter writes through it), whose
+    values the function checks pairwise distinct on entry.
     """
 
     name: str
@@ -59,6 +62,7 @@ class Buffer:
     optional: bool = False
     purpose: str = ""
     tape: str = ""
+    distinct: bool = False
 
     @property
     def is_scalar(self) -> bool:
@@ -229,12 +233,14 @@ def kernel_arguments(kernel: Kernel) -> list[Argument]:
             for p in kernel.signature]
 
 
-def array_buffer(array: Array) -> Buffer:
-    """The buffer holding a kernel array or scalar as the kernel declares it
-    (an array the kernel only writes may be left out by a caller)."""
-    kind = "argument" if array.storage == "parameter" else "local"
-    return Buffer(array.name, array.dtype, array.extents, kind,
-                  optional=array.role == "output")
+def kernel_buffers(kernel: Kernel) -> list[Buffer]:
+    """The buffers holding the kernel's arrays and scalars as it declares
+    them (an array the kernel only writes may be left out by a caller)."""
+    distinct = scatter_indices(kernel)
+    return [Buffer(a.name, a.dtype, a.extents,
+                   "argument" if a.storage == "parameter" else "local",
+                   optional=a.role == "output", distinct=a.name in distinct)
+            for a in kernel.arrays]
 
 
 def statement_references(statement: Statement) -> dict[sympy.Symbol, Reference]:
@@ -302,7 +308,7 @@ def primal_program(kernel: Kernel) -> Program:
     return Program(
         name=kernel.name,
         arguments=tuple(kernel_arguments(kernel)),
-        buffers=tuple(array_buffer(a) for a in kernel.arrays),
+        buffers=tuple(kernel_buffers(kernel)),
         instructions=tuple(primal_instruction(s) for s in kernel.statements),
         schedule=kernel.schedule,
         context=kernel.context,

@@ -23,7 +23,7 @@ from polyad.program.derived import (cse_body, derivative_names, derivative_symbo
 from polyad.program.names import NameSupply
 from polyad.program.ir import (ADJOINT_SUFFIX, Argument, Assignment, Buffer,
                             Instruction, Program, Reference,
-                            array_buffer, kernel_arguments, primal_instruction)
+                            kernel_buffers, kernel_arguments, primal_instruction)
 from polyad.schedule.tree import (negated, padded, renamed, tree_from_flat,
                                   with_prefix, with_suffix)
 from polyad.program.sweeps import FINISH, FORWARD, REVERSE
@@ -185,7 +185,7 @@ def adjoint_program(adjoint: ReverseMode, *, layout: str | None = None,
     supply = generated_supply(kernel, names)
     active = adjoint.activity.active
     interface = set(adjoint.wrt) | set(adjoint.of)
-    buffers = [array_buffer(a) for a in kernel.arrays]
+    buffers = kernel_buffers(kernel)
     arguments = kernel_arguments(kernel)
     adjoint_buffer: dict[str, str] = {}
     finishing: list[tuple[Array, str]] = []

@@ -9,7 +9,7 @@ from polyad.model.kernel import union_of_maps
 from polyad.program.derived import (cse_body, derivative_names, derivative_symbol,
                                     flat_by_statement, generated_supply, instance_reference)
 from polyad.program.ir import (TANGENT_SUFFIX, Argument, Buffer, Instruction, Program,
-                               array_buffer, kernel_arguments, primal_instruction)
+                               kernel_buffers, kernel_arguments, primal_instruction)
 from polyad.schedule.tree import padded, renamed, tree_from_flat, with_suffix
 
 
@@ -26,7 +26,7 @@ def tangent_program(tangent: TangentMode) -> Program:
     varied = tangent.activity.varied
     outputs = {a.name for a in kernel.arrays if a.is_float and a.storage == "parameter"
                and a.role in ("output", "inout")}
-    buffers = [array_buffer(a) for a in kernel.arrays]
+    buffers = kernel_buffers(kernel)
     arguments = kernel_arguments(kernel)
     for array in kernel.arrays:
         name = names[array.name]

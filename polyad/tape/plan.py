@@ -20,7 +20,8 @@ import sympy
 
 from polyad.model import dataflow
 from polyad.model.coverage import Units, coverage_phrase
-from polyad.errors import UsageError
+from polyad.model.gathers import scattered_arrays
+from polyad.errors import KernelError, UsageError
 from polyad.model.kernel import (ELEMENT_BYTES, Access, Kernel, fix_sizes, maps_of, sets_of)
 
 STRATEGIES = ("exact", "stack")
@@ -347,11 +348,20 @@ def plan_tape(kernel: Kernel, needed: Mapping[str, tuple[Access, ...]],
             overwriters = sorted({m.get_tuple_name(isl.dim_type.out)
                                   for m in maps_of(pairs)},
                                  key=lambda name: kernel.statement(name).location.line)
+            if access.is_gather:
+                raise KernelError(access.location, f"taping {access.text}, read through an "
+                                  f"index array and overwritten before the reverse sweep "
+                                  f"needs it", "polyad tapes no value read through an index "
+                                  "array; write the scatter as y[perm[i]] += e or y[perm[i]] "
+                                  "= e with e not reading y")
             entry = TapeEntry(statement.name, access, instances[0].coalesce(),
                               tuple(overwriters), kernel.array(access.array).dtype)
-            entry = _recorded_by_writer(entry, writes, kernel.schedule)
-            if not entry.writer and not entry.on_entry:
-                entry = _sharing_a_tape(entry, entries, writes, kernel.schedule)
+            if access.array not in scattered_arrays(kernel):
+                # Who last wrote a value is known only for must-writes: a
+                # scatter may write any element (the tape keeps every reader's).
+                entry = _recorded_by_writer(entry, writes, kernel.schedule)
+                if not entry.writer and not entry.on_entry:
+                    entry = _sharing_a_tape(entry, entries, writes, kernel.schedule)
             entries.append(entry)
     return TapePlan(strategy, tuple(entries), tuple(from_memory))
 

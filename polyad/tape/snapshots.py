@@ -224,6 +224,8 @@ def _state_of(kernel: Kernel, loop: TimeLoop) -> SnapshotState:
     later = isl.UnionMap.from_map(_order(loop.steps, "le")).apply_range(steps.reverse())
     reads = kernel.reads().intersect_domain(kernel.domain())
     writes = kernel.writes().intersect_domain(kernel.domain())
+    must = kernel.writes(False).intersect_domain(kernel.domain())
+    may = kernel.writes(True).intersect_domain(kernel.domain())
     loop_writes = union_of_maps([m for m in maps_of(writes)
                                  if m.get_tuple_name(isl.dim_type.in_) in inside])
     loop_domain = loop_writes.domain().union(
@@ -235,13 +237,16 @@ def _state_of(kernel: Kernel, loop: TimeLoop) -> SnapshotState:
     for read in maps_of(reads):
         if read.get_tuple_name(isl.dim_type.in_) not in inside:
             continue
+        # A scatter's may-writes kill nothing: the reads they may source may
+        # also read what was there before.
         flow = (isl.UnionAccessInfo.from_sink(isl.UnionMap.from_map(read))
-                .set_must_source(writes).set_schedule(kernel.schedule).compute_flow())
+                .set_must_source(must).set_may_source(may)
+                .set_schedule(kernel.schedule).compute_flow())
         union = isl.UnionMap.from_map(read)
         # Reads of values from before the kernel, or from before the loop.
-        sourced = flow.get_must_dependence()
+        sourced = flow.get_may_dependence()
         outside_sources = sourced.subtract_domain(loop_domain).range()
-        pieces = later.apply_range(flow.get_must_no_source())
+        pieces = later.apply_range(flow.get_may_no_source())
         pieces = pieces.union(later.apply_range(union.intersect_domain(outside_sources)))
         # Reads of values an earlier step wrote: source step < s <= reading step.
         pairs = sourced.intersect_domain(loop_domain).reverse()  # reader -> writer

@@ -78,7 +78,10 @@ def format_kernel(kernel: Kernel) -> str:
         lines.append(f"    {s['name']}  line {s['line']}: {statement.text}")
         lines.append(f"      domain    {s['domain']}")
         lines.append(f"      schedule  {s['schedule']}")
-        lines.append(f"      write     {s['write']}")
+        if statement.write.is_gather:  # one element, which only the index array says
+            lines.append(f"      may write {s['write']}  ({statement.write.text}, a scatter)")
+        else:
+            lines.append(f"      write     {s['write']}")
         for read, access in zip(s["reads"], statement.reads):
             if access.is_gather:  # every element the index arrays may name
                 lines.append(f"      may read  {read}  ({access.text}, a gather)")
