@@ -364,27 +364,46 @@ def test_grad_to_stdout_is_the_api_output():
 # --- show --tape ----------------------------------------------------------------
 
 def test_show_tape_of_rnn():
-    """Oracle: reading rnn.c: s is overwritten by the next j's s = b[j]
-    before the reverse sweep reads it for tanh, so it is recorded (nt*nh - 1
-    values: the last s survives); the stack baseline records more."""
+    """Oracle: reading rnn.c: tanh's derivative at line 19 is 1 - h*h of
+    the h[t + 1][j] it writes, which nothing overwrites later, so s (which
+    the next j overwrites) is not needed and nothing is recorded; the stack
+    baseline records every value its partials use."""
     done = polyad_cli("show", "examples/rnn.c", "--tape")
     assert done.returncode == 0, done.stderr
-    assert "S3 reads s at line 19: overwritten by S0 at line 14" in done.stdout
+    assert ("S3's partials use the value it writes, h[t + 1][j] at line 19: never "
+            "overwritten later") in done.stdout
     assert "Wh[j][k] at line 16: never overwritten" in done.stdout
     match = re.search(r"at nt=3 nh=5 nx=4: exact records (\d+) values \((\d+) bytes\); "
                       r"stack would record (\d+) \((\d+) bytes\)", done.stdout)
     assert match, done.stdout
     exact_values, exact_bytes, stack_values, stack_bytes = map(int, match.groups())
-    assert exact_values == 3 * 5 - 1 and exact_bytes == 8 * exact_values
+    assert exact_values == 0 and exact_bytes == 0
     assert stack_bytes > exact_bytes and stack_bytes == 8 * stack_values
 
+
+def test_show_tape_of_neural_ode():
+    """Oracle: reading neural_ode.c: s[j] is overwritten by the next step's
+    s[j] = b[j] before the reverse sweep reads it for tanh (not the whole
+    right-hand side), recorded at every step but the last: (nt - 1) * nh
+    values; h[k] is overwritten by the step's update, nt * nh * nh."""
+    done = polyad_cli("show", "examples/neural_ode.c", "--tape")
+    assert done.returncode == 0, done.stderr
+    assert "S2 reads s[j] at line 22: overwritten by S0 at line 17" in done.stdout
+    match = re.search(r"at nt=4 nh=5: exact records (\d+) values", done.stdout)
+    assert match, done.stdout
+    assert int(match.group(1)) == (4 - 1) * 5 + 4 * 5 * 5
+
+    done = polyad_cli("show", "examples/neural_ode.c", "--tape", "--json", "-D", "nt=3")
+    assert done.returncode == 0, done.stderr
+    plan = _strict_json(done.stdout)
+    assert plan["sizes"] == {"nt": 3, "nh": 5}
+    assert plan["tape_bytes"] == 8 * ((3 - 1) * 5 + 3 * 5 * 5) < plan["stack_tape_bytes"]
+    assert [e["read"] for e in plan["entries"]] == ["h[k]", "s[j]"]
+    assert [e["overwritten_by"] for e in plan["entries"]] == [["S2"], ["S0", "S1"]]
     done = polyad_cli("show", "examples/rnn.c", "--tape", "--json", "-D", "nt=4")
     assert done.returncode == 0, done.stderr
     plan = _strict_json(done.stdout)
-    assert plan["sizes"] == {"nt": 4, "nh": 5, "nx": 4}
-    assert plan["tape_bytes"] == 8 * (4 * 5 - 1) < plan["stack_tape_bytes"]
-    assert [e["read"] for e in plan["entries"]] == ["s"]
-    assert plan["entries"][0]["overwritten_by"] == ["S0", "S1", "S2"]
+    assert plan["tape_bytes"] == 0 < plan["stack_tape_bytes"] and plan["entries"] == []
 
 
 def test_bench_takes_init():

@@ -24,6 +24,7 @@ import sympy
 
 from polyad.ad.activity import (Differentiated, analyze_activity, checked_names,
                              differentiate_statement, floating_inputs, floating_outputs)
+from polyad.ad.outputs import choose_form, share_forms, written_form
 from polyad.errors import UsageError
 from polyad.memory import parse_bytes
 from polyad.program.budget import plan_memory
@@ -36,6 +37,7 @@ from polyad.program.ir import ADJOINT_SUFFIX, TANGENT_SUFFIX  # noqa: F401  (re-
 from polyad.schedule.schedule import Schedule
 from polyad.tape.decisions import record_decisions
 from polyad.tape.plan import TapePlan, plan_tape
+from polyad.tape.written import record_written
 from polyad.tape.registry import SCRATCHPAD_LAYOUTS, layout_named
 
 
@@ -107,8 +109,12 @@ class Adjoint(ReverseMode):
                        memory_budget=budget)
 
     def with_strategy(self, strategy: str) -> "Adjoint":
-        """The same adjoint with another tape strategy."""
-        return replace(self, tape=_planned(self.kernel, self.statements, strategy))
+        """The same adjoint with another tape strategy (and the partials'
+        forms it allows, polyad.ad.outputs.choose_form)."""
+        statements = _adjoint_statements(self.kernel, differentiate(self.kernel),
+                                         self.activity, strategy)
+        return replace(self, statements=statements,
+                       tape=_planned(self.kernel, statements, strategy))
 
     def schedule(self, *, reassociate: bool = True) -> Schedule:
         """The schedule of the forward and reverse sweeps, to explore and
@@ -159,18 +165,7 @@ def grad(kernel: Kernel, wrt: Sequence[str] | None = None,
     of = checked_names(kernel, of, outputs, "of", outputs)
     differentiated = differentiate(kernel)
     activity = analyze_activity(kernel, differentiated, wrt, of)
-    statements = []
-    for d in differentiated:
-        if d.statement.write.array not in activity.active:
-            continue
-        arrays = d.read_arrays()
-        own = d.statement.self_read()
-        self_partial = d.partials.get(own.symbol, sympy.Integer(0)) if own else None
-        increments = {symbol: partial for symbol, partial in d.partials.items()
-                      if arrays[symbol] in activity.active
-                      and (own is None or symbol != own.symbol)}
-        statements.append(AdjointStatement(d.statement, self_partial, increments))
-    statements = tuple(statements)
+    statements = _adjoint_statements(kernel, differentiated, activity, strategy)
     adjoint = Adjoint(kernel, activity, statements, _planned(kernel, statements, strategy))
     if memory_budget is not None:
         return adjoint.with_memory_budget(memory_budget, sizes)
@@ -195,13 +190,42 @@ def jvp(kernel: Kernel, wrt: Sequence[str] | None = None) -> Tangent:
     return Tangent(kernel, activity, tuple(statements))
 
 
+def _adjoint_statements(kernel: Kernel, differentiated: Sequence[Differentiated],
+                        activity, strategy: str) -> tuple[AdjointStatement, ...]:
+    """The adjoint statement of each statement writing an active array, its
+    partials through the written value where the strategy's tape allows
+    (polyad.ad.outputs)."""
+    statements, alternatives = [], []
+    for d in differentiated:
+        if d.statement.write.array not in activity.active:
+            continue
+        arrays = d.read_arrays()
+        own = d.statement.self_read()
+        self_partial = d.partials.get(own.symbol, sympy.Integer(0)) if own else None
+        increments = {symbol: partial for symbol, partial in d.partials.items()
+                      if arrays[symbol] in activity.active
+                      and (own is None or symbol != own.symbol)}
+        argument = AdjointStatement(d.statement, self_partial, increments)
+        alternatives.append(written_form(argument, d, kernel))
+        statements.append(choose_form(argument, alternatives[-1], kernel, strategy))
+    if strategy != "exact" or not any(alternative is not None and chosen.output is None
+                                      for alternative, chosen in zip(alternatives, statements)):
+        return tuple(statements)
+    plan = plan_tape(kernel, _needed(statements), strategy)
+    return share_forms(tuple(statements), tuple(alternatives), kernel, plan)
+
+
 def _needed(statements: Sequence[AdjointStatement]) -> dict[str, tuple[Access, ...]]:
-    return {s.statement.name: s.needed() for s in statements}
+    """The reads each statement's partials use (the written values apart:
+    polyad.tape.written plans them)."""
+    return {s.statement.name: tuple(a for a in s.needed() if a is not s.output)
+            for s in statements}
 
 
 def _planned(kernel: Kernel, statements: Sequence[AdjointStatement],
              strategy: str) -> TapePlan:
     """The tape plan of the statements: the values their partials need, with
     comparison outcomes recorded instead of values used only to compare."""
-    plan = plan_tape(kernel, _needed(statements), strategy)
+    plan = record_written(plan_tape(kernel, _needed(statements), strategy), kernel,
+                          {s.statement.name: s.output for s in statements if s.output})
     return record_decisions(plan, kernel, {s.statement.name: s.partials() for s in statements})

@@ -26,6 +26,11 @@ Rule = Callable[[tuple], tuple]
 #: operator -> rule giving the partials with respect to each argument.
 RULES: dict[object, Rule] = {}
 
+#: one-argument math function f -> f' as a function of the value y = f(u),
+#: where it is one (``1 - y*y`` for tanh): the reverse sweep reads y from
+#: memory instead of calling f again (polyad.ad.outputs decides where).
+OUTPUT_RULES: dict[str, Callable[[sympy.Expr], sympy.Expr]] = {}
+
 
 class DerivativeError(PolyadError):
     """An operator polyad has no derivative rule for."""
@@ -51,6 +56,13 @@ def defunary(name: str, partial: Callable) -> None:
 def defbinary(name: str, first: Callable, second: Callable) -> None:
     """A two-argument math function with partials ``first(x, y)``, ``second(x, y)``."""
     RULES[name] = lambda args: (first(*args), second(*args))
+
+
+def defoutput(name: str, partial: Callable) -> None:
+    """A one-argument math function whose derivative at u is
+    ``partial(f(u))``, exactly: the same rounded f(u) the rule in
+    :data:`RULES` would compute again."""
+    OUTPUT_RULES[name] = partial
 
 
 def defzero(name: str) -> None:
@@ -101,6 +113,11 @@ def _defmath(suffix: str, half) -> None:
     defunary("cos" + suffix, lambda x: -f("sin")(x))
     defunary("tan" + suffix, lambda x: 1 + f("tan")(x) ** 2)
     defunary("tanh" + suffix, lambda x: 1 - f("tanh")(x) ** 2)
+    # The same partials through the value written: tanh' = 1 - tanh^2,
+    # exp' = exp, sqrt' = 1 / (2 sqrt), each what the rule above computes.
+    defoutput("sqrt" + suffix, lambda y: half / y)
+    defoutput("exp" + suffix, lambda y: y)
+    defoutput("tanh" + suffix, lambda y: 1 - y ** 2)
     defunary("fabs" + suffix, _sign)
     defbinary("pow" + suffix, lambda x, y: y * f("pow")(x, y - 1),
               lambda x, y: f("pow")(x, y) * f("log")(x))

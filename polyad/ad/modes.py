@@ -26,12 +26,15 @@ class AdjointStatement:
     ``self_partial`` is the partial with respect to the statement's read of
     the very element it writes (None when it does not read it: the write
     then resets that adjoint); ``increments`` the partials with respect to
-    the other active reads.
+    the other active reads. ``output``, when set, is the value the statement
+    wrote, at its write's element: the partials use its symbol
+    (``1 - y*y`` for ``y = tanh(u)``, see polyad.ad.outputs).
     """
 
     statement: Statement
     self_partial: sympy.Expr | None
     increments: Mapping[sympy.Symbol, sympy.Expr]
+    output: Access | None = None
 
     @property
     def resets(self) -> bool:
@@ -45,12 +48,15 @@ class AdjointStatement:
         return own + tuple(self.increments.values())
 
     def needed(self) -> tuple[Access, ...]:
-        """The reads whose primal values the partials use (one per symbol)."""
+        """The reads whose primal values the partials use (one per symbol),
+        the written value (``output``) last."""
         used: set[sympy.Symbol] = set()
         for partial in [self.self_partial, *self.increments.values()]:
             if partial is not None:
                 used |= partial.free_symbols
-        accesses = self.statement.read_accesses()
+        accesses = dict(self.statement.read_accesses())
+        if self.output is not None:
+            accesses[self.output.symbol] = self.output
         return tuple(access for symbol, access in accesses.items() if symbol in used)
 
 

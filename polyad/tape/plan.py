@@ -49,7 +49,8 @@ class TapeEntry:
     * y[i]``), this one ``shares`` that entry's tape: ``lookup`` maps each
     reading instance to the other's reading instance, and nothing more is
     recorded. ``dtype`` is the recorded value's C type (its array's), which
-    its tape holds.
+    its tape holds. ``written``: the value is the one the statement itself
+    wrote (polyad.tape.written), recorded by it or shared.
     """
 
     statement: str
@@ -62,6 +63,7 @@ class TapeEntry:
     recorded: isl.Set | None = None
     on_entry: bool = False
     shares: tuple[str, sympy.Symbol] | None = None
+    written: bool = False
 
     @property
     def symbol(self) -> sympy.Symbol:
@@ -119,10 +121,13 @@ class Decision:
 
 @dataclass(frozen=True)
 class NeededValue:
-    """A value the reverse sweep needs that is read from memory."""
+    """A value the reverse sweep needs that is read from memory;
+    ``written``: the value the statement itself wrote (its partials are a
+    function of it), not one it read."""
 
     statement: str
     access: Access
+    written: bool = False
 
 
 @dataclass(frozen=True)
@@ -170,11 +175,15 @@ class TapePlan:
         """
         lines = []
         for entry in self.entries:
-            where = f"{entry.statement} reads {entry.access.text} at line " \
+            where = f"{entry.statement}{_uses(entry.written)} {entry.access.text} at line " \
                     f"{entry.access.location.line}"
             by = ", ".join(f"{name} at line {kernel.statement(name).location.line}"
                            for name in entry.overwriters)
-            if entry.overwriters and entry.writer:
+            if entry.written and entry.writer:
+                lines.append(f"{where}: overwritten by {by or 'the stack strategy'}, so it "
+                             f"records it as it writes it, for "
+                             f"{recording_phrase(entry, kernel)} ({entry.records})")
+            elif entry.overwriters and entry.writer:
                 written = kernel.statement(entry.writer).location.line
                 lines.append(f"{where}: overwritten by {by}; its readers share values, so "
                              f"{entry.writer} records them as it writes them (line "
@@ -199,11 +208,10 @@ class TapePlan:
                              f"{entry.instances})")
         lines += [decision_sentence(decision, kernel) for decision in self.decisions]
         for value in self.from_memory:
-            lines.append(f"{value.statement} reads {value.access.text} at line "
-                         f"{value.access.location.line}: never overwritten later, "
+            lines.append(f"{value.statement}{_uses(value.written)} {value.access.text} at "
+                         f"line {value.access.location.line}: never overwritten later, "
                          "read from memory in the reverse sweep")
         return lines
-
 
     def summary(self, kernel: Kernel) -> tuple[str, ...]:
         """What is recorded, one line per recorded read after a headline,
@@ -234,6 +242,8 @@ class TapePlan:
         lines = []
         for entry in self.entries:
             read = f"{entry.access.text} (read at line {entry.access.location.line})"
+            if entry.written:
+                read = f"{entry.access.text} (written at line {entry.access.location.line})"
             if entry.writer:
                 lines.append(f"{read} as {entry.writer} writes it, for "
                              f"{recording_phrase(entry, kernel)}")
@@ -252,6 +262,11 @@ class TapePlan:
             head = head[:-1] + f", and {len(outcomes)} comparison outcome" \
                 f"{'s' if len(outcomes) != 1 else ''} instead of values compared:"
         return (head, *lines, *outcomes)
+
+
+def _uses(written: bool) -> str:
+    """How a sentence says what a statement's partials read."""
+    return "'s partials use the value it writes," if written else " reads"
 
 
 def decision_sentence(decision: Decision, kernel: Kernel) -> str:
@@ -326,7 +341,8 @@ def plan_tape(kernel: Kernel, needed: Mapping[str, tuple[Access, ...]],
     """The tape plan for the needed reads of each statement.
 
     ``needed`` maps a statement name to the read accesses (one per symbol)
-    whose values its reverse statement uses.
+    whose values its reverse statement uses (the values statements wrote
+    are planned by polyad.tape.written).
     """
     if strategy not in STRATEGIES:
         raise UsageError(f"unknown tape strategy {strategy!r} (choose "

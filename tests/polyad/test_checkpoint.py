@@ -207,15 +207,17 @@ def test_an_impossible_budget_is_refused_naming_the_smallest_that_works(capsys):
 def test_a_kernel_without_state_to_snapshot_keeps_the_exact_program():
     """rnn has no state to snapshot: its checkpoint layout is the exact one
     (the same instructions and buffers), and so is its plan under a budget
-    (no checkpoint plan is offered)."""
+    (it records nothing: any budget fits). softmax's refusal of a budget
+    below every plan names its exact tape as the smallest that works."""
     from polyad.errors import UsageError
     from polyad.program.targets import program_of
     adjoint = polyad.grad(example("rnn"))
     exact, checkpointed = program_of(adjoint), program_of(adjoint.with_layout("checkpoint"))
     assert [i.name for i in exact.instructions] == [i.name for i in checkpointed.instructions]
     assert [b.name for b in exact.buffers] == [b.name for b in checkpointed.buffers]
+    assert adjoint.with_memory_budget(1).layout == "exact"
     with pytest.raises(UsageError, match="the exact tape"):
-        adjoint.with_memory_budget(1)
+        polyad.grad(example("softmax")).with_memory_budget(1)
 
 
 def test_a_rescheduled_reverse_sweep_is_refused_by_the_checkpoint_layout():

@@ -97,8 +97,10 @@ def test_the_context_decides_what_every_means():
 
 
 @pytest.mark.parametrize("name, words", [
-    ("rnn", "S3 reads s at line 19: overwritten by S0 at line 14, S1 at line 16, S2 at "
-            "line 18, recorded for every instance but the last one ("),
+    ("neural_ode", "S2 reads s[j] at line 22: overwritten by S0 at line 17, S1 at line 19, "
+                   "recorded for every instance but the last iteration of t ("),
+    ("rnn", "S3's partials use the value it writes, h[t + 1][j] at line 19: never "
+            "overwritten later"),
     ("adi", "recorded for every instance but the last iteration of t ("),
     ("trmm", "before the kernel runs, for every element of B but the first row ("),
     ("layernorm", "S3 records them as it writes them (line 17), for every instance of S3 "
@@ -111,12 +113,14 @@ def test_the_tape_plan_of_an_example_says_it_in_words(name, words):
     assert any(words in line for line in polyad.grad(kernel).tape.explain(kernel))
 
 
-def test_the_words_agree_with_the_recorded_points_of_rnn():
-    """rnn's last instance (t = nt - 1, j = nh - 1) is the only one not
-    recording s: after it, nothing overwrites s."""
-    kernel = example("rnn")
-    [entry] = polyad.grad(kernel).tape.entries
-    domain = kernel.statement("S3").domain
-    for sizes in ({"nt": 3, "nh": 5, "nx": 4}, {"nt": 1, "nh": 2, "nx": 1}):
+def test_the_words_agree_with_the_recorded_points_of_neural_ode():
+    """neural_ode's last step (t = nt - 1) is the only one not recording
+    s[j] for S2: after it, nothing overwrites s ("every instance but the last
+    iteration of t")."""
+    kernel = example("neural_ode")
+    entry = polyad.grad(kernel).tape.entry("S2", kernel.statement("S2").reads[1].symbol)
+    assert entry.access.text == "s[j]"
+    domain = kernel.statement("S2").domain
+    for sizes in ({"nt": 3, "nh": 5}, {"nt": 1, "nh": 2}):
         whole = points(domain, sizes)
-        assert points(entry.instances, sizes) == whole - {max(whole)}
+        assert points(entry.instances, sizes) == whole - ends(whole, 0, last=True)

@@ -33,7 +33,8 @@ SCRATCHPAD = 2048
 
 
 def test_taped_examples():
-    assert {"lu", "cholesky", "rnn", "gemm", "adi", "durbin", "softmax"} <= set(TAPED)
+    # (rnn records nothing since tanh's partial reads the h it wrote)
+    assert {"lu", "cholesky", "neural_ode", "gemm", "adi", "durbin", "softmax"} <= set(TAPED)
 
 
 def _check(name, layout, schedule):

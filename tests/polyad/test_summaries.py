@@ -63,9 +63,19 @@ def test_an_adjoint_prints_mode_wrt_of_layout_and_the_tape_in_words():
     assert text.splitlines()[0] == ("adjoint of rnn (reverse mode): the gradient of h with "
                                     "respect to Wh, Wx, b, x, h")
     assert "exact strategy, exact layout" in text
-    assert "records 1 of the 5 reads whose values the reverse sweep needs" in text
-    assert "s (read at line 19) for every instance but the last one" in text
+    # tanh's partial is 1 - h*h with h[t + 1][j] read from memory
+    # (polyad.ad.outputs): s, overwritten by the next j, is not needed.
+    assert "records nothing: every value the reverse sweep needs is read from memory" in text
     assert "layers layout, scratchpad 32768 bytes" in str(adjoint.with_layout("layers"))
+
+
+def test_an_adjoint_prints_its_recorded_reads_in_words():
+    """neural_ode: h[k] is overwritten by the step's update, s[j] by the next
+    step (reading the kernel)."""
+    text = str(polyad.grad(example("neural_ode"), of=["h"]))
+    assert "records 2 of the 3 reads whose values the reverse sweep needs" in text
+    assert "h[k] (read at line 19) for every instance" in text
+    assert "s[j] (read at line 22) for every instance but the last iteration of t" in text
 
 
 def test_a_tape_without_entries_says_so():
