@@ -63,6 +63,7 @@ except ImportError:  # pragma: no cover
 
 from peers.enzyme import enzyme_available, enzyme_variant  # noqa: E402
 from dgemm import dgemm_gflops  # noqa: E402
+from memory_report import entry, memory_summary, memory_table, xla_temp_bytes  # noqa: E402
 
 POLYAD_VARIANTS = ("stack", "exact", "auto")
 PEER_AGREEMENT = 1e-8
@@ -104,7 +105,8 @@ def run_jax(name: str, kernel, sizes: dict, repeat: int, reference: dict) -> dic
         seconds.append(time.perf_counter() - start)
     return {"name": "jax", "available": True, "verified": True, "median_s":
             statistics.median(seconds), "min_s": min(seconds), "max_s": max(seconds),
-            "compile_s": compile_s, "max_rel_err_vs_exact": error}
+            "compile_s": compile_s, "max_rel_err_vs_exact": error,
+            "xla_temp_bytes": xla_temp_bytes(fn, args)}
 
 
 def main() -> int:
@@ -130,7 +132,8 @@ def main() -> int:
                       dgemm=earlier.get("dgemm"))
         print("\n".join((summary(earlier["kernels"]), schedule_summary(earlier["kernels"]),
                          blas_summary(earlier["kernels"], earlier.get("dgemm")),
-                         layout_summary(earlier["kernels"], earlier["analyses"]))))
+                         layout_summary(earlier["kernels"], earlier["analyses"]),
+                         memory_summary(earlier["kernels"]))))
         return 0
     os.environ["OMP_NUM_THREADS"] = str(args.threads)
     load_jax(args.threads)
@@ -183,6 +186,7 @@ def main() -> int:
     print(schedule_summary(rows))
     print(blas_summary(rows, dgemm))
     print(layout_summary(rows, analyses))
+    print(memory_summary(rows))
     return 0
 
 
@@ -240,7 +244,7 @@ def schedule_summary(rows: list[dict]) -> str:
     machine)."""
     speedups, slower = [], []
     for row in rows:
-        exact, auto = _entry(row, "exact"), _entry(row, "auto")
+        exact, auto = entry(row, "exact"), entry(row, "auto")
         if not exact.get("median_s") or not auto.get("median_s"):
             continue
         if row["kernel"] in DENSE_AND_STENCILS:
@@ -276,11 +280,11 @@ def dgemm_text(dgemm: dict | None) -> str:
 def _gflops(row: dict, name: str) -> float | None:
     """GFLOP/s of a variant or peer: the exact gradient's work (or the
     primal's) per second."""
-    entry = _entry(row, name)
-    if entry.get("gflop_per_s"):
-        return entry["gflop_per_s"]
-    flops = _entry(row, "exact").get("flops")
-    return flops / entry["median_s"] / 1e9 if flops and entry.get("median_s") else None
+    found = entry(row, name)
+    if found.get("gflop_per_s"):
+        return found["gflop_per_s"]
+    flops = entry(row, "exact").get("flops")
+    return flops / found["median_s"] / 1e9 if flops and found.get("median_s") else None
 
 
 def blas_summary(rows: list[dict], dgemm: dict | None) -> str:
@@ -295,7 +299,7 @@ def blas_summary(rows: list[dict], dgemm: dict | None) -> str:
             continue
         values = [_gflops(row, name) for name in ("primal", "exact", "auto", "auto-no-blas",
                                                   "jax")]
-        auto, plain = _entry(row, "auto"), _entry(row, "auto-no-blas")
+        auto, plain = entry(row, "auto"), entry(row, "auto-no-blas")
         speedup = plain["median_s"] / auto["median_s"] \
             if auto.get("median_s") and plain.get("median_s") else None
         if speedup:
@@ -313,12 +317,12 @@ def blas_summary(rows: list[dict], dgemm: dict | None) -> str:
 def layout_summary(rows: list[dict], analyses: list[dict]) -> str:
     """The tape-layout goals: speed-up over stack on the taped kernels, the
     part of it the layout alone gives (over exact), and on-chip memory."""
-    taped = [r for r in rows if _entry(r, "exact").get("tape_bytes")]
+    taped = [r for r in rows if entry(r, "exact").get("tape_bytes")]
     lines = [f"tape layouts over the {len(taped)} kernels with a tape:"]
     for name in ("regions", "stream"):
-        over_stack = [_entry(r, name).get("speedup_vs_stack") for r in taped]
-        over_exact = [_entry(r, "exact").get("median_s", 0) / _entry(r, name)["median_s"]
-                      for r in taped if _entry(r, name).get("median_s")]
+        over_stack = [entry(r, name).get("speedup_vs_stack") for r in taped]
+        over_exact = [entry(r, "exact").get("median_s", 0) / entry(r, name)["median_s"]
+                      for r in taped if entry(r, name).get("median_s")]
         over_stack = [x for x in over_stack if x]
         if over_stack:
             lines.append(f"  {name:<8} median speed-up over stack {statistics.median(over_stack):.2f}x"
@@ -341,17 +345,10 @@ def variant_columns(rows: list[dict]) -> list[str]:
     return names
 
 
-def _entry(row: dict, name: str) -> dict:
-    for v in row["variants"] + row["peers"]:
-        if v["name"] == name:
-            return v
-    return {}
-
-
 def summary(rows: list[dict]) -> str:
     lines = ["median gradient/primal ratio per variant:"]
     for name in variant_columns(rows):
-        ratios = [_entry(r, name).get("ratio_to_primal") for r in rows]
+        ratios = [entry(r, name).get("ratio_to_primal") for r in rows]
         ratios = [x for x in ratios if x]
         if ratios:
             lines.append(f"  {name:<8} {statistics.median(ratios):6.2f}  (over {len(ratios)} "
@@ -375,14 +372,16 @@ def write_outputs(rows: list[dict], analyses: list[dict], out: Path, args,
     table = io.StringIO(newline="")
     writer = csv.writer(table)
     writer.writerow(["kernel", "sizes", "variant", "median_s", "min_s", "max_s",
-                     "ratio_to_primal", "speedup_vs_stack", "tape_bytes", "verified"])
+                     "ratio_to_primal", "speedup_vs_stack", "tape_bytes", "extra_bytes",
+                     "peak_extra_bytes", "xla_temp_bytes", "verified"])
     for row in rows:
         sizes = " ".join(f"{k}={v}" for k, v in row["sizes"].items())
         for v in row["variants"] + row["peers"]:
             writer.writerow([row["kernel"], sizes, v["name"], v.get("median_s"),
                              v.get("min_s"), v.get("max_s"), v.get("ratio_to_primal"),
                              v.get("speedup_vs_stack"), v.get("tape_bytes"),
-                             v.get("verified", v.get("available"))])
+                             v.get("extra_bytes"), v.get("peak_extra_bytes"),
+                             v.get("xla_temp_bytes"), v.get("verified", v.get("available"))])
     write_atomically(out / "results.csv", table.getvalue())
     header = ["kernel", "sizes", "primal ms"] + [f"{c} ×primal (×stack)" for c in columns] \
         + ["tape exact / stack (bytes)"]
@@ -392,22 +391,23 @@ def write_outputs(rows: list[dict], analyses: list[dict], out: Path, args,
              "| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     for row in rows:
         sizes = " ".join(f"{k}={v}" for k, v in row["sizes"].items())
-        cells = [row["kernel"], sizes, f"{_entry(row, 'primal')['median_s'] * 1e3:.3g}"]
+        cells = [row["kernel"], sizes, f"{entry(row, 'primal')['median_s'] * 1e3:.3g}"]
         for name in columns:
-            entry = _entry(row, name)
-            if entry.get("ratio_to_primal"):
-                speed = entry.get("speedup_vs_stack")
-                cells.append(f"{entry['ratio_to_primal']:.2f}"
+            found = entry(row, name)
+            if found.get("ratio_to_primal"):
+                speed = found.get("speedup_vs_stack")
+                cells.append(f"{found['ratio_to_primal']:.2f}"
                              + (f" ({speed:.1f})" if speed else ""))
-            elif entry.get("verified") is False:
+            elif found.get("verified") is False:
                 cells.append("WRONG")
             else:
                 cells.append("n/a")
-        cells.append(f"{_entry(row, 'exact').get('tape_bytes', 0):,} / "
-                     f"{_entry(row, 'stack').get('tape_bytes', 0):,}")
+        cells.append(f"{entry(row, 'exact').get('tape_bytes', 0):,} / "
+                     f"{entry(row, 'stack').get('tape_bytes', 0):,}")
         lines.append("| " + " | ".join(cells) + " |")
     lines += ["", "```", summary(rows), schedule_summary(rows), blas_summary(rows, dgemm),
-              layout_summary(rows, analyses), "```"]
+              layout_summary(rows, analyses), memory_summary(rows), "```"]
+    lines += memory_table(rows)
     if analyses:
         lines += ["", "Tape layouts in a simulated cache (`polyad analyze`): tape bytes, and the "
                   "on-chip memory (a fully associative LRU cache) that keeps the reverse "
@@ -435,7 +435,7 @@ def plot(rows: list[dict], columns: list[str], path: Path, args) -> None:
     width = 0.8 / max(len(columns), 1)
     figure, axes = plt.subplots(figsize=(max(10, len(kernels) * 0.6), 5))
     for k, name in enumerate(columns):
-        values = [_entry(r, name).get("ratio_to_primal") or np.nan for r in rows]
+        values = [entry(r, name).get("ratio_to_primal") or np.nan for r in rows]
         axes.bar(np.arange(len(kernels)) + k * width, values, width, label=name)
     axes.set_yscale("log")
     axes.axhline(1.0, color="black", linewidth=0.5)

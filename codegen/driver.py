@@ -4,9 +4,12 @@ A driver loads the library (dlopen), reads the function's arguments from a
 file written by :func:`write_inputs` (sizes, scalars, then each array as a
 byte count and its bytes), keeps a pristine copy of every array, and times
 ``repeat`` calls with the monotonic clock, restoring the arrays before each
-call outside the timed region (a kernel updates its in-out arrays). It
-prints one JSON object: the seconds of each call and the peak resident set
-size of the process.
+call outside the timed region (a kernel updates its in-out arrays). After
+the timed calls it makes one more, untimed, counting the heap bytes the
+call allocates beyond what the driver held before it (its peak: tapes,
+snapshots, workspaces freed before it returns included; see
+HEAP_COUNTER). It prints one JSON object: the seconds of each call, that
+peak and the peak resident set size of the process.
 """
 
 from __future__ import annotations
@@ -31,6 +34,103 @@ _STATUS_CHECK = """
               "the kernel's assumptions\\n", status);
       return 3;
     }"""
+
+
+#: C that counts the heap bytes in use and their peak, by defining malloc
+#: and its family in the driver. The dynamic linker binds the calls of
+#: every library the driver loads (the generated code, OpenBLAS, libgomp)
+#: to these definitions, which forward to glibc's own entry points
+#: (``__libc_malloc``, ...), so only the count changes. Each block counts
+#: its ``malloc_usable_size``, added when allocated and subtracted when
+#: freed: exact for the blocks handed out (the request rounded up to
+#: glibc's 16-byte granule, to a page for the mmap'd large ones), blind to
+#: glibc's own free lists and arenas, which ``mallinfo2()`` would mix in,
+#: and it sees the peak inside one call, which totals taken before and
+#: after it would miss. Updates are atomic: OpenMP's and OpenBLAS's
+#: threads allocate too. Where the C library is not glibc nothing is
+#: counted and the driver reports null.
+HEAP_COUNTER = """
+#if defined(__GLIBC__)
+#include <errno.h>
+#include <malloc.h>
+#define POLYAD_HEAP_COUNTED 1
+extern void *__libc_malloc(size_t);
+extern void *__libc_calloc(size_t, size_t);
+extern void *__libc_realloc(void *, size_t);
+extern void __libc_free(void *);
+extern void *__libc_memalign(size_t, size_t);
+extern void *__libc_valloc(size_t);
+extern void *__libc_pvalloc(size_t);
+
+static long long heap_in_use, heap_peak;
+
+static void *counted(void *block) {
+  if (block) {
+    long long now = __atomic_add_fetch(&heap_in_use, (long long)malloc_usable_size(block),
+                                       __ATOMIC_RELAXED);
+    long long peak = __atomic_load_n(&heap_peak, __ATOMIC_RELAXED);
+    while (now > peak && !__atomic_compare_exchange_n(&heap_peak, &peak, now, 1,
+                                                      __ATOMIC_RELAXED, __ATOMIC_RELAXED))
+      ;
+  }
+  return block;
+}
+
+static void uncount(void *block) {
+  if (block)
+    __atomic_sub_fetch(&heap_in_use, (long long)malloc_usable_size(block), __ATOMIC_RELAXED);
+}
+
+void *malloc(size_t bytes) { return counted(__libc_malloc(bytes)); }
+void *calloc(size_t count, size_t bytes) { return counted(__libc_calloc(count, bytes)); }
+void free(void *block) { uncount(block); __libc_free(block); }
+void *memalign(size_t alignment, size_t bytes) {
+  return counted(__libc_memalign(alignment, bytes));
+}
+void *aligned_alloc(size_t alignment, size_t bytes) {
+  return counted(__libc_memalign(alignment, bytes));
+}
+void *valloc(size_t bytes) { return counted(__libc_valloc(bytes)); }
+void *pvalloc(size_t bytes) { return counted(__libc_pvalloc(bytes)); }
+
+void *realloc(void *block, size_t bytes) {
+  size_t before = block ? malloc_usable_size(block) : 0;
+  void *moved = __libc_realloc(block, bytes);
+  if (!moved && bytes)  /* failed: the block is untouched */
+    return NULL;
+  __atomic_sub_fetch(&heap_in_use, (long long)before, __ATOMIC_RELAXED);
+  return counted(moved);
+}
+
+void *reallocarray(void *block, size_t count, size_t bytes) {
+  if (bytes && count > (size_t)-1 / bytes) { errno = ENOMEM; return NULL; }
+  return realloc(block, count * bytes);
+}
+
+int posix_memalign(void **out, size_t alignment, size_t bytes) {
+  if (alignment % sizeof(void *) || (alignment & (alignment - 1)) || !alignment)
+    return EINVAL;
+  void *block = __libc_memalign(alignment, bytes);
+  if (!block) return ENOMEM;
+  *out = counted(block);
+  return 0;
+}
+
+/* Restart the peak at the bytes in use now, which it returns. */
+static long long heap_mark(void) {
+  long long now = __atomic_load_n(&heap_in_use, __ATOMIC_RELAXED);
+  __atomic_store_n(&heap_peak, now, __ATOMIC_RELAXED);
+  return now;
+}
+
+static long long heap_peak_since(long long mark) {
+  return __atomic_load_n(&heap_peak, __ATOMIC_RELAXED) - mark;
+}
+#else
+static long long heap_mark(void) { return 0; }
+static long long heap_peak_since(long long mark) { (void)mark; return -1; }
+#endif
+"""
 
 
 def driver_source(specs: tuple[ArgumentSpec, ...], status: bool = True) -> str:
@@ -65,7 +165,7 @@ def driver_source(specs: tuple[ArgumentSpec, ...], status: bool = True) -> str:
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-
+{HEAP_COUNTER}
 typedef {"int" if status else "void"} (*function_t)({parameters});
 
 static void must(int ok) {{ if (!ok) {{ fprintf(stderr, "bad input file\\n"); exit(2); }} }}
@@ -108,9 +208,17 @@ int main(int argc, char **argv) {{
     double stop = now();{_STATUS_CHECK if status else ""}
     if (run >= 0) seconds[run] = stop - start;
   }}
+  /* The counted call, after the warm-up (OpenBLAS's and OpenMP's one-time
+     set-up is not the gradient's) and outside the timed ones. */
+{chr(10).join(copies)}
+  long long mark = heap_mark();
+  {"int status = " if status else ""}function({", ".join(arguments)});{_STATUS_CHECK if status else ""}
+  long long extra = heap_peak_since(mark);
   printf("{{\\"seconds\\": [");
   for (int run = 0; run < repeat; run++) printf("%s%.9e", run ? ", " : "", seconds[run]);
-  printf("], \\"peak_rss_bytes\\": %lld}}\\n", peak_rss_bytes());
+  printf("], \\"peak_extra_bytes\\": ");
+  if (extra < 0) printf("null"); else printf("%lld", extra);
+  printf(", \\"peak_rss_bytes\\": %lld}}\\n", peak_rss_bytes());
   return 0;
 }}
 """
@@ -135,8 +243,9 @@ def write_inputs(path: str | os.PathLike, specs: tuple[ArgumentSpec, ...],
 def time_function(library: Path, symbol: str, specs: tuple[ArgumentSpec, ...],
                   prepared: Mapping[str, object], *, repeat: int, warmup: int = 1,
                   threads: int | None = None, status: bool = True) -> dict:
-    """Run a driver on a function: ``{"seconds": [...], "peak_rss_bytes": n}``;
-    ``status`` as for :func:`driver_source`."""
+    """Run a driver on a function: ``{"seconds": [...], "peak_extra_bytes":
+    n, "peak_rss_bytes": n}`` (``peak_extra_bytes`` None where the heap is
+    not counted); ``status`` as for :func:`driver_source`."""
     program = executable(driver_source(specs, status))
     environment = dict(os.environ)
     if threads is not None:

@@ -13,8 +13,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def _run_module():
-    spec = importlib.util.spec_from_file_location("bench_run", ROOT / "bench" / "run.py")
+def _run_module(name: str = "run"):
+    spec = importlib.util.spec_from_file_location(f"bench_{name}", ROOT / "bench" / f"{name}.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
@@ -77,3 +77,27 @@ def test_the_report_is_written_again_from_results_json(tmp_path):
     assert "| lu |" in markdown and "auto over exact" in markdown
     assert json.loads((out / "results.json").read_text())["kernels"] == ROWS
     assert "median speed-up 1.50x" in done.stdout
+
+
+def _with_memory(row: dict, planned: int, measured: dict[str, int], xla: int | None) -> dict:
+    variants = [dict(v, extra_bytes=planned if v["name"] != "primal" else 0,
+                     peak_extra_bytes=measured.get(v["name"])) for v in row["variants"]]
+    peers = [{"name": "jax", "available": True, "verified": True, "xla_temp_bytes": xla}]
+    return dict(row, variants=variants, peers=peers)
+
+
+def test_the_memory_report_sets_measured_against_planned_bytes():
+    """Oracle: ratios worked out by hand from the synthetic rows: gemm's
+    exact measures 808 of 800 planned (1.01x, not over 1%), lu's 8,800 of
+    8,000 (1.10x, over); jacobi_1d has no tape and no row."""
+    memory = _run_module("memory_report")
+    rows = [_with_memory(ROWS[0], 800, {"exact": 808, "auto": 1608, "stack": 9000}, 352),
+            _with_memory(ROWS[1], 0, {}, None),
+            _with_memory(ROWS[2], 8000, {"exact": 8800, "auto": 8000}, None)]
+    assert memory.memory_summary(rows) == (
+        "measured peak extra memory of exact over its planned extra bytes: median 1.055x "
+        "over 2 taped kernels; more than 1% over on: lu (1.10x)")
+    table = memory.memory_table(rows)
+    assert "| gemm | n=10 | 800 | 9,000 | 808 | 1,608 | n/a | n/a | 352 |" in table
+    assert "| lu | n=10 | 8,000 | n/a | 8,800 | 8,000 | n/a | n/a | n/a |" in table
+    assert not any(line.startswith("| jacobi_1d") for line in table)

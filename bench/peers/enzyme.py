@@ -100,4 +100,5 @@ def enzyme_variant(kernel, sizes: dict, repeat: int, threads: int, reference: di
     return {"name": "enzyme", "available": True, "verified": True,
             "median_s": statistics.median(seconds), "min_s": min(seconds),
             "max_s": max(seconds), "peak_rss_bytes": run["peak_rss_bytes"],
+            "peak_extra_bytes": run.get("peak_extra_bytes"),
             "max_rel_err_vs_exact": error}

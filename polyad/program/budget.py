@@ -12,7 +12,7 @@ snapshots fit, else binomial checkpointing (polyad.tape.binomial) with the
 most snapshot slots that fit (the tape of one step, each slot one
 snapshot, the action table), else refuses, naming the smallest budget that
 works at those sizes (the least of one slot, equidistant segments and the
-exact tape).
+exact tape), which :func:`smallest_budget` gives as a number.
 """
 
 from __future__ import annotations
@@ -147,11 +147,7 @@ def plan_memory(adjoint: ReverseMode, budget: int, sizes: Mapping[str, int]) -> 
     while count and binomial_cost(binomial, state, sizes, count) > budget:
         count -= 1
     if not fitting and not count:
-        one = binomial_cost(binomial, state, sizes, 1) if binomial else None
-        smallest = min([exact, *options.values(), *([one] if one is not None else [])])
-        how = "the exact tape" if smallest == exact else \
-            "binomial checkpointing with one snapshot slot" if smallest == one \
-            else f"checkpoints every {min(options, key=options.get)} steps"
+        smallest, how = _smallest(exact, options, binomial, state, sizes)
         raise UsageError(f"no plan of {adjoint.kernel.name}'s gradient fits a memory budget "
                          f"of {budget} bytes at {' '.join(f'{k}={v}' for k, v in at)}: the "
                          f"smallest that works is {smallest} bytes ({format_bytes(smallest)}, "
@@ -166,6 +162,36 @@ def plan_memory(adjoint: ReverseMode, budget: int, sizes: Mapping[str, int]) -> 
     every = max(fitting)
     return MemoryPlan(budget, at, "checkpoint", every, options[every], exact, steps,
                       segments(state, every, sizes), steps, snapshot)
+
+
+def smallest_budget(adjoint: ReverseMode, sizes: Mapping[str, int]) -> int:
+    """The smallest memory budget (bytes) that :func:`plan_memory` accepts
+    for ``adjoint`` at ``sizes``, the one its refusal names: the least of
+    the exact tape, equidistant checkpoints and binomial checkpointing with
+    one snapshot slot.
+
+    >>> import polyad
+    >>> k = polyad.parse("tests/kernels/heat2d.c")            # doctest: +SKIP
+    >>> smallest_budget(polyad.grad(k), {"tsteps": 7, "n": 10})  # doctest: +SKIP
+    6624
+    """
+    sizes = dict(sizes)
+    exact = allocated_tape_bytes(adjoint_program(adjoint, layout="exact"), sizes)
+    state = snapshot_state(adjoint.kernel)
+    options = checkpoint_costs(adjoint, state, sizes) if state is not None else {}
+    binomial = binomial_costs(adjoint, state, sizes) if state is not None else {}
+    return _smallest(exact, options, binomial, state, sizes)[0]
+
+
+def _smallest(exact: int, options: dict[int, int], binomial: dict[int, int],
+              state: SnapshotState | None, sizes: Mapping[str, int]) -> tuple[int, str]:
+    """The least bytes of the plans, and which plan in words."""
+    one = binomial_cost(binomial, state, sizes, 1) if binomial else None
+    smallest = min([exact, *options.values(), *([one] if one is not None else [])])
+    how = "the exact tape" if smallest == exact else \
+        "binomial checkpointing with one snapshot slot" if smallest == one \
+        else f"checkpoints every {min(options, key=options.get)} steps"
+    return smallest, how
 
 
 def segments(state: SnapshotState, every: int, sizes: Mapping[str, int]) -> int:

@@ -93,7 +93,9 @@ def bench(kernel: Kernel, sizes: Mapping[str, int], *, variants=DEFAULT_VARIANTS
     as loops; ``memory_budget`` (bytes) adds the variant ``budget``, the
     layout that budget chooses (Adjoint.with_memory_budget). Each variant
     says its ``extra_bytes``: what its program allocates for tapes and
-    snapshots."""
+    snapshots, planned, and once timed its ``peak_extra_bytes``: the heap
+    bytes one call allocated at its peak, measured by the driver
+    (codegen.driver.HEAP_COUNTER)."""
     sizes = dict(sizes)
     agreement = FLOAT_AGREEMENT if any(a.dtype == "float" for a in kernel.arrays) \
         else AGREEMENT
@@ -223,6 +225,7 @@ def _time_in_rounds(timed: list, repeat: int, threads: int) -> None:
     rounds = min(ROUNDS, repeat)
     seconds: dict[int, list[float]] = {k: [] for k in range(len(timed))}
     peak: dict[int, int] = {}
+    extra: dict[int, list[int | None]] = {k: [] for k in range(len(timed))}
     for round_ in range(rounds):
         count = repeat // rounds + (1 if round_ < repeat % rounds else 0)
         for k, (_, function, arguments) in enumerate(timed):
@@ -230,9 +233,22 @@ def _time_in_rounds(timed: list, repeat: int, threads: int) -> None:
                                 function.prepare(arguments), repeat=count, threads=threads)
             seconds[k] += run["seconds"]
             peak[k] = max(peak.get(k, 0), run["peak_rss_bytes"])
+            extra[k].append(run.get("peak_extra_bytes"))
     for k, (record, _, _) in enumerate(timed):
         record.update({"median_s": statistics.median(seconds[k]), "min_s": min(seconds[k]),
-                       "max_s": max(seconds[k]), "peak_rss_bytes": peak[k]})
+                       "max_s": max(seconds[k]), "peak_rss_bytes": peak[k],
+                       "peak_extra_bytes": peak_extra(extra[k])})
+
+
+def peak_extra(counts: list[int | None]) -> int | None:
+    """The measured peak extra heap bytes of one gradient call over a
+    variant's driver runs (the largest: each run counts one call), None
+    where a run could not count.
+
+    >>> peak_extra([352016, 352016, 352032]), peak_extra([352016, None])
+    (352032, None)
+    """
+    return None if not counts or None in counts else max(counts)
 
 
 def _add_ratios(results: list[dict]) -> None:

@@ -266,13 +266,15 @@ def format_schedule(schedule) -> str:
 
 
 def format_bench(result: dict) -> str:
-    """The table of ``polyad bench``: per variant the times, the tape, the
-    GFLOP/s where the kernel's flops are counted ("-" otherwise) and the
-    number of BLAS calls its schedule makes."""
+    """The table of ``polyad bench``: per variant the times, the tape
+    (planned), the peak extra heap bytes one call allocated (measured; "-"
+    where not counted), the GFLOP/s where the kernel's flops are counted
+    ("-" otherwise) and the number of BLAS calls its schedule makes."""
     sizes = " ".join(f"{k}={v}" for k, v in result["sizes"].items())
     lines = [f"bench {result['kernel']} at {sizes}, {result['threads']} thread(s)",
              f"  {'variant':<12} {'median ms':>10} {'min':>8} {'max':>8} {'/primal':>8} "
-             f"{'vs stack':>9} {'tape bytes':>12} {'peak MB':>8} {'GFLOP/s':>8} {'BLAS':>5}"]
+             f"{'vs stack':>9} {'tape bytes':>12} {'peak extra B':>13} {'peak MB':>8} "
+             f"{'GFLOP/s':>8} {'BLAS':>5}"]
     for v in result["variants"]:
         if v["verified"] is None:
             lines.append(f"  {v['name']:<12} not applicable: {v['not_applicable']}")
@@ -288,6 +290,7 @@ def format_bench(result: dict) -> str:
         lines.append(f"  {v['name']:<12} {number('median_s', 1e3):>10} {number('min_s', 1e3):>8}"
                      f" {number('max_s', 1e3):>8} {number('ratio_to_primal'):>8} "
                      f"{number('speedup_vs_stack'):>9} {v['tape_bytes']:>12} "
+                     f"{number('peak_extra_bytes', 1, 0):>13} "
                      f"{number('peak_rss_bytes', 1e-6, 1):>8} {number('gflop_per_s', 1, 1):>8} "
                      f"{v.get('blas_calls', 0):>5}")
     return "\n".join(lines)
