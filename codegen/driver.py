@@ -47,10 +47,20 @@ _STATUS_CHECK = """
 #: glibc's own free lists and arenas, which ``mallinfo2()`` would mix in,
 #: and it sees the peak inside one call, which totals taken before and
 #: after it would miss. Updates are atomic: OpenMP's and OpenBLAS's
-#: threads allocate too. Where the C library is not glibc nothing is
-#: counted and the driver reports null.
+#: threads allocate too. Where the C library is not glibc, or a sanitizer
+#: replaces the allocator (its blocks are not glibc's: the wrappers would
+#: hand ASan's free glibc's blocks), nothing is counted and the driver
+#: reports null.
 HEAP_COUNTER = """
-#if defined(__GLIBC__)
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+#define POLYAD_SANITIZED 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer) \\
+    || __has_feature(memory_sanitizer)
+#define POLYAD_SANITIZED 1
+#endif
+#endif
+#if defined(__GLIBC__) && !defined(POLYAD_SANITIZED) && !defined(POLYAD_NO_HEAP_COUNT)
 #include <errno.h>
 #include <malloc.h>
 #define POLYAD_HEAP_COUNTED 1
@@ -133,10 +143,13 @@ static long long heap_peak_since(long long mark) { (void)mark; return -1; }
 """
 
 
-def driver_source(specs: tuple[ArgumentSpec, ...], status: bool = True) -> str:
+def driver_source(specs: tuple[ArgumentSpec, ...], status: bool = True,
+                  count_heap: bool = True) -> str:
     """The C source of a driver for functions with this signature; with
     ``status``, functions returning an int status (generated ones), and a
-    call that does not return 0 ends the driver with exit code 3."""
+    call that does not return 0 ends the driver with exit code 3; without
+    ``count_heap`` the driver leaves malloc alone and reports a null peak
+    (for a sanitizer's driver, whose runtime replaces the allocator)."""
     parameters = ", ".join(s.dtype if s.kind == "scalar" else _C_TYPES.get(s.kind, "void *")
                            for s in specs) or "void"
     declarations, reads, arguments, copies = [], [], [], []
@@ -165,6 +178,7 @@ def driver_source(specs: tuple[ArgumentSpec, ...], status: bool = True) -> str:
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+{"" if count_heap else "#define POLYAD_NO_HEAP_COUNT 1"}
 {HEAP_COUNTER}
 typedef {"int" if status else "void"} (*function_t)({parameters});
 

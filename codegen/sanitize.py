@@ -69,7 +69,8 @@ def run_sanitized(source: str, symbol: str, specs: tuple[ArgumentSpec, ...],
     do (False for a plain ``void`` function)."""
     library = shared_library(source, openmp=openmp, extra_flags=SANITIZE_FLAGS,
                              what=f"{symbol} (sanitized)", blas=blas)
-    driver = executable(driver_source(specs, status), extra_flags=SANITIZE_FLAGS,
+    driver = executable(driver_source(specs, status, count_heap=False),
+                        extra_flags=SANITIZE_FLAGS,
                         what="the sanitizer driver")
     environment = {**os.environ, **SANITIZER_OPTIONS, "OMP_NUM_THREADS": "1",
                    "OPENBLAS_NUM_THREADS": "1"}
