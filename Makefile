@@ -13,7 +13,7 @@ FUZZ_SHARDS ?= 100
 FUZZ_SEED ?= 1
 BENCH_STAMP := $(VENV)/.bench-installed
 
-.PHONY: install demo test test-all fuzz sanitize bench bench-explored clean
+.PHONY: install demo test test-all fuzz sanitize bench bench-budget bench-explored clean
 
 # pyproject's package-dir maps frontend/ and codegen/ into polyad, so setuptools
 # installs the editable package through an import hook and says so in an
@@ -79,10 +79,17 @@ $(BENCH_STAMP): $(STAMP) pyproject.toml
 
 # Every example against the stack baseline, JAX and (with ENZYME_PLUGIN and
 # CLANG set, in the environment or on the command line) Enzyme:
-# bench/out/results.{csv,md,png,json}. See docs/benchmarks.md.
+# bench/out/results.{csv,md,png,json}; then gradient time against memory
+# budget on the time-stepping examples: bench/out/budget.{md,png,json}
+# (alone: make bench-budget). See docs/benchmarks.md.
 export ENZYME_PLUGIN CLANG
 bench: $(BENCH_STAMP)
-	$(MAKE) -C bench run PYTHON=$(abspath $(BIN)/python) DATASET=$(DATASET) THREADS=$(THREADS)
+	$(MAKE) -C bench run budget PYTHON=$(abspath $(BIN)/python) DATASET=$(DATASET) \
+	  THREADS=$(THREADS)
+
+bench-budget: $(BENCH_STAMP)
+	$(MAKE) -C bench budget PYTHON=$(abspath $(BIN)/python) DATASET=$(DATASET) \
+	  THREADS=$(THREADS)
 
 # polyad explore (TPE) against auto and random search, EXPLORE_TRIALS trials
 # each per kernel: bench/out/explored.{md,json}. See docs/benchmarks.md.
