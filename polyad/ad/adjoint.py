@@ -30,14 +30,12 @@ from polyad.memory import parse_bytes
 from polyad.program.budget import plan_memory
 from polyad.program.lowering import adjoint_program
 from polyad.program.tangent import tangent_program
-from polyad.model.kernel import Access, Kernel
-from polyad.ad.modes import (AdjointStatement, ReverseMode,
+from polyad.model.kernel import Kernel
+from polyad.ad.modes import (AdjointStatement, ReverseMode, planned_tape, read_needs,
                           TangentMode, TangentStatement)
 from polyad.program.ir import ADJOINT_SUFFIX, TANGENT_SUFFIX  # noqa: F401  (re-exported)
 from polyad.schedule.schedule import Schedule
-from polyad.tape.decisions import record_decisions
-from polyad.tape.plan import TapePlan, plan_tape
-from polyad.tape.written import record_written
+from polyad.tape.plan import plan_tape
 from polyad.tape.registry import SCRATCHPAD_LAYOUTS, layout_named
 
 
@@ -86,7 +84,8 @@ class Adjoint(ReverseMode):
         if sizes is None:
             preset = "medium" if "medium" in self.kernel.source.presets else None
             sizes = self.kernel.sizes(preset)
-        return replace(self, tape_layout=layout, scratchpad=scratchpad,
+        stepped = self.in_steps(placement.name == "checkpoint")
+        return replace(stepped, tape_layout=layout, scratchpad=scratchpad,
                        layer_sizes=tuple(sorted(dict(sizes).items())), checkpoint_every=every,
                        checkpoint_snapshots=snapshots)
 
@@ -114,7 +113,8 @@ class Adjoint(ReverseMode):
         statements = _adjoint_statements(self.kernel, differentiate(self.kernel),
                                          self.activity, strategy)
         return replace(self, statements=statements,
-                       tape=_planned(self.kernel, statements, strategy))
+                       tape=planned_tape(self.kernel, statements, strategy,
+                                         stepwise=self.tape.stepwise))
 
     def schedule(self, *, reassociate: bool = True) -> Schedule:
         """The schedule of the forward and reverse sweeps, to explore and
@@ -166,7 +166,7 @@ def grad(kernel: Kernel, wrt: Sequence[str] | None = None,
     differentiated = differentiate(kernel)
     activity = analyze_activity(kernel, differentiated, wrt, of)
     statements = _adjoint_statements(kernel, differentiated, activity, strategy)
-    adjoint = Adjoint(kernel, activity, statements, _planned(kernel, statements, strategy))
+    adjoint = Adjoint(kernel, activity, statements, planned_tape(kernel, statements, strategy))
     if memory_budget is not None:
         return adjoint.with_memory_budget(memory_budget, sizes)
     return adjoint
@@ -211,21 +211,5 @@ def _adjoint_statements(kernel: Kernel, differentiated: Sequence[Differentiated]
     if strategy != "exact" or not any(alternative is not None and chosen.output is None
                                       for alternative, chosen in zip(alternatives, statements)):
         return tuple(statements)
-    plan = plan_tape(kernel, _needed(statements), strategy)
+    plan = plan_tape(kernel, read_needs(statements), strategy)
     return share_forms(tuple(statements), tuple(alternatives), kernel, plan)
-
-
-def _needed(statements: Sequence[AdjointStatement]) -> dict[str, tuple[Access, ...]]:
-    """The reads each statement's partials use (the written values apart:
-    polyad.tape.written plans them)."""
-    return {s.statement.name: tuple(a for a in s.needed() if a is not s.output)
-            for s in statements}
-
-
-def _planned(kernel: Kernel, statements: Sequence[AdjointStatement],
-             strategy: str) -> TapePlan:
-    """The tape plan of the statements: the values their partials need, with
-    comparison outcomes recorded instead of values used only to compare."""
-    plan = record_written(plan_tape(kernel, _needed(statements), strategy), kernel,
-                          {s.statement.name: s.output for s in statements if s.output})
-    return record_decisions(plan, kernel, {s.statement.name: s.partials() for s in statements})

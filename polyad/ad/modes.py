@@ -9,14 +9,17 @@ from the module that calls it.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Mapping
+from dataclasses import dataclass, replace
+from typing import Mapping, Sequence
 
 import sympy
 
 from polyad.ad.activity import Activity
 from polyad.model.kernel import Access, Kernel, Statement
-from polyad.tape.plan import TapePlan
+from polyad.tape.decisions import record_decisions
+from polyad.tape.plan import TapePlan, plan_tape
+from polyad.tape.sharing import share_records
+from polyad.tape.written import record_written
 
 
 @dataclass(frozen=True)
@@ -98,8 +101,17 @@ class ReverseMode:
     def strategy(self) -> str:
         return self.tape.strategy
 
+    def in_steps(self, stepwise: bool = True) -> "ReverseMode":
+        """The same adjoint with its tape planned for a reverse sweep rerun
+        step by step (the checkpoint layout: records shared within a step of
+        the time loop only), or (``stepwise=False``) for the whole sweep."""
+        if self.tape.stepwise == stepwise:
+            return self
+        return replace(self, tape=planned_tape(self.kernel, self.statements, self.strategy,
+                                               stepwise=stepwise))
+
     def __repr__(self) -> str:
-        recorded = len(self.tape.entries)
+        recorded = self.tape.reads()
         decided = len(self.tape.decisions)
         outcomes = f" and {decided} comparison outcome{'s' if decided != 1 else ''}" \
             if decided else ""
@@ -166,3 +178,23 @@ class TangentMode:
             f"{', '.join(self.wrt)}",
             "  tangents   " + (", ".join(f"{s.statement.name} line {s.statement.location.line}"
                                          for s in self.statements) or "nothing")])
+
+
+def read_needs(statements: Sequence[AdjointStatement]) -> dict[str, tuple[Access, ...]]:
+    """The reads each statement's partials use (the written values apart:
+    polyad.tape.written plans them)."""
+    return {s.statement.name: tuple(a for a in s.needed() if a is not s.output)
+            for s in statements}
+
+
+def planned_tape(kernel: Kernel, statements: Sequence[AdjointStatement], strategy: str, *,
+                 stepwise: bool = False) -> TapePlan:
+    """The tape plan of the statements: the values their partials need
+    (reads, and values they wrote), with comparison outcomes recorded
+    instead of values used only to compare, and one record of a value
+    shared by the reads that need it (``stepwise``: see
+    polyad.tape.sharing.share_records)."""
+    plan = record_written(plan_tape(kernel, read_needs(statements), strategy), kernel,
+                          {s.statement.name: s.output for s in statements if s.output})
+    plan = record_decisions(plan, kernel, {s.statement.name: s.partials() for s in statements})
+    return share_records(plan, kernel, stepwise=stepwise)

@@ -133,7 +133,8 @@ def plan_memory(adjoint: ReverseMode, budget: int, sizes: Mapping[str, int]) -> 
     """
     sizes = dict(sizes)
     at = tuple(sorted(sizes.items()))
-    exact = allocated_tape_bytes(adjoint_program(adjoint, layout="exact"), sizes)
+    exact = allocated_tape_bytes(adjoint_program(adjoint.in_steps(False), layout="exact"),
+                                 sizes)
     if exact <= budget:
         return MemoryPlan(budget, at, "exact", None, exact, exact)
     state = snapshot_state(adjoint.kernel)
@@ -237,7 +238,9 @@ def _cost_parts(adjoint: ReverseMode, state: SnapshotState, sizes: Mapping[str, 
     """The bytes every checkpointed plan keeps (the tapes not shortened, the
     final values), (steps, bytes per step) of each segment tape, and the
     bytes of one snapshot."""
-    placed = adjoint_program(adjoint, layout="exact")
+    # The checkpoint layout's tape: records shared within a step only.
+    stepped = adjoint.in_steps()
+    placed = adjoint_program(stepped, layout="exact")
     shortened = segment_tapes(placed, adjoint.kernel, state)
     fixed, per_step = 0, []
     for buffer in placed.buffers:

@@ -19,14 +19,25 @@ import islpy as isl
 import sympy
 
 from polyad.model import dataflow
-from polyad.model.coverage import Units, coverage_phrase
 from polyad.model.gathers import scattered_arrays
+from polyad.tape.phrases import (DECISION_BYTES, decision_phrase, decision_sentence,
+                                 reading_phrase, record_sentence, recording_phrase)
 from polyad.errors import KernelError, UsageError
 from polyad.model.kernel import (ELEMENT_BYTES, Access, Kernel, fix_sizes, maps_of, sets_of)
 
 STRATEGIES = ("exact", "stack")
-#: Bytes of one recorded comparison outcome (a :class:`Decision`), per instance.
-DECISION_BYTES = 1
+
+
+@dataclass(frozen=True)
+class RecordKey:
+    """Names one record that several reads may share: the values ``source``
+    writes into ``array`` (``source`` empty: the values ``array`` holds on
+    entry). ``reader`` (statement, symbol) makes the record one read's own.
+    """
+
+    source: str
+    array: str
+    reader: tuple[str, str] | None = None
 
 
 @dataclass(frozen=True)
@@ -51,6 +62,11 @@ class TapeEntry:
     recorded. ``dtype`` is the recorded value's C type (its array's), which
     its tape holds. ``written``: the value is the one the statement itself
     wrote (polyad.tape.written), recorded by it or shared.
+    A read whose values come from several sources (the
+    previous time step's writer, and the kernel's input at the first step)
+    is split into one entry per source, ``piece`` 0, 1, ...; entries with one
+    ``record`` key (polyad.tape.sharing) write and read a single record: its
+    writer records each value once, whichever reads need it.
     """
 
     statement: str
@@ -64,10 +80,18 @@ class TapeEntry:
     on_entry: bool = False
     shares: tuple[str, sympy.Symbol] | None = None
     written: bool = False
+    record: RecordKey | None = None
+    piece: int = 0
 
     @property
     def symbol(self) -> sympy.Symbol:
         return self.access.symbol
+
+    @property
+    def key(self) -> tuple[str, sympy.Symbol, int]:
+        """Tells the entries of a plan apart (a read split by source has
+        one per piece)."""
+        return (self.statement, self.symbol, self.piece)
 
     @property
     def records(self) -> isl.Set:
@@ -138,6 +162,7 @@ class TapePlan:
     entries: tuple[TapeEntry, ...]
     from_memory: tuple[NeededValue, ...]
     decisions: tuple[Decision, ...] = ()
+    stepwise: bool = False
 
     @property
     def records(self) -> bool:
@@ -145,14 +170,31 @@ class TapePlan:
         return bool(self.entries or self.decisions)
 
     def entry(self, statement: str, symbol: sympy.Symbol) -> TapeEntry | None:
+        """The (first piece of the) entry of a statement's read."""
         for entry in self.entries:
             if entry.statement == statement and entry.symbol == symbol:
                 return entry
         return None
 
+    def recording(self) -> tuple[TapeEntry, ...]:
+        """The entries that record, one per record: an entry sharing another
+        one's record (same :attr:`TapeEntry.record`) is left out."""
+        seen, kept = set(), []
+        for entry in self.entries:
+            if entry.record is not None:
+                if entry.record in seen:
+                    continue
+                seen.add(entry.record)
+            kept.append(entry)
+        return tuple(kept)
+
+    def reads(self) -> int:
+        """How many distinct reads record (a read split by source counts once)."""
+        return len({(entry.statement, entry.symbol) for entry in self.entries})
+
     def values(self, sizes: Mapping[str, int]) -> int:
         """The number of values recorded at the given sizes."""
-        return sum(entry.count(sizes) for entry in self.entries)
+        return sum(entry.count(sizes) for entry in self.recording())
 
     def outcomes(self, sizes: Mapping[str, int]) -> int:
         """The number of comparison outcomes recorded at the given sizes."""
@@ -161,7 +203,8 @@ class TapePlan:
     def bytes(self, sizes: Mapping[str, int]) -> int:
         """Bytes recorded at the given sizes: 8 per double value, 4 per
         float, 1 per comparison outcome."""
-        return sum(ELEMENT_BYTES[entry.dtype] * entry.count(sizes) for entry in self.entries) \
+        return sum(ELEMENT_BYTES[entry.dtype] * entry.count(sizes)
+                   for entry in self.recording()) \
             + DECISION_BYTES * self.outcomes(sizes)
 
     def explain(self, kernel: Kernel) -> list[str]:
@@ -173,7 +216,7 @@ class TapePlan:
         recorded for every instance but the last one ([nt, nh, nx] -> {
         S3[t, j] : ... })".
         """
-        lines = []
+        lines, explained = [], set()
         for entry in self.entries:
             where = f"{entry.statement}{_uses(entry.written)} {entry.access.text} at line " \
                     f"{entry.access.location.line}"
@@ -183,6 +226,11 @@ class TapePlan:
                 lines.append(f"{where}: overwritten by {by or 'the stack strategy'}, so it "
                              f"records it as it writes it, for "
                              f"{recording_phrase(entry, kernel)} ({entry.records})")
+            elif entry.record is not None:
+                if entry.record not in explained:
+                    explained.add(entry.record)
+                    lines.append(record_sentence(
+                        [e for e in self.entries if e.record == entry.record], kernel))
             elif entry.overwriters and entry.writer:
                 written = kernel.statement(entry.writer).location.line
                 lines.append(f"{where}: overwritten by {by}; its readers share values, so "
@@ -244,7 +292,12 @@ class TapePlan:
             read = f"{entry.access.text} (read at line {entry.access.location.line})"
             if entry.written:
                 read = f"{entry.access.text} (written at line {entry.access.location.line})"
-            if entry.writer:
+            if entry.record is not None and entry.record.reader is None:
+                source = f"the values {entry.writer} writes" if entry.writer else \
+                    f"the values {entry.access.array} holds on entry"
+                lines.append(f"{read} from one record of {source}, shared with other "
+                             f"reads, for {reading_phrase(entry, kernel)}")
+            elif entry.writer:
                 lines.append(f"{read} as {entry.writer} writes it, for "
                              f"{recording_phrase(entry, kernel)}")
             elif entry.shares:
@@ -254,7 +307,7 @@ class TapePlan:
                 lines.append(f"{read} once on entry, for {recording_phrase(entry, kernel)}")
             else:
                 lines.append(f"{read} for {reading_phrase(entry, kernel)}")
-        count = len(self.entries)
+        count = self.reads()
         head = (f"records {count} of the {count + memory} reads whose values the reverse "
                 f"sweep needs (the other {memory} from memory):" if memory else
                 f"records all {count} reads whose values the reverse sweep needs:")
@@ -267,55 +320,6 @@ class TapePlan:
 def _uses(written: bool) -> str:
     """How a sentence says what a statement's partials read."""
     return "'s partials use the value it writes," if written else " reads"
-
-
-def decision_sentence(decision: Decision, kernel: Kernel) -> str:
-    """Why a comparison's outcome is recorded, and instead of what."""
-    line = decision.operands[0].location.line
-    replaced = decision.replaced
-    overwriters = sorted({name for entry in replaced for name in entry.overwriters},
-                         key=lambda name: kernel.statement(name).location.line)
-    by = ", ".join(f"{name} at line {kernel.statement(name).location.line}"
-                   for name in overwriters)
-    reads = ", ".join(entry.access.text for entry in replaced)
-    count = len(replaced)
-    return (f"{decision.statement} compares {decision.text} at line {line}: its partials "
-            f"use {reads} only through the comparison, and {by} overwrite"
-            f"{'s' if len(overwriters) == 1 else ''} {'it' if count == 1 else 'them'}; "
-            f"recorded: the outcome of {decision.text} ({DECISION_BYTES} byte per instance) "
-            f"instead of {count} value{'s' if count != 1 else ''}, for "
-            f"{decision_phrase(decision, kernel)} ({decision.instances})")
-
-
-def decision_phrase(decision: Decision, kernel: Kernel) -> str:
-    """Which instances record a comparison's outcome, in words (the others
-    recompute it from memory)."""
-    statement = kernel.statement(decision.statement)
-    phrase = coverage_phrase(decision.instances, statement.domain,
-                             Units.instances(statement.iterators), kernel.context)
-    if decision.instances.is_equal(statement.domain):
-        return phrase
-    return f"{phrase} (recomputed from memory at the others)"
-
-
-def reading_phrase(entry: TapeEntry, kernel: Kernel) -> str:
-    """Which of the reading statement's instances need the value from the
-    tape, in words ("every instance but the last iteration of t")."""
-    statement = kernel.statement(entry.statement)
-    return coverage_phrase(entry.instances, statement.domain,
-                           Units.instances(statement.iterators), kernel.context)
-
-
-def recording_phrase(entry: TapeEntry, kernel: Kernel) -> str:
-    """Which instances (of the recording statement) or elements (recorded
-    on entry) record the value, in words."""
-    if entry.on_entry:
-        array = kernel.array(entry.access.array)
-        return coverage_phrase(entry.records, array.shape_set(),
-                               Units.elements(array.name, array.rank), kernel.context)
-    statement = kernel.statement(entry.recorder)
-    return coverage_phrase(entry.records, statement.domain,
-                           Units.instances(statement.iterators, statement.name), kernel.context)
 
 
 def count_points(points: isl.Set, sizes: Mapping[str, int]) -> int:
