@@ -46,6 +46,13 @@ def assert_refused_at(tmp_path, text: str, place: tuple[int, int], phrase: str) 
     raise AssertionError(f"accepted, expected a refusal at {place}: {phrase}")
 
 
+def assert_gradient_ok(result: dict) -> None:
+    """``polyad check``'s result (polyad.check.verify.check_gradient): the
+    verdict ok and every oracle it ran ok."""
+    assert result["verdict"] == "ok", result
+    assert result["checks"] and all(c["ok"] for c in result["checks"]), result["checks"]
+
+
 @functools.lru_cache(maxsize=None)
 def example(name: str) -> polyad.Kernel:
     """The parsed kernel of examples/<name>.c."""

@@ -42,6 +42,11 @@ def record_sentence(pieces: list[TapeEntry], kernel: Kernel) -> str:
     else:
         source = f"the values {first.access.array} holds on entry"
         how = "they are recorded once, before the kernel runs"
+    if first.record.reader is not None:  # one read's own piece
+        return (f"{first.statement} reads {first.access.text} at line "
+                f"{first.access.location.line}: overwritten by {by}; for "
+                f"{reading_phrase(first, kernel)}, it reads {source}: {how}, for "
+                f"{recording_phrase(first, kernel)} ({first.records})")
     count = len(reads)
     shared = f"{count} reads ({', '.join(reads)}) share one record of {source}" \
         if count > 1 else f"{reads[0]} needs {source}, each by several instances"

@@ -9,7 +9,9 @@ source of its value: the last write before it (a *writer piece*, looked up
 through the must-dependence) or none (an *entry piece*: the value the
 kernel got, recorded before it runs). Pieces of the same source and array
 share one record when their values mostly coincide: each read's values
-cover all but a lower-dimensional part (a boundary) of the record.
+cover all but a lower-dimensional part (a boundary) of the record. A read
+whose instances share values (a row's mean read by every element) records
+each value once even when no other read shares it.
 
 >>> import polyad
 >>> k = polyad.parse("tests/kernels/heat2d.c")               # doctest: +SKIP
@@ -89,13 +91,14 @@ def share_records(plan: TapePlan, kernel: Kernel, *, stepwise: bool = False) -> 
     entries = []
     for entry in plan.entries:
         pieces = split.get(entry.key)
-        if pieces is None or not any(p.key in shared for p in pieces):
+        if pieces is None or not any(p.key in shared or not p.lookup.is_injective()
+                                     for p in pieces):
             entries.append(entry)
             continue
         for index, piece in enumerate(pieces):
             if piece.key in shared:
                 key, recorded = piece.key, union_of_values(groups[piece.key])
-            else:
+            else:  # its own record: once per value still, when instances share one
                 key = replace(piece.key, reader=(entry.statement, str(entry.symbol)))
                 recorded = piece.values
             entries.append(replace(entry, instances=piece.instances, writer=piece.source,

@@ -101,7 +101,8 @@ def test_the_context_decides_what_every_means():
                    "recorded for every instance but the last iteration of t ("),
     ("rnn", "S3's partials use the value it writes, h[t + 1][j] at line 19: never "
             "overwritten later"),
-    ("adi", "recorded for every instance but the last iteration of t ("),
+    ("adi", "S23 records them as it writes them (line 46), for every instance of S23 but "
+            "the last iteration of t ("),
     ("trmm", "before the kernel runs, for every element of B but the first row ("),
     ("layernorm", "S3 records them as it writes them (line 17), for every instance of S3 "
                   "but the last iteration of i ("),
