@@ -5,7 +5,7 @@
  * spacing DX keep it stable for u and nu of order one (DT/DX * u <= 0.5,
  * nu * DT/DX^2 <= 0.25).
  * inputs: nu, u   outputs: u, v
- * polyad-sizes: small tsteps=4 n=12; medium tsteps=500 n=2000; large tsteps=2000 n=5000
+ * polyad-sizes: small tsteps=4 n=12; medium tsteps=500 n=2000; large tsteps=2000 n=7000
  */
 #define DT 0.001
 #define DX 0.1

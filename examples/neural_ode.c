@@ -3,7 +3,7 @@
  * over nt steps of size DT, the state h updated in place (s holds the
  * pre-activations of one step).
  * inputs: W, b, h   outputs: h
- * polyad-sizes: small nt=4 nh=5; medium nt=200 nh=64; large nt=2000 nh=128
+ * polyad-sizes: small nt=4 nh=5; medium nt=200 nh=64; large nt=60000 nh=128
  * polyad-init: init_neural_ode
  */
 #define DT 0.05

@@ -4,7 +4,7 @@
  * into u; the boundary is fixed. The step DT keeps it stable for a
  * diffusion coefficient D of order one (4 * DT * D < 1).
  * inputs: D, u   outputs: u, v
- * polyad-sizes: small tsteps=3 n=8; medium tsteps=50 n=120; large tsteps=200 n=250
+ * polyad-sizes: small tsteps=3 n=8; medium tsteps=50 n=120; large tsteps=200 n=300
  */
 #define DT 0.05
 

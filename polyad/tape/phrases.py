@@ -1,22 +1,18 @@
 """The tape plan's explanations in words: which instances record a value
 or an outcome, and why (for :meth:`polyad.tape.plan.TapePlan.explain` and
-its summary)."""
+its summary). The entries and decisions are polyad.tape.plan's values,
+which import this module, so they are not named in annotations here."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from polyad.model.coverage import Units, coverage_phrase
 from polyad.model.kernel import Kernel
-
-if TYPE_CHECKING:  # the plan's values; plan.py imports this module
-    from polyad.tape.plan import Decision, TapeEntry
 
 #: Bytes of one recorded comparison outcome (a Decision), per instance.
 DECISION_BYTES = 1
 
 
-def record_sentence(pieces: list[TapeEntry], kernel: Kernel) -> str:
+def record_sentence(pieces: list, kernel: Kernel) -> str:
     """Why the pieces of reads sharing one record (same
     :attr:`TapeEntry.record`) are recorded, and by whom.
 
@@ -54,7 +50,7 @@ def record_sentence(pieces: list[TapeEntry], kernel: Kernel) -> str:
             f"{recording_phrase(first, kernel)} ({first.records}); {looked_up}")
 
 
-def decision_sentence(decision: Decision, kernel: Kernel) -> str:
+def decision_sentence(decision, kernel: Kernel) -> str:
     """Why a comparison's outcome is recorded, and instead of what."""
     line = decision.operands[0].location.line
     replaced = decision.replaced
@@ -72,7 +68,7 @@ def decision_sentence(decision: Decision, kernel: Kernel) -> str:
             f"{decision_phrase(decision, kernel)} ({decision.instances})")
 
 
-def decision_phrase(decision: Decision, kernel: Kernel) -> str:
+def decision_phrase(decision, kernel: Kernel) -> str:
     """Which instances record a comparison's outcome, in words (the others
     recompute it from memory)."""
     statement = kernel.statement(decision.statement)
@@ -83,7 +79,7 @@ def decision_phrase(decision: Decision, kernel: Kernel) -> str:
     return f"{phrase} (recomputed from memory at the others)"
 
 
-def reading_phrase(entry: TapeEntry, kernel: Kernel) -> str:
+def reading_phrase(entry, kernel: Kernel) -> str:
     """Which of the reading statement's instances need the value from the
     tape, in words ("every instance but the last iteration of t")."""
     statement = kernel.statement(entry.statement)
@@ -91,7 +87,7 @@ def reading_phrase(entry: TapeEntry, kernel: Kernel) -> str:
                            Units.instances(statement.iterators), kernel.context)
 
 
-def recording_phrase(entry: TapeEntry, kernel: Kernel) -> str:
+def recording_phrase(entry, kernel: Kernel) -> str:
     """Which instances (of the recording statement) or elements (recorded
     on entry) record the value, in words."""
     if entry.on_entry:

@@ -134,7 +134,9 @@ def test_the_forward_sweep_records_no_step_and_a_segment_holds_its_tape():
     from polyad.program.budget import allocated_tape_bytes
     from polyad.program.targets import program_of
     kernel, sizes = _heat2d(), {"tsteps": 9, "n": 8}
-    exact = program_of(polyad.grad(kernel))
+    # The exact tape as the checkpoint layout plans it (its records shared
+    # within a step only, polyad.tape.sharing), which it shortens to a segment.
+    exact = program_of(polyad.grad(kernel).in_steps())
     checkpointed = program_of(polyad.grad(kernel).with_layout("checkpoint", sizes=sizes,
                                                                every=3))
     tapes = [b for b in checkpointed.buffers if b.name.startswith("tape_")]
@@ -155,7 +157,7 @@ def test_planned_bytes_stay_under_every_budget_and_are_what_is_allocated():
     from polyad.program.budget import allocated_tape_bytes, checkpoint_costs, plan_memory
     from polyad.program.targets import program_of
     from polyad.check import verify
-    kernel, sizes = _heat2d(), {"tsteps": 7, "n": 8}
+    kernel, sizes = _heat2d(), {"tsteps": 20, "n": 10}
     adjoint = polyad.grad(kernel)
     costs = checkpoint_costs(adjoint, snapshot_state(kernel), sizes)
     smallest = min(costs.values())
@@ -172,16 +174,17 @@ def test_planned_bytes_stay_under_every_budget_and_are_what_is_allocated():
             result = verify.check_gradient(kernel, sizes, memory_budget=budget,
                                            oracles=("interpreter",))
             assert result["verdict"] == "ok" and result["layout"] == plan.layout
-    assert ("checkpoint", 1) in seen and ("exact", None) in seen and len(seen) >= 3
+    assert ("checkpoint", min(costs, key=costs.get)) in seen and ("exact", None) in seen
+    assert len(seen) >= 3
 
 
 def test_the_api_takes_a_budget_in_bytes_or_with_a_unit():
     """polyad.grad(kernel, memory_budget="12KiB", sizes=...) picks the layout."""
     kernel = _heat2d()
-    adjoint = polyad.grad(kernel, memory_budget="12KiB", sizes={"tsteps": 7, "n": 10})
+    adjoint = polyad.grad(kernel, memory_budget="12KiB", sizes={"tsteps": 20, "n": 10})
     assert (adjoint.layout, adjoint.checkpoint_every, adjoint.memory_budget) == \
         ("checkpoint", 2, 12 * 1024)
-    assert polyad.grad(kernel, memory_budget=10**6, sizes={"tsteps": 7, "n": 10}).layout \
+    assert polyad.grad(kernel, memory_budget=10**6, sizes={"tsteps": 20, "n": 10}).layout \
         == "exact"
 
 
@@ -191,15 +194,15 @@ def test_an_impossible_budget_is_refused_naming_the_smallest_that_works(capsys):
     from polyad.cli import main
     from polyad.errors import UsageError
     kernel, sizes = _heat2d(), {"tsteps": 7, "n": 10}
-    with pytest.raises(UsageError, match="the smallest that works is 6624 bytes"):
-        polyad.grad(kernel, memory_budget=6623, sizes=sizes)
-    assert polyad.grad(kernel, memory_budget=6624, sizes=sizes).checkpoint_snapshots == 1
+    with pytest.raises(UsageError, match="the smallest that works is 4832 bytes"):
+        polyad.grad(kernel, memory_budget=4831, sizes=sizes)
+    assert polyad.grad(kernel, memory_budget=4832, sizes=sizes).checkpoint_snapshots == 1
     path = str(ROOT / "tests" / "kernels" / "heat2d.c")
     for command in (["check", path], ["show", "--tape", path], ["bench", path]):
-        assert main([*command, "-D", "tsteps=7", "--memory-budget", "6KB"]) == 2
+        assert main([*command, "-D", "tsteps=7", "--memory-budget", "4KB"]) == 2
         err = capsys.readouterr().err
-        assert "no plan of heat2d's gradient fits a memory budget of 6000 bytes" in err
-        assert "smallest that works is 6624 bytes" in err and "Traceback" not in err
+        assert "no plan of heat2d's gradient fits a memory budget of 4000 bytes" in err
+        assert "smallest that works is 4832 bytes" in err and "Traceback" not in err
     assert main(["check", path, "--memory-budget", "1MiB", "--layout", "exact"]) == 2
     assert "--memory-budget chooses the layout" in capsys.readouterr().err
 
