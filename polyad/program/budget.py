@@ -174,10 +174,11 @@ def smallest_budget(adjoint: ReverseMode, sizes: Mapping[str, int]) -> int:
     >>> import polyad
     >>> k = polyad.parse("tests/kernels/heat2d.c")            # doctest: +SKIP
     >>> smallest_budget(polyad.grad(k), {"tsteps": 7, "n": 10})  # doctest: +SKIP
-    6624
+    4832
     """
     sizes = dict(sizes)
-    exact = allocated_tape_bytes(adjoint_program(adjoint, layout="exact"), sizes)
+    exact = allocated_tape_bytes(adjoint_program(adjoint.in_steps(False), layout="exact"),
+                                 sizes)
     state = snapshot_state(adjoint.kernel)
     options = checkpoint_costs(adjoint, state, sizes) if state is not None else {}
     binomial = binomial_costs(adjoint, state, sizes) if state is not None else {}
