@@ -385,21 +385,23 @@ def test_show_tape_of_neural_ode():
     """Oracle: reading neural_ode.c: s[j] is overwritten by the next step's
     s[j] = b[j] before the reverse sweep reads it for tanh (not the whole
     right-hand side), recorded at every step but the last: (nt - 1) * nh
-    values; h[k] is overwritten by the step's update, nt * nh * nh."""
+    values; h[k] is overwritten by the step's update: each value S2 writes
+    in a step but the last, and h on entry, recorded once for the nh readers
+    of it, (nt - 1) * nh + nh (polyad.tape.sharing)."""
     done = polyad_cli("show", "examples/neural_ode.c", "--tape")
     assert done.returncode == 0, done.stderr
     assert "S2 reads s[j] at line 22: overwritten by S0 at line 17" in done.stdout
     match = re.search(r"at nt=4 nh=5: exact records (\d+) values", done.stdout)
     assert match, done.stdout
-    assert int(match.group(1)) == (4 - 1) * 5 + 4 * 5 * 5
+    assert int(match.group(1)) == (4 - 1) * 5 + (4 - 1) * 5 + 5
 
     done = polyad_cli("show", "examples/neural_ode.c", "--tape", "--json", "-D", "nt=3")
     assert done.returncode == 0, done.stderr
     plan = _strict_json(done.stdout)
     assert plan["sizes"] == {"nt": 3, "nh": 5}
-    assert plan["tape_bytes"] == 8 * ((3 - 1) * 5 + 3 * 5 * 5) < plan["stack_tape_bytes"]
-    assert [e["read"] for e in plan["entries"]] == ["h[k]", "s[j]"]
-    assert [e["overwritten_by"] for e in plan["entries"]] == [["S2"], ["S0", "S1"]]
+    assert plan["tape_bytes"] == 8 * ((3 - 1) * 5 + (3 - 1) * 5 + 5) < plan["stack_tape_bytes"]
+    assert [e["read"] for e in plan["entries"]] == ["h[k]", "h[k]", "s[j]"]
+    assert [e["overwritten_by"] for e in plan["entries"]] == [["S2"], ["S2"], ["S0", "S1"]]
     done = polyad_cli("show", "examples/rnn.c", "--tape", "--json", "-D", "nt=4")
     assert done.returncode == 0, done.stderr
     plan = _strict_json(done.stdout)

@@ -295,8 +295,8 @@ class TapePlan:
             if entry.record is not None and entry.record.reader is None:
                 source = f"the values {entry.writer} writes" if entry.writer else \
                     f"the values {entry.access.array} holds on entry"
-                lines.append(f"{read} from one record of {source}, shared with other "
-                             f"reads, for {reading_phrase(entry, kernel)}")
+                lines.append(f"{read} from one record of {source} (each value recorded "
+                             f"once), for {reading_phrase(entry, kernel)}")
             elif entry.writer:
                 lines.append(f"{read} as {entry.writer} writes it, for "
                              f"{recording_phrase(entry, kernel)}")

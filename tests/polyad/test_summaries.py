@@ -74,7 +74,8 @@ def test_an_adjoint_prints_its_recorded_reads_in_words():
     step (reading the kernel)."""
     text = str(polyad.grad(example("neural_ode"), of=["h"]))
     assert "records 2 of the 3 reads whose values the reverse sweep needs" in text
-    assert "h[k] (read at line 19) for every instance" in text
+    assert "h[k] (read at line 19) from one record of the values S2 writes (each value " \
+        "recorded once), for every instance but the first iteration of t" in text
     assert "s[j] (read at line 22) for every instance but the last iteration of t" in text
 
 
