@@ -117,3 +117,17 @@ def overwritten_later(read: isl.Map, writes: isl.UnionMap,
     """
     same_location = isl.UnionMap.from_map(read).apply_range(writes.reverse())
     return same_location.intersect(order_or_same_instance)
+
+
+def value_flow(read: isl.Map, instances: isl.Set, sources: isl.UnionMap,
+               schedule: isl.Schedule) -> isl.UnionFlow | None:
+    """isl's exact dataflow of ``read`` at ``instances`` (reading instance
+    -> its last source among the must-``sources``, and the instances no
+    source reaches); None where isl's dataflow fails (it does on a few
+    strided loops), so that callers keep their safe choice."""
+    sink = isl.UnionMap.from_map(read.intersect_domain(instances))
+    try:
+        return (isl.UnionAccessInfo.from_sink(sink).set_must_source(sources)
+                .set_schedule(schedule).compute_flow())
+    except isl.Error:
+        return None

@@ -67,17 +67,13 @@ def lower_tapes(adjoint: ReverseMode, layout: Layout, sequence: str | None,
                 supply.fresh(f"tape_{entry.statement}_shared_{len(tapes)}"), entry.instances,
                 _reads(entry), entry.statement, kernel.context, entry.dtype))
             continue
-        if entry.record is not None and entry.record in records:
-            buffer, relation = records[entry.record]
-            tapes[entry.key] = LoweredTape(entry, buffer, relation,
-                                           entry.lookup.apply_range(relation))
-            continue
         if entry.record is not None and entry.record.reader is None:
             # One record several reads look up (polyad.tape.sharing).
-            records[entry.record] = _box(
-                supply.fresh(_record_stem(entry.record, len(tapes))), entry.records,
-                _record_purpose(entry.record, adjoint.tape.entries), entry.recorder,
-                kernel.context, entry.dtype)
+            if entry.record not in records:
+                records[entry.record] = _box(
+                    supply.fresh(_record_stem(entry.record, len(tapes))), entry.records,
+                    _record_purpose(entry.record, adjoint.tape.entries), entry.recorder,
+                    kernel.context, entry.dtype)
             buffer, relation = records[entry.record]
             tapes[entry.key] = LoweredTape(entry, buffer, relation,
                                            entry.lookup.apply_range(relation))

@@ -392,7 +392,6 @@ def _sharing_a_tape(entry: TapeEntry, earlier: list[TapeEntry], writes: isl.Unio
     read every value this one needs with no write in between; else the entry
     as it is. isl's dataflow finds, per reading instance, the last access
     that fixed its value, among the writes and the other entry's reads."""
-    sink = isl.UnionMap.from_map(entry.access.relation.intersect_domain(entry.instances))
     # A source is told apart from a write by its statement's name: the other
     # reader must not write the array itself.
     writers = {m.get_tuple_name(isl.dim_type.in_) for m in maps_of(writes)
@@ -402,10 +401,9 @@ def _sharing_a_tape(entry: TapeEntry, earlier: list[TapeEntry], writes: isl.Unio
                 or other.access.array != entry.access.array or other.statement in writers:
             continue
         reads = isl.UnionMap.from_map(other.access.relation.intersect_domain(other.instances))
-        try:
-            flow = (isl.UnionAccessInfo.from_sink(sink).set_must_source(writes.union(reads))
-                    .set_schedule(schedule).compute_flow())
-        except isl.Error:
+        flow = dataflow.value_flow(entry.access.relation, entry.instances, writes.union(reads),
+                                   schedule)
+        if flow is None:
             continue
         sources = [m for m in maps_of(flow.get_must_dependence()) if not m.is_empty()]
         if len(sources) != 1 or sources[0].get_tuple_name(isl.dim_type.in_) != other.statement:
@@ -423,11 +421,8 @@ def _recorded_by_writer(entry: TapeEntry, writes: isl.UnionMap,
     """The entry recorded by the one statement that wrote every value it
     needs, when several readers share a written value (the reading map to
     writers is not injective); else the entry as it is."""
-    sink = isl.UnionMap.from_map(entry.access.relation.intersect_domain(entry.instances))
-    try:
-        flow = (isl.UnionAccessInfo.from_sink(sink).set_must_source(writes)
-                .set_schedule(schedule).compute_flow())
-    except isl.Error:  # isl's dataflow fails on a few strided loops: keep readers
+    flow = dataflow.value_flow(entry.access.relation, entry.instances, writes, schedule)
+    if flow is None:  # isl's dataflow failed: keep readers
         return entry
     sources = maps_of(flow.get_must_dependence())
     if not sources:

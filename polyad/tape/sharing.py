@@ -21,10 +21,12 @@ each value once even when no other read shares it.
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from functools import cached_property
 
 import islpy as isl
 import sympy
 
+from polyad.model import dataflow
 from polyad.model.gathers import scattered_arrays
 from polyad.model.kernel import Kernel, maps_of
 from polyad.tape.plan import RecordKey, TapeEntry, TapePlan
@@ -42,10 +44,15 @@ class Piece:
     instances: isl.Set
     lookup: isl.Map
 
-    @property
+    @cached_property  # isl calls are not free: each piece's, once
     def values(self) -> isl.Set:
         """The source instances (or elements) whose values it needs."""
         return self.lookup.range().coalesce()
+
+    @cached_property
+    def injective(self) -> bool:
+        """Whether each value is needed by one reading instance only."""
+        return self.lookup.is_injective()
 
     @property
     def key(self) -> RecordKey:
@@ -91,7 +98,7 @@ def share_records(plan: TapePlan, kernel: Kernel, *, stepwise: bool = False) -> 
     entries = []
     for entry in plan.entries:
         pieces = split.get(entry.key)
-        if pieces is None or not any(p.key in shared or not p.lookup.is_injective()
+        if pieces is None or not any(p.key in shared or not p.injective
                                      for p in pieces):
             entries.append(entry)
             continue
@@ -111,11 +118,9 @@ def pieces_of(entry: TapeEntry, kernel: Kernel) -> list[Piece] | None:
     """The read's instances split by the source of their values, or None
     when isl cannot tell (its dataflow fails, a lookup is not a function, or
     the pieces do not cover the instances)."""
-    sink = isl.UnionMap.from_map(entry.access.relation.intersect_domain(entry.instances))
-    try:
-        flow = (isl.UnionAccessInfo.from_sink(sink).set_must_source(kernel.writes())
-                .set_schedule(kernel.schedule).compute_flow())
-    except isl.Error:  # isl's dataflow fails on a few strided loops
+    flow = dataflow.value_flow(entry.access.relation, entry.instances, kernel.writes(),
+                               kernel.schedule)
+    if flow is None:
         return None
     pieces = []
     for dependence in maps_of(flow.get_must_dependence()):
@@ -158,7 +163,7 @@ def worth_sharing(members: list[Piece]) -> bool:
     several instances."""
     reads = {(p.entry.statement, p.entry.symbol) for p in members}
     if len(reads) == 1:
-        return len(members) == 1 and not members[0].lookup.is_injective()
+        return len(members) == 1 and not members[0].injective
     union = union_of_values(members)
     return all(dimension(union.subtract(p.values)) < dimension(p.values) for p in members)
 

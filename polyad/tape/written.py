@@ -76,11 +76,9 @@ def _holding(kernel: Kernel, name: str, instances: isl.Set,
             or other.statement == name or other.access.is_gather \
             or other.access.array != kernel.statement(name).write.array:
         return None
-    sink = isl.UnionMap.from_map(other.access.relation.intersect_domain(other.instances))
-    try:
-        flow = (isl.UnionAccessInfo.from_sink(sink).set_must_source(kernel.writes())
-                .set_schedule(kernel.schedule).compute_flow())
-    except isl.Error:  # isl's dataflow fails on a few strided loops
+    flow = dataflow.value_flow(other.access.relation, other.instances, kernel.writes(),
+                               kernel.schedule)
+    if flow is None:
         return None
     for source in maps_of(flow.get_must_dependence()):
         if source.get_tuple_name(isl.dim_type.in_) != name:
